@@ -1,0 +1,91 @@
+namespace RegistryCleaner.Registry;
+
+/// <summary>A content-addressed blob a manifest references: a layer or an image configuration.</summary>
+/// <param name="Digest">The blob digest, <c>sha256:…</c>.</param>
+/// <param name="Size">The blob size in bytes, as the manifest declares it.</param>
+/// <param name="MediaType">The descriptor's media type.</param>
+public sealed record BlobDescriptor(string Digest, long Size, string MediaType);
+
+/// <summary>A child manifest of an image index or Docker manifest list.</summary>
+/// <param name="Digest">The child manifest digest.</param>
+/// <param name="Size">The child manifest size in bytes.</param>
+/// <param name="MediaType">The child manifest media type.</param>
+/// <param name="Platform">The platform as <c>os/architecture[/variant]</c>, when the index names one.</param>
+public sealed record ChildDescriptor(string Digest, long Size, string MediaType, string? Platform);
+
+/// <summary>
+/// One manifest stored in one repository. A manifest is itself a blob of <see cref="ManifestSize"/> bytes in the
+/// registry's blob store; an image manifest references a config and layers, an index references child manifests.
+/// </summary>
+/// <param name="Repository">The repository that holds the manifest, e.g. <c>dominodatalab/environment</c>.</param>
+/// <param name="Digest">The manifest digest.</param>
+/// <param name="MediaType">The manifest media type (Docker v2 schema 2 manifest or list, OCI manifest or index).</param>
+/// <param name="ManifestSize">The size of the manifest JSON in bytes.</param>
+/// <param name="Config">The image configuration blob; <see langword="null"/> for an index.</param>
+/// <param name="Layers">The layer blobs, in order; empty for an index.</param>
+/// <param name="Children">The child manifests of an index; empty for an image manifest.</param>
+/// <param name="Created">The image creation time from its configuration, when known.</param>
+public sealed record ManifestRecord(
+    string Repository,
+    string Digest,
+    string MediaType,
+    long ManifestSize,
+    BlobDescriptor? Config,
+    IReadOnlyList<BlobDescriptor> Layers,
+    IReadOnlyList<ChildDescriptor> Children,
+    DateTimeOffset? Created)
+{
+    /// <summary>Gets whether this manifest is an image index or manifest list.</summary>
+    public bool IsIndex => this.Children.Count > 0 || MediaTypes.IsIndex(this.MediaType);
+}
+
+/// <summary>A tag and the manifest digest it points at, in one repository.</summary>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag.</param>
+/// <param name="Digest">The manifest digest the tag resolves to.</param>
+public sealed record TagRecord(string Repository, string Tag, string Digest);
+
+/// <summary>
+/// An immutable snapshot of a registry: every tag of the inventoried repositories and every manifest they reach
+/// (tagged manifests and the children of indexes), keyed by repository and digest.
+/// </summary>
+/// <param name="Registry">The registry as the user named it (host[:port]).</param>
+/// <param name="Repositories">The repositories inventoried.</param>
+/// <param name="Tags">Every tag of those repositories.</param>
+/// <param name="Manifests">Every manifest reached, one per repository and digest.</param>
+/// <param name="Complete">
+/// Whether every repository of the registry's catalog was inventoried. Reclaimable bytes are exact only on a complete
+/// inventory, because blobs are shared across repositories.
+/// </param>
+public sealed record RegistryInventory(
+    string Registry,
+    IReadOnlyList<string> Repositories,
+    IReadOnlyList<TagRecord> Tags,
+    IReadOnlyList<ManifestRecord> Manifests,
+    bool Complete);
+
+/// <summary>The manifest media types the registry client accepts.</summary>
+public static class MediaTypes
+{
+    /// <summary>Docker image manifest, schema 2.</summary>
+    public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+
+    /// <summary>Docker manifest list (multi-architecture).</summary>
+    public const string DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+    /// <summary>OCI image manifest.</summary>
+    public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
+
+    /// <summary>OCI image index.</summary>
+    public const string OciIndex = "application/vnd.oci.image.index.v1+json";
+
+    /// <summary>The Accept header value for manifest requests: all four media types.</summary>
+    public const string AcceptAll = DockerManifest + ", " + DockerManifestList + ", " + OciManifest + ", " + OciIndex;
+
+    /// <summary>Returns whether a media type is an index or manifest list.</summary>
+    /// <param name="mediaType">The media type.</param>
+    /// <returns><see langword="true"/> for an index.</returns>
+    public static bool IsIndex(string? mediaType) =>
+        string.Equals(mediaType, DockerManifestList, StringComparison.Ordinal)
+        || string.Equals(mediaType, OciIndex, StringComparison.Ordinal);
+}
