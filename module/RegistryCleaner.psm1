@@ -1,0 +1,23 @@
+# Loads the cmdlets and every third-party dependency (YamlDotNet, KubernetesClient, MongoDB.Driver, Polly) into a
+# private AssemblyLoadContext (see src/RegistryCleaner.Loader), so other modules' versions of those libraries and ours
+# never meet. Only the small loader assembly lives in the default context.
+
+$loaderPath = [System.IO.Path]::Combine($PSScriptRoot, 'bin', 'RegistryCleaner.Loader.dll')
+if (-not ('RegistryCleaner.Loader.LoadContext' -as [type])) {
+    Add-Type -LiteralPath $loaderPath
+}
+
+$moduleAssembly = [RegistryCleaner.Loader.LoadContext]::Initialize()
+$innerModule = Import-Module -Assembly $moduleAssembly -PassThru -DisableNameChecking
+
+# Re-export the binary module's cmdlets as this module's own, so Get-Command -Module RegistryCleaner, help and
+# CmdletsToExport in the manifest all see them.
+$addExportedCmdlet = [System.Management.Automation.PSModuleInfo].GetMethod(
+    'AddExportedCmdlet', [System.Reflection.BindingFlags]'Instance, NonPublic')
+foreach ($cmdlet in $innerModule.ExportedCmdlets.Values) {
+    $addExportedCmdlet.Invoke($ExecutionContext.SessionState.Module, @(, $cmdlet))
+}
+
+$ExecutionContext.SessionState.Module.OnRemove = {
+    Remove-Module -ModuleInfo $innerModule -ErrorAction SilentlyContinue
+}

@@ -1,0 +1,32 @@
+namespace RegistryCleaner.PowerShell;
+
+/// <summary>The PSTypeNames of every object the cmdlets emit (the module's contract; format views use the same names).</summary>
+public static class OutputTypeNames
+{
+    /// <summary>An image a workload uses.</summary>
+    public const string WorkloadImage = "RegistryCleaner.WorkloadImage";
+
+    /// <summary>A tag in the registry.</summary>
+    public const string RegistryImage = "RegistryCleaner.RegistryImage";
+
+    /// <summary>A blob in the registry.</summary>
+    public const string RegistryLayer = "RegistryCleaner.RegistryLayer";
+
+    /// <summary>A deletion candidate.</summary>
+    public const string UnusedImage = "RegistryCleaner.UnusedImage";
+
+    /// <summary>The outcome of one image deletion.</summary>
+    public const string ImageDeletion = "RegistryCleaner.ImageDeletion";
+
+    /// <summary>A registry tag of an archived environment.</summary>
+    public const string ArchivedEnvTag = "RegistryCleaner.ArchivedEnvTag";
+
+    /// <summary>The outcome of one environment revision deletion.</summary>
+    public const string MongoEnvRevisionDeletion = "RegistryCleaner.MongoEnvRevisionDeletion";
+
+    /// <summary>The outcome of one image restore.</summary>
+    public const string ImageRestore = "RegistryCleaner.ImageRestore";
+
+    /// <summary>One configuration key.</summary>
+    public const string ConfigEntry = "RegistryCleaner.ConfigEntry";
+}

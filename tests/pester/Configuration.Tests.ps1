@@ -1,0 +1,92 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Get-TestModulePath) -Force
+    $savedPassword = $env:REGISTRY_PASSWORD
+    $savedUrl = $env:REGISTRY_URL
+    $savedConfig = $env:REGISTRY_CLEANER_CONFIG
+}
+
+AfterAll {
+    $env:REGISTRY_PASSWORD = $savedPassword
+    $env:REGISTRY_URL = $savedUrl
+    $env:REGISTRY_CLEANER_CONFIG = $savedConfig
+}
+
+Describe 'Get-RegistryCleanerConfig' {
+    BeforeEach {
+        $env:REGISTRY_PASSWORD = $null
+        $env:REGISTRY_URL = $null
+        $env:REGISTRY_CLEANER_CONFIG = $null
+        Push-Location $TestDrive
+    }
+
+    AfterEach { Pop-Location }
+
+    It 'emits RegistryCleaner.ConfigEntry objects with Key, Value and Source' {
+        $entries = @(Get-RegistryCleanerConfig)
+        $entries.Count | Should -BeGreaterThan 20
+        $entries[0].PSObject.TypeNames[0] | Should -Be 'RegistryCleaner.ConfigEntry'
+        $url = $entries | Where-Object Key -eq 'registry.url'
+        $url.Value | Should -Be 'docker-registry:5000'
+        $url.Source | Should -Be 'Default'
+    }
+
+    It 'takes parameter-free precedence: environment over file over default' {
+        Set-Content (Join-Path $TestDrive 'config.yaml') "registry:`n  url: from-file:5000`n  repository: filerepo`n"
+        $env:REGISTRY_URL = 'from-env:5000'
+        $entries = Get-RegistryCleanerConfig registry.*
+        ($entries | Where-Object Key -eq 'registry.url') | Select-Object Value, Source |
+            Should -BeLike '*from-env:5000*Environment*'
+        ($entries | Where-Object Key -eq 'registry.repository').Source | Should -Be 'File'
+        ($entries | Where-Object Key -eq 'registry.repository').Path | Should -Be (Join-Path $TestDrive 'config.yaml')
+    }
+
+    It 'reads the file named by REGISTRY_CLEANER_CONFIG' {
+        $named = Join-Path $TestDrive 'named.yaml'
+        Set-Content $named "analysis:`n  timeout: 9`n"
+        $env:REGISTRY_CLEANER_CONFIG = $named
+        (Get-RegistryCleanerConfig analysis.timeout).Value | Should -Be 9
+    }
+
+    It 'masks secrets and never shows their value' {
+        $env:REGISTRY_PASSWORD = 'Hunter2-NeverShown'
+        $entry = Get-RegistryCleanerConfig registry.password
+        $entry.Value | Should -Be '********'
+        $entry.Source | Should -Be 'Environment'
+        (Get-RegistryCleanerConfig | Out-String) + (Get-RegistryCleanerConfig | ConvertTo-Json) |
+            Should -Not -Match 'Hunter2-NeverShown'
+    }
+
+    It 'stops with file, line and column for invalid YAML' {
+        $bad = Join-Path $TestDrive 'bad.yaml'
+        Set-Content $bad "registry:`n  url: [unclosed`n"
+        $err = { Get-RegistryCleanerConfig -ConfigPath $bad -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'ConfigFileInvalid,*'
+        $err.Exception.Message | Should -Match ([regex]::Escape($bad))
+        $err.Exception.Message | Should -Match 'line \d+, column \d+'
+    }
+
+    It 'warns about an unknown key and names the closest known key' {
+        $typo = Join-Path $TestDrive 'typo.yaml'
+        Set-Content $typo "analysis:`n  max_worker: 4`n"
+        $null = Get-RegistryCleanerConfig -ConfigPath $typo -WarningVariable warnings -WarningAction SilentlyContinue
+        $warnings.Count | Should -Be 1
+        "$($warnings[0])" | Should -Match "'analysis.max_worker'.*'analysis.max_workers'"
+    }
+
+    It 'stops naming the key and expected type for a wrong type' {
+        $typed = Join-Path $TestDrive 'typed.yaml'
+        Set-Content $typed "analysis:`n  max_workers: many`n"
+        { Get-RegistryCleanerConfig -ConfigPath $typed -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage "*'analysis.max_workers' must be a whole number*'many'*"
+    }
+
+    It 'stops when -ConfigPath does not exist' {
+        { Get-RegistryCleanerConfig -ConfigPath (Join-Path $TestDrive 'missing.yaml') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ConfigFileNotFound,*'
+    }
+
+    It 'filters keys with wildcards' {
+        (Get-RegistryCleanerConfig mongo.*).Key | ForEach-Object { $_ | Should -BeLike 'mongo.*' }
+    }
+}

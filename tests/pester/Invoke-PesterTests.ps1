@@ -1,0 +1,27 @@
+#Requires -Version 7.4
+# Runs every *.Tests.ps1 under tests/pester against the built module; build.ps1 Test starts this in a fresh
+# pwsh -NoProfile -NonInteractive. Writes the counts to -ResultPath and exits non-zero on any failure.
+param(
+    [Parameter(Mandatory)][string] $PesterPath,
+    [Parameter(Mandatory)][string] $ModulePath,
+    [Parameter(Mandatory)][string] $ResultPath
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterPath -Force
+$env:REGISTRYCLEANER_MODULE_PATH = (Resolve-Path $ModulePath).Path
+
+$configuration = New-PesterConfiguration
+$configuration.Run.Path = $PSScriptRoot
+$configuration.Run.PassThru = $true
+$configuration.Output.Verbosity = 'Detailed'
+$configuration.Should.ErrorAction = 'Continue'
+$result = Invoke-Pester -Configuration $configuration
+
+New-Item -ItemType Directory -Path (Split-Path $ResultPath) -Force | Out-Null
+[pscustomobject]@{
+    Passed  = $result.PassedCount
+    Failed  = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    Skipped = $result.SkippedCount
+} | ConvertTo-Json | Set-Content -LiteralPath $ResultPath
+if ($result.Result -ne 'Passed') { exit 1 }
+exit 0

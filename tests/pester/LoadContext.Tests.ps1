@@ -1,0 +1,47 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    $manifestPath = Get-TestModulePath
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $oldYaml = Join-Path $packages 'yamldotnet/11.2.1/lib/netstandard2.1/YamlDotNet.dll'
+}
+
+Describe 'The private load context' {
+    It 'works beside an older YamlDotNet that another module loaded first, and leaves that one working' {
+        Test-Path $oldYaml | Should -BeTrue -Because 'dotnet restore of tests/RegistryCleaner.Tests downloads YamlDotNet 11.2.1'
+        $config = Join-Path $TestDrive 'config.yaml'
+        Set-Content $config "registry:`n  url: other-registry:5000`nanalysis:`n  max_workers: 7`n"
+        $result = Invoke-ChildPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Add-Type -LiteralPath '$oldYaml'
+`$before = (New-Object YamlDotNet.Serialization.Deserializer).Deserialize[object]('owner: first')
+'old-before=' + `$before['owner']
+Import-Module '$manifestPath'
+`$entries = Get-RegistryCleanerConfig -ConfigPath '$config'
+'url=' + (`$entries | Where-Object Key -eq 'registry.url').Value
+'workers=' + (`$entries | Where-Object Key -eq 'analysis.max_workers').Value
+`$after = (New-Object YamlDotNet.Serialization.Deserializer).Deserialize[object]('owner: still-works')
+'old-after=' + `$after['owner']
+'default-context-yaml=' + ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'YamlDotNet' -and [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$_) -eq [Runtime.Loader.AssemblyLoadContext]::Default } | ForEach-Object { `$_.GetName().Version.Major })
+'private-context-yaml=' + ([Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'RegistryCleaner' | ForEach-Object Assemblies | Where-Object { `$_.GetName().Name -eq 'YamlDotNet' } | ForEach-Object { `$_.GetName().Version.Major })
+"@
+        $result.Output -join "`n" | Should -Not -Match 'Exception|Error'
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Contain 'old-before=first'
+        $result.Output | Should -Contain 'url=other-registry:5000'
+        $result.Output | Should -Contain 'workers=7'
+        $result.Output | Should -Contain 'old-after=still-works'
+        $result.Output | Should -Contain 'default-context-yaml=11'
+        $result.Output | Should -Contain 'private-context-yaml=18'
+    }
+
+    It 'can be imported twice in one session' {
+        $result = Invoke-ChildPwsh -Script @"
+Import-Module '$manifestPath'
+Remove-Module RegistryCleaner
+Import-Module '$manifestPath'
+(Get-RegistryCleanerConfig registry.url).Value
+"@
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Contain 'docker-registry:5000'
+    }
+}
