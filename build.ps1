@@ -139,6 +139,15 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root 'RegistryCleaner.psd1') $ModuleOut
     Copy-Item (Join-Path $Root 'config.yaml') $ModuleOut
     Get-ChildItem (Join-Path $Root 'module') -File | Copy-Item -Destination $ModuleOut
+    Copy-Item (Join-Path $Root 'module/en-US') $ModuleOut -Recurse
+
+    # Cmdlet help: MAML generated from module/help/*.md and the built cmdlets' own metadata, in a child pwsh so this
+    # process never loads the module it is building.
+    $pwsh = @(Get-PwshInvocation)
+    $helpArguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File',
+        (Join-Path $Root 'tools/New-MamlHelp.ps1'), '-ModulePath', $ModuleOut, '-SourcePath', (Join-Path $Root 'module/help'),
+        '-OutputPath', (Join-Path $ModuleOut 'en-US/RegistryCleaner.PowerShell.dll-Help.xml'))
+    Invoke-Native $pwsh[0] $helpArguments
 
     Write-Host "Module written to $ModuleOut" -ForegroundColor Green
 }
