@@ -1,0 +1,80 @@
+using System.Management.Automation;
+using System.Management.Automation.Host;
+using RegistryCleaner.Configuration;
+
+namespace RegistryCleaner.PowerShell;
+
+/// <summary>
+/// The base of the cmdlets that change something (Remove-UnusedImage, Remove-MongoEnvRevision, Restore-RegistryImage):
+/// one <see cref="ShouldChange"/> per item, right before the change, honouring -WhatIf, -Confirm, -Force and the
+/// <c>security.*</c> configuration keys.
+/// </summary>
+public abstract class DestructiveCmdlet : RegistryCleanerCmdlet
+{
+    private bool dryRunWarned;
+
+    /// <summary>
+    /// <para type="description">Runs for real even when security.dry_run_by_default is true. Never bypasses an explicit -WhatIf.</para>
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Gets whether this call changes nothing: an explicit or preferred -WhatIf, or the dry-run default.</summary>
+    protected bool IsDryRun => this.WhatIfInEffect || this.DryRunByDefaultApplies;
+
+    private bool WhatIfInEffect =>
+        this.MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? whatIf)
+            ? ((SwitchParameter)whatIf).IsPresent
+            : this.GetVariableValue("WhatIfPreference") is { } preference && LanguagePrimitives.IsTrue(preference);
+
+    private bool DryRunByDefaultApplies =>
+        this.Configuration.GetBoolean(ConfigSchema.DryRunByDefault)
+        && !this.MyInvocation.BoundParameters.ContainsKey("WhatIf")
+        && !this.MyInvocation.BoundParameters.ContainsKey("Confirm")
+        && !this.Force.IsPresent;
+
+    /// <summary>
+    /// Asks whether to change one item, exactly as PowerShell's ShouldProcess does (What if / Confirm), with the
+    /// <c>security.*</c> keys applied. Stops the command with a clear error instead of hanging when a prompt would be
+    /// needed in a non-interactive session.
+    /// </summary>
+    /// <param name="target">The exact target, e.g. <c>registry/repository:tag (sha256:abcd1234…)</c>.</param>
+    /// <param name="action">The action, including what it frees, e.g. <c>Delete image, freeing 1.2 GB after garbage collection</c>.</param>
+    /// <returns><see langword="true"/> to go ahead.</returns>
+    protected bool ShouldChange(string target, string action)
+    {
+        if (this.DryRunByDefaultApplies)
+        {
+            if (!this.dryRunWarned)
+            {
+                this.WriteWarning("security.dry_run_by_default is true, so nothing is changed. Add -Confirm, -Confirm:$false or -Force to run for real.");
+                this.dryRunWarned = true;
+            }
+
+            this.Host.UI.WriteLine($"What if: Performing the operation \"{action}\" on target \"{target}\".");
+            return false;
+        }
+
+        bool skipConfirmation = !this.Configuration.GetBoolean(ConfigSchema.RequireConfirmation)
+            && !this.MyInvocation.BoundParameters.ContainsKey("Confirm");
+        if (skipConfirmation && !this.WhatIfInEffect)
+        {
+            return true;
+        }
+
+        try
+        {
+            return this.ShouldProcess(target, action);
+        }
+        catch (Exception ex) when (ex is PSInvalidOperationException or HostException)
+        {
+            throw this.Terminate(
+                new InvalidOperationException(
+                    $"{this.MyInvocation.MyCommand.Name} needs confirmation for '{target}', but this PowerShell session cannot prompt (non-interactive). Add -Confirm:$false to run unattended, or -WhatIf to see what would change.",
+                    ex),
+                "ConfirmationNeedsInteractiveSession",
+                ErrorCategory.InvalidOperation,
+                target);
+        }
+    }
+}
