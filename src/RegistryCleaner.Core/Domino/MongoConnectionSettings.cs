@@ -54,10 +54,16 @@ public sealed class MongoConnectionSettings
     /// <summary>The database that holds the user's credentials.</summary>
     public string AuthSource { get; init; } = DefaultAuthSource;
 
-    /// <summary>The MongoDB user; used only together with a password (from <see cref="Password"/> or the URI).</summary>
-    public string? Username { get; init; } = DefaultUsername;
+    /// <summary>
+    /// The MongoDB user, or null for the URI's user, else <see cref="DefaultUsername"/>. Used only together with a
+    /// password; an explicit user wins over the URI's.
+    /// </summary>
+    public string? Username { get; init; }
 
-    /// <summary>The MongoDB password, or null to use the URI's password or no authentication. A secret.</summary>
+    /// <summary>
+    /// The MongoDB password (a secret), or null for the URI's password; with neither, the connection is not
+    /// authenticated. An explicit password wins over the URI's.
+    /// </summary>
     public string? Password { get; init; }
 
     /// <summary>The bound on server selection, connecting and each socket operation.</summary>
@@ -77,7 +83,17 @@ public sealed class MongoConnectionSettings
     {
         get
         {
-            MongoClientSettings client = ToClientSettings();
+            MongoClientSettings client;
+            try
+            {
+                client = ToClientSettings();
+            }
+            catch (DominoDatabaseException)
+            {
+                // Invalid settings still describe themselves (ToString must not throw), without the password.
+                return Uri is { Length: > 0 } ? Redact(Uri) : $"{Host}:{Port.ToString(CultureInfo.InvariantCulture)}/{Database}";
+            }
+
             string user = client.Credential is { } credential ? credential.Username + "@" : string.Empty;
             string hosts = string.Join(",", client.Servers.Select(s => s.ToString()));
             string replicaSet = string.IsNullOrEmpty(client.ReplicaSetName) ? string.Empty : $" (replica set {client.ReplicaSetName})";
@@ -210,7 +226,7 @@ public sealed class MongoConnectionSettings
         MongoClientSettings settings;
         if (url is not null)
         {
-            settings = MongoClientSettings.FromUrl(url);
+            settings = ClientSettingsFromUrl(url);
         }
         else
         {
@@ -253,21 +269,37 @@ public sealed class MongoConnectionSettings
         return settings;
     }
 
+    private MongoClientSettings ClientSettingsFromUrl(MongoUrl url)
+    {
+        bool passwordGiven = !string.IsNullOrEmpty(Password) || !string.IsNullOrEmpty(url.Password);
+        try
+        {
+            // The credential is built by Credential(), so the driver only needs the URI without its user information.
+            return passwordGiven || string.IsNullOrEmpty(url.Username)
+                ? MongoClientSettings.FromUrl(new MongoUrlBuilder(url.ToString()) { Username = null, Password = null, AuthenticationMechanism = null }.ToMongoUrl())
+                : MongoClientSettings.FromUrl(url);
+        }
+        catch (Exception ex) when (ex is MongoConfigurationException or ArgumentException or FormatException)
+        {
+            string hint = passwordGiven ? string.Empty : $" The URI names user '{url.Username}' but no password was given.";
+            throw new DominoDatabaseException(
+                $"The MongoDB URI '{Redact(Uri!)}' cannot be used: {Redact(ex.Message)}{hint}",
+                DominoDatabaseError.InvalidSettings);
+        }
+    }
+
     private MongoCredential? Credential(MongoUrl? url)
     {
         string? password = !string.IsNullOrEmpty(Password) ? Password : url?.Password;
         if (string.IsNullOrEmpty(password))
         {
-            // No password anywhere: keep whatever the URI says (for example x509), otherwise connect unauthenticated.
-            return url?.Username is { Length: > 0 } && url.Password is null ? MongoClientSettings.FromUrl(url).Credential : null;
+            // No password anywhere: keep a password-less URI credential (for example x509), otherwise connect unauthenticated.
+            return url?.Username is { Length: > 0 } ? ClientSettingsFromUrl(url).Credential : null;
         }
 
-        string? username = url?.Username is { Length: > 0 } fromUri ? fromUri : Username;
-        if (string.IsNullOrEmpty(username))
-        {
-            throw new DominoDatabaseException("A MongoDB password was given without a user name.", DominoDatabaseError.InvalidSettings);
-        }
-
+        string username = Username is { Length: > 0 } explicitUser ? explicitUser
+            : url?.Username is { Length: > 0 } fromUri ? fromUri
+            : DefaultUsername;
         string source = url?.AuthenticationSource is { Length: > 0 } fromUriSource ? fromUriSource : AuthSource;
         string? mechanism = url?.AuthenticationMechanism;
         return string.IsNullOrEmpty(mechanism)

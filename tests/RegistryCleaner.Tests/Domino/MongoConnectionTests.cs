@@ -30,6 +30,35 @@ public sealed class MongoConnectionTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Authentication_works_with_and_without_the_speculative_first_step(bool speculative)
+    {
+        await using var standIn = new MongoWireStandIn("rs0", "admin", "secret", speculative);
+        using MongoConnection connection = MongoConnection.Open(
+            new MongoConnectionSettings { Host = "127.0.0.1", Port = standIn.Port, Password = "secret", Timeout = TimeSpan.FromSeconds(5) });
+
+        await connection.Domino.PingAsync();
+
+        Assert.Equal(!speculative, standIn.Commands.Any(c => c.Contains("saslStart")));
+        Assert.Contains(standIn.Commands, c => c.Contains("saslContinue"));
+    }
+
+    [Fact]
+    public void An_explicit_user_and_password_win_over_the_uri_and_the_uri_user_pairs_with_an_explicit_password()
+    {
+        const string uri = "mongodb://domino-reader:from-uri@db:27017/";
+
+        Assert.Equal("domino-reader", new MongoConnectionSettings { Uri = uri }.ToClientSettings().Credential.Username);
+        Assert.Equal("domino-reader", new MongoConnectionSettings { Uri = "mongodb://domino-reader@db:27017/", Password = "p" }.ToClientSettings().Credential.Username);
+        MongoCredential credential = new MongoConnectionSettings { Uri = uri, Username = "ops", Password = "p" }.ToClientSettings().Credential;
+        Assert.Equal("ops", credential.Username);
+        Assert.Equal("admin", credential.Source);
+        Assert.Equal("admin", new MongoConnectionSettings { Host = "db", Password = "p" }.ToClientSettings().Credential.Username);
+        Assert.Equal("SCRAM-SHA-1", new MongoConnectionSettings { Uri = uri + "?authMechanism=SCRAM-SHA-1" }.ToClientSettings().Credential.Mechanism);
+    }
+
     [Fact]
     public async Task A_uri_with_credentials_and_a_direct_connection_both_work()
     {
@@ -171,6 +200,7 @@ public sealed class MongoConnectionTests
 
         Assert.Equal(DominoDatabaseError.InvalidSettings, error.Error);
         Assert.Contains("admin:*****@host:notaport", error.Message, StringComparison.Ordinal);
+        Assert.Equal("mongodb://admin:*****@host:notaport/?replicaSet=rs0", settings.ToString());
         AssertNoSecret(error, WrongPassword);
         Assert.Equal("before *****, after", settings.Redact($"before {WrongPassword}, after"));
     }

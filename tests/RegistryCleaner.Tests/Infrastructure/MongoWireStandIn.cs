@@ -40,8 +40,13 @@ public sealed class MongoWireStandIn : IAsyncDisposable
     /// <param name="replicaSetName">Answer hello as the primary of this replica set; null for a standalone server.</param>
     /// <param name="username">The only user; null for a server without authentication.</param>
     /// <param name="password">That user's password.</param>
-    public MongoWireStandIn(string? replicaSetName = null, string? username = null, string? password = null)
+    /// <param name="speculativeAuthentication">
+    /// Answer the SCRAM first step carried in the handshake (as MongoDB 4.4+ does); otherwise the driver starts a
+    /// separate saslStart conversation (as older servers make it).
+    /// </param>
+    public MongoWireStandIn(string? replicaSetName = null, string? username = null, string? password = null, bool speculativeAuthentication = true)
     {
+        SpeculativeAuthentication = speculativeAuthentication;
         ReplicaSetName = replicaSetName;
         Username = username;
         Password = password;
@@ -64,6 +69,9 @@ public sealed class MongoWireStandIn : IAsyncDisposable
 
     /// <summary>The password the stand-in accepts.</summary>
     public string? Password { get; }
+
+    /// <summary>Whether the handshake's speculative SCRAM first step is answered.</summary>
+    public bool SpeculativeAuthentication { get; }
 
     /// <summary>Every command received, in order, with its name first (for diagnosing a failing test).</summary>
     public ConcurrentQueue<BsonDocument> Commands { get; } = new();
@@ -317,6 +325,16 @@ public sealed class MongoWireStandIn : IAsyncDisposable
         if (command.TryGetValue("saslSupportedMechs", out BsonValue user) && Username is not null && user.AsString.EndsWith("." + Username, StringComparison.Ordinal))
         {
             reply.Add("saslSupportedMechs", new BsonArray { "SCRAM-SHA-256" });
+        }
+
+        if (SpeculativeAuthentication && command.TryGetValue("speculativeAuthenticate", out BsonValue speculative))
+        {
+            BsonDocument first = SaslStart(speculative.AsBsonDocument, connection);
+            if (first["ok"].ToDouble() == 1.0)
+            {
+                first.Remove("ok");
+                reply.Add("speculativeAuthenticate", first);
+            }
         }
 
         return Ok(reply);
