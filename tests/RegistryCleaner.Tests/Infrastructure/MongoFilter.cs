@@ -42,15 +42,15 @@ public static class MongoFilter
             return copy;
         }
 
-        var result = new BsonDocument();
-        if (includeId && document.TryGetValue("_id", out BsonValue value))
+        // Like MongoDB, the result keeps the stored document's field order, not the projection's.
+        BsonDocument result = Include(document, included.Select(p => p.Split('.')).ToList());
+        if (!includeId)
         {
-            result["_id"] = value;
+            result.Remove("_id");
         }
-
-        foreach (string path in included)
+        else if (document.TryGetValue("_id", out BsonValue value) && !result.Contains("_id"))
         {
-            Copy(document, result, path.Split('.'), 0);
+            result.InsertAt(0, new BsonElement("_id", value));
         }
 
         return result;
@@ -66,22 +66,26 @@ public static class MongoFilter
         return EqualsAt(document, path, condition);
     }
 
-    private static bool OperatorMatches(BsonDocument document, string path, string op, BsonValue argument) => op switch
-    {
-        "$eq" => EqualsAt(document, path, argument),
-        "$ne" => !EqualsAt(document, path, argument),
-        "$in" => argument.AsBsonArray.Any(value => EqualsAt(document, path, value)),
-        "$nin" => !argument.AsBsonArray.Any(value => EqualsAt(document, path, value)),
-        "$exists" => Values(document, path.Split('.')).Any() == argument.ToBoolean(),
-        _ => throw new NotSupportedException($"MongoFilter does not support {op}."),
-    };
-
-    private static bool EqualsAt(BsonDocument document, string path, BsonValue expected)
+    private static bool OperatorMatches(BsonDocument document, string path, string op, BsonValue argument)
     {
         List<BsonValue> values = Values(document, path.Split('.')).ToList();
-        // {field: null} matches a missing field as well as an explicit null.
-        return expected.IsBsonNull ? values.Count == 0 || values.Any(v => v.IsBsonNull) : values.Any(v => SameValue(v, expected));
+        return op switch
+        {
+            "$eq" => EqualsAny(values, argument),
+            "$ne" => !EqualsAny(values, argument),
+            "$in" => argument.AsBsonArray.Any(value => EqualsAny(values, value)),
+            "$nin" => !argument.AsBsonArray.Any(value => EqualsAny(values, value)),
+            "$exists" => values.Count > 0 == argument.ToBoolean(),
+            _ => throw new NotSupportedException($"MongoFilter does not support {op}."),
+        };
     }
+
+    private static bool EqualsAt(BsonDocument document, string path, BsonValue expected) =>
+        EqualsAny(Values(document, path.Split('.')).ToList(), expected);
+
+    // {field: null} matches a missing field as well as an explicit null.
+    private static bool EqualsAny(List<BsonValue> values, BsonValue expected) =>
+        expected.IsBsonNull ? values.Count == 0 || values.Any(v => v.IsBsonNull) : values.Any(v => SameValue(v, expected));
 
     private static bool SameValue(BsonValue stored, BsonValue expected) =>
         stored.IsNumeric && expected.IsNumeric ? stored.ToDecimal() == expected.ToDecimal() : stored.Equals(expected);
@@ -133,35 +137,36 @@ public static class MongoFilter
         }
     }
 
-    private static void Copy(BsonDocument source, BsonDocument target, string[] parts, int index)
+    private static BsonDocument Include(BsonDocument source, List<string[]> paths)
     {
-        if (!source.TryGetValue(parts[index], out BsonValue value))
+        var result = new BsonDocument();
+        foreach (BsonElement element in source)
         {
-            return;
-        }
-
-        string name = parts[index];
-        if (index == parts.Length - 1)
-        {
-            target[name] = value.DeepClone();
-        }
-        else if (value is BsonDocument child)
-        {
-            BsonDocument projected = target.GetValue(name, null) as BsonDocument ?? [];
-            target[name] = projected;
-            Copy(child, projected, parts, index + 1);
-        }
-        else if (value is BsonArray array)
-        {
-            // Like MongoDB: a path through an array projects each subdocument and drops the other elements.
-            BsonArray projected = target.GetValue(name, null) as BsonArray ?? [.. array.OfType<BsonDocument>().Select(_ => new BsonDocument())];
-            target[name] = projected;
-            int i = 0;
-            foreach (BsonDocument element in array.OfType<BsonDocument>())
+            List<string[]> below = paths.Where(p => p[0] == element.Name).ToList();
+            if (element.Name == "_id" && below.Count == 0)
             {
-                Copy(element, projected[i++].AsBsonDocument, parts, index + 1);
+                result.Add(element.Name, element.Value);
+            }
+            else if (below.Any(p => p.Length == 1))
+            {
+                result.Add(element.Name, element.Value.DeepClone());
+            }
+            else if (below.Count > 0)
+            {
+                List<string[]> rest = below.Select(p => p[1..]).ToList();
+                if (element.Value is BsonDocument child)
+                {
+                    result.Add(element.Name, Include(child, rest));
+                }
+                else if (element.Value is BsonArray array)
+                {
+                    // A path through an array projects each subdocument and drops the other elements.
+                    result.Add(element.Name, new BsonArray(array.OfType<BsonDocument>().Select(d => Include(d, rest))));
+                }
             }
         }
+
+        return result;
     }
 
     private static void Remove(BsonDocument document, string[] parts, int index)

@@ -60,7 +60,7 @@ public sealed class MongoTestDatabase : IAsyncDisposable
                 Database = database,
                 Username = StandInUser,
                 Password = StandInPassword,
-                Timeout = TimeSpan.FromSeconds(5),
+                Timeout = TimeSpan.FromSeconds(10),
             },
             standIn);
     }
