@@ -9,7 +9,8 @@ namespace RegistryCleaner.Domino;
 /// <summary>
 /// Domino's records in MongoDB, read and changed the way RegistryCleaner needs. Identifiers are queried as ObjectIds and
 /// tags and repositories as strings, because that is how Domino stores them (an ObjectId never equals its hex string).
-/// Every failure surfaces as a <see cref="DominoDatabaseException"/> without the password.
+/// Every MongoDB failure surfaces as a <see cref="DominoDatabaseException"/> without the password; a malformed id is a
+/// <see cref="FormatException"/> before any I/O.
 /// </summary>
 public sealed class DominoDatabase
 {
@@ -218,6 +219,7 @@ public sealed class DominoDatabase
     /// <param name="environmentId">The environment's ObjectId (24 hex characters).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The environment's revisions, ordered by id.</returns>
+    /// <exception cref="FormatException">The id is not 24 hexadecimal characters.</exception>
     public Task<IReadOnlyList<EnvironmentRevision>> FindRevisionsByEnvironmentAsync(
         string environmentId, CancellationToken cancellationToken = default)
     {
@@ -250,6 +252,7 @@ public sealed class DominoDatabase
     /// <param name="revisionId">The revision's ObjectId (24 hex characters).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The environment, or null when no live environment has the revision active.</returns>
+    /// <exception cref="FormatException">The id is not 24 hexadecimal characters.</exception>
     public Task<DominoEnvironment?> FindLiveEnvironmentWithActiveRevisionAsync(
         string revisionId, CancellationToken cancellationToken = default)
     {
@@ -268,6 +271,7 @@ public sealed class DominoDatabase
     /// <param name="revisionId">The revision's ObjectId (24 hex characters).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> when deleting the revision would break a live environment.</returns>
+    /// <exception cref="FormatException">The id is not 24 hexadecimal characters.</exception>
     public async Task<bool> IsActiveRevisionAsync(string revisionId, CancellationToken cancellationToken = default) =>
         await FindLiveEnvironmentWithActiveRevisionAsync(revisionId, cancellationToken).ConfigureAwait(false) is not null;
 
@@ -275,6 +279,7 @@ public sealed class DominoDatabase
     /// <param name="revisionId">The revision's ObjectId (24 hex characters).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> when a document was deleted, <see langword="false"/> when none had that id.</returns>
+    /// <exception cref="FormatException">The id is not 24 hexadecimal characters.</exception>
     public Task<bool> DeleteRevisionAsync(string revisionId, CancellationToken cancellationToken = default)
     {
         MongoObjectId id = ToObjectId(revisionId);

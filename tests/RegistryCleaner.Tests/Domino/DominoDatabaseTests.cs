@@ -122,6 +122,15 @@ public sealed class DominoDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_malformed_id_is_rejected_before_any_query()
+    {
+        await Assert.ThrowsAsync<FormatException>(() => Domino.DeleteRevisionAsync("65a00000000000000000000z"));
+        await Assert.ThrowsAsync<FormatException>(() => Domino.FindRevisionsByEnvironmentAsync("Python"));
+        await Assert.ThrowsAsync<FormatException>(() => Domino.IsActiveRevisionAsync("65a0"));
+        Assert.Equal(6, (await database.DocumentsAsync(DominoDatabase.EnvironmentRevisionsCollection)).Count);
+    }
+
+    [Fact]
     public async Task Backups_parse_back_to_the_identical_documents()
     {
         IReadOnlyList<EnvironmentRevision> revisions = await Domino.FindRevisionsByEnvironmentAsync(Python.ToString());
