@@ -73,6 +73,20 @@ public sealed class MongoWireStandInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_operator_the_stand_in_lacks_is_a_command_error_naming_it()
+    {
+        if (database.StandIn is null)
+        {
+            return; // a real server supports $gt
+        }
+
+        MongoCommandException error = await Assert.ThrowsAsync<MongoCommandException>(
+            () => collection.Find(BsonDocument.Parse("{ count: { $gt: 1 } }")).ToListAsync());
+
+        Assert.Contains("$gt", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Projections_reach_into_arrays_of_subdocuments()
     {
         BsonDocument projected = await collection

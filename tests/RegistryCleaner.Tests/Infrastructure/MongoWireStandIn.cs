@@ -219,6 +219,11 @@ public sealed class MongoWireStandIn : IAsyncDisposable
         }
 
         BsonDocument response = Execute(command, connection);
+        if ((flags & 2) != 0)
+        {
+            return []; // moreToCome: the client expects no reply
+        }
+
         byte[] document = response.ToBson();
         byte[] reply = new byte[16 + 4 + 1 + document.Length];
         WriteHeader(reply, requestId, OpMsg);
@@ -265,6 +270,19 @@ public sealed class MongoWireStandIn : IAsyncDisposable
     private BsonDocument Execute(BsonDocument command, ConnectionState connection)
     {
         Commands.Enqueue(command);
+        try
+        {
+            return Dispatch(command, connection);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or InvalidCastException or KeyNotFoundException or FormatException or ArgumentException)
+        {
+            // Answer like a server would, so the test fails with this reason rather than a dropped connection.
+            return Error(2, "BadValue", $"MongoWireStandIn cannot run {command.ToJson()}: {ex.Message}");
+        }
+    }
+
+    private BsonDocument Dispatch(BsonDocument command, ConnectionState connection)
+    {
         string name = command.ElementCount == 0 ? string.Empty : command.GetElement(0).Name;
         string database = command.GetValue("$db", "admin").AsString;
         bool open = name is "hello" or "isMaster" or "ismaster" or "saslStart" or "saslContinue" or "ping" or "buildInfo" or "buildinfo" or "endSessions";
