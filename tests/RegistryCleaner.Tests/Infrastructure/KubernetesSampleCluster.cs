@@ -12,7 +12,7 @@ namespace RegistryCleaner.Tests.Infrastructure;
 public static class KubernetesSampleCluster
 {
     /// <summary>The registry host Domino workloads use.</summary>
-    public const string Registry = "docker-registry:5000";
+    public const string DominoRegistry = "docker-registry:5000";
 
     /// <summary>A container spec with an image.</summary>
     public static V1Container Container(string name, string image) => new() { Name = name, Image = image };
@@ -118,7 +118,7 @@ public static class KubernetesSampleCluster
 
     /// <summary>An environment image reference of the Domino registry.</summary>
     public static string EnvironmentImage(int environment, int revision) =>
-        $"{Registry}/dominodatalab/environment:{ObjectIdOf(environment)}-{revision}";
+        $"{DominoRegistry}/dominodatalab/environment:{ObjectIdOf(environment)}-{revision}";
 
     /// <summary>A deterministic 24-hex ObjectId for a number.</summary>
     public static string ObjectIdOf(int number) => "659c7bce" + number.ToString("x16", CultureInfo.InvariantCulture);
@@ -134,8 +134,8 @@ public static class KubernetesSampleCluster
         {
             string name = (i % 3 == 0 ? "model-" : "run-") + ObjectIdOf(i);
             string image = EnvironmentImage(i % 400, i % 7);
-            V1Pod pod = Pod("domino-compute", name, "Running", image, $"{Registry}/dominodatalab/executor:5.11.0");
-            pod.Spec.InitContainers = [Container("init", $"{Registry}/dominodatalab/init:5.11.0")];
+            V1Pod pod = Pod("domino-compute", name, "Running", image, $"{DominoRegistry}/dominodatalab/executor:5.11.0");
+            pod.Spec.InitContainers = [Container("init", $"{DominoRegistry}/dominodatalab/init:5.11.0")];
             pod.Metadata.Labels = new Dictionary<string, string>
             {
                 ["dominodatalab.com/workload-type"] = i % 3 == 0 ? "ModelAPI" : "Batch",
@@ -145,7 +145,7 @@ public static class KubernetesSampleCluster
             string digest = "sha256:" + (i % 400).ToString("x64", CultureInfo.InvariantCulture);
             pod.Status.ContainerStatuses =
             [
-                new V1ContainerStatus { Name = "c0", Image = image, ImageID = $"docker-pullable://{Registry}/dominodatalab/environment@{digest}", Ready = true, RestartCount = 0 },
+                new V1ContainerStatus { Name = "c0", Image = image, ImageID = $"docker-pullable://{DominoRegistry}/dominodatalab/environment@{digest}", Ready = true, RestartCount = 0 },
             ];
             yield return pod;
         }
