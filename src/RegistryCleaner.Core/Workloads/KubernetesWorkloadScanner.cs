@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using k8s;
 using k8s.Autorest;
+using k8s.Exceptions;
 using k8s.Models;
 
 namespace RegistryCleaner.Workloads;
@@ -24,7 +25,9 @@ public static class KubernetesWorkloadScanner
     /// <returns>The merged scan; <see cref="WorkloadScan.Complete"/> is <see langword="true"/>.</returns>
     /// <exception cref="WorkloadAccessException">A kind could not be listed completely in a namespace of a context.</exception>
     /// <exception cref="FileNotFoundException">The explicit kubeconfig does not exist.</exception>
-    /// <exception cref="InvalidOperationException">No kubeconfig was found and the process does not run in a cluster.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// No kubeconfig was found and the process does not run in a cluster, or a context is missing or unusable.
+    /// </exception>
     public static async Task<WorkloadScan> ScanAsync(WorkloadScanOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -103,14 +106,14 @@ public static class KubernetesWorkloadScanner
         }
         else if (options.Contexts.Count == 0)
         {
-            KubernetesClientConfiguration configuration = KubernetesClientConfiguration.BuildConfigFromConfigFile(path);
+            KubernetesClientConfiguration configuration = LoadContext(path, null);
             configurations.Add((configuration.CurrentContext ?? "current", configuration));
         }
         else
         {
             foreach (string context in options.Contexts.Distinct(StringComparer.Ordinal))
             {
-                configurations.Add((context, KubernetesClientConfiguration.BuildConfigFromConfigFile(path, context)));
+                configurations.Add((context, LoadContext(path, context)));
             }
         }
 
@@ -123,6 +126,21 @@ public static class KubernetesWorkloadScanner
         }
 
         return clients;
+    }
+
+    private static KubernetesClientConfiguration LoadContext(string path, string? context)
+    {
+        try
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(path, context);
+        }
+        catch (KubeConfigException error)
+        {
+            // Keep KubernetesClient's exception type inside the engine; the message is what the user needs.
+            throw new InvalidOperationException(
+                $"The kubeconfig '{path}' cannot be used for {(context is null ? "its current context" : $"context '{context}'")}: {error.Message}",
+                error);
+        }
     }
 
     private static async Task<WorkloadUsageCollector> RunThrottledAsync(

@@ -40,7 +40,7 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> expiringContinueTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<Fault> faults = [];
 
-    private KubernetesApiStandIn(WebApplication app, string token)
+    private KubernetesApiStandIn(WebApplication app, string? token)
     {
         this.app = app;
         Token = token;
@@ -50,8 +50,9 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
     /// <summary>The server address, e.g. <c>http://127.0.0.1:40123</c>.</summary>
     public Uri BaseAddress { get; }
 
-    /// <summary>The bearer token every request must carry.</summary>
-    public string Token { get; }
+    /// <summary>The bearer token every request must carry; <see langword="null"/> serves anonymous requests.</summary>
+    /// <remarks>kubectl never sends a token over plain http, so kubectl comparisons run anonymous.</remarks>
+    public string? Token { get; }
 
     /// <summary>Every request served, as <c>GET /path?query</c>, in arrival order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
@@ -60,9 +61,9 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
     public string ResourceVersion { get; set; } = "424242";
 
     /// <summary>Starts a stand-in on 127.0.0.1 with a free port.</summary>
-    /// <param name="token">The bearer token clients must send.</param>
+    /// <param name="token">The bearer token clients must send; <see langword="null"/> for anonymous access.</param>
     /// <returns>The running stand-in.</returns>
-    public static async Task<KubernetesApiStandIn> StartAsync(string token = "stand-in-token")
+    public static async Task<KubernetesApiStandIn> StartAsync(string? token = "stand-in-token")
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -79,6 +80,7 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
     /// <param name="items">Typed objects (<see cref="V1Pod"/>, <see cref="V1Deployment"/>, ...).</param>
     public void Add(params IEnumerable<IKubernetesObject<V1ObjectMeta>> items)
     {
+        var touched = new HashSet<List<StoredObject>>();
         foreach (IKubernetesObject<V1ObjectMeta> item in items)
         {
             string resource = KubernetesSampleCluster.ResourceOf(item);
@@ -86,6 +88,15 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
             lock (list)
             {
                 list.Add(new StoredObject(item.Metadata.NamespaceProperty ?? "", item.Metadata.Name, Encoding.UTF8.GetBytes(KubernetesJson.Serialize(item))));
+            }
+
+            touched.Add(list);
+        }
+
+        foreach (List<StoredObject> list in touched)
+        {
+            lock (list)
+            {
                 list.Sort((a, b) => string.CompareOrdinal(a.SortKey, b.SortKey));
             }
         }
@@ -141,7 +152,7 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
         {
             yaml.AppendLine(CultureInfo.InvariantCulture, $"- name: {context}-user")
                 .AppendLine("  user:")
-                .AppendLine(CultureInfo.InvariantCulture, $"    token: {standIn.Token}");
+                .AppendLine(CultureInfo.InvariantCulture, $"    token: {standIn.Token ?? "anonymous"}"); // KubernetesClient insists on a credential
         }
 
         yaml.AppendLine("contexts:");
@@ -168,7 +179,7 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
     {
         HttpRequest request = context.Request;
         Requests.Enqueue($"{request.Method} {request.Path}{request.QueryString}");
-        if (request.Headers.Authorization.ToString() != $"Bearer {Token}")
+        if (Token is not null && request.Headers.Authorization.ToString() != $"Bearer {Token}")
         {
             await WriteStatusAsync(context, 401, "Unauthorized", "Unauthorized", null);
             return;

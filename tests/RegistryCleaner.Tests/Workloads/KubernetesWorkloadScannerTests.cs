@@ -289,7 +289,7 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
     {
         await using KubernetesApiStandIn other = await KubernetesApiStandIn.StartAsync("other-token");
         KubernetesApiStandIn.WriteKubeConfig(KubeConfig, [("prod-east", standIn)]);
-        File.WriteAllText(KubeConfig, File.ReadAllText(KubeConfig).Replace(standIn.Token, "wrong-token", StringComparison.Ordinal));
+        File.WriteAllText(KubeConfig, File.ReadAllText(KubeConfig).Replace(standIn.Token!, "wrong-token", StringComparison.Ordinal));
 
         WorkloadAccessException error = await Assert.ThrowsAsync<WorkloadAccessException>(() => ScanAsync());
 
