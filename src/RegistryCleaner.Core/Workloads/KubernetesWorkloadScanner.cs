@@ -57,12 +57,16 @@ public static class KubernetesWorkloadScanner
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
                 // Report the first real access failure, not the cancellations it caused in sibling listings.
-                Exception first = tasks
+                Exception? first = tasks
                     .Where(task => task.IsFaulted)
                     .Select(task => task.Exception!.InnerException!)
                     .OrderBy(error => error is WorkloadAccessException ? 0 : 1)
-                    .First();
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+                    .FirstOrDefault();
+                if (first is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+                }
+
                 throw;
             }
 
@@ -175,6 +179,8 @@ public static class KubernetesWorkloadScanner
                 do
                 {
                     continueToken = await ListPageAsync(listing, continueToken, options, collector, cancellationToken).ConfigureAwait(false);
+                    options.Progress?.Report(new WorkloadListingProgress(
+                        listing.Context, listing.Resource, listing.Namespace, collector.ObjectCount, string.IsNullOrEmpty(continueToken)));
                 }
                 while (!string.IsNullOrEmpty(continueToken));
 

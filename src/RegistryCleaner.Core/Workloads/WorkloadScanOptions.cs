@@ -20,4 +20,17 @@ public sealed record WorkloadScanOptions
 
     /// <summary>How many listings (context, kind, namespace) run at once.</summary>
     public int ThrottleLimit { get; init; } = 4;
+
+    /// <summary>
+    /// Receives a report after every page of every listing, on a worker thread (cmdlets marshal it to the pipeline thread).
+    /// </summary>
+    public IProgress<WorkloadListingProgress>? Progress { get; init; }
 }
+
+/// <summary>Progress of one listing (one kind in one namespace, or all, of one context), reported after each page.</summary>
+/// <param name="Context">The kubeconfig context.</param>
+/// <param name="Resource">The resource listed, e.g. <c>pods</c>.</param>
+/// <param name="Namespace">The namespace, or <see langword="null"/> for all namespaces.</param>
+/// <param name="ObjectsRead">Objects read so far by this listing (it starts over after an expired continue token).</param>
+/// <param name="Completed">Whether the listing has read its last page.</param>
+public sealed record WorkloadListingProgress(string Context, string Resource, string? Namespace, int ObjectsRead, bool Completed);

@@ -17,7 +17,7 @@ internal sealed class WorkloadUsageCollector
     private readonly HashSet<string> runningDigests = new(StringComparer.Ordinal);
     private readonly List<string> notes = [];
 
-    /// <summary>Pods counted since the collector was created (for progress and sources).</summary>
+    /// <summary>Objects (pods and controllers) added since the collector was created, for progress.</summary>
     public int ObjectCount { get; private set; }
 
     public void AddNote(string note) => notes.Add(note);

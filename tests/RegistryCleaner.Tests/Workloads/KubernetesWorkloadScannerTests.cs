@@ -132,9 +132,14 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
         standIn.Add(Enumerable.Range(0, 1234).Select(i => Pod(Compute, $"run-{i:D4}", "Running", EnvironmentImage(i % 10, 1))));
         standIn.Add(Enumerable.Range(0, 7).Select(i => Deployment(Compute, $"d-{i}", 1, $"deploy:{i}")));
 
-        WorkloadScan scan = await ScanAsync(options => options with { PageSize = 500 });
+        var progress = new List<WorkloadListingProgress>();
+        WorkloadScan scan = await ScanAsync(options => options with { PageSize = 500, Progress = new SynchronousProgress(progress) });
 
         Assert.Equal(1234, scan.GetImages().Sum(image => image.PodCount));
+        Assert.Equal(
+            [(500, false), (1000, false), (1234, true)],
+            progress.Where(report => report.Resource == "pods").Select(report => (report.ObjectsRead, report.Completed)));
+        Assert.Equal(8, progress.Count(report => report.Completed));
         string[] podRequests = standIn.Requests.Where(request => request.StartsWith("GET /api/v1/pods", StringComparison.Ordinal)).ToArray();
         Assert.Equal(3, podRequests.Length);
         Assert.All(podRequests, request => Assert.Contains("limit=500", request, StringComparison.Ordinal));
@@ -341,6 +346,18 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
             live.Images.Select(usage => (usage.Reference, string.Join(",", usage.Digests), string.Join(",", usage.UsedBy))));
         Assert.True(live.Complete);
         Assert.True(offline.Complete);
+    }
+
+    // Progress<T> posts to the thread pool; tests want the reports in order, as they happen.
+    private sealed class SynchronousProgress(List<WorkloadListingProgress> reports) : IProgress<WorkloadListingProgress>
+    {
+        public void Report(WorkloadListingProgress value)
+        {
+            lock (reports)
+            {
+                reports.Add(value);
+            }
+        }
     }
 
     private Task<WorkloadScan> ScanAsync(Func<WorkloadScanOptions, WorkloadScanOptions>? configure = null)
