@@ -44,7 +44,11 @@ public sealed class WorkloadScan
     /// </summary>
     public bool Complete { get; }
 
-    /// <summary>Digests known to run whose repository could not be tied to a reference (bare <c>imageID</c> values).</summary>
+    /// <summary>
+    /// Digests known to run whose repository could not be tied to a reference of the same pod: bare <c>imageID</c>
+    /// values and IDs naming another repository. A <c>docker://sha256:…</c> ID is the local image (config) digest;
+    /// it is kept too, since protecting a digest that matches no manifest costs nothing.
+    /// </summary>
     public IReadOnlyList<string> RunningDigests => runningDigests;
 
     /// <summary>The report rows, one per distinct reference as written, sorted by <see cref="WorkloadImage.Image"/>.</summary>

@@ -303,6 +303,29 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unreachable_server_fails_the_scan()
+    {
+        KubernetesApiStandIn gone = await KubernetesApiStandIn.StartAsync();
+        gone.WriteKubeConfig(KubeConfig, "prod-gone");
+        await gone.DisposeAsync();
+
+        WorkloadAccessException error = await Assert.ThrowsAsync<WorkloadAccessException>(() => ScanAsync());
+
+        Assert.Equal("prod-gone", error.Context);
+        Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_context_is_an_error_naming_it()
+    {
+        InvalidOperationException error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => ScanAsync(options => options with { Contexts = ["prod-east", "prod-nowhere"] }));
+
+        Assert.Contains("context 'prod-nowhere'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(standIn.Requests);
+    }
+
+    [Fact]
     public async Task An_expired_continue_token_restarts_the_listing_once()
     {
         standIn.Add(Enumerable.Range(0, 5).Select(i => Pod(Compute, $"run-{i}", "Running", $"env:{i}")));
