@@ -1,0 +1,403 @@
+using System.Net;
+using System.Text.Json;
+using k8s;
+using k8s.Autorest;
+using k8s.Exceptions;
+using k8s.Models;
+
+namespace RegistryCleaner.Workloads;
+
+/// <summary>
+/// Reads which images live workloads use, through the Kubernetes API: pods and the pod templates of every controller
+/// kind, in every namespace (or the ones asked for), of one or more contexts merged into one usage set.
+/// </summary>
+/// <remarks>
+/// Fails closed: any listing that cannot be completed (401, 403, 5xx, timeout, unreachable server, a continue token
+/// that expires twice) throws <see cref="WorkloadAccessException"/>; a partial set is never returned.
+/// </remarks>
+public static class KubernetesWorkloadScanner
+{
+    private const string InClusterContext = "in-cluster";
+
+    /// <summary>Scans the contexts and namespaces the options name.</summary>
+    /// <param name="options">Kubeconfig, contexts, namespaces, timeout, page size and parallelism.</param>
+    /// <param name="cancellationToken">Stops every listing.</param>
+    /// <returns>The merged scan; <see cref="WorkloadScan.Complete"/> is <see langword="true"/>.</returns>
+    /// <exception cref="WorkloadAccessException">A kind could not be listed completely in a namespace of a context.</exception>
+    /// <exception cref="FileNotFoundException">The explicit kubeconfig does not exist.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// No kubeconfig was found and the process does not run in a cluster, or a context is missing or unusable.
+    /// </exception>
+    public static async Task<WorkloadScan> ScanAsync(WorkloadScanOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ThrottleLimit, 1);
+        DateTimeOffset readAt = DateTimeOffset.UtcNow;
+
+        List<(string Context, Kubernetes Client, string Server)> clients = CreateClients(options);
+        try
+        {
+            string?[] namespaces = options.Namespaces.Count == 0 ? new string?[] { null } : options.Namespaces.Distinct(StringComparer.Ordinal).ToArray();
+            var listings = (
+                from client in clients
+                from kind in WorkloadKind.All
+                from ns in namespaces
+                select new Listing(client.Context, client.Client, kind.Kind, kind.Group, kind.Resource, ns)).ToList();
+
+            using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var throttle = new SemaphoreSlim(options.ThrottleLimit);
+            Task<WorkloadUsageCollector>[] tasks = listings
+                .Select(listing => RunThrottledAsync(listing, options, throttle, failFast))
+                .ToArray();
+            try
+            {
+                await Task.WhenAll(tasks).ConfigureAwait(false);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Report the first real access failure, not the cancellations it caused in sibling listings.
+                Exception? first = tasks
+                    .Where(task => task.IsFaulted)
+                    .Select(task => task.Exception!.InnerException!)
+                    .OrderBy(error => error is WorkloadAccessException ? 0 : 1)
+                    .FirstOrDefault();
+                if (first is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+                }
+
+                throw;
+            }
+
+            var merged = new WorkloadUsageCollector();
+            foreach (Task<WorkloadUsageCollector> task in tasks)
+            {
+                merged.MergeFrom(task.Result);
+            }
+
+            string scope = options.Namespaces.Count == 0 ? "all namespaces" : "namespaces " + string.Join(", ", namespaces);
+            string kinds = string.Join(", ", WorkloadKind.All.Select(kind => kind.Resource));
+            var sources = clients
+                .Select(client => $"context '{client.Context}' ({client.Server}): {kinds} in {scope}")
+                .ToArray();
+            return merged.ToScan(sources, readAt, complete: true);
+        }
+        finally
+        {
+            foreach ((_, Kubernetes client, _) in clients)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    private static List<(string Context, Kubernetes Client, string Server)> CreateClients(WorkloadScanOptions options)
+    {
+        string? path = KubeConfigLocator.Resolve(options.KubeConfigPath);
+        var configurations = new List<(string Context, KubernetesClientConfiguration Configuration)>();
+        if (path is null)
+        {
+            if (options.Contexts.Count > 0 || !KubernetesClientConfiguration.IsInCluster())
+            {
+                throw new InvalidOperationException(
+                    "No kubeconfig was found (no -KubeConfig, KUBECONFIG or ~/.kube/config)"
+                    + (options.Contexts.Count > 0 ? $" to read the context(s) {string.Join(", ", options.Contexts)} from" : " and this process does not run inside a cluster")
+                    + ". Pass -KubeConfig or set KUBECONFIG.");
+            }
+
+            configurations.Add((InClusterContext, KubernetesClientConfiguration.InClusterConfig()));
+        }
+        else if (options.Contexts.Count == 0)
+        {
+            KubernetesClientConfiguration configuration = LoadContext(path, null);
+            configurations.Add((configuration.CurrentContext ?? "current", configuration));
+        }
+        else
+        {
+            foreach (string context in options.Contexts.Distinct(StringComparer.Ordinal))
+            {
+                configurations.Add((context, LoadContext(path, context)));
+            }
+        }
+
+        var clients = new List<(string, Kubernetes, string)>();
+        foreach ((string context, KubernetesClientConfiguration configuration) in configurations)
+        {
+            // Our own per-request deadline fires first, so a timeout is told apart from the caller cancelling.
+            configuration.HttpClientTimeout = options.RequestTimeout + TimeSpan.FromSeconds(5);
+            clients.Add((context, new Kubernetes(configuration), configuration.Host ?? ""));
+        }
+
+        return clients;
+    }
+
+    private static KubernetesClientConfiguration LoadContext(string path, string? context)
+    {
+        try
+        {
+            return KubernetesClientConfiguration.BuildConfigFromConfigFile(path, context);
+        }
+        catch (KubeConfigException error)
+        {
+            // Keep KubernetesClient's exception type inside the engine; the message is what the user needs.
+            throw new InvalidOperationException(
+                $"The kubeconfig '{path}' cannot be used for {(context is null ? "its current context" : $"context '{context}'")}: {error.Message}",
+                error);
+        }
+    }
+
+    private static async Task<WorkloadUsageCollector> RunThrottledAsync(
+        Listing listing, WorkloadScanOptions options, SemaphoreSlim throttle, CancellationTokenSource failFast)
+    {
+        await throttle.WaitAsync(failFast.Token).ConfigureAwait(false);
+        try
+        {
+            return await ListAllAsync(listing, options, failFast.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await failFast.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            throttle.Release();
+        }
+    }
+
+    private static async Task<WorkloadUsageCollector> ListAllAsync(Listing listing, WorkloadScanOptions options, CancellationToken cancellationToken)
+    {
+        bool restarted = false;
+        while (true)
+        {
+            // A fresh collector per attempt: a restart must not keep pages of an inconsistent earlier list.
+            var collector = new WorkloadUsageCollector();
+            string? continueToken = null;
+            try
+            {
+                do
+                {
+                    continueToken = await ListPageAsync(listing, continueToken, options, collector, cancellationToken).ConfigureAwait(false);
+                    options.Progress?.Report(new WorkloadListingProgress(
+                        listing.Context, listing.Resource, listing.Namespace, collector.ObjectCount, string.IsNullOrEmpty(continueToken)));
+                }
+                while (!string.IsNullOrEmpty(continueToken));
+
+                return collector;
+            }
+            catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Gone && continueToken is not null && !restarted)
+            {
+                restarted = true; // the continue token expired: list again from the start, once
+            }
+            catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Gone)
+            {
+                throw listing.FailFromResponse(error);
+            }
+        }
+    }
+
+    private static async Task<string?> ListPageAsync(
+        Listing listing, string? continueToken, WorkloadScanOptions options, WorkloadUsageCollector collector, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.RequestTimeout);
+        try
+        {
+            return await FetchPageAsync(listing, continueToken, options.PageSize, collector, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException error) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw listing.Fail(
+                $"the request timed out after {options.RequestTimeout.TotalSeconds:0.###} s",
+                null,
+                "Check that the API server is reachable and healthy, or raise the request timeout (-TimeoutSec).",
+                error);
+        }
+        catch (HttpOperationException error) when (error.Response?.StatusCode != HttpStatusCode.Gone || continueToken is null)
+        {
+            // A 410 on a continued page propagates as is, so ListAllAsync can restart the listing.
+            throw listing.FailFromResponse(error);
+        }
+        catch (HttpRequestException error)
+        {
+            throw listing.Fail($"the API server could not be reached ({error.Message})", null, "Check the server address in the kubeconfig and the network.", error);
+        }
+    }
+
+    private static async Task<string?> FetchPageAsync(Listing listing, string? continueToken, int limit, WorkloadUsageCollector collector, CancellationToken token)
+    {
+        Kubernetes client = listing.Client;
+        string? ns = listing.Namespace;
+        switch (listing.Resource)
+        {
+            case "pods":
+            {
+                V1PodList list = ns is null
+                    ? await client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.CoreV1.ListNamespacedPodAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1Pod pod in list.Items)
+                {
+                    collector.AddPod(pod);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            case "replicationcontrollers":
+            {
+                V1ReplicationControllerList list = ns is null
+                    ? await client.CoreV1.ListReplicationControllerForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.CoreV1.ListNamespacedReplicationControllerAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1ReplicationController item in list.Items)
+                {
+                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            case "deployments":
+            {
+                V1DeploymentList list = ns is null
+                    ? await client.AppsV1.ListDeploymentForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.AppsV1.ListNamespacedDeploymentAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1Deployment item in list.Items)
+                {
+                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            case "replicasets":
+            {
+                V1ReplicaSetList list = ns is null
+                    ? await client.AppsV1.ListReplicaSetForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.AppsV1.ListNamespacedReplicaSetAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1ReplicaSet item in list.Items)
+                {
+                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            case "statefulsets":
+            {
+                V1StatefulSetList list = ns is null
+                    ? await client.AppsV1.ListStatefulSetForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.AppsV1.ListNamespacedStatefulSetAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1StatefulSet item in list.Items)
+                {
+                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            case "daemonsets":
+            {
+                V1DaemonSetList list = ns is null
+                    ? await client.AppsV1.ListDaemonSetForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.AppsV1.ListNamespacedDaemonSetAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1DaemonSet item in list.Items)
+                {
+                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            case "jobs":
+            {
+                V1JobList list = ns is null
+                    ? await client.BatchV1.ListJobForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.BatchV1.ListNamespacedJobAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1Job item in list.Items)
+                {
+                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            case "cronjobs":
+            {
+                V1CronJobList list = ns is null
+                    ? await client.BatchV1.ListCronJobForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
+                    : await client.BatchV1.ListNamespacedCronJobAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
+                foreach (V1CronJob item in list.Items)
+                {
+                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.JobTemplate?.Spec?.Template);
+                }
+
+                return list.Metadata?.ContinueProperty;
+            }
+
+            default:
+                throw new InvalidOperationException($"No listing for resource '{listing.Resource}'.");
+        }
+    }
+
+    /// <summary>One kind in one namespace (or all) of one context.</summary>
+    private sealed record Listing(string Context, Kubernetes Client, string Kind, string Group, string Resource, string? Namespace)
+    {
+        private string Scope => Namespace is null ? "all namespaces" : $"namespace '{Namespace}'";
+
+        private string GroupResource => Group.Length == 0 ? Resource : $"{Resource}.{Group}";
+
+        public string Permission => $"list {GroupResource} in {Scope}";
+
+        public WorkloadAccessException Fail(string what, int? statusCode, string advice, Exception? inner) => new(
+            $"Cannot list {Resource} in {Scope} of context '{Context}': {what}. Image usage is unknown, so nothing may be deleted. "
+            + $"The scan needs permission to {Permission}. {advice}",
+            Context,
+            Resource,
+            Namespace,
+            statusCode,
+            Permission,
+            inner);
+
+        public WorkloadAccessException FailFromResponse(HttpOperationException error)
+        {
+            int code = (int)(error.Response?.StatusCode ?? 0);
+            string? serverMessage = ReadStatusMessage(error.Response?.Content);
+            string what = $"the API server answered {code} {error.Response?.ReasonPhrase}"
+                + (serverMessage is null ? "" : $" ({serverMessage})");
+            string grant = Namespace is null
+                ? $"Grant list on {GroupResource} in all namespaces to the user of context '{Context}' (a ClusterRole with verb list on {Resource} in API group \"{Group}\", bound by a ClusterRoleBinding), or narrow the scan to namespaces it may read (-Namespace)."
+                : $"Grant list on {GroupResource} in namespace '{Namespace}' to the user of context '{Context}' (a Role or ClusterRole with verb list on {Resource} in API group \"{Group}\", bound by a RoleBinding in '{Namespace}').";
+            string advice = code switch
+            {
+                401 => $"The credentials of context '{Context}' were rejected: refresh the token or certificate in the kubeconfig.",
+                403 => grant,
+                410 => "The list changed faster than it could be paged twice in a row; run the scan again.",
+                >= 500 => "The API server failed; run the scan again when it is healthy.",
+                _ => "Check the API server and the kubeconfig.",
+            };
+            return Fail(what, code, advice, error);
+        }
+
+        private static string? ReadStatusMessage(string? content)
+        {
+            if (string.IsNullOrWhiteSpace(content))
+            {
+                return null;
+            }
+
+            try
+            {
+                using JsonDocument status = JsonDocument.Parse(content);
+                return status.RootElement.ValueKind == JsonValueKind.Object
+                    && status.RootElement.TryGetProperty("message", out JsonElement message) && message.ValueKind == JsonValueKind.String
+                    ? message.GetString()
+                    : null;
+            }
+            catch (JsonException)
+            {
+                return content.Length > 200 ? content[..200] : content;
+            }
+        }
+    }
+}
