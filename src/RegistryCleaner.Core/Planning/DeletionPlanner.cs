@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.Planning;
@@ -48,17 +50,17 @@ public static class DeletionPlanner
     }
 
     /// <summary>One repository's manifests and tags, indexed by digest.</summary>
-    private sealed class RepositoryState(string name)
+    private sealed class RepositoryState(string name, int manifests, int tags)
     {
         public string Name { get; } = name;
 
-        public Dictionary<string, ManifestRecord> Manifests { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, ManifestRecord> Manifests { get; } = new(manifests, StringComparer.Ordinal);
 
-        public Dictionary<string, List<TagState>> TagsByDigest { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, DigestGroup> TagsByDigest { get; } = new(tags, StringComparer.Ordinal);
 
-        public List<TagState> Tags { get; } = [];
+        public List<TagState> Tags { get; } = new(tags);
 
-        public Dictionary<string, TagState> TagsByName { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, TagState> TagsByName { get; } = new(tags, StringComparer.Ordinal);
 
         /// <summary>Gets manifests kept alive, each with the kept index that keeps it (null for a root).</summary>
         public Dictionary<string, string?> Kept { get; } = new(StringComparer.Ordinal);
@@ -68,6 +70,16 @@ public static class DeletionPlanner
 
         /// <summary>Gets digests deleted as the DELETE of candidate tags (or of an untagged target), before children.</summary>
         public HashSet<string> Roots { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Gets child deletions already assigned to a parent candidate.</summary>
+        public HashSet<string> AssignedChildren { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>The tags of one manifest in one repository: one DELETE removes them all.</summary>
+    private sealed class DigestGroup : List<TagState>
+    {
+        /// <summary>Gets or sets whether the DELETE's bytes were counted (on the first candidate in plan order).</summary>
+        public bool Counted { get; set; }
     }
 
     /// <summary>A tag and the planner's decision about it.</summary>
@@ -163,15 +175,35 @@ public static class DeletionPlanner
         {
             if (!this.repositories.TryGetValue(name, out RepositoryState? state))
             {
-                state = new RepositoryState(name);
+                state = new RepositoryState(name, 0, 0);
                 this.repositories.Add(name, state);
             }
 
             return state;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Index()
         {
+            // Counting first sizes every per-repository table once; growing them would re-hash repeatedly.
+            Dictionary<string, (int Manifests, int Tags)> counts = new(StringComparer.Ordinal);
+            foreach (ManifestRecord manifest in this.inventory.Manifests)
+            {
+                ref (int Manifests, int Tags) count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, manifest.Repository, out _);
+                count.Manifests++;
+            }
+
+            foreach (TagRecord tag in this.inventory.Tags)
+            {
+                ref (int Manifests, int Tags) count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, tag.Repository, out _);
+                count.Tags++;
+            }
+
+            foreach ((string name, (int manifests, int tags)) in counts)
+            {
+                this.repositories.Add(name, new RepositoryState(name, manifests, tags));
+            }
+
             foreach (string name in this.inventory.Repositories)
             {
                 this.Repository(name);
@@ -188,9 +220,9 @@ public static class DeletionPlanner
                 TagState tag = new(repository, record.Tag, record.Digest);
                 repository.Tags.Add(tag);
                 repository.TagsByName[record.Tag] = tag;
-                if (!repository.TagsByDigest.TryGetValue(record.Digest, out List<TagState>? sameDigest))
+                if (!repository.TagsByDigest.TryGetValue(record.Digest, out DigestGroup? sameDigest))
                 {
-                    sameDigest = new List<TagState>(1);
+                    sameDigest = [];
                     repository.TagsByDigest.Add(record.Digest, sameDigest);
                 }
 
@@ -264,7 +296,7 @@ public static class DeletionPlanner
             if (digest is null || !repository.Manifests.TryGetValue(digest, out ManifestRecord? manifest))
             {
                 string key = digest ?? string.Empty;
-                if (repository.TagsByDigest.TryGetValue(key, out List<TagState>? tagged))
+                if (repository.TagsByDigest.TryGetValue(key, out DigestGroup? tagged))
                 {
                     tagged.ForEach(t => t.Targeted = true);
                 }
@@ -276,7 +308,7 @@ public static class DeletionPlanner
                 return;
             }
 
-            if (repository.TagsByDigest.TryGetValue(manifest.Digest, out List<TagState>? tags))
+            if (repository.TagsByDigest.TryGetValue(manifest.Digest, out DigestGroup? tags))
             {
                 // Deleting by digest removes every tag of it: target them all, so each gets its protections.
                 tags.ForEach(t => t.Targeted = true);
@@ -384,9 +416,10 @@ public static class DeletionPlanner
             tag.Repository.Manifests.TryGetValue(tag.Digest, out ManifestRecord? manifest) ? Created(tag.Repository, manifest) : null;
 
         /// <summary>Rule 2: a DELETE by digest removes every tag of it, so a digest is deleted only when all its tags are candidates.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ChooseRoots(RepositoryState repository, List<TagState> untaggedTargets)
         {
-            foreach ((string digest, List<TagState> tags) in repository.TagsByDigest)
+            foreach ((string digest, DigestGroup tags) in repository.TagsByDigest)
             {
                 TagState? kept = null;
                 bool anyCandidate = false;
@@ -430,6 +463,7 @@ public static class DeletionPlanner
         }
 
         /// <summary>Rule 3: every manifest that stays keeps its children; a candidate that is a kept index's child is kept.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void KeepIndexChildren(RepositoryState repository)
         {
             HashSet<string> hasParent = new(StringComparer.Ordinal);
@@ -465,10 +499,14 @@ public static class DeletionPlanner
                 }
             }
 
-            foreach (string digest in repository.Roots.Where(repository.Kept.ContainsKey).ToList())
+            foreach ((string digest, string? parent) in repository.Kept)
             {
-                repository.Roots.Remove(digest);
-                if (repository.TagsByDigest.TryGetValue(digest, out List<TagState>? tags))
+                if (parent is null || !repository.Roots.Remove(digest))
+                {
+                    continue;
+                }
+
+                if (repository.TagsByDigest.TryGetValue(digest, out DigestGroup? tags))
                 {
                     foreach (TagState tag in tags)
                     {
@@ -481,16 +519,18 @@ public static class DeletionPlanner
         private static string KeptChildReason(RepositoryState repository, string digest)
         {
             string index = repository.Kept[digest]!;
-            string indexName = repository.TagsByDigest.TryGetValue(index, out List<TagState>? indexTags)
+            string indexName = repository.TagsByDigest.TryGetValue(index, out DigestGroup? indexTags)
                 ? $"{index} ('{indexTags.Select(t => t.Tag).Min(StringComparer.Ordinal)}')"
                 : index;
             return $"child of the kept index {indexName}; deleting it would break that index";
         }
 
         /// <summary>A deleted index takes its children that nothing keeps (no kept tag, no kept index, not in use).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void DeleteChildren(RepositoryState repository)
         {
             Stack<string> pending = new(repository.Roots);
+            repository.Deleted.EnsureCapacity(repository.Roots.Count);
             while (pending.TryPop(out string? digest))
             {
                 if (repository.Deleted.Add(digest))
@@ -507,9 +547,17 @@ public static class DeletionPlanner
         }
 
         /// <summary>What garbage collection marks after the plan: every blob of every manifest left in any repository.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private HashSet<string> RemainingBlobs()
         {
-            HashSet<string> marked = new(StringComparer.Ordinal);
+            // Sized once for every reference: growing a set this large re-hashes it and its large-object arrays trigger full GCs.
+            int references = 0;
+            foreach (ManifestRecord manifest in this.inventory.Manifests)
+            {
+                references += 2 + manifest.Layers.Count + manifest.Children.Count;
+            }
+
+            HashSet<string> marked = new(references, StringComparer.Ordinal);
             foreach (RepositoryState repository in this.repositories.Values)
             {
                 foreach (ManifestRecord manifest in repository.Manifests.Values)
@@ -543,16 +591,18 @@ public static class DeletionPlanner
             return marked;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private DeletionPlan Assemble(HashSet<string> remaining, List<TagState> untaggedTargets)
         {
             List<TagState> all = [.. this.repositories.Values.SelectMany(r => r.Tags).Where(t => t.InScope), .. untaggedTargets];
             all.Sort(CompareTags);
 
-            HashSet<string> counted = new(StringComparer.Ordinal);
-            HashSet<(RepositoryState, string)> deleteDone = [];
-            HashSet<(RepositoryState, string)> childDone = [];
-            List<DeletionCandidate> candidates = [];
+            List<DeletionCandidate> candidates = new(all.Count);
             List<ChildDeletion> childDeletions = [];
+            List<string> blobs = [];
+            List<ChildDeletion> children = [];
+            string reason = this.CandidateReason(targeted: false);
+            string requestedReason = this.CandidateReason(targeted: true);
             List<ProtectedImage> kept = [.. this.notFound];
             long total = 0;
 
@@ -561,27 +611,33 @@ public static class DeletionPlanner
                 RepositoryState repository = tag.Repository;
                 if (!repository.Deleted.Contains(tag.Digest) || !tag.IsCandidate)
                 {
-                    string reason = tag.KeepReason
+                    string keptReason = tag.KeepReason
                         ?? (repository.Kept.TryGetValue(tag.Digest, out string? parent) && parent is not null
                             ? KeptChildReason(repository, tag.Digest)
                             : "kept");
-                    kept.Add(new ProtectedImage(repository.Name, tag.Tag, tag.Digest, reason));
+                    kept.Add(new ProtectedImage(repository.Name, tag.Tag, tag.Digest, keptReason));
                     continue;
                 }
 
                 ManifestRecord manifest = repository.Manifests[tag.Digest];
                 long bytes = 0;
-                List<string> blobs = [];
-                List<ChildDeletion> children = [];
-                if (deleteDone.Add((repository, tag.Digest)))
+                blobs.Clear();
+                children.Clear();
+                DigestGroup? group = tag.Tag is null ? null : repository.TagsByDigest[tag.Digest];
+                if (group is null || !group.Counted)
                 {
-                    bytes = CountManifest(manifest, remaining, counted, blobs);
-                    bytes += this.CountChildren(repository, manifest, remaining, counted, blobs, children, childDone);
+                    if (group is not null)
+                    {
+                        group.Counted = true;
+                    }
+
+                    bytes = CountManifest(manifest, remaining, blobs);
+                    bytes += CountChildren(repository, manifest, remaining, blobs, children);
                 }
 
                 childDeletions.AddRange(children);
                 total += bytes;
-                List<string> otherTags = repository.TagsByDigest.TryGetValue(tag.Digest, out List<TagState>? same)
+                IReadOnlyList<string> otherTags = repository.TagsByDigest.TryGetValue(tag.Digest, out DigestGroup? same) && same.Count > 1
                     ? [.. same.Where(t => t != tag).Select(t => t.Tag!).Order(StringComparer.Ordinal)]
                     : [];
                 candidates.Add(new DeletionCandidate(
@@ -594,11 +650,11 @@ public static class DeletionPlanner
                     bytes,
                     Domino.ObjectId.FromTag(tag.Tag),
                     Created(repository, manifest),
-                    this.CandidateReason(tag, Created(repository, manifest)),
+                    tag.Targeted ? requestedReason : reason,
                     otherTags,
-                    children)
+                    children.Count == 0 ? [] : children.ToArray())
                 {
-                    CountedBlobs = blobs,
+                    CountedBlobs = blobs.Count == 0 ? [] : blobs.ToArray(),
                 });
             }
 
@@ -606,55 +662,55 @@ public static class DeletionPlanner
             return new DeletionPlan(this.inventory.Registry, candidates, childDeletions, kept, total, !this.inventory.Complete);
         }
 
-        private long CountChildren(
+        private static long CountChildren(
             RepositoryState repository,
             ManifestRecord index,
-            HashSet<string> remaining,
-            HashSet<string> counted,
+            HashSet<string> marked,
             List<string> blobs,
-            List<ChildDeletion> children,
-            HashSet<(RepositoryState, string)> childDone)
+            List<ChildDeletion> children)
         {
             long total = 0;
             foreach (ChildDescriptor descriptor in index.Children)
             {
                 // Children that are candidates themselves are their own DELETE and count their own bytes.
                 if (!repository.Deleted.Contains(descriptor.Digest) || repository.Roots.Contains(descriptor.Digest)
-                    || !childDone.Add((repository, descriptor.Digest)))
+                    || !repository.AssignedChildren.Add(descriptor.Digest))
                 {
                     continue;
                 }
 
                 ManifestRecord child = repository.Manifests[descriptor.Digest];
                 List<string> childBlobs = [];
-                long bytes = CountManifest(child, remaining, counted, childBlobs);
+                long bytes = CountManifest(child, marked, childBlobs);
                 children.Add(new ChildDeletion(repository.Name, child.Digest, child.MediaType, index.Digest, bytes));
                 blobs.AddRange(childBlobs);
-                total += bytes + this.CountChildren(repository, child, remaining, counted, blobs, children, childDone);
+                total += bytes + CountChildren(repository, child, marked, blobs, children);
             }
 
             return total;
         }
 
-        private static long CountManifest(ManifestRecord manifest, HashSet<string> remaining, HashSet<string> counted, List<string> blobs)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static long CountManifest(ManifestRecord manifest, HashSet<string> marked, List<string> blobs)
         {
-            long bytes = Count(manifest.Digest, manifest.ManifestSize, remaining, counted, blobs);
+            long bytes = Count(manifest.Digest, manifest.ManifestSize, marked, blobs);
             if (manifest.Config is { } config)
             {
-                bytes += Count(config.Digest, config.Size, remaining, counted, blobs);
+                bytes += Count(config.Digest, config.Size, marked, blobs);
             }
 
             foreach (BlobDescriptor layer in manifest.Layers)
             {
-                bytes += Count(layer.Digest, layer.Size, remaining, counted, blobs);
+                bytes += Count(layer.Digest, layer.Size, marked, blobs);
             }
 
             return bytes;
         }
 
-        private static long Count(string digest, long size, HashSet<string> remaining, HashSet<string> counted, List<string> blobs)
+        /// <summary>Counts a blob nothing marked, then marks it so no later candidate counts it again.</summary>
+        private static long Count(string digest, long size, HashSet<string> marked, List<string> blobs)
         {
-            if (remaining.Contains(digest) || !counted.Add(digest))
+            if (!marked.Add(digest))
             {
                 return 0;
             }
@@ -663,25 +719,21 @@ public static class DeletionPlanner
             return size;
         }
 
-        private string CandidateReason(TagState tag, DateTimeOffset? created)
+        // One text per plan (Created is its own property), so 100,000 candidates share two strings.
+        private string CandidateReason(bool targeted)
         {
-            List<string> parts = ["not used by any workload"];
+            string reason = "not used by any workload";
             if (this.options.OlderThan is { } age)
             {
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"created {created:u}, older than {FormatAge(age)}"));
+                reason += "; older than " + FormatAge(age);
             }
 
             if (this.options.KeepLatest > 0)
             {
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"not among the {this.options.KeepLatest} newest"));
+                reason += string.Create(CultureInfo.InvariantCulture, $"; not among the {this.options.KeepLatest} newest");
             }
 
-            if (tag.Targeted)
-            {
-                parts.Add("requested");
-            }
-
-            return string.Join("; ", parts);
+            return targeted ? reason + "; requested" : reason;
         }
 
         private static int CompareTags(TagState a, TagState b) =>

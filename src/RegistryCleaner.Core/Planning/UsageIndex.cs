@@ -11,7 +11,8 @@ internal sealed class UsageIndex
     private static readonly string[] DockerHubHosts = ["docker.io", "index.docker.io", "registry-1.docker.io"];
 
     private readonly Dictionary<string, Dictionary<string, string>> byRepositoryTag = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, string> byDigest = new(StringComparer.OrdinalIgnoreCase);
+    // Keys are lower case (registry digests always are), so lookups can hash ordinally.
+    private readonly Dictionary<string, string> byDigest = new(StringComparer.Ordinal);
 
     public UsageIndex(UsageSnapshot usage, bool strictHost, IEnumerable<string> registryHosts)
     {
@@ -61,7 +62,8 @@ internal sealed class UsageIndex
         && tags.TryGetValue(tag, out string? reason) ? reason : null;
 
     /// <summary>Returns why a manifest digest is in use (in any repository), or <see langword="null"/>.</summary>
-    public string? DigestUse(string digest) => this.byDigest.GetValueOrDefault(digest);
+    public string? DigestUse(string digest) =>
+        this.byDigest.Count == 0 ? null : this.byDigest.GetValueOrDefault(digest);
 
     /// <summary>Normalises a host as users and workloads write it: no scheme, no path, lower case, Docker Hub aliases folded.</summary>
     internal static string NormalizeHost(string host)
