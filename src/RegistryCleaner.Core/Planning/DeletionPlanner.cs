@@ -218,8 +218,13 @@ public static class DeletionPlanner
             {
                 RepositoryState repository = this.Repository(record.Repository);
                 TagState tag = new(repository, record.Tag, record.Digest);
+                if (!repository.TagsByName.TryAdd(record.Tag, tag))
+                {
+                    // A tag listed twice is one tag: planning it twice would list one DELETE twice.
+                    continue;
+                }
+
                 repository.Tags.Add(tag);
-                repository.TagsByName[record.Tag] = tag;
                 if (!repository.TagsByDigest.TryGetValue(record.Digest, out DigestGroup? sameDigest))
                 {
                     sameDigest = [];

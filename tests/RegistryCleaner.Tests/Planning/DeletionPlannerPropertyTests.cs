@@ -33,6 +33,12 @@ public class DeletionPlannerPropertyTests
             Include = random.Next(4) == 0 ? ["t*"] : [],
             Exclude = random.Next(4) == 0 ? ["*1"] : [],
             Repositories = random.Next(4) == 0 ? [inventory.Repositories[0]] : [],
+            ObjectIds = random.Next(6) == 0 ? ["659c7bce85f6381e675bb205"] : [],
+            OlderThan = random.Next(4) == 0 ? TimeSpan.FromDays(300) : null,
+            Now = DateTimeOffset.UnixEpoch.AddDays(1000),
+            Targets = random.Next(4) == 0
+                ? [.. inventory.Tags.Where(_ => random.Next(2) == 0).Select(t => new PlanTarget(t.Repository, t.Tag, random.Next(2) == 0 ? t.Digest : null))]
+                : null,
         };
 
         DeletionPlan plan = DeletionPlanner.Plan(new PlanRequest(inventory, usage, options));
@@ -116,10 +122,11 @@ public class DeletionPlannerPropertyTests
                 manifests.TryAdd((repository, image.Digest), image);
             }
 
-            List<ManifestRecord> inRepository = [.. manifests.Values.Where(m => m.Repository == repository && !m.IsIndex)];
             int indexes = random.Next(0, 4);
             for (int i = 0; i < indexes; i++)
             {
+                // Children are earlier manifests of the repository: images, and now and then an index (nested).
+                List<ManifestRecord> inRepository = [.. manifests.Values.Where(m => m.Repository == repository && (!m.IsIndex || random.Next(3) == 0))];
                 ChildDescriptor[] children =
                 [
                     .. inRepository.OrderBy(_ => random.Next()).Take(random.Next(1, 4))

@@ -557,4 +557,31 @@ public class DeletionPlannerTests
         Assert.NotEmpty(plan.ChildDeletions);
         Assert.Equal(GarbageCollectionSimulation.FreedBytes(request.Inventory, plan), plan.TotalReclaimableBytes);
     }
+
+    [Fact]
+    public void A_tag_listed_twice_in_the_inventory_is_planned_once()
+    {
+        RegistryBuilder registry = new RegistryBuilder().Image(Env, "sha256:a", ["L1"]).Tag(Env, "a", "sha256:a").Tag(Env, "a", "sha256:a");
+
+        DeletionPlan plan = registry.Plan();
+
+        Assert.Empty(Assert.Single(plan.Candidates).OtherTags);
+    }
+
+    [Fact]
+    public void A_nested_index_takes_its_grandchildren_when_deleted_and_keeps_them_when_kept()
+    {
+        RegistryBuilder registry = new RegistryBuilder()
+            .Image(Env, "sha256:img", ["L1"]).Index(Env, "sha256:inner", "sha256:img").Index(Env, "sha256:outer", "sha256:inner")
+            .Tag(Env, "outer", "sha256:outer").Tag(Env, "img", "sha256:img");
+
+        DeletionPlan deleted = registry.Plan();
+        DeletionPlan kept = registry.Plan(RegistryBuilder.Usage(RegistryBuilder.Use($"{Host}/{Env}:outer")));
+
+        Assert.Equal(["img", "outer"], deleted.Candidates.Select(c => c.Tag));
+        Assert.Equal("sha256:inner", Assert.Single(deleted.ChildDeletions).Digest);
+        Assert.Equal(GarbageCollectionSimulation.FreedBytes(registry.Inventory(), deleted), deleted.TotalReclaimableBytes);
+        Assert.Empty(kept.Candidates);
+        Assert.Contains("child of the kept index sha256:inner", Assert.Single(kept.Protected, p => p.Tag == "img").Reason, StringComparison.Ordinal);
+    }
 }
