@@ -155,7 +155,7 @@ public static class DeletionPlanner
                 }
             }
 
-            foreach (TagState target in untaggedTargets)
+            foreach (TagState target in untaggedTargets.Where(t => t.InScope))
             {
                 target.KeepReason = this.KeepReason(target);
             }

@@ -52,7 +52,7 @@ internal sealed class UsageIndex
 
         foreach (string digest in usage.RunningDigests)
         {
-            this.AddDigest(digest, $"digest {NormalizeDigest(digest)} is running (container status)");
+            this.AddDigest(digest, "is running (a container status names it)");
         }
     }
 

@@ -584,4 +584,25 @@ public class DeletionPlannerTests
         Assert.Empty(kept.Candidates);
         Assert.Contains("child of the kept index sha256:inner", Assert.Single(kept.Protected, p => p.Tag == "img").Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void An_untagged_target_outside_the_filters_is_kept_with_that_reason()
+    {
+        RegistryBuilder registry = new RegistryBuilder().Image(Env, "sha256:orphan", ["L1"]);
+
+        DeletionPlan plan = registry.Plan(options: new PlanOptions { Include = ["*"], Targets = [new PlanTarget(Env, null, "sha256:orphan")] });
+
+        Assert.Empty(plan.Candidates);
+        Assert.Contains("out of scope", Assert.Single(plan.Protected).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_running_digest_reason_says_so_once()
+    {
+        RegistryBuilder registry = new RegistryBuilder().Image(Env, "sha256:a", ["L1"]).Tag(Env, "a", "sha256:a");
+
+        DeletionPlan plan = registry.Plan(RegistryBuilder.Running("sha256:a"));
+
+        Assert.Equal("digest sha256:a is running (a container status names it)", Assert.Single(plan.Protected).Reason);
+    }
 }
