@@ -1,0 +1,74 @@
+namespace RegistryCleaner.Planning;
+
+/// <summary>
+/// A manifest revision deleted because the index that referenced it is deleted and nothing else keeps it; the executor
+/// deletes it by digest after its parent.
+/// </summary>
+/// <param name="Repository">The repository.</param>
+/// <param name="Digest">The child manifest digest.</param>
+/// <param name="MediaType">The child manifest media type.</param>
+/// <param name="ParentDigest">The deleted index that takes it.</param>
+/// <param name="ReclaimableBytes">
+/// The bytes garbage collection frees because of this child; already included in the parent candidate's
+/// <see cref="DeletionCandidate.ReclaimableBytes"/>.
+/// </param>
+public sealed record ChildDeletion(string Repository, string Digest, string MediaType, string ParentDigest, long ReclaimableBytes);
+
+/// <summary>One tag to delete (one DELETE of its manifest digest, shared with <see cref="OtherTags"/>).</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag; <see langword="null"/> for an untagged manifest the user targeted by digest.</param>
+/// <param name="Digest">The manifest digest the DELETE names.</param>
+/// <param name="MediaType">The manifest media type.</param>
+/// <param name="Size">The image size: config plus layers; for an index, the distinct blobs of its children.</param>
+/// <param name="ReclaimableBytes">
+/// The bytes garbage collection frees because of this deletion, including its <see cref="ChildDeletions"/>. Each freed
+/// blob is counted on exactly one candidate, so the sum over the plan is what garbage collection frees; a second tag of
+/// the same DELETE carries 0.
+/// </param>
+/// <param name="ObjectId">The Domino ObjectId the tag belongs to, when it has one.</param>
+/// <param name="Created">The image creation time, when known.</param>
+/// <param name="Reason">Why it is deleted.</param>
+/// <param name="OtherTags">The other tags of the same manifest in the same repository that the same DELETE removes (all candidates too).</param>
+/// <param name="ChildDeletions">The children of this index deleted with it, whose bytes this candidate counts.</param>
+public sealed record DeletionCandidate(
+    string Registry,
+    string Repository,
+    string? Tag,
+    string Digest,
+    string MediaType,
+    long Size,
+    long ReclaimableBytes,
+    string? ObjectId,
+    DateTimeOffset? Created,
+    string Reason,
+    IReadOnlyList<string> OtherTags,
+    IReadOnlyList<ChildDeletion> ChildDeletions)
+{
+    /// <summary>Gets the blobs whose bytes this candidate counts, for tests that check each blob is counted once.</summary>
+    internal IReadOnlyList<string> CountedBlobs { get; init; } = [];
+}
+
+/// <summary>An in-scope image that is kept, and why.</summary>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag; <see langword="null"/> for a manifest targeted by digest.</param>
+/// <param name="Digest">The manifest digest; <see langword="null"/> when a target was not found.</param>
+/// <param name="Reason">Why it is kept, naming the workload, tag or index that keeps it.</param>
+public sealed record ProtectedImage(string Repository, string? Tag, string? Digest, string Reason);
+
+/// <summary>The planner's output: what to delete, what is kept, and the bytes garbage collection frees afterwards.</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Candidates">Tags to delete, ordered by repository, tag.</param>
+/// <param name="ChildDeletions">Every child manifest deleted with a deleted index (also listed on its candidate).</param>
+/// <param name="Protected">In-scope images that are kept, ordered by repository, tag.</param>
+/// <param name="TotalReclaimableBytes">The sum of the candidates' <see cref="DeletionCandidate.ReclaimableBytes"/>.</param>
+/// <param name="BytesAreEstimates">
+/// Whether the inventory was incomplete: bytes are then estimates and the plan is for reporting only, never for deleting.
+/// </param>
+public sealed record DeletionPlan(
+    string Registry,
+    IReadOnlyList<DeletionCandidate> Candidates,
+    IReadOnlyList<ChildDeletion> ChildDeletions,
+    IReadOnlyList<ProtectedImage> Protected,
+    long TotalReclaimableBytes,
+    bool BytesAreEstimates);
