@@ -178,6 +178,5 @@ public sealed class ImagePusher : IDisposable
                 throw new InvalidOperationException($"PUT blob answered {(int)put.StatusCode}.");
             }
         }
-
     }
 }
