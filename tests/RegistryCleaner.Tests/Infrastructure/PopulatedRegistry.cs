@@ -22,7 +22,7 @@ public sealed class PopulatedRegistry : IAsyncLifetime, IDisposable
     public const string ModelTag = "659d755348824d102d3ec6df-v1-202419163323_HfGeD8Ia";
     public const int ManyTagCount = 1050;
 
-    public RegistryServer Server { get; } = new();
+    public RegistryServer Server { get; } = new(new RegistryServerOptions());
 
     public Dictionary<string, PushedImage> Images { get; } = new(StringComparer.Ordinal);
 

@@ -48,11 +48,6 @@ public class RegistryServer : IDisposable
     private readonly StringBuilder output = new();
     private Process? process;
 
-    public RegistryServer()
-        : this(new RegistryServerOptions())
-    {
-    }
-
     public RegistryServer(RegistryServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
