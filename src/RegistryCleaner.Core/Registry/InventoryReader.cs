@@ -9,7 +9,9 @@ public sealed class InventoryReaderOptions
 {
     /// <summary>
     /// Gets the repositories to read; <see langword="null"/> reads every repository of the catalog. A named repository
-    /// that does not exist stops the read with <see cref="RepositoryNotFoundException"/>.
+    /// that does not exist stops the read with <see cref="RepositoryNotFoundException"/>. Only a catalog read, without
+    /// tag filter and without per-tag errors, yields <see cref="RegistryInventory.Complete"/>: blobs are shared across
+    /// repositories, so exact reclaimable bytes need every repository even when only some are cleaned.
     /// </summary>
     public IReadOnlyList<string>? Repositories { get; init; }
 

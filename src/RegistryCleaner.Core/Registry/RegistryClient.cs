@@ -22,6 +22,10 @@ public sealed class RegistryClient : IDisposable
     private volatile BearerChallenge? bearerChallenge;
     private volatile bool useBasic;
 
+    // Timeouts and lost connections are retried only once the registry has answered at least once: a registry that
+    // never answered is unreachable, and the user should hear so within one timeout, not after every retry.
+    private volatile bool answered;
+
     /// <summary>Initializes a client.</summary>
     /// <param name="endpoint">The registry.</param>
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>
@@ -666,7 +670,9 @@ public sealed class RegistryClient : IDisposable
             if (!retry)
             {
                 using HttpRequestMessage request = this.CreateRequest(method, path, accept, authorization, content);
-                return await this.http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                HttpResponseMessage response = await this.http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                this.answered = true;
+                return response;
             }
 
             return await this.retryPipeline.ExecuteAsync(
@@ -736,7 +742,7 @@ public sealed class RegistryClient : IDisposable
                 UseJitter = true,
                 Delay = this.options.RetryBaseDelay,
                 MaxDelay = maxDelay,
-                ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context.CancellationToken)),
+                ShouldHandle = args => ValueTask.FromResult(this.IsTransient(args.Outcome, args.Context.CancellationToken)),
                 DelayGenerator = args =>
                 {
                     RetryConditionHeaderValue? retryAfter = args.Outcome.Result?.Headers.RetryAfter;
@@ -747,12 +753,18 @@ public sealed class RegistryClient : IDisposable
             .Build();
     }
 
-    private static bool IsTransient(Outcome<HttpResponseMessage> outcome, CancellationToken cancellationToken)
+    private bool IsTransient(Outcome<HttpResponseMessage> outcome, CancellationToken cancellationToken)
     {
         if (outcome.Result is { } response)
         {
+            this.answered = true;
             return response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway
                 or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+        }
+
+        if (!this.answered)
+        {
+            return false;
         }
 
         return outcome.Exception switch

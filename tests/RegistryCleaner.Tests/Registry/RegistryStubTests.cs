@@ -199,7 +199,7 @@ public class RegistryStubTests
     }
 
     [Fact]
-    public async Task A_silent_registry_times_out_per_request()
+    public async Task A_registry_that_never_answered_fails_within_one_timeout()
     {
         int attempts = 0;
         await using var stub = StubHttpServer.Start(async context =>
@@ -209,15 +209,40 @@ public class RegistryStubTests
         });
         using var client = new RegistryClient(
             RegistryEndpoint.Parse(stub.BaseAddress.ToString()),
-            new RegistryClientOptions { Timeout = TimeSpan.FromMilliseconds(300), MaxRetries = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(1) });
+            new RegistryClientOptions { Timeout = TimeSpan.FromMilliseconds(300), RetryBaseDelay = TimeSpan.FromMilliseconds(1) });
         var elapsed = Stopwatch.StartNew();
         RegistryUnreachableException error = await Assert.ThrowsAsync<RegistryUnreachableException>(() => client.PingAsync(CancellationToken.None));
         Assert.Contains("did not answer", error.Message, StringComparison.Ordinal);
-        Assert.Equal(2, attempts);
-        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(3), elapsed.Elapsed.ToString());
+        Assert.Contains(client.Endpoint.DisplayName, error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, attempts);
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2), elapsed.Elapsed.ToString());
+    }
+
+    [Fact]
+    public async Task A_request_that_times_out_on_a_live_registry_is_retried_and_the_caller_can_cancel()
+    {
+        int catalogAttempts = 0;
+        await using var stub = StubHttpServer.Start(async context =>
+        {
+            if (context.Request.Path == "/v2/")
+            {
+                await context.Response.WriteAsync("{}");
+                return;
+            }
+
+            Interlocked.Increment(ref catalogAttempts);
+            await Task.Delay(TimeSpan.FromSeconds(10), context.RequestAborted).ContinueWith(static _ => { }, TaskScheduler.Default);
+        });
+        using var client = new RegistryClient(
+            RegistryEndpoint.Parse(stub.BaseAddress.ToString()),
+            new RegistryClientOptions { Timeout = TimeSpan.FromMilliseconds(300), MaxRetries = 1, RetryBaseDelay = TimeSpan.FromMilliseconds(1) });
+        await client.PingAsync(CancellationToken.None);
+        RegistryUnreachableException error = await Assert.ThrowsAsync<RegistryUnreachableException>(() => client.GetCatalogAsync(1000, CancellationToken.None));
+        Assert.Contains("did not answer", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, catalogAttempts);
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         using var patient = new RegistryClient(RegistryEndpoint.Parse(stub.BaseAddress.ToString()));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => patient.PingAsync(cancel.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => patient.GetCatalogAsync(1000, cancel.Token));
     }
 }
