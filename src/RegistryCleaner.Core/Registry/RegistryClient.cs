@@ -466,8 +466,15 @@ public sealed class RegistryClient : IDisposable
             response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
+                // A token without the needed action is a permission problem, not a wrong password.
+                bool insufficientScope = response.Headers.WwwAuthenticate.Any(static c => c.Parameter?.Contains("insufficient_scope", StringComparison.Ordinal) == true);
                 response.Dispose();
-                throw this.Refused(HttpStatusCode.Unauthorized, null);
+                throw insufficientScope
+                    ? new RegistryAuthenticationException(
+                        this.Name,
+                        $"Registry {this.Name} accepted the login of user '{this.options.Credential?.Username}' but its token service did not grant '{scope}' for {method} /{path}: the user lacks permission.",
+                        HttpStatusCode.Unauthorized)
+                    : this.Refused(HttpStatusCode.Unauthorized, null);
             }
         }
 

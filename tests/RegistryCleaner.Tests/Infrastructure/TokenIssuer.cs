@@ -160,7 +160,14 @@ public sealed class TokenIssuer : IDisposable
         Interlocked.Increment(ref this.requests);
         string token = this.IssueToken(scopes.ToArray());
 
-        // Some services answer token, others access_token: answer only access_token to prove the client reads it.
-        await context.Response.WriteAsJsonAsync(new { access_token = token, expires_in = 300 }).ConfigureAwait(false);
+        // Docker's token spec answers token, OAuth2 answers access_token: answer one field per flow so clients must read both.
+        if (HttpMethods.IsPost(context.Request.Method))
+        {
+            await context.Response.WriteAsJsonAsync(new { token, expires_in = 300 }).ConfigureAwait(false);
+        }
+        else
+        {
+            await context.Response.WriteAsJsonAsync(new { access_token = token, expires_in = 300 }).ConfigureAwait(false);
+        }
     }
 }
