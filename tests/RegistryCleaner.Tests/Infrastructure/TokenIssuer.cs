@@ -45,6 +45,9 @@ public sealed class TokenIssuer : IDisposable
     /// <summary>Gets the PEM of the signing certificate, for the registry's <c>rootcertbundle</c>.</summary>
     public string CertificatePem { get; }
 
+    /// <summary>Gets or sets actions the service never grants (to test permission errors).</summary>
+    public IReadOnlyCollection<string> DeniedActions { get; set; } = [];
+
     /// <summary>Gets how many token requests were answered with a token.</summary>
     public int TokensIssued => Volatile.Read(ref this.requests);
 
@@ -67,7 +70,7 @@ public sealed class TokenIssuer : IDisposable
                 actions = ["pull", "push", "delete", "*"];
             }
 
-            access.Add(new { type = parts[0], name, actions });
+            access.Add(new { type = parts[0], name, actions = actions.Except(this.DeniedActions).ToArray() });
         }
 
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

@@ -127,6 +127,30 @@ public class BearerTokenTests(TokenRegistry registry) : IClassFixture<TokenRegis
     }
 
     [Fact]
+    public async Task A_token_without_the_delete_action_is_a_permission_error()
+    {
+        string push = registry.Issuer.IssueToken("repository:team/nodelete:pull,push");
+        using var pusher = new ImagePusher(registry.Server.BaseAddress, new AuthenticationHeaderValue("Bearer", push));
+        PushedImage image = await pusher.PushImageAsync("team/nodelete", "v1", [ImagePusher.Layer(33, 100)]);
+        using var client = new RegistryClient(
+            RegistryEndpoint.Parse(registry.Server.Registry),
+            new RegistryClientOptions { Credential = new RegistryCredential(registry.Issuer.Username, registry.Issuer.Password) });
+        registry.Issuer.DeniedActions = ["delete"];
+        try
+        {
+            RegistryAuthenticationException error = await Assert.ThrowsAsync<RegistryAuthenticationException>(
+                () => client.DeleteManifestAsync("team/nodelete", image.Digest, CancellationToken.None));
+            Assert.Contains("lacks permission", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            registry.Issuer.DeniedActions = [];
+        }
+
+        Assert.Equal(image.Digest, await client.HeadManifestAsync("team/nodelete", "v1", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Identity_token_is_used_as_a_refresh_token()
     {
         using var client = new RegistryClient(
