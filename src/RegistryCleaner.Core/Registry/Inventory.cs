@@ -37,6 +37,11 @@ public sealed record ManifestRecord(
 {
     /// <summary>Gets whether this manifest is an image index or manifest list.</summary>
     public bool IsIndex => this.Children.Count > 0 || MediaTypes.IsIndex(this.MediaType);
+
+    /// <summary>
+    /// Gets the platform (<c>os/architecture[/variant]</c>) from the image configuration, when known; <see langword="null"/> for an index.
+    /// </summary>
+    public string? Platform { get; init; }
 }
 
 /// <summary>A tag and the manifest digest it points at, in one repository.</summary>

@@ -1,0 +1,300 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace RegistryCleaner.Registry;
+
+/// <summary>Options of an <see cref="InventoryReader"/>.</summary>
+public sealed class InventoryReaderOptions
+{
+    /// <summary>
+    /// Gets the repositories to read; <see langword="null"/> reads every repository of the catalog. A named repository
+    /// that does not exist stops the read with <see cref="RepositoryNotFoundException"/>. Only a catalog read, without
+    /// tag filter and without per-tag errors, yields <see cref="RegistryInventory.Complete"/>: blobs are shared across
+    /// repositories, so exact reclaimable bytes need every repository even when only some are cleaned.
+    /// </summary>
+    public IReadOnlyList<string>? Repositories { get; init; }
+
+    /// <summary>Gets a filter on (repository, tag); <see langword="null"/> reads every tag. A filter makes the inventory incomplete.</summary>
+    public Func<string, string, bool>? TagFilter { get; init; }
+
+    /// <summary>Gets the number of tags read concurrently; <see langword="null"/> uses the client's <see cref="RegistryClientOptions.MaxConcurrency"/>.</summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>Gets a progress callback, called from worker threads after each tag; it must be fast and thread-safe.</summary>
+    public IProgress<InventoryProgress>? Progress { get; init; }
+}
+
+/// <summary>How far an inventory read has come.</summary>
+/// <param name="RepositoriesListed">Repositories whose tags have been listed.</param>
+/// <param name="RepositoriesTotal">Repositories to list.</param>
+/// <param name="TagsDone">Tags read (successfully or not).</param>
+/// <param name="TagsTotal">Tags to read; known once every repository is listed, 0 before.</param>
+public sealed record InventoryProgress(int RepositoriesListed, int RepositoriesTotal, int TagsDone, int TagsTotal);
+
+/// <summary>The result of reading one tag: its manifest and (for an index) resolved children, or an error.</summary>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag.</param>
+/// <param name="Manifest">The tagged manifest; <see langword="null"/> on error.</param>
+/// <param name="Children">The child manifests of an index, in index order; empty for an image manifest or on error.</param>
+/// <param name="Error">What went wrong for this tag only (malformed manifest, missing blob, tag deleted meanwhile).</param>
+public sealed record TagReadResult(string Repository, string Tag, ManifestRecord? Manifest, IReadOnlyList<ManifestRecord> Children, RegistryException? Error)
+{
+    /// <summary>Gets the manifest digest the tag resolved to, when it was read.</summary>
+    public string? Digest => this.Manifest?.Digest;
+
+    /// <summary>Gets the tag as <c>repository:tag</c>.</summary>
+    public string Name => $"{this.Repository}:{this.Tag}";
+}
+
+/// <summary>
+/// Reads a registry into a <see cref="RegistryInventory"/>: lists tags, GETs every tagged manifest and index child
+/// with bounded concurrency, and reads each distinct image configuration once for its creation time. Results stream
+/// in arrival order through <see cref="ReadAsync"/>; <see cref="Inventory"/> is the snapshot once the stream ends.
+/// One reader reads once.
+/// </summary>
+public sealed class InventoryReader
+{
+    private static readonly IReadOnlyList<ManifestRecord> NoChildren = Array.Empty<ManifestRecord>();
+    private readonly RegistryClient client;
+    private readonly InventoryReaderOptions options;
+    private readonly ConcurrentDictionary<(string Repository, string Digest), Task<ManifestRecord>> manifests = new();
+    private readonly ConcurrentDictionary<string, Task<(DateTimeOffset? Created, string? Platform)>> configs = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<TagRecord> tags = new();
+    private readonly ConcurrentQueue<TagReadResult> errors = new();
+    private RegistryInventory? inventory;
+    private int started;
+
+    /// <summary>Initializes a reader.</summary>
+    /// <param name="client">The registry client.</param>
+    /// <param name="options">What to read; everything when <see langword="null"/>.</param>
+    public InventoryReader(RegistryClient client, InventoryReaderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        this.client = client;
+        this.options = options ?? new InventoryReaderOptions();
+    }
+
+    /// <summary>Gets the snapshot, once <see cref="ReadAsync"/> has been enumerated to its end.</summary>
+    /// <exception cref="InvalidOperationException">The read has not finished.</exception>
+    public RegistryInventory Inventory => this.inventory
+        ?? throw new InvalidOperationException("The inventory is not available until ReadAsync has been enumerated to its end.");
+
+    /// <summary>Gets the tags that could not be read, once the read has finished.</summary>
+    public IReadOnlyList<TagReadResult> Errors => this.errors.ToArray();
+
+    /// <summary>Reads everything and returns the snapshot (per-tag errors are in <see cref="Errors"/>).</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The inventory.</returns>
+    public async Task<RegistryInventory> ReadAllAsync(CancellationToken cancellationToken)
+    {
+        await foreach (TagReadResult _ in this.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+        }
+
+        return this.Inventory;
+    }
+
+    /// <summary>
+    /// Streams one result per tag in arrival order. Per-tag problems arrive as results with an
+    /// <see cref="TagReadResult.Error"/>; whole-read problems (credentials refused, registry unreachable, a named
+    /// repository missing, cancellation) end the stream with an exception.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The per-tag results.</returns>
+    public async IAsyncEnumerable<TagReadResult> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref this.started, 1) != 0)
+        {
+            throw new InvalidOperationException("An InventoryReader reads once; create a new one to read again.");
+        }
+
+        bool fromCatalog = this.options.Repositories is null;
+        IReadOnlyList<string> repositories = this.options.Repositories
+            ?? await this.client.GetCatalogAsync(1000, cancellationToken).ConfigureAwait(false);
+        repositories = repositories.Distinct(StringComparer.Ordinal).ToArray();
+        List<(string Repository, string Tag)> work = await this.ListTagsAsync(repositories, fromCatalog, cancellationToken).ConfigureAwait(false);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var channel = Channel.CreateBounded<TagReadResult>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = false });
+        int done = 0;
+        int concurrency = Math.Max(1, this.options.MaxConcurrency ?? this.client.Options.MaxConcurrency);
+        Exception? failure = null;
+        Task producer = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await Parallel.ForEachAsync(
+                        work,
+                        new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stop.Token },
+                        async (item, ct) =>
+                        {
+                            TagReadResult result = await this.ReadTagAsync(item.Repository, item.Tag, ct).ConfigureAwait(false);
+                            await channel.Writer.WriteAsync(result, ct).ConfigureAwait(false);
+                            this.options.Progress?.Report(new InventoryProgress(repositories.Count, repositories.Count, Interlocked.Increment(ref done), work.Count));
+                        }).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                }
+                finally
+                {
+                    channel.Writer.TryComplete();
+                }
+            },
+            CancellationToken.None);
+
+        try
+        {
+            await foreach (TagReadResult result in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return result;
+            }
+        }
+        finally
+        {
+            // The consumer may stop early (Select-Object -First): stop the workers and wait for them.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await producer.ConfigureAwait(false);
+        }
+
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        this.inventory = this.BuildInventory(repositories, fromCatalog);
+    }
+
+    private async Task<List<(string Repository, string Tag)>> ListTagsAsync(IReadOnlyList<string> repositories, bool fromCatalog, CancellationToken cancellationToken)
+    {
+        var perRepository = new IReadOnlyList<string>[repositories.Count];
+        int listed = 0;
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, repositories.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                try
+                {
+                    perRepository[i] = await this.client.ListTagsAsync(repositories[i], 1000, ct).ConfigureAwait(false);
+                }
+                catch (RepositoryNotFoundException) when (fromCatalog)
+                {
+                    // A catalog entry can outlive its last tag; it simply has nothing to read.
+                    perRepository[i] = Array.Empty<string>();
+                }
+
+                this.options.Progress?.Report(new InventoryProgress(Interlocked.Increment(ref listed), repositories.Count, 0, 0));
+            }).ConfigureAwait(false);
+
+        var work = new List<(string, string)>();
+        Func<string, string, bool>? filter = this.options.TagFilter;
+        for (int i = 0; i < repositories.Count; i++)
+        {
+            foreach (string tag in perRepository[i])
+            {
+                if (filter is null || filter(repositories[i], tag))
+                {
+                    work.Add((repositories[i], tag));
+                }
+            }
+        }
+
+        return work;
+    }
+
+    private async Task<TagReadResult> ReadTagAsync(string repository, string tag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            ManifestContent content = await this.client.GetManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+            ManifestRecord manifest = await this.manifests.GetOrAdd(
+                (repository, content.Digest),
+                static (key, state) => state.Reader.BuildManifestAsync(key.Repository, state.Content, state.Tag, state.Token),
+                (Reader: this, Content: content, Tag: tag, Token: cancellationToken)).ConfigureAwait(false);
+
+            IReadOnlyList<ManifestRecord> children = NoChildren;
+            if (manifest.Children.Count > 0)
+            {
+                var pending = new Task<ManifestRecord>[manifest.Children.Count];
+                for (int i = 0; i < pending.Length; i++)
+                {
+                    pending[i] = this.manifests.GetOrAdd(
+                        (repository, manifest.Children[i].Digest),
+                        static (key, state) => state.Reader.FetchManifestAsync(key.Repository, key.Digest, state.Token),
+                        (Reader: this, Token: cancellationToken));
+                }
+
+                children = await Task.WhenAll(pending).ConfigureAwait(false);
+            }
+
+            this.tags.Enqueue(new TagRecord(repository, tag, manifest.Digest));
+            return new TagReadResult(repository, tag, manifest, children, null);
+        }
+        catch (RegistryException ex) when (ex is not (RegistryAuthenticationException or RegistryUnreachableException or RegistryCertificateException))
+        {
+            // The error must name the tag the user knows, also when an index child failed.
+            RegistryException wrapped = ex switch
+            {
+                ManifestFormatException format when format.Reference == tag => ex,
+                ManifestFormatException => new ManifestFormatException(ex.Registry, repository, tag, "a child manifest is malformed: " + ex.Message, ex),
+                _ => new RegistryException(ex.Registry, $"{repository}:{tag}: {ex.Message}", ex.StatusCode, ex),
+            };
+            var failed = new TagReadResult(repository, tag, null, NoChildren, wrapped);
+            this.errors.Enqueue(failed);
+            return failed;
+        }
+    }
+
+    private async Task<ManifestRecord> FetchManifestAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        ManifestContent content = await this.client.GetManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        return await this.BuildManifestAsync(repository, content, digest, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ManifestRecord> BuildManifestAsync(string repository, ManifestContent content, string reference, CancellationToken cancellationToken)
+    {
+        ManifestRecord manifest = ManifestParser.Parse(this.client.Endpoint.DisplayName, repository, content.Digest, content.MediaType, content.Content, reference);
+        if (manifest.Config is not { } config || !IsImageConfig(config.MediaType))
+        {
+            return manifest;
+        }
+
+        (DateTimeOffset? created, string? platform) = await this.configs.GetOrAdd(
+            config.Digest,
+            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Token),
+            (Reader: this, Repository: repository, Token: cancellationToken)).ConfigureAwait(false);
+        return manifest with { Created = created, Platform = platform };
+    }
+
+    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        byte[] blob = await this.client.GetBlobAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        return ManifestParser.ParseConfig(blob);
+    }
+
+    // Artifact configs (Helm charts, signatures, the OCI empty descriptor) carry no image creation time.
+    private static bool IsImageConfig(string mediaType) =>
+        mediaType is "application/vnd.docker.container.image.v1+json" or "application/vnd.oci.image.config.v1+json" or "";
+
+    private RegistryInventory BuildInventory(IReadOnlyList<string> repositories, bool fromCatalog)
+    {
+        TagRecord[] tagRecords = this.tags.ToArray();
+        Array.Sort(tagRecords, static (a, b) =>
+        {
+            int byRepository = string.CompareOrdinal(a.Repository, b.Repository);
+            return byRepository != 0 ? byRepository : string.CompareOrdinal(a.Tag, b.Tag);
+        });
+        ManifestRecord[] manifestRecords = this.manifests.Values
+            .Where(static task => task.IsCompletedSuccessfully)
+            .Select(static task => task.Result)
+            .OrderBy(static m => m.Repository, StringComparer.Ordinal)
+            .ThenBy(static m => m.Digest, StringComparer.Ordinal)
+            .ToArray();
+        bool complete = fromCatalog && this.options.TagFilter is null && this.errors.IsEmpty;
+        return new RegistryInventory(this.client.Endpoint.DisplayName, repositories, tagRecords, manifestRecords, complete);
+    }
+}

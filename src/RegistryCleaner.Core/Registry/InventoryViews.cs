@@ -1,0 +1,275 @@
+using RegistryCleaner.Domino;
+
+namespace RegistryCleaner.Registry;
+
+/// <summary>One tag as <c>Get-RegistryImage</c> shows it.</summary>
+/// <param name="Registry">The registry (host[:port]).</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag.</param>
+/// <param name="Digest">The manifest digest the tag points at.</param>
+/// <param name="MediaType">The manifest media type.</param>
+/// <param name="Size">Bytes of the distinct blobs the image needs: config and layers; for an index, those of all children, each counted once.</param>
+/// <param name="LayerCount">The number of distinct layers.</param>
+/// <param name="Layers">The distinct layer digests, in manifest order (children in index order).</param>
+/// <param name="Platforms">The platforms (<c>os/architecture[/variant]</c>): an index's children, or the image's own.</param>
+/// <param name="Created">The image creation time; for an index, the newest child's.</param>
+/// <param name="ObjectId">The Domino ObjectId the tag belongs to, when it starts with one.</param>
+/// <param name="UniqueBytes">Bytes of the blobs that no other tag of the inventory references.</param>
+public sealed record RegistryImage(
+    string Registry,
+    string Repository,
+    string Tag,
+    string Digest,
+    string MediaType,
+    long Size,
+    int LayerCount,
+    IReadOnlyList<string> Layers,
+    IReadOnlyList<string> Platforms,
+    DateTimeOffset? Created,
+    string? ObjectId,
+    long UniqueBytes);
+
+/// <summary>One distinct blob (layer or image configuration) as <c>Get-RegistryLayer</c> shows it.</summary>
+/// <param name="Digest">The blob digest.</param>
+/// <param name="Size">The blob size in bytes (counted once, however many manifests share it).</param>
+/// <param name="MediaType">The descriptor media type (layer or config).</param>
+/// <param name="Repositories">The repositories with a manifest that references the blob.</param>
+/// <param name="Tags">The tags (<c>repository:tag</c>) whose image needs the blob.</param>
+/// <param name="TagCount">The number of such tags.</param>
+/// <param name="ObjectIds">The Domino ObjectIds of those tags.</param>
+public sealed record RegistryLayer(
+    string Digest,
+    long Size,
+    string MediaType,
+    IReadOnlyList<string> Repositories,
+    IReadOnlyList<string> Tags,
+    int TagCount,
+    IReadOnlyList<string> ObjectIds);
+
+/// <summary>Pure views over a <see cref="RegistryInventory"/>: per tag and per blob.</summary>
+public static class InventoryViews
+{
+    /// <summary>Builds one <see cref="RegistryImage"/> per tag, in inventory order.</summary>
+    /// <param name="inventory">The inventory.</param>
+    /// <returns>The images.</returns>
+    public static IReadOnlyList<RegistryImage> Images(RegistryInventory inventory)
+    {
+        ArgumentNullException.ThrowIfNull(inventory);
+        Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
+        IReadOnlyDictionary<TagRecord, long> unique = UniqueBytesByTag(inventory, byKey);
+        var images = new List<RegistryImage>(inventory.Tags.Count);
+        foreach (TagRecord tag in inventory.Tags)
+        {
+            if (!byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
+            {
+                continue;
+            }
+
+            var blobs = new Dictionary<string, long>(StringComparer.Ordinal);
+            var layers = new List<string>();
+            var platforms = new List<string>();
+            DateTimeOffset? created = manifest.Created;
+            foreach (ManifestRecord image in ImagesOf(manifest, byKey))
+            {
+                if (image.Config is { } config)
+                {
+                    blobs.TryAdd(config.Digest, config.Size);
+                }
+
+                foreach (BlobDescriptor layer in image.Layers)
+                {
+                    if (blobs.TryAdd(layer.Digest, layer.Size))
+                    {
+                        layers.Add(layer.Digest);
+                    }
+                }
+
+                if (image.Created is { } c && (created is null || c > created))
+                {
+                    created = c;
+                }
+
+                if (!manifest.IsIndex && image.Platform is { } platform)
+                {
+                    platforms.Add(platform);
+                }
+            }
+
+            foreach (ChildDescriptor child in manifest.Children)
+            {
+                string? platform = child.Platform ?? (byKey.TryGetValue((manifest.Repository, child.Digest), out ManifestRecord? c) ? c.Platform : null);
+                if (platform is not null && !platforms.Contains(platform))
+                {
+                    platforms.Add(platform);
+                }
+            }
+
+            images.Add(new RegistryImage(
+                inventory.Registry,
+                tag.Repository,
+                tag.Tag,
+                tag.Digest,
+                manifest.MediaType,
+                blobs.Values.Sum(),
+                layers.Count,
+                layers,
+                platforms,
+                created,
+                ObjectId.FromTag(tag.Tag),
+                unique.GetValueOrDefault(tag)));
+        }
+
+        return images;
+    }
+
+    /// <summary>Builds one <see cref="RegistryLayer"/> per distinct blob (layers and configs), ordered by digest.</summary>
+    /// <param name="inventory">The inventory.</param>
+    /// <returns>The blobs.</returns>
+    public static IReadOnlyList<RegistryLayer> Layers(RegistryInventory inventory)
+    {
+        ArgumentNullException.ThrowIfNull(inventory);
+        Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
+        var blobs = new Dictionary<string, (BlobDescriptor Blob, SortedSet<string> Repositories, SortedSet<string> Tags, SortedSet<string> ObjectIds)>(StringComparer.Ordinal);
+
+        (BlobDescriptor, SortedSet<string>, SortedSet<string>, SortedSet<string>) EntryOf(BlobDescriptor blob)
+        {
+            if (!blobs.TryGetValue(blob.Digest, out var entry))
+            {
+                entry = (blob, new SortedSet<string>(StringComparer.Ordinal), new SortedSet<string>(StringComparer.Ordinal), new SortedSet<string>(StringComparer.Ordinal));
+                blobs.Add(blob.Digest, entry);
+            }
+
+            return entry;
+        }
+
+        // Every manifest, tagged or not, marks its repository on the blobs it references.
+        foreach (ManifestRecord manifest in inventory.Manifests)
+        {
+            foreach (BlobDescriptor blob in BlobsOf(manifest))
+            {
+                EntryOf(blob).Item2.Add(manifest.Repository);
+            }
+        }
+
+        foreach (TagRecord tag in inventory.Tags)
+        {
+            if (!byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
+            {
+                continue;
+            }
+
+            string name = $"{tag.Repository}:{tag.Tag}";
+            string? objectId = ObjectId.FromTag(tag.Tag);
+            foreach (ManifestRecord image in ImagesOf(manifest, byKey))
+            {
+                foreach (BlobDescriptor blob in BlobsOf(image))
+                {
+                    var entry = EntryOf(blob);
+                    entry.Item3.Add(name);
+                    if (objectId is not null)
+                    {
+                        entry.Item4.Add(objectId);
+                    }
+                }
+            }
+        }
+
+        return blobs.Values
+            .OrderBy(static e => e.Blob.Digest, StringComparer.Ordinal)
+            .Select(static e => new RegistryLayer(e.Blob.Digest, e.Blob.Size, e.Blob.MediaType, e.Repositories.ToArray(), e.Tags.ToArray(), e.Tags.Count, e.ObjectIds.ToArray()))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// Returns, per tag, the bytes of the blobs that only that tag's image references (no other tag of the inventory).
+    /// Two tags on one digest share everything, so both get 0.
+    /// </summary>
+    /// <param name="inventory">The inventory.</param>
+    /// <returns>Unique bytes per tag; tags without unique blobs map to 0.</returns>
+    public static IReadOnlyDictionary<TagRecord, long> UniqueBytesByTag(RegistryInventory inventory)
+    {
+        ArgumentNullException.ThrowIfNull(inventory);
+        return UniqueBytesByTag(inventory, Index(inventory));
+    }
+
+    private static Dictionary<TagRecord, long> UniqueBytesByTag(RegistryInventory inventory, Dictionary<(string, string), ManifestRecord> byKey)
+    {
+        // For each blob: its size and the single tag that needs it, or null once a second tag needs it too.
+        var owners = new Dictionary<string, (long Size, TagRecord? Owner)>(StringComparer.Ordinal);
+        var result = new Dictionary<TagRecord, long>();
+        foreach (TagRecord tag in inventory.Tags)
+        {
+            result[tag] = 0;
+            if (!byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
+            {
+                continue;
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (ManifestRecord image in ImagesOf(manifest, byKey))
+            {
+                foreach (BlobDescriptor blob in BlobsOf(image))
+                {
+                    if (!seen.Add(blob.Digest))
+                    {
+                        continue;
+                    }
+
+                    owners[blob.Digest] = owners.TryGetValue(blob.Digest, out var existing) ? (existing.Size, null) : (blob.Size, tag);
+                }
+            }
+        }
+
+        foreach ((long size, TagRecord? owner) in owners.Values)
+        {
+            if (owner is not null)
+            {
+                result[owner] += size;
+            }
+        }
+
+        return result;
+    }
+
+    private static Dictionary<(string, string), ManifestRecord> Index(RegistryInventory inventory)
+    {
+        var byKey = new Dictionary<(string, string), ManifestRecord>(inventory.Manifests.Count);
+        foreach (ManifestRecord manifest in inventory.Manifests)
+        {
+            byKey[(manifest.Repository, manifest.Digest)] = manifest;
+        }
+
+        return byKey;
+    }
+
+    // An image manifest is its own image; an index stands for its children found in the same repository.
+    private static IEnumerable<ManifestRecord> ImagesOf(ManifestRecord manifest, Dictionary<(string, string), ManifestRecord> byKey)
+    {
+        if (!manifest.IsIndex)
+        {
+            yield return manifest;
+            yield break;
+        }
+
+        foreach (ChildDescriptor child in manifest.Children)
+        {
+            if (byKey.TryGetValue((manifest.Repository, child.Digest), out ManifestRecord? resolved))
+            {
+                yield return resolved;
+            }
+        }
+    }
+
+    private static IEnumerable<BlobDescriptor> BlobsOf(ManifestRecord image)
+    {
+        if (image.Config is { } config)
+        {
+            yield return config;
+        }
+
+        foreach (BlobDescriptor layer in image.Layers)
+        {
+            yield return layer;
+        }
+    }
+}

@@ -1,0 +1,195 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace RegistryCleaner.Registry;
+
+/// <summary>Parses manifests of the four accepted media types into <see cref="ManifestRecord"/>.</summary>
+public static class ManifestParser
+{
+    /// <summary>Parses a manifest.</summary>
+    /// <param name="registry">The registry display name, for messages.</param>
+    /// <param name="repository">The repository the manifest is in.</param>
+    /// <param name="digest">The manifest digest.</param>
+    /// <param name="contentType">The <c>Content-Type</c> the registry sent, used when the JSON has no <c>mediaType</c>.</param>
+    /// <param name="content">The raw manifest bytes.</param>
+    /// <param name="reference">The tag or digest the manifest was requested by, for messages; defaults to the digest.</param>
+    /// <returns>The manifest, with <see cref="ManifestRecord.Created"/> unknown (it lives in the config blob).</returns>
+    /// <exception cref="ManifestFormatException">The manifest is not JSON, is schema 1, or lacks required fields.</exception>
+    public static ManifestRecord Parse(string registry, string repository, string digest, string? contentType, ReadOnlyMemory<byte> content, string? reference = null)
+    {
+        string named = reference ?? digest;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(content);
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw Malformed(registry, repository, named, "the JSON is not an object");
+            }
+
+            if (root.TryGetProperty("schemaVersion", out JsonElement schema) && schema.ValueKind == JsonValueKind.Number && schema.GetInt32() != 2)
+            {
+                throw Malformed(registry, repository, named, $"schema version {schema.GetInt32()} is not supported (only schema 2 and OCI)");
+            }
+
+            string? mediaType = root.TryGetProperty("mediaType", out JsonElement mt) && mt.ValueKind == JsonValueKind.String ? mt.GetString() : null;
+            if (string.IsNullOrEmpty(mediaType))
+            {
+                mediaType = NormalizeContentType(contentType);
+            }
+
+            bool hasManifests = root.TryGetProperty("manifests", out JsonElement manifests) && manifests.ValueKind == JsonValueKind.Array;
+            bool index = MediaTypes.IsIndex(mediaType) || (hasManifests && !root.TryGetProperty("config", out _));
+            if (index)
+            {
+                if (!hasManifests)
+                {
+                    throw Malformed(registry, repository, named, "an index has no 'manifests' array");
+                }
+
+                var children = new List<ChildDescriptor>(manifests.GetArrayLength());
+                foreach (JsonElement child in manifests.EnumerateArray())
+                {
+                    (string childDigest, long size, string childType) = Descriptor(child, registry, repository, named, "manifests[]");
+                    children.Add(new ChildDescriptor(childDigest, size, childType, PlatformOf(child)));
+                }
+
+                return new ManifestRecord(
+                    repository, digest, mediaType ?? MediaTypes.OciIndex, content.Length, null, Array.Empty<BlobDescriptor>(), children, null);
+            }
+
+            if (!root.TryGetProperty("config", out JsonElement config) || config.ValueKind != JsonValueKind.Object)
+            {
+                throw Malformed(registry, repository, named, "an image manifest has no 'config' object");
+            }
+
+            (string configDigest, long configSize, string configType) = Descriptor(config, registry, repository, named, "config");
+            var layers = new List<BlobDescriptor>();
+            if (root.TryGetProperty("layers", out JsonElement layerArray))
+            {
+                if (layerArray.ValueKind != JsonValueKind.Array)
+                {
+                    throw Malformed(registry, repository, named, "'layers' is not an array");
+                }
+
+                layers.Capacity = layerArray.GetArrayLength();
+                foreach (JsonElement layer in layerArray.EnumerateArray())
+                {
+                    (string layerDigest, long size, string layerType) = Descriptor(layer, registry, repository, named, "layers[]");
+                    layers.Add(new BlobDescriptor(layerDigest, size, layerType));
+                }
+            }
+
+            return new ManifestRecord(
+                repository,
+                digest,
+                mediaType ?? MediaTypes.OciManifest,
+                content.Length,
+                new BlobDescriptor(configDigest, configSize, configType),
+                layers,
+                Array.Empty<ChildDescriptor>(),
+                null);
+        }
+        catch (JsonException ex)
+        {
+            throw Malformed(registry, repository, named, "it is not valid JSON (" + ex.Message + ")", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw Malformed(registry, repository, named, "a field has the wrong JSON type (" + ex.Message + ")", ex);
+        }
+        catch (FormatException ex)
+        {
+            throw Malformed(registry, repository, named, "a number is out of range (" + ex.Message + ")", ex);
+        }
+    }
+
+    /// <summary>Reads the <c>created</c> time and platform of an image configuration blob.</summary>
+    /// <param name="content">The config blob bytes.</param>
+    /// <returns>The creation time and platform, each <see langword="null"/> when absent or not an image config (OCI artifacts).</returns>
+    public static (DateTimeOffset? Created, string? Platform) ParseConfig(ReadOnlyMemory<byte> content)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(content);
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return (null, null);
+            }
+
+            DateTimeOffset? created = root.TryGetProperty("created", out JsonElement c) && c.ValueKind == JsonValueKind.String
+                && DateTimeOffset.TryParse(c.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out DateTimeOffset value)
+                ? value
+                : null;
+            return (created, PlatformOf(root, nested: false));
+        }
+        catch (JsonException)
+        {
+            // Artifact configs need not be JSON; they simply have no creation time.
+            return (null, null);
+        }
+    }
+
+    /// <summary>Computes the <c>sha256:…</c> digest of content.</summary>
+    /// <param name="content">The bytes.</param>
+    /// <returns>The digest in lower-case hex.</returns>
+    public static string ComputeDigest(ReadOnlySpan<byte> content)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(content, hash);
+        return "sha256:" + Convert.ToHexString(hash).ToLowerInvariant();
+    }
+
+    internal static string? NormalizeContentType(string? contentType)
+    {
+        if (string.IsNullOrEmpty(contentType))
+        {
+            return null;
+        }
+
+        int semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
+        return (semicolon >= 0 ? contentType[..semicolon] : contentType).Trim();
+    }
+
+    private static (string Digest, long Size, string MediaType) Descriptor(JsonElement element, string registry, string repository, string digest, string where)
+    {
+        if (element.ValueKind != JsonValueKind.Object
+            || !element.TryGetProperty("digest", out JsonElement d) || d.ValueKind != JsonValueKind.String
+            || !element.TryGetProperty("size", out JsonElement s) || s.ValueKind != JsonValueKind.Number)
+        {
+            throw Malformed(registry, repository, digest, $"a {where} descriptor lacks a digest or size");
+        }
+
+        string value = d.GetString()!;
+        if (!value.Contains(':', StringComparison.Ordinal))
+        {
+            throw Malformed(registry, repository, digest, $"a {where} digest '{value}' is not algorithm:hex");
+        }
+
+        string mediaType = element.TryGetProperty("mediaType", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;
+        return (value, s.GetInt64(), mediaType);
+    }
+
+    private static string? PlatformOf(JsonElement element, bool nested = true)
+    {
+        JsonElement platform = element;
+        if (nested && (!element.TryGetProperty("platform", out platform) || platform.ValueKind != JsonValueKind.Object))
+        {
+            return null;
+        }
+
+        string? os = platform.TryGetProperty("os", out JsonElement o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null;
+        string? arch = platform.TryGetProperty("architecture", out JsonElement a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+        if (string.IsNullOrEmpty(os) || string.IsNullOrEmpty(arch))
+        {
+            return null;
+        }
+
+        string? variant = platform.TryGetProperty("variant", out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        return string.IsNullOrEmpty(variant) ? $"{os}/{arch}" : $"{os}/{arch}/{variant}";
+    }
+
+    private static ManifestFormatException Malformed(string registry, string repository, string digest, string reason, Exception? inner = null) =>
+        new(registry, repository, digest, reason, inner);
+}

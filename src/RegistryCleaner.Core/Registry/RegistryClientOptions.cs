@@ -1,0 +1,57 @@
+namespace RegistryCleaner.Registry;
+
+/// <summary>Options of a <see cref="RegistryClient"/>.</summary>
+public sealed class RegistryClientOptions
+{
+    /// <summary>Gets the credential; <see langword="null"/> for anonymous access (see <see cref="RegistryCredentialResolver"/>).</summary>
+    public RegistryCredential? Credential { get; init; }
+
+    /// <summary>Gets whether to accept any TLS certificate (self-signed registries).</summary>
+    public bool SkipCertificateCheck { get; init; }
+
+    /// <summary>Gets the timeout of one HTTP request (each retry attempt gets its own).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets the number of concurrent requests (pooled connections) and the default inventory concurrency.</summary>
+    public int MaxConcurrency { get; init; } = 16;
+
+    /// <summary>Gets how many times an idempotent request is retried after 429/502/503/504, a reset connection or a timeout.</summary>
+    public int MaxRetries { get; init; } = 4;
+
+    /// <summary>Gets the first retry delay; later delays grow exponentially, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Gets the longest delay between retries, also the cap on a server's <c>Retry-After</c>.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>A manifest as the registry stores it.</summary>
+/// <param name="Digest">The manifest digest (<c>Docker-Content-Digest</c>, else the sha256 of <paramref name="Content"/>).</param>
+/// <param name="MediaType">The media type the registry served it with.</param>
+/// <param name="Content">The raw bytes, exactly as stored (needed to restore a deleted manifest).</param>
+public sealed record ManifestContent(string Digest, string MediaType, ReadOnlyMemory<byte> Content);
+
+/// <summary>What a manifest <c>DELETE</c> did.</summary>
+public enum ManifestDeleteOutcome
+{
+    /// <summary>The registry deleted the manifest (202) and every tag pointing at it.</summary>
+    Deleted,
+
+    /// <summary>The manifest did not exist (404): not a failure.</summary>
+    NotFound,
+
+    /// <summary>The registry has deletion disabled (405 <c>UNSUPPORTED</c>).</summary>
+    Unsupported,
+
+    /// <summary>No answer arrived (timeout or lost connection): the caller must re-check with a <c>HEAD</c>, never resend blindly.</summary>
+    NoAnswer,
+
+    /// <summary>The registry answered with another error.</summary>
+    Failed,
+}
+
+/// <summary>The result of a manifest <c>DELETE</c>.</summary>
+/// <param name="Outcome">What happened.</param>
+/// <param name="StatusCode">The HTTP status, when the registry answered.</param>
+/// <param name="Message">A sentence for the user, naming the registry and what to do.</param>
+public sealed record ManifestDeleteResult(ManifestDeleteOutcome Outcome, System.Net.HttpStatusCode? StatusCode, string Message);

@@ -1,0 +1,64 @@
+namespace RegistryCleaner.Registry;
+
+/// <summary>
+/// A registry as the user named it: <c>host[:port]</c> or <c>http(s)://host[:port][/]</c>. HTTPS unless the user
+/// explicitly wrote <c>http://</c>, so credentials never travel in clear text by accident.
+/// </summary>
+public sealed class RegistryEndpoint
+{
+    private RegistryEndpoint(Uri baseUri, string displayName)
+    {
+        this.BaseUri = baseUri;
+        this.DisplayName = displayName;
+    }
+
+    /// <summary>Gets the base URI, <c>scheme://host[:port]/</c>; API paths (<c>v2/…</c>) are relative to it.</summary>
+    public Uri BaseUri { get; }
+
+    /// <summary>Gets the registry's display name, <c>host[:port]</c>, as used in messages and in <see cref="RegistryInventory.Registry"/>.</summary>
+    public string DisplayName { get; }
+
+    /// <summary>Gets the host name, the key of the registry in a Docker <c>config.json</c> together with the port.</summary>
+    public string Host => this.BaseUri.Host;
+
+    /// <summary>Gets whether requests use plain HTTP.</summary>
+    public bool IsPlainHttp => this.BaseUri.Scheme == Uri.UriSchemeHttp;
+
+    /// <summary>Parses a registry string.</summary>
+    /// <param name="value"><c>host[:port]</c>, <c>https://host[:port][/]</c> or <c>http://host[:port][/]</c>.</param>
+    /// <returns>The endpoint.</returns>
+    /// <exception cref="FormatException">The value is empty, has a path, or is not a host name.</exception>
+    public static RegistryEndpoint Parse(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        string trimmed = value.Trim();
+        if (trimmed.Length == 0)
+        {
+            throw new FormatException("The registry is empty: give host[:port] or an http(s):// URL, for example docker-registry:5000.");
+        }
+
+        string withScheme = trimmed.Contains("://", StringComparison.Ordinal) ? trimmed : "https://" + trimmed;
+        if (!Uri.TryCreate(withScheme, UriKind.Absolute, out Uri? uri)
+            || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || string.IsNullOrEmpty(uri.Host)
+            || uri.AbsolutePath.TrimEnd('/').Length > 0
+            || uri.Query.Length > 0
+            || uri.UserInfo.Length > 0)
+        {
+            throw new FormatException(
+                $"'{value}' is not a registry: give host[:port] or an http(s):// URL without a path, for example docker-registry:5000 or http://localhost:5000.");
+        }
+
+        string display = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
+        if (uri.HostNameType == UriHostNameType.IPv6)
+        {
+            display = uri.IsDefaultPort ? $"[{uri.Host.Trim('[', ']')}]" : $"[{uri.Host.Trim('[', ']')}]:{uri.Port}";
+        }
+
+        return new RegistryEndpoint(new Uri($"{uri.Scheme}://{uri.Authority}/"), display);
+    }
+
+    /// <summary>Returns the display name.</summary>
+    /// <returns><c>host[:port]</c>.</returns>
+    public override string ToString() => this.DisplayName;
+}
