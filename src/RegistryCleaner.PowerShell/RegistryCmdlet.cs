@@ -1,0 +1,184 @@
+using System.Management.Automation;
+using System.Net;
+using RegistryCleaner.Configuration;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell;
+
+/// <summary>
+/// The base of the cmdlets that talk to a registry: the shared connection parameters (-Registry, -Credential,
+/// -SkipCertificateCheck, -ThrottleLimit, -TimeoutSec), their configuration defaults, repository resolution and the
+/// mapping of registry errors to PowerShell errors with stable IDs.
+/// </summary>
+public abstract class RegistryCmdlet : RegistryCleanerCmdlet
+{
+    /// <summary>
+    /// <para type="description">The registry: host[:port] (HTTPS, certificate verified) or an http:// or https:// URL. Default: registry.url (REGISTRY_URL).</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Registry { get; set; }
+
+    /// <summary>
+    /// <para type="description">Registry credentials. Default: REGISTRY_USERNAME/REGISTRY_PASSWORD (registry.username, registry.password), else Docker's config.json, else anonymous.</para>
+    /// </summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>
+    /// <para type="description">Skips TLS certificate verification. Default: registry.skip_certificate_check.</para>
+    /// </summary>
+    [Parameter]
+    public SwitchParameter SkipCertificateCheck { get; set; }
+
+    /// <summary>
+    /// <para type="description">The most concurrent requests to the registry. Default: analysis.max_workers (16).</para>
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 256)]
+    public int ThrottleLimit { get; set; }
+
+    /// <summary>
+    /// <para type="description">The timeout of each request, in seconds. Default: analysis.timeout (60).</para>
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; }
+
+    /// <summary>Gets the concurrency limit from the parameter or the configuration.</summary>
+    protected int EffectiveThrottleLimit =>
+        this.MyInvocation.BoundParameters.ContainsKey(nameof(this.ThrottleLimit)) ? this.ThrottleLimit : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.MaxWorkers));
+
+    /// <summary>Gets the per-request timeout from the parameter or the configuration.</summary>
+    protected TimeSpan EffectiveTimeout =>
+        TimeSpan.FromSeconds(this.MyInvocation.BoundParameters.ContainsKey(nameof(this.TimeoutSec)) ? this.TimeoutSec : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.Timeout)));
+
+    /// <summary>Parses the registry from -Registry or registry.url; stops the command when it is not a registry address.</summary>
+    /// <returns>The endpoint.</returns>
+    protected RegistryEndpoint ResolveEndpoint()
+    {
+        string value = this.Registry ?? this.Configuration.GetString(ConfigSchema.RegistryUrl) ?? string.Empty;
+        try
+        {
+            return RegistryEndpoint.Parse(value);
+        }
+        catch (FormatException ex)
+        {
+            throw this.Terminate(
+                new ArgumentException($"'{value}' is not a registry address: {ex.Message} Give host[:port] or an http:// or https:// URL, with -Registry or registry.url.", nameof(this.Registry), ex),
+                "RegistryUrlInvalid",
+                ErrorCategory.InvalidArgument,
+                value);
+        }
+    }
+
+    /// <summary>
+    /// Creates the one pooled client for the registry, with credentials resolved in order: -Credential, the configured
+    /// password (REGISTRY_PASSWORD or registry.password, with registry.username), then Docker's config.json.
+    /// </summary>
+    /// <param name="endpoint">The registry.</param>
+    /// <returns>A client the caller disposes.</returns>
+    protected RegistryClient CreateRegistryClient(RegistryEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        RegistryCredential? credential;
+        if (this.Credential is not null)
+        {
+            // The password leaves its SecureString only here, for the client that sends it.
+            NetworkCredential network = this.Credential.GetNetworkCredential();
+            credential = new RegistryCredential(this.Credential.UserName, network.Password);
+        }
+        else if (this.Configuration.GetString(ConfigSchema.RegistryPassword) is { Length: > 0 } password)
+        {
+            credential = new RegistryCredential(
+                this.Configuration.GetString(ConfigSchema.RegistryUsername) ?? RegistryCredentialResolver.DefaultUsername,
+                password);
+        }
+        else
+        {
+            try
+            {
+                credential = RegistryCredentialResolver.Resolve(endpoint, null, name => Environment.GetEnvironmentVariable(name), null);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw this.Terminate(ex, "DockerConfigInvalid", ErrorCategory.InvalidData, endpoint.DisplayName);
+            }
+        }
+
+        if (credential is not null)
+        {
+            this.WriteVerbose($"Registry {endpoint.DisplayName}: credentials of {credential}.");
+        }
+
+        bool skipCertificateCheck = this.SkipCertificateCheck.IsPresent
+            || (!this.MyInvocation.BoundParameters.ContainsKey(nameof(this.SkipCertificateCheck))
+                && this.Configuration.GetBoolean(ConfigSchema.RegistrySkipCertificateCheck));
+        return new RegistryClient(endpoint, new RegistryClientOptions
+        {
+            Credential = credential,
+            SkipCertificateCheck = skipCertificateCheck,
+            Timeout = this.EffectiveTimeout,
+            MaxConcurrency = this.EffectiveThrottleLimit,
+        });
+    }
+
+    /// <summary>
+    /// Resolves -Repository: the configured defaults (registry.repository/registry.images) when not given; names with
+    /// wildcards are matched against the registry's catalog.
+    /// </summary>
+    /// <param name="patterns">The -Repository values, or <see langword="null"/>.</param>
+    /// <param name="client">The registry client, for the catalog.</param>
+    /// <param name="cancellationToken">Cancels the catalog read.</param>
+    /// <returns>Repository names, distinct, in the order given.</returns>
+    protected async Task<IReadOnlyList<string>> ResolveRepositoriesAsync(string[]? patterns, RegistryClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        if (patterns is null || patterns.Length == 0)
+        {
+            return this.Configuration.DefaultRepositories();
+        }
+
+        if (!patterns.Any(WildcardPattern.ContainsWildcardCharacters))
+        {
+            return patterns.Select(p => p.Trim('/')).Distinct(StringComparer.Ordinal).ToArray();
+        }
+
+        IReadOnlyList<string> catalog = await client.GetCatalogAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var result = new List<string>();
+        foreach (string pattern in patterns)
+        {
+            if (!WildcardPattern.ContainsWildcardCharacters(pattern))
+            {
+                result.Add(pattern.Trim('/'));
+                continue;
+            }
+
+            var wildcard = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
+            result.AddRange(catalog.Where(wildcard.IsMatch));
+        }
+
+        return result.Distinct(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Turns a registry failure into an error record with a stable ID and category; the message already says what to do.</summary>
+    /// <param name="exception">The failure.</param>
+    /// <param name="target">The object concerned (registry, repository or image).</param>
+    /// <returns>The error record.</returns>
+    protected static ErrorRecord RegistryErrorRecord(Exception exception, object? target)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        (string id, ErrorCategory category) = exception switch
+        {
+            RegistryAuthenticationException => ("RegistryCredentialsRefused", ErrorCategory.AuthenticationError),
+            RegistryCertificateException => ("RegistryCertificateInvalid", ErrorCategory.SecurityError),
+            RegistryUnreachableException => ("RegistryUnreachable", ErrorCategory.ConnectionError),
+            RepositoryNotFoundException => ("RepositoryNotFound", ErrorCategory.ObjectNotFound),
+            ManifestFormatException => ("RegistryManifestInvalid", ErrorCategory.InvalidData),
+            RegistryException => ("RegistryRequestFailed", ErrorCategory.ProtocolError),
+            _ => ("RegistryRequestFailed", ErrorCategory.NotSpecified),
+        };
+        return new ErrorRecord(exception, id, category, target);
+    }
+}
