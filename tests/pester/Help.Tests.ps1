@@ -41,7 +41,7 @@ Describe 'Help for <Name>' -ForEach $cmdlets {
 }
 
 Describe 'About topics' {
-    It 'has <_>' -ForEach @('about_RegistryCleaner_Configuration') {
+    It 'has <_>' -ForEach @('about_RegistryCleaner', 'about_RegistryCleaner_Configuration') {
         $topic = Get-Help $_
         ($topic | Out-String) | Should -Match $_
     }

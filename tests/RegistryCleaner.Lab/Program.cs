@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using RegistryCleaner.Tests.Infrastructure;
+
+// Lab services for build.ps1 Demo and Bench. Each command prints one JSON line; a service command then keeps
+// serving until its standard input closes, so the script that started it ends it by closing the pipe.
+return args.Length == 0 ? Usage() : args[0] switch
+{
+    "kubernetes" => await ServeKubernetesAsync(Options(args)),
+    "seed-registry" => await SeedRegistryAsync(Options(args)),
+    "plan" => Plan(Options(args)),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage:
+          RegistryCleaner.Lab kubernetes --pods N --controllers N --kubeconfig PATH [--snapshot PATH]
+              Serves the Kubernetes API stand-in (anonymous, loopback) with a Domino-like cluster and writes a
+              kubeconfig for it (and, with --snapshot, the same cluster as kubectl List JSON). Prints {"url":…}
+              and serves until standard input closes.
+          RegistryCleaner.Lab seed-registry --url URL --tags N [--tag-list PATH] [--concurrency N]
+              Pushes N Domino-like tags (environments with revisions sharing base layers, models built on them)
+              and prints a JSON summary; --tag-list writes "repository:tag" lines.
+          RegistryCleaner.Lab plan --tags N [--layers N]
+              Times the deletion planner alone on a synthetic inventory of N tags (warm-up run first) and prints
+              seconds, bytes allocated and peak working set.
+        """);
+    return 2;
+}
+
+static Dictionary<string, string> Options(string[] args)
+{
+    var options = new Dictionary<string, string>(StringComparer.Ordinal);
+    for (int i = 1; i + 1 < args.Length; i += 2)
+    {
+        options[args[i].TrimStart('-')] = args[i + 1];
+    }
+
+    return options;
+}
+
+static int Int(Dictionary<string, string> options, string name, int fallback) =>
+    options.TryGetValue(name, out string? text) ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+static async Task<int> ServeKubernetesAsync(Dictionary<string, string> options)
+{
+    int pods = Int(options, "pods", 20_000);
+    int controllers = Int(options, "controllers", 4_000);
+    await using KubernetesApiStandIn standIn = await KubernetesApiStandIn.StartAsync(token: null);
+    var cluster = KubernetesSampleCluster.Generate(pods, controllers).ToList();
+    standIn.Add(cluster);
+    string kubeconfig = options["kubeconfig"];
+    standIn.WriteKubeConfig(kubeconfig);
+    if (options.TryGetValue("snapshot", out string? snapshot))
+    {
+        KubernetesSampleCluster.WriteKubectlList(snapshot, cluster);
+    }
+
+    Console.WriteLine(JsonSerializer.Serialize(new { url = standIn.BaseAddress.ToString(), kubeconfig, pods, controllers }));
+    await Console.Out.FlushAsync();
+    await Console.In.ReadToEndAsync();
+    return 0;
+}
+
+static int Plan(Dictionary<string, string> options)
+{
+    int tags = Int(options, "tags", 100_000);
+    int layers = Int(options, "layers", 10);
+    RegistryCleaner.Planning.PlanRequest request = RegistryCleaner.Planning.SyntheticInventory.Create(tags, layers, seed: 1);
+    long layerReferences = request.Inventory.Manifests.Sum(static m => (long)m.Layers.Count);
+
+    // The first run pays for JIT compilation; the second is what a long-lived session sees.
+    var cold = Stopwatch.StartNew();
+    RegistryCleaner.Planning.DeletionPlan plan = RegistryCleaner.Planning.DeletionPlanner.Plan(request);
+    cold.Stop();
+    long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+    var warm = Stopwatch.StartNew();
+    plan = RegistryCleaner.Planning.DeletionPlanner.Plan(request);
+    warm.Stop();
+    long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        tags = request.Inventory.Tags.Count,
+        layerReferences,
+        candidates = plan.Candidates.Count,
+        coldSeconds = Math.Round(cold.Elapsed.TotalSeconds, 3),
+        warmSeconds = Math.Round(warm.Elapsed.TotalSeconds, 3),
+        allocatedMegabytes = allocated / (1024 * 1024),
+        peakWorkingSetMegabytes = Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024),
+    }));
+    return 0;
+}
+
+static async Task<int> SeedRegistryAsync(Dictionary<string, string> options)
+{
+    var started = Stopwatch.StartNew();
+    int tags = Int(options, "tags", 2_000);
+    int concurrency = Int(options, "concurrency", 16);
+    using var pusher = new ImagePusher(new Uri(options["url"]));
+    DominoSeedPlan plan = DominoSeedPlan.Create(tags);
+
+    // Base and environment layers first, so concurrent pushes of revisions never upload the same blob twice.
+    using var gate = new SemaphoreSlim(concurrency);
+    var lines = new System.Collections.Concurrent.ConcurrentBag<string>();
+    long pushedTags = 0;
+    await Task.WhenAll(plan.Images.Select(async image =>
+    {
+        await gate.WaitAsync();
+        try
+        {
+            await pusher.PushImageAsync(image.Repository, image.Tag, image.Layers, created: image.Created);
+            lines.Add($"{image.Repository}:{image.Tag}");
+            Interlocked.Increment(ref pushedTags);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }));
+
+    if (options.TryGetValue("tag-list", out string? tagList))
+    {
+        await File.WriteAllLinesAsync(tagList, lines.Order(StringComparer.Ordinal));
+    }
+
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        tags = pushedTags,
+        environments = plan.Environments,
+        models = plan.Models,
+        seconds = Math.Round(started.Elapsed.TotalSeconds, 1),
+    }));
+    return 0;
+}
+
+/// <summary>What to push: Domino-like environments with revisions and models built on them.</summary>
+internal sealed record DominoSeedPlan(IReadOnlyList<DominoSeedImage> Images, int Environments, int Models)
+{
+    private const int RevisionsPerEnvironment = 5;
+
+    public static DominoSeedPlan Create(int tags)
+    {
+        byte[][] baseLayers = [ImagePusher.Layer(1, 16 * 1024), ImagePusher.Layer(2, 8 * 1024), ImagePusher.Layer(3, 4 * 1024)];
+        int environmentTags = Math.Max(1, tags * 3 / 5);
+        int environments = Math.Max(1, environmentTags / RevisionsPerEnvironment);
+        var images = new List<DominoSeedImage>(tags);
+        var epoch = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        for (int i = 0; i < environmentTags; i++)
+        {
+            int environment = i / RevisionsPerEnvironment;
+            int revision = (i % RevisionsPerEnvironment) + 1;
+            byte[] environmentLayer = ImagePusher.Layer(100_000 + environment, 4 * 1024);
+            byte[] revisionLayer = ImagePusher.Layer(1_000_000 + i, 2 * 1024);
+            images.Add(new DominoSeedImage(
+                "dominodatalab/environment",
+                $"{KubernetesSampleCluster.ObjectIdOf(environment)}-{revision}",
+                [.. baseLayers, environmentLayer, revisionLayer],
+                epoch.AddHours(i)));
+        }
+
+        int models = tags - environmentTags;
+        for (int i = 0; i < models; i++)
+        {
+            int environment = i % environments;
+            byte[] environmentLayer = ImagePusher.Layer(100_000 + environment, 4 * 1024);
+            byte[] modelLayer = ImagePusher.Layer(5_000_000 + i, 2 * 1024);
+            DateTimeOffset built = epoch.AddHours(environmentTags + i);
+            string modelId = KubernetesSampleCluster.ObjectIdOf(500_000 + (i / 3));
+            string tag = string.Create(CultureInfo.InvariantCulture, $"{modelId}-v{(i % 3) + 1}-{built:yyyyMMddHHmmss}_{Suffix(i)}");
+            images.Add(new DominoSeedImage("dominodatalab/model", tag, [.. baseLayers, environmentLayer, modelLayer], built));
+        }
+
+        return new DominoSeedPlan(images, environments, models);
+    }
+
+    private static string Suffix(int seed)
+    {
+        const string Alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        var chars = new char[8];
+        var random = new Random(seed);
+        for (int i = 0; i < chars.Length; i++)
+        {
+            chars[i] = Alphabet[random.Next(Alphabet.Length)];
+        }
+
+        return new string(chars);
+    }
+}
+
+/// <summary>One image to push.</summary>
+internal sealed record DominoSeedImage(string Repository, string Tag, IReadOnlyList<byte[]> Layers, DateTimeOffset Created);
