@@ -77,6 +77,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly List<string> snapshotFiles = [];
+    private IReadOnlyList<string>? objectIds;
 
     /// <summary>
     /// <para type="description">The kubeconfig file. Default: kubernetes.kubeconfig, then $env:KUBECONFIG, then ~/.kube/config, then the in-cluster service account.</para>
@@ -155,6 +156,13 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     public int ThrottleLimit { get; set; }
 
     /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        // Validate every local input before any file or cluster is read.
+        this.objectIds = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
+    }
+
+    /// <inheritdoc />
     protected override void ProcessRecord()
     {
         if (this.ParameterSetName != SnapshotSet || this.Path is null)
@@ -171,8 +179,6 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        // Validate every local input before any remote call.
-        IReadOnlyList<string>? objectIds = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
         WildcardPattern[]? repositories = this.Repository?.Select(r => new WildcardPattern(r, WildcardOptions.IgnoreCase)).ToArray();
 
         WorkloadScan scan = this.ParameterSetName == SnapshotSet ? this.ReadSnapshots() : this.ScanLive();
@@ -186,7 +192,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
             this.WriteVerbose(note);
         }
 
-        var ids = objectIds is null ? null : new HashSet<string>(objectIds, StringComparer.OrdinalIgnoreCase);
+        var ids = this.objectIds is null ? null : new HashSet<string>(this.objectIds, StringComparer.OrdinalIgnoreCase);
         foreach (WorkloadImage image in scan.GetImages(this.PodPrefix))
         {
             if (repositories is not null && !MatchesRepository(image, repositories))
