@@ -251,3 +251,101 @@ users:
         $completions | Where-Object ResultType -eq 'ParameterValue' | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Get-WorkloadImage against a live API server' {
+    # A minimal stand-in of the Kubernetes list API (plain HTTP), enough for the cmdlet's wiring: verbose, output,
+    # fail-closed errors. The engine's paging, 410 and RBAC rules are covered by the xunit tests against a full stand-in.
+    BeforeAll {
+        $probe = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $probe.Start(); $port = $probe.LocalEndpoint.Port; $probe.Stop()
+        $listener = [System.Net.HttpListener]::new()
+        $listener.Prefixes.Add("http://127.0.0.1:$port/")
+        $listener.Start()
+        $state = [hashtable]::Synchronized(@{ Deny = $null })
+        $server = [powershell]::Create()
+        $null = $server.AddScript({
+            param($listener, $state)
+            while ($listener.IsListening) {
+                try { $context = $listener.GetContext() } catch { break }
+                $resource = ($context.Request.Url.AbsolutePath -split '/')[-1]
+                $items = switch ($resource) {
+                    'pods' {
+                        @(@{ metadata = @{ name = 'run-live'; namespace = 'domino-compute'; labels = @{ 'dominodatalab.com/project-name' = 'live' } }
+                             spec = @{ containers = @(@{ name = 'run'; image = 'docker-registry:5000/dominodatalab/environment:659c7bce85f6381e675bb205-3' }) }
+                             status = @{ phase = 'Running' } })
+                    }
+                    'deployments' {
+                        @(@{ metadata = @{ name = 'api'; namespace = 'domino-platform' }
+                             spec = @{ replicas = 0; template = @{ spec = @{ containers = @(@{ name = 'api'; image = 'docker-registry:5000/dominodatalab/api:1' }) } } } })
+                    }
+                    default { @() }
+                }
+                if ($state.Deny -eq $resource) {
+                    $context.Response.StatusCode = 403
+                    $body = @{ kind = 'Status'; apiVersion = 'v1'; status = 'Failure'; reason = 'Forbidden'; code = 403
+                               message = "$resource is forbidden: User `"scanner`" cannot list resource `"$resource`"" } | ConvertTo-Json
+                }
+                else {
+                    $body = @{ apiVersion = 'v1'; kind = 'List'; metadata = @{ resourceVersion = '1' }; items = @($items) } | ConvertTo-Json -Depth 20
+                }
+                $bytes = [System.Text.Encoding]::UTF8.GetBytes($body)
+                $context.Response.ContentType = 'application/json'
+                $context.Response.OutputStream.Write($bytes, 0, $bytes.Length)
+                $context.Response.Close()
+            }
+        }).AddArgument($listener).AddArgument($state)
+        $handle = $server.BeginInvoke()
+        $kubeconfig = Join-Path $TestDrive 'live.kubeconfig'
+        @"
+apiVersion: v1
+kind: Config
+current-context: live
+clusters:
+- name: live
+  cluster: { server: 'http://127.0.0.1:$port' }
+contexts:
+- name: live
+  context: { cluster: live, user: scanner }
+users:
+- name: scanner
+  user: { token: test-token }
+"@ | Set-Content $kubeconfig
+    }
+
+    AfterAll {
+        $listener.Stop()
+        $listener.Close()
+        $null = $handle.AsyncWaitHandle.WaitOne(5000)
+        $server.Dispose()
+    }
+
+    BeforeEach { $state.Deny = $null }
+
+    It 'reads pods and controller templates and says what it lists' {
+        $output = Get-WorkloadImage -KubeConfig $kubeconfig -Verbose 4>&1
+        $verbose = ($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+        $verbose | Should -Match "Listing pods, .*deployments.* in all namespaces of context 'live'"
+        $rows = @($output | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $rows.Image | Should -Be @('docker-registry:5000/dominodatalab/api:1', 'docker-registry:5000/dominodatalab/environment:659c7bce85f6381e675bb205-3')
+        $rows[0].PSObject.TypeNames[0] | Should -Be 'RegistryCleaner.WorkloadImage'
+        $rows[1].ProjectName | Should -Be 'live'
+        $rows[0].Workloads | Should -Be 'Deployment/domino-platform/api'
+    }
+
+    It 'stops with WorkloadAccessDenied naming the kind and the permission on a 403' {
+        $state.Deny = 'cronjobs'
+        $err = { Get-WorkloadImage -KubeConfig $kubeconfig -ErrorAction Stop } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -BeLike 'WorkloadAccessDenied,*'
+        $err.CategoryInfo.Category | Should -Be 'PermissionDenied'
+        $err.Exception.Message | Should -Match 'cronjobs'
+        $err.Exception.Message | Should -Match "list cronjobs.batch in all namespaces"
+    }
+
+    It 'takes contexts and namespaces from the configuration' {
+        $config = Join-Path $TestDrive 'live.yaml'
+        Set-Content $config "kubernetes:`n  kubeconfig: '$kubeconfig'`n  contexts: [live]`n  namespaces: [domino-compute]`n"
+        $verbose = (Get-WorkloadImage -ConfigPath $config -Verbose 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
+        $verbose | Should -Match "namespace\(s\) domino-compute of context 'live'"
+    }
+}
