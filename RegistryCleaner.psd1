@@ -12,6 +12,7 @@
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'Get-RegistryCleanerConfig'
+        'Get-WorkloadImage'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

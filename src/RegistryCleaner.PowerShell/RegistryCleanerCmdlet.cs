@@ -28,7 +28,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
     protected CancellationToken StopToken => this.stopping.Token;
 
     /// <summary>Gets the module's root folder (where the manifest and the bundled config.yaml are).</summary>
-    protected static string ModuleRoot
+    protected internal static string ModuleRoot
     {
         get
         {

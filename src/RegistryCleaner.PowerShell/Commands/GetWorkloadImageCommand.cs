@@ -1,0 +1,442 @@
+using System.Collections.Concurrent;
+using System.Collections.ObjectModel;
+using System.Diagnostics;
+using System.Management.Automation;
+using RegistryCleaner.Configuration;
+using RegistryCleaner.PowerShell.Completion;
+using RegistryCleaner.Workloads;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>One image workloads use, as Get-WorkloadImage emits it (PSTypeName <c>RegistryCleaner.WorkloadImage</c>).</summary>
+/// <remarks>
+/// The label properties are joined with ", " (usually one value) so that <c>Export-Csv</c> writes them readably; the
+/// list properties stay arrays for scripting.
+/// </remarks>
+/// <param name="Image">The reference exactly as written in the pod or template.</param>
+/// <param name="Registry">The normalised registry host; empty when the reference is invalid.</param>
+/// <param name="Repository">The normalised repository path, e.g. <c>dominodatalab/environment</c>.</param>
+/// <param name="Tag">The tag (<c>latest</c> when none is written); empty for digest-only references.</param>
+/// <param name="Digests">Digests from the reference and from container statuses' <c>imageID</c>.</param>
+/// <param name="ObjectId">The Domino ObjectId the tag belongs to, when the tag starts with one.</param>
+/// <param name="Pods">Pods running or about to run the image, as <c>namespace/name</c>.</param>
+/// <param name="PodCount">The number of pods.</param>
+/// <param name="Workloads">Controllers whose pod template names the image, as <c>Kind/namespace/name</c>.</param>
+/// <param name="Namespaces">Namespaces of the pods and controllers.</param>
+/// <param name="WorkloadType">Distinct <c>dominodatalab.com/workload-type</c> labels, joined with ", ".</param>
+/// <param name="ProjectName">Distinct <c>dominodatalab.com/project-name</c> labels, joined with ", ".</param>
+/// <param name="ProjectOwner">Distinct <c>dominodatalab.com/project-owner-username</c> labels, joined with ", ".</param>
+public sealed record WorkloadImageEntry(
+    string Image,
+    string? Registry,
+    string? Repository,
+    string? Tag,
+    string[] Digests,
+    string? ObjectId,
+    string[] Pods,
+    int PodCount,
+    string[] Workloads,
+    string[] Namespaces,
+    string WorkloadType,
+    string ProjectName,
+    string ProjectOwner)
+{
+    /// <summary>Shapes an engine row for the pipeline.</summary>
+    /// <param name="image">The engine row.</param>
+    /// <returns>The entry.</returns>
+    public static WorkloadImageEntry From(WorkloadImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return new WorkloadImageEntry(
+            image.Image,
+            image.Registry,
+            image.Repository,
+            image.Tag,
+            [.. image.Digests],
+            image.ObjectId,
+            [.. image.Pods],
+            image.PodCount,
+            [.. image.Workloads],
+            [.. image.Namespaces],
+            string.Join(", ", image.WorkloadType),
+            string.Join(", ", image.ProjectName),
+            string.Join(", ", image.ProjectOwner));
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Lists every image Kubernetes workloads use or could start, from live clusters or kubectl JSON snapshots.</para>
+/// <para type="description">Reads pods (not Succeeded/Failed; containers, init and ephemeral containers, and the imageID digests of their statuses) and the pod templates of Deployments, ReplicaSets, StatefulSets, DaemonSets, ReplicationControllers, Jobs and CronJobs. Fails closed: any kind that cannot be listed completely stops the command.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "WorkloadImage", DefaultParameterSetName = LiveSet)]
+[OutputType(OutputTypeNames.WorkloadImage)]
+public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
+{
+    private const string LiveSet = "Live";
+    private const string SnapshotSet = "Snapshot";
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly List<string> snapshotFiles = [];
+    private IReadOnlyList<string>? objectIds;
+
+    /// <summary>
+    /// <para type="description">The kubeconfig file. Default: kubernetes.kubeconfig, then $env:KUBECONFIG, then ~/.kube/config, then the in-cluster service account.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = LiveSet)]
+    [ValidateNotNullOrEmpty]
+    public string? KubeConfig { get; set; }
+
+    /// <summary>
+    /// <para type="description">kubeconfig contexts to read and merge into one result. Default: kubernetes.contexts, else the current context.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = LiveSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
+    public string[]? Context { get; set; }
+
+    /// <summary>
+    /// <para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces (the safe default).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = LiveSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
+    public string[]? Namespace { get; set; }
+
+    /// <summary>
+    /// <para type="description">kubectl JSON snapshot files to read instead of a live cluster. Wildcards allowed.</para>
+    /// </summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = SnapshotSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    /// <summary>
+    /// <para type="description">Only images whose repository path matches one of these names (wildcards allowed).</para>
+    /// </summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Repository { get; set; }
+
+    /// <summary>
+    /// <para type="description">Only images whose tag belongs to one of these Domino ObjectIds.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ObjectId { get; set; }
+
+    /// <summary>
+    /// <para type="description">A file of Domino ObjectIds, one a line; only images whose tag belongs to one of them.</para>
+    /// </summary>
+    [Parameter]
+    [Alias("File")]
+    [ValidateNotNullOrEmpty]
+    public string? ObjectIdPath { get; set; }
+
+    /// <summary>
+    /// <para type="description">Reports only pods and controllers whose name starts with one of these prefixes. A report filter only.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? PodPrefix { get; set; }
+
+    /// <summary>
+    /// <para type="description">Seconds one Kubernetes list request may take before the command fails. Default: analysis.timeout.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSec { get; set; }
+
+    /// <summary>
+    /// <para type="description">How many listings run at once. Default: analysis.max_workers.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 256)]
+    public int ThrottleLimit { get; set; }
+
+    /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        // Validate every local input before any file or cluster is read.
+        this.objectIds = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
+    }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        if (this.ParameterSetName != SnapshotSet || this.Path is null)
+        {
+            return;
+        }
+
+        foreach (string path in this.Path)
+        {
+            this.snapshotFiles.AddRange(this.ResolveSnapshotPath(path));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        WildcardPattern[]? repositories = this.Repository?.Select(r => new WildcardPattern(r, WildcardOptions.IgnoreCase)).ToArray();
+
+        WorkloadScan scan = this.ParameterSetName == SnapshotSet ? this.ReadSnapshots() : this.ScanLive();
+        foreach (string source in scan.Sources)
+        {
+            this.WriteVerbose($"Read {source}");
+        }
+
+        foreach (string note in scan.Notes)
+        {
+            this.WriteVerbose(note);
+        }
+
+        var ids = this.objectIds is null ? null : new HashSet<string>(this.objectIds, StringComparer.OrdinalIgnoreCase);
+        foreach (WorkloadImage image in scan.GetImages(this.PodPrefix))
+        {
+            if (repositories is not null && !MatchesRepository(image, repositories))
+            {
+                continue;
+            }
+
+            if (ids is not null && (image.ObjectId is null || !ids.Contains(image.ObjectId)))
+            {
+                continue;
+            }
+
+            this.WriteTyped(WorkloadImageEntry.From(image), OutputTypeNames.WorkloadImage);
+        }
+    }
+
+    private static bool MatchesRepository(WorkloadImage image, WildcardPattern[] patterns)
+    {
+        if (image.Repository is not { } repository)
+        {
+            return false;
+        }
+
+        // Docker Hub's official images are written "nginx" but normalised to "library/nginx": match either.
+        string? shortName = image.Registry == "docker.io" && repository.StartsWith("library/", StringComparison.Ordinal)
+            ? repository["library/".Length..]
+            : null;
+        return patterns.Any(p => p.IsMatch(repository) || (shortName is not null && p.IsMatch(shortName)));
+    }
+
+    private IEnumerable<string> ResolveSnapshotPath(string path)
+    {
+        // A file taken from Get-ChildItem (FullName) is literal even when its name holds [ or ].
+        if (File.Exists(path) && System.IO.Path.IsPathRooted(path))
+        {
+            return [path];
+        }
+
+        try
+        {
+            Collection<string> resolved = this.GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider);
+            if (provider.Name != "FileSystem")
+            {
+                throw this.Terminate(
+                    new ArgumentException($"The snapshot path '{path}' is not a file system path."),
+                    "WorkloadSnapshotInvalid",
+                    ErrorCategory.InvalidArgument,
+                    path);
+            }
+
+            return resolved;
+        }
+        catch (ItemNotFoundException ex)
+        {
+            throw this.Terminate(
+                new FileNotFoundException($"The workload snapshot '{path}' does not exist. Write one with 'kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json > cluster.json'.", path, ex),
+                "WorkloadSnapshotNotFound",
+                ErrorCategory.ObjectNotFound,
+                path);
+        }
+    }
+
+    private WorkloadScan ReadSnapshots()
+    {
+        foreach (string file in this.snapshotFiles)
+        {
+            this.WriteVerbose($"Reading workload snapshot '{file}'");
+        }
+
+        string[] files = this.snapshotFiles.Distinct(StringComparer.Ordinal).ToArray();
+        try
+        {
+            return this.RunEngine((_, token) => WorkloadSnapshotReader.ReadAsync(files, token));
+        }
+        catch (WorkloadSnapshotException ex)
+        {
+            throw this.Terminate(ex, "WorkloadSnapshotInvalid", ErrorCategory.InvalidData, ex.FilePath);
+        }
+    }
+
+    private WorkloadScan ScanLive()
+    {
+        RegistryCleanerConfiguration config = this.Configuration;
+        string? kubeConfig = this.ResolveKubeConfig(config);
+        string[] contexts = this.Context ?? [.. config.GetList(ConfigSchema.Contexts)];
+        string[] namespaces = this.Namespace ?? [.. config.GetList(ConfigSchema.Namespaces)];
+        int timeout = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.TimeoutSec)) ? this.TimeoutSec : config.GetInt32(ConfigSchema.Timeout);
+        int throttle = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.ThrottleLimit)) ? this.ThrottleLimit : config.GetInt32(ConfigSchema.MaxWorkers);
+
+        string[] contextNames = this.ValidateContexts(kubeConfig, contexts);
+        string resources = string.Join(", ", WorkloadResources.Listed);
+        string scope = namespaces.Length == 0 ? "all namespaces" : "namespace(s) " + string.Join(", ", namespaces);
+        foreach (string context in contextNames)
+        {
+            this.WriteVerbose($"Listing {resources} in {scope} of context '{context}'" + (kubeConfig is null ? "" : $" (kubeconfig '{kubeConfig}')"));
+        }
+
+        int listings = Math.Max(1, contextNames.Length) * WorkloadResources.Listed.Count * Math.Max(1, namespaces.Length);
+        var progress = new ListingProgress(listings);
+        var options = new WorkloadScanOptions
+        {
+            KubeConfigPath = kubeConfig,
+            Contexts = contexts,
+            Namespaces = namespaces,
+            RequestTimeout = TimeSpan.FromSeconds(timeout),
+            ThrottleLimit = Math.Max(1, throttle),
+            Progress = progress,
+        };
+
+        try
+        {
+            return this.RunEngine((queue, token) =>
+            {
+                progress.Attach(queue);
+                return KubernetesWorkloadScanner.ScanAsync(options, token);
+            });
+        }
+        catch (WorkloadAccessException ex)
+        {
+            bool denied = ex.StatusCode is 401 or 403;
+            throw this.Terminate(
+                ex,
+                denied ? "WorkloadAccessDenied" : "WorkloadListFailed",
+                denied ? ErrorCategory.PermissionDenied : ErrorCategory.ConnectionError,
+                string.IsNullOrEmpty(ex.Namespace) ? $"{ex.Context}/{ex.Resource}" : $"{ex.Context}/{ex.Namespace}/{ex.Resource}");
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.ObjectNotFound, ex.FileName);
+        }
+        catch (InvalidOperationException ex) when (ex is not PSInvalidOperationException)
+        {
+            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.InvalidArgument, kubeConfig);
+        }
+        finally
+        {
+            if (!this.StopToken.IsCancellationRequested)
+            {
+                this.WriteProgress(progress.Completed());
+            }
+        }
+    }
+
+    /// <summary>-KubeConfig, else a kubernetes.kubeconfig from a file; KUBECONFIG itself is left to the locator (it may be a list).</summary>
+    private string? ResolveKubeConfig(RegistryCleanerConfiguration config)
+    {
+        string? given = this.KubeConfig;
+        if (given is null && config[ConfigSchema.KubeConfig] is { Source: ConfigSource.File, Value: string fromFile })
+        {
+            given = fromFile;
+        }
+
+        try
+        {
+            return KubeConfigLocator.Resolve(given is null ? null : this.ResolveFilePath(given));
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.ObjectNotFound, ex.FileName);
+        }
+    }
+
+    /// <summary>Checks that every named context exists, before any remote call; returns the names the scan reads.</summary>
+    private string[] ValidateContexts(string? kubeConfig, string[] contexts)
+    {
+        if (kubeConfig is null)
+        {
+            return contexts.Length == 0 ? ["in-cluster"] : contexts;
+        }
+
+        KubeConfigContexts file;
+        try
+        {
+            file = KubeConfigContexts.Read(kubeConfig);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.InvalidData, kubeConfig);
+        }
+
+        string[] known = file.Contexts.Select(c => c.Name).ToArray();
+        string listed = known.Length == 0 ? "none" : string.Join(", ", known);
+        if (contexts.Length == 0)
+        {
+            return file.CurrentContext is { } current
+                ? [current]
+                : throw this.Terminate(
+                    new InvalidOperationException($"The kubeconfig '{kubeConfig}' sets no current-context. Pass -Context (contexts in the file: {listed}) or run 'kubectl config use-context <name>'."),
+                    "KubeConfigInvalid",
+                    ErrorCategory.InvalidArgument,
+                    kubeConfig);
+        }
+
+        string[] missing = contexts.Where(c => !known.Contains(c, StringComparer.Ordinal)).ToArray();
+        if (missing.Length > 0)
+        {
+            throw this.Terminate(
+                new InvalidOperationException($"The kubeconfig '{kubeConfig}' has no context {string.Join(", ", missing.Select(m => $"'{m}'"))}. Contexts in the file: {listed}."),
+                "KubeConfigInvalid",
+                ErrorCategory.ObjectNotFound,
+                kubeConfig);
+        }
+
+        return contexts;
+    }
+
+    /// <summary>
+    /// Turns the engine's per-page reports (worker threads) into at most one Write-Progress per interval, posted to the
+    /// pipeline thread.
+    /// </summary>
+    private sealed class ListingProgress(int listings) : IProgress<WorkloadListingProgress>
+    {
+        private const int ActivityId = 1;
+        private const string Activity = "Reading Kubernetes workloads";
+        private readonly ConcurrentDictionary<(string, string, string?), WorkloadListingProgress> latest = new();
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private long lastPostTicks = long.MinValue;
+        private PipelineQueue? queue;
+
+        public void Attach(PipelineQueue pipeline) => this.queue = pipeline;
+
+        public void Report(WorkloadListingProgress value)
+        {
+            this.latest[(value.Context, value.Resource, value.Namespace)] = value;
+            long now = this.clock.Elapsed.Ticks;
+            long last = Interlocked.Read(ref this.lastPostTicks);
+            if (this.queue is null || (last != long.MinValue && now - last < ProgressInterval.Ticks)
+                || Interlocked.CompareExchange(ref this.lastPostTicks, now, last) != last)
+            {
+                return;
+            }
+
+            WorkloadListingProgress[] all = [.. this.latest.Values];
+            int done = all.Count(p => p.Completed);
+            int objects = all.Sum(p => p.ObjectsRead);
+            string where = value.Namespace is null ? "all namespaces" : $"namespace '{value.Namespace}'";
+            var record = new ProgressRecord(ActivityId, Activity, $"{done} of {listings} listings done, {objects} objects read")
+            {
+                CurrentOperation = $"{value.Resource} in {where} of context '{value.Context}': {value.ObjectsRead} read",
+                PercentComplete = Math.Min(100, done * 100 / Math.Max(1, listings)),
+            };
+            this.queue.Post(cmdlet => cmdlet.WriteProgress(record));
+        }
+
+        public ProgressRecord Completed() => new(ActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed };
+    }
+}
