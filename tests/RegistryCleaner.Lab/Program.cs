@@ -10,6 +10,7 @@ return args.Length == 0 ? Usage() : args[0] switch
     "kubernetes" => await ServeKubernetesAsync(Options(args)),
     "seed-registry" => await SeedRegistryAsync(Options(args)),
     "plan" => Plan(Options(args)),
+    "seed-demo" => await SeedDemoAsync(Options(args)),
     _ => Usage(),
 };
 
@@ -24,6 +25,9 @@ static int Usage()
           RegistryCleaner.Lab seed-registry --url URL --tags N [--tag-list PATH] [--concurrency N]
               Pushes N Domino-like tags (environments with revisions sharing base layers, models built on them)
               and prints a JSON summary; --tag-list writes "repository:tag" lines.
+          RegistryCleaner.Lab seed-demo --url URL
+              Pushes the Demo's sample images (samples/README.md tells their story) and prints one JSON line per
+              tag: repository, tag, digest, size.
           RegistryCleaner.Lab plan --tags N [--layers N]
               Times the deletion planner alone on a synthetic inventory of N tags (warm-up run first) and prints
               seconds, bytes allocated and peak working set.
@@ -91,6 +95,70 @@ static int Plan(Dictionary<string, string> options)
         allocatedMegabytes = allocated / (1024 * 1024),
         peakWorkingSetMegabytes = Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024),
     }));
+    return 0;
+}
+
+static async Task<int> SeedDemoAsync(Dictionary<string, string> options)
+{
+    using var pusher = new ImagePusher(new Uri(options["url"]));
+    const string Environment = "dominodatalab/environment";
+    const string Model = "dominodatalab/model";
+    const string Python = "659c7bce85f6381e675bb205";
+    const string Spark = "6601a2b3c4d5e6f708192a3b";
+    const string Archived = "65a0c1d2e3f4a5b6c7d8e9f0";
+    const string Churn = "659d755348824d102d3ec6df";
+    const string Forecast = "66b1c2d3e4f5a6b7c8d9e0f1";
+    const int MiB = 1024 * 1024;
+    byte[] os = ImagePusher.Layer(1, 3 * MiB);
+    byte[] python = ImagePusher.Layer(2, 2 * MiB);
+    byte[] spark = ImagePusher.Layer(3, 2 * MiB);
+    var epoch = new DateTimeOffset(2026, 6, 1, 9, 0, 0, TimeSpan.Zero);
+    var pushed = new List<(string Tag, PushedImage Image)>();
+
+    async Task<PushedImage> Push(string repository, string tag, DateTimeOffset created, params byte[][] layers)
+    {
+        PushedImage image = await pusher.PushImageAsync(repository, tag, layers, created: created);
+        pushed.Add((tag, image));
+        return image;
+    }
+
+    // Python environment: four revisions on shared OS and Python layers.
+    for (int revision = 1; revision <= 4; revision++)
+    {
+        await Push(Environment, $"{Python}-{revision}", epoch.AddDays(revision * 7), os, python, ImagePusher.Layer(10 + revision, 512 * 1024));
+    }
+
+    // Revision 4 is also tagged "-latest": one manifest, two tags.
+    PushedImage latest = pushed[^1].Image;
+    await pusher.TagAsync(latest, $"{Python}-latest");
+    pushed.Add(($"{Python}-latest", latest));
+
+    // Spark environment: three revisions.
+    for (int revision = 1; revision <= 3; revision++)
+    {
+        await Push(Environment, $"{Spark}-{revision}", epoch.AddDays(10 + (revision * 7)), os, spark, ImagePusher.Layer(20 + revision, 768 * 1024));
+    }
+
+    // An archived environment with its own large layer.
+    await Push(Environment, $"{Archived}-1", epoch.AddDays(-60), os, ImagePusher.Layer(30, 4 * MiB));
+    await Push(Environment, $"{Archived}-2", epoch.AddDays(-30), os, ImagePusher.Layer(30, 4 * MiB), ImagePusher.Layer(31, MiB));
+
+    // Models are built on environment revisions and share their layers.
+    await Push(Model, $"{Churn}-v1-20260610093000_HfGeD8Ia", epoch.AddDays(9), os, python, ImagePusher.Layer(11, 512 * 1024), ImagePusher.Layer(40, MiB));
+    await Push(Model, $"{Churn}-v2-20260701120000_Qm7Rt2Lp", epoch.AddDays(30), os, python, ImagePusher.Layer(14, 512 * 1024), ImagePusher.Layer(41, MiB));
+    await Push(Model, $"{Forecast}-v1-20260615080000_Zx9Wv3Nb", epoch.AddDays(14), os, spark, ImagePusher.Layer(21, 768 * 1024), ImagePusher.Layer(42, 1536 * 1024));
+
+    // A multi-architecture base image: an OCI index over amd64 and arm64 images.
+    PushedImage amd64 = await pusher.PushImageAsync(Environment, null, [ImagePusher.Layer(50, MiB)], oci: true, platform: "linux/amd64", created: epoch);
+    PushedImage arm64 = await pusher.PushImageAsync(Environment, null, [ImagePusher.Layer(51, MiB)], oci: true, platform: "linux/arm64", created: epoch);
+    PushedImage index = await pusher.PushIndexAsync(Environment, "base-multiarch", [amd64, arm64], oci: true);
+    pushed.Add(("base-multiarch", index));
+
+    foreach ((string tag, PushedImage image) in pushed)
+    {
+        Console.WriteLine(JsonSerializer.Serialize(new { repository = image.Repository, tag, digest = image.Digest, size = image.Size }));
+    }
+
     return 0;
 }
 
