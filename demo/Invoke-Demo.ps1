@@ -1,0 +1,116 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    The whole cleanup end to end against a local registry: usage, inventory, plan, dry run, deletion, garbage collection.
+
+.DESCRIPTION
+    Started by `build.ps1 Demo`. Starts a local docker-registry with its own temporary storage, pushes Domino-like
+    sample images (samples/README.md tells each one's story), reads the bundled cluster snapshot
+    samples/cluster-snapshot.json as the usage source, and runs the module's cmdlets the way an admin would. Ends with
+    the registry's own garbage collection and compares the bytes it freed with the plan's prediction. The registry is
+    stopped whatever happens; the exit code is non-zero when anything fails or the prediction is off.
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$root = Split-Path $PSScriptRoot
+Import-Module (Join-Path $root 'tools/RegistryLab.psm1') -Force
+Import-Module (Join-Path $ModulePath 'RegistryCleaner.psd1') -Force
+$snapshot = Join-Path $root 'samples/cluster-snapshot.json'
+$work = Join-Path ([IO.Path]::GetTempPath()) "registrycleaner-demo-$PID"
+New-Item -ItemType Directory -Path $work -Force | Out-Null
+
+function Write-Heading([string] $Text) {
+    Write-Host ''
+    Write-Host "=== $Text" -ForegroundColor Cyan
+}
+
+function Format-Bytes([long] $Bytes) {
+    $units = 'B', 'KB', 'MB', 'GB', 'TB'
+    $value = [double] $Bytes
+    $i = 0
+    while ($value -ge 1024 -and $i -lt $units.Count - 1) { $value /= 1024; $i++ }
+    if ($i -eq 0) { return "$Bytes B" }
+    '{0:N1} {1}' -f $value, $units[$i]
+}
+
+$lab = $null
+$exitCode = 0
+try {
+    Write-Heading 'Starting a local registry and pushing Domino-like sample images'
+    $labOut = Join-Path $work 'lab'
+    & dotnet build (Join-Path $root 'tests/RegistryCleaner.Lab') -c Release -o $labOut --nologo -v quiet | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw 'Building tests/RegistryCleaner.Lab failed.' }
+    $lab = Start-LabRegistry
+    $pushed = & dotnet (Join-Path $labOut 'RegistryCleaner.Lab.dll') seed-demo --url $lab.Url | ConvertFrom-Json
+    if ($LASTEXITCODE -ne 0) { throw 'Pushing the sample images failed.' }
+    Write-Host "Registry $($lab.Url) (storage $($lab.StoragePath)): $(@($pushed).Count) tags in dominodatalab/environment and dominodatalab/model."
+
+    # The demo's configuration, as an admin would write it: this registry, the journal folder, and nothing secret.
+    $config = Join-Path $work 'config.yaml'
+    Set-Content $config @"
+registry:
+  url: "$($lab.Url)"
+analysis:
+  output_dir: "$(Join-Path $work 'reports')"
+"@
+    $env:REGISTRY_CLEANER_CONFIG = $config
+    Write-Host "Configuration: `$env:REGISTRY_CLEANER_CONFIG = $config (registry.url: $($lab.Url))"
+
+    Write-Heading "1. Images in use: Get-WorkloadImage -Path samples/cluster-snapshot.json"
+    $inUse = @(Get-WorkloadImage -Path $snapshot)
+    $inUse | Format-Table -AutoSize | Out-Host
+
+    Write-Heading '2. Registry inventory: Get-RegistryImage'
+    Get-RegistryImage | Sort-Object Repository, Tag | Format-Table -AutoSize | Out-Host
+
+    Write-Heading '3. Deletion plan: Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending'
+    $plan = @(Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending)
+    $plan | Format-Table -AutoSize | Out-Host
+    $predicted = ($plan | Measure-Object ReclaimableBytes -Sum).Sum
+    Write-Host "Get-UnusedImage | Measure-Object ReclaimableBytes -Sum: $predicted bytes ($(Format-Bytes $predicted)) freed after garbage collection."
+
+    Write-Heading '4. Dry run: Remove-UnusedImage -InUse $inUse -WhatIf'
+    $before = Get-LabBlobBytes $lab
+    Remove-UnusedImage -InUse $inUse -WhatIf -InformationAction Continue | Out-Host
+    if ((Get-LabBlobBytes $lab) -ne $before) { throw '-WhatIf changed the registry storage.' }
+    Write-Host 'Registry storage unchanged.'
+
+    Write-Heading '5. Deletion: Remove-UnusedImage -InUse $inUse -Confirm:$false'
+    $deleted = @(Remove-UnusedImage -InUse $inUse -Confirm:$false -InformationAction Continue)
+    $deleted | Format-Table -AutoSize | Out-Host
+    $failed = @($deleted | Where-Object Status -eq 'Failed')
+    if ($failed) { $exitCode = 1; Write-Host "$($failed.Count) deletions failed." -ForegroundColor Red }
+
+    Write-Heading '6. The registry''s garbage collection: docker-registry garbage-collect'
+    $gcOutput = Invoke-LabGarbageCollect $lab
+    $after = Get-LabBlobBytes $lab
+    $freed = $before - $after
+    Write-Host "$(@($gcOutput | Where-Object { $_ -match 'blob eligible for deletion' }).Count) blobs deleted by garbage collection."
+    Write-Host ("Predicted: {0,12:N0} bytes ({1})" -f $predicted, (Format-Bytes $predicted))
+    Write-Host ("Freed:     {0,12:N0} bytes ({1})" -f $freed, (Format-Bytes $freed))
+    if ($freed -eq $predicted) {
+        Write-Host 'The prediction was exact.' -ForegroundColor Green
+    }
+    else {
+        Write-Host 'The prediction and what garbage collection freed differ.' -ForegroundColor Red
+        $exitCode = 1
+    }
+
+    Write-Heading 'What is left'
+    Get-RegistryImage | Sort-Object Repository, Tag | Format-Table Repository, Tag, Digest -AutoSize | Out-Host
+}
+catch {
+    Write-Host "Demo failed: $($_.Exception.Message)" -ForegroundColor Red
+    Write-Host $_.ScriptStackTrace
+    $exitCode = 1
+}
+finally {
+    $env:REGISTRY_CLEANER_CONFIG = $null
+    if ($lab) { Stop-LabRegistry $lab }
+    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
+}
+exit $exitCode
