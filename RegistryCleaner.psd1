@@ -12,6 +12,8 @@
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'Get-RegistryCleanerConfig'
+        'Get-RegistryImage'
+        'Get-RegistryLayer'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()
