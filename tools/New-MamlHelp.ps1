@@ -119,7 +119,10 @@ try {
         $parameters = $cmdlet.Parameters.Values | Where-Object Name -notin $commonParameters
         $describe = {
             param($parameter, $set)
-            $attribute = if ($set) { $parameter.ParameterSets[$set] } else { $parameter.ParameterSets.Values | Select-Object -First 1 }
+            # A parameter of every set is listed under __AllParameterSets, not under the set's own name.
+            $attribute = if ($set -and $parameter.ParameterSets.ContainsKey($set)) { $parameter.ParameterSets[$set] }
+                elseif ($set -and $parameter.ParameterSets.ContainsKey('__AllParameterSets')) { $parameter.ParameterSets['__AllParameterSets'] }
+                else { $parameter.ParameterSets.Values | Select-Object -First 1 }
             $pipeline = @()
             if ($parameter.ParameterSets.Values.ValueFromPipeline -contains $true) { $pipeline += 'ByValue' }
             if ($parameter.ParameterSets.Values.ValueFromPipelineByPropertyName -contains $true) { $pipeline += 'ByPropertyName' }
