@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using System.Diagnostics;
 using System.Management.Automation;
 using RegistryCleaner.Tests.Infrastructure;
@@ -97,5 +98,48 @@ public class RegistryInventoryCmdletTests(PopulatedRegistry registry)
         }
 
         return state;
+    }
+}
+
+/// <summary>Per-tag errors of the inventory cmdlets, against a stub that serves one malformed manifest.</summary>
+public class RegistryInventoryCmdletErrorTests
+{
+    private const string ConfigJson = """{"created":"2024-01-01T00:00:00Z","architecture":"amd64","os":"linux"}""";
+
+    [Fact]
+    public async Task A_malformed_manifest_is_a_RegistryManifestInvalid_error_naming_the_tag_and_the_others_are_written()
+    {
+        string configDigest = ImagePusher.Digest(System.Text.Encoding.UTF8.GetBytes(ConfigJson));
+        string goodManifest = $$"""{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":{{ConfigJson.Length}},"digest":"{{configDigest}}"},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":100,"digest":"sha256:{{new string('a', 64)}}"}]}""";
+        await using var stub = StubHttpServer.Start(async context =>
+        {
+            string path = context.Request.Path.Value!;
+            (int status, string body, string type) = path switch
+            {
+                "/v2/" => (200, "{}", "application/json"),
+                "/v2/app/tags/list" => (200, """{"name":"app","tags":["good","bad"]}""", "application/json"),
+                "/v2/app/manifests/good" => (200, goodManifest, "application/vnd.docker.distribution.manifest.v2+json"),
+                "/v2/app/manifests/bad" => (200, "{\"schemaVersion\":2,\"config\":", "application/vnd.docker.distribution.manifest.v2+json"),
+                _ when path == "/v2/app/blobs/" + configDigest => (200, ConfigJson, "application/octet-stream"),
+                _ => (404, """{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}""", "application/json"),
+            };
+            context.Response.StatusCode = status;
+            context.Response.ContentType = type;
+            await context.Response.WriteAsync(body);
+        });
+
+        using var session = new PowerShellSession();
+        PowerShellResult result = session.Run(
+            "Get-RegistryImage -Registry $registry -Repository app",
+            new Dictionary<string, object?> { ["registry"] = stub.BaseAddress.ToString() });
+
+        Assert.Null(result.Terminating);
+        PSObject good = Assert.Single(result.Output);
+        Assert.Equal("good", good.Properties["Tag"].Value);
+        Assert.Equal(ConfigJson.Length + 100L, good.Properties["Size"].Value);
+        ErrorRecord error = Assert.Single(result.Errors);
+        Assert.StartsWith("RegistryManifestInvalid", error.FullyQualifiedErrorId, StringComparison.Ordinal);
+        Assert.Contains("app:bad", error.Exception.Message, StringComparison.Ordinal);
+        Assert.Equal("app:bad", error.TargetObject);
     }
 }
