@@ -253,3 +253,23 @@ Describe '-Repository completion' {
         $started.Elapsed.TotalSeconds | Should -BeLessThan 10
     }
 }
+
+Describe 'RegistryLab' {
+    It 'counts the stored blob bytes and runs the registry garbage collection' {
+        $before = Get-LabBlobBytes $lab
+        # Stored bytes are the layers and configs pushed plus the manifests themselves.
+        $before | Should -BeGreaterThan $sample.BlobBytes
+        $output = Invoke-LabGarbageCollect $lab
+        ($output -join "`n") | Should -Match 'blobs marked'
+        # Nothing was deleted, so nothing is freed.
+        Get-LabBlobBytes $lab | Should -Be $before
+    }
+
+    It 'stops only its own registry process and removes its folder' {
+        $other = Start-LabRegistry
+        Stop-LabRegistry $other
+        $other.Process.HasExited | Should -BeTrue
+        Test-Path $other.Root | Should -BeFalse
+        $lab.Process.HasExited | Should -BeFalse
+    }
+}
