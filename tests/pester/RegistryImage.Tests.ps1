@@ -76,6 +76,14 @@ Describe 'Get-RegistryImage' {
         ($v2.Tag | Sort-Object) | Should -Be (@($sample.Models | ForEach-Object { $_.Tags[1] }) + 'latest' | Sort-Object)
     }
 
+    It 'reports an exactly named -Tag that does not exist, and writes the tags that do' {
+        $found = @(Get-RegistryImage -Registry $url -Repository $environment -Tag latest, no-such-tag -ErrorVariable missing -ErrorAction SilentlyContinue)
+        $found.Tag | Should -Be 'latest'
+        $missing.Count | Should -Be 1
+        $missing[0].FullyQualifiedErrorId | Should -BeLike 'RegistryTagNotFound,*'
+        $missing[0].Exception.Message | Should -Match 'no-such-tag'
+    }
+
     It 'narrows to -ObjectId tags (ID or ID-…, never a substring)' {
         $id = $sample.Environments[0].Id
         $tags = @(Get-RegistryImage -Registry $url -Repository $all -ObjectId $id.ToUpperInvariant()).Tag | Sort-Object
