@@ -13,6 +13,8 @@
     CmdletsToExport        = @(
         'Get-RegistryCleanerConfig'
         'Get-WorkloadImage'
+        'Get-RegistryImage'
+        'Get-RegistryLayer'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -12,6 +12,9 @@ public static class OutputTypeNames
     /// <summary>A blob in the registry.</summary>
     public const string RegistryLayer = "RegistryCleaner.RegistryLayer";
 
+    /// <summary>A tag's bytes split into unique and shared (Get-RegistryLayer -UniqueBytes).</summary>
+    public const string TagBytes = "RegistryCleaner.TagBytes";
+
     /// <summary>A deletion candidate.</summary>
     public const string UnusedImage = "RegistryCleaner.UnusedImage";
 

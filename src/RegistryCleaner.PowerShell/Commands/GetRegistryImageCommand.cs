@@ -1,0 +1,45 @@
+using System.Management.Automation;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists the tags of a Docker/OCI registry with their digest, size, layers, platforms and creation time.</para>
+/// <para type="description">Emits one RegistryCleaner.RegistryImage per tag as soon as its manifest has been read. Size counts each distinct blob of the image once (config and layers; for a multi-arch index, the blobs of all children).</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "RegistryImage", DefaultParameterSetName = AllSet)]
+[OutputType(OutputTypeNames.RegistryImage)]
+public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet
+{
+    /// <inheritdoc />
+    protected override void EndProcessing() => this.ReadInventory((registry, result, queue) =>
+        queue.Output(ToImage(registry, result), OutputTypeNames.RegistryImage));
+
+    /// <summary>Builds the image of one tag from its own manifests, so it can be emitted before the rest are read.</summary>
+    /// <param name="registry">The registry display name.</param>
+    /// <param name="result">A tag read successfully.</param>
+    /// <returns>The image.</returns>
+    internal static RegistryImageInfo ToImage(string registry, TagReadResult result)
+    {
+        ManifestRecord manifest = result.Manifest ?? throw new ArgumentException("The tag was not read.", nameof(result));
+        var single = new RegistryInventory(
+            registry,
+            [result.Repository],
+            [new TagRecord(result.Repository, result.Tag, manifest.Digest)],
+            [manifest, .. result.Children],
+            Complete: false);
+        RegistryImage image = InventoryViews.Images(single)[0];
+        return new RegistryImageInfo(
+            image.Registry,
+            image.Repository,
+            image.Tag,
+            image.Digest,
+            image.MediaType,
+            image.Size,
+            image.LayerCount,
+            image.Layers,
+            image.Platforms,
+            image.Created,
+            image.ObjectId);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Management.Automation;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists the distinct blobs (layers and image configurations) of a registry, each counted once, with the tags that need them.</para>
+/// <para type="description">Reads the inventory in scope, then emits one RegistryCleaner.RegistryLayer per distinct blob. With -UniqueBytes it emits one RegistryCleaner.TagBytes per tag instead: the bytes no other tag in scope needs, and the bytes it shares.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "RegistryLayer", DefaultParameterSetName = AllSet)]
+[OutputType(OutputTypeNames.RegistryLayer, OutputTypeNames.TagBytes)]
+public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
+{
+    /// <summary>
+    /// <para type="description">Emits one RegistryCleaner.TagBytes per tag (Size, UniqueBytes, SharedBytes) instead of one RegistryCleaner.RegistryLayer per blob. UniqueBytes are the bytes of the blobs no other tag read by the same command needs.</para>
+    /// </summary>
+    [Parameter]
+    public SwitchParameter UniqueBytes { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { });
+        if (this.UniqueBytes.IsPresent)
+        {
+            foreach (RegistryImage image in InventoryViews.Images(inventory))
+            {
+                this.WriteTyped(
+                    new TagBytes(image.Registry, image.Repository, image.Tag, image.Digest, image.ObjectId, image.Size, image.UniqueBytes, image.Size - image.UniqueBytes),
+                    OutputTypeNames.TagBytes);
+            }
+
+            return;
+        }
+
+        foreach (RegistryLayer layer in InventoryViews.Layers(inventory))
+        {
+            this.WriteTyped(layer, OutputTypeNames.RegistryLayer);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using RegistryCleaner.Domino;
+using RegistryCleaner.PowerShell.Completion;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell;
+
+/// <summary>
+/// The base of the cmdlets that read a registry's inventory (Get-RegistryImage, Get-RegistryLayer): the scope
+/// parameters (-Repository, -Tag, -ObjectId, -ObjectIdPath) and a streaming read with throttled progress, verbose
+/// messages per class of call, per-tag errors and whole-call terminating errors.
+/// </summary>
+public abstract class RegistryInventoryCmdlet : RegistryCmdlet
+{
+    /// <summary>The parameter set without ObjectId narrowing.</summary>
+    protected const string AllSet = "All";
+
+    /// <summary>The parameter set of -ObjectId.</summary>
+    protected const string ObjectIdSet = "ObjectId";
+
+    /// <summary>The parameter set of -ObjectIdPath.</summary>
+    protected const string ObjectIdPathSet = "ObjectIdPath";
+
+    private const int ProgressActivityId = 1;
+    private const long ProgressIntervalMilliseconds = 250;
+
+    /// <summary>
+    /// <para type="description">Repositories to read; wildcards are matched against the registry's catalog. Default: registry.repository/registry.images.</para>
+    /// </summary>
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
+    public string[]? Repository { get; set; }
+
+    /// <summary>
+    /// <para type="description">Only these tags (wildcards allowed, case-insensitive). Default: every tag.</para>
+    /// </summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Tag { get; set; }
+
+    /// <summary>
+    /// <para type="description">Only the tags of these Domino ObjectIds (24 hex characters): a tag belongs to X when it is X or starts with X-.</para>
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = ObjectIdSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? ObjectId { get; set; }
+
+    /// <summary>
+    /// <para type="description">A file of Domino ObjectIds, one per line (blank lines and # comments ignored); only their tags are read.</para>
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = ObjectIdPathSet)]
+    [Alias("File")]
+    [ValidateNotNullOrEmpty]
+    public string? ObjectIdPath { get; set; }
+
+    /// <summary>
+    /// Reads the inventory in scope: validates ObjectIds, connects, resolves repositories, then streams every tag's
+    /// result to <paramref name="onTag"/> (on a worker thread; post output to the queue). Writes progress and stops
+    /// the command with a terminating error on whole-call failures; per-tag failures are written as errors.
+    /// </summary>
+    /// <param name="onTag">Called for each tag read successfully (with the registry's display name), on a worker thread.</param>
+    /// <returns>The inventory snapshot, once every tag has been read.</returns>
+    protected RegistryInventory ReadInventory(Action<string, TagReadResult, PipelineQueue> onTag)
+    {
+        ArgumentNullException.ThrowIfNull(onTag);
+
+        // Everything that may write or stop the command runs here, on the pipeline thread, before any remote call.
+        IReadOnlyList<string>? objectIds = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
+        RegistryEndpoint endpoint = this.ResolveEndpoint();
+        _ = this.Configuration;
+        WildcardPattern[]? tagPatterns = this.Tag?.Select(t => new WildcardPattern(t, WildcardOptions.IgnoreCase)).ToArray();
+        string activity = $"Reading registry {endpoint.DisplayName}";
+        using RegistryClient client = this.CreateRegistryClient(endpoint);
+        var readTags = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        bool failing = true;
+        try
+        {
+            RegistryInventory inventory = this.RunEngine(async (queue, token) =>
+            {
+                if (this.Repository is { } patterns && patterns.Any(WildcardPattern.ContainsWildcardCharacters))
+                {
+                    queue.Verbose($"Reading the catalog of {endpoint.DisplayName}.");
+                }
+
+                IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(this.Repository, client, token).ConfigureAwait(false);
+                if (repositories.Count == 0)
+                {
+                    queue.Warning($"No repository of {endpoint.DisplayName} matches {string.Join(", ", this.Repository ?? [])}.");
+                }
+
+                queue.Verbose($"Listing tags of {repositories.Count} repositories: {string.Join(", ", repositories)}.");
+                var progress = new ThrottledProgress(queue, activity);
+                var reader = new InventoryReader(client, new InventoryReaderOptions
+                {
+                    Repositories = repositories,
+                    TagFilter = tagPatterns is null && objectIds is null ? null : (repository, tag) => InScope(tag, tagPatterns, objectIds),
+                    Progress = progress,
+                });
+                await foreach (TagReadResult result in reader.ReadAsync(token).ConfigureAwait(false))
+                {
+                    lock (readTags)
+                    {
+                        readTags.Add(result.Tag);
+                    }
+
+                    if (result.Error is { } error)
+                    {
+                        queue.Error(RegistryErrorRecord(error, result.Name));
+                    }
+                    else
+                    {
+                        onTag(endpoint.DisplayName, result, queue);
+                    }
+                }
+
+                return reader.Inventory;
+            });
+
+            // A tag named exactly (no wildcard) that no repository has is worth saying; the rest went on.
+            foreach (string tag in this.Tag?.Where(t => !WildcardPattern.ContainsWildcardCharacters(t) && !readTags.Contains(t)) ?? [])
+            {
+                this.WriteError(new ErrorRecord(
+                    new ItemNotFoundException($"Tag '{tag}' was not found in the repositories read of registry {endpoint.DisplayName}."),
+                    "RegistryTagNotFound",
+                    ErrorCategory.ObjectNotFound,
+                    tag));
+            }
+
+            failing = false;
+            return inventory;
+        }
+        catch (RegistryException ex)
+        {
+            object target = ex is RepositoryNotFoundException missing ? missing.Repository : endpoint.DisplayName;
+            this.ThrowTerminatingError(RegistryErrorRecord(ex, target));
+            throw;
+        }
+        finally
+        {
+            this.CompleteProgress(activity, failing);
+        }
+    }
+
+    private static bool InScope(string tag, WildcardPattern[]? tagPatterns, IReadOnlyList<string>? objectIds) =>
+        (tagPatterns is null || tagPatterns.Any(p => p.IsMatch(tag)))
+        && (objectIds is null || objectIds.Any(id => Domino.ObjectId.TagBelongsTo(tag, id)));
+
+    private void CompleteProgress(string activity, bool failing)
+    {
+        try
+        {
+            this.WriteProgress(new ProgressRecord(ProgressActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+        catch (PipelineStoppedException) when (failing)
+        {
+            // The pipeline is already stopping for another reason, which is the one that must propagate.
+        }
+    }
+
+    /// <summary>Turns the reader's progress callbacks (worker threads) into at most four progress records a second.</summary>
+    private sealed class ThrottledProgress : IProgress<InventoryProgress>
+    {
+        private readonly PipelineQueue queue;
+        private readonly string activity;
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private long lastReport = -ProgressIntervalMilliseconds;
+        private int manifestsAnnounced;
+
+        public ThrottledProgress(PipelineQueue queue, string activity)
+        {
+            this.queue = queue;
+            this.activity = activity;
+        }
+
+        public void Report(InventoryProgress value)
+        {
+            if (value.TagsTotal > 0 && Interlocked.Exchange(ref this.manifestsAnnounced, 1) == 0)
+            {
+                this.queue.Verbose($"Reading manifests of {value.TagsTotal} tags.");
+            }
+
+            long now = this.clock.ElapsedMilliseconds;
+            long last = Interlocked.Read(ref this.lastReport);
+            if (now - last < ProgressIntervalMilliseconds || Interlocked.CompareExchange(ref this.lastReport, now, last) != last)
+            {
+                return;
+            }
+
+            ProgressRecord record = value.TagsTotal > 0
+                ? new ProgressRecord(ProgressActivityId, this.activity, $"Read {value.TagsDone} of {value.TagsTotal} tags")
+                {
+                    PercentComplete = (int)Math.Min(100, 100L * value.TagsDone / value.TagsTotal),
+                }
+                : new ProgressRecord(ProgressActivityId, this.activity, $"Listed the tags of {value.RepositoriesListed} of {value.RepositoriesTotal} repositories")
+                {
+                    PercentComplete = value.RepositoriesTotal == 0 ? 0 : (int)Math.Min(100, 100L * value.RepositoriesListed / value.RepositoriesTotal),
+                };
+            this.queue.Post(c => c.WriteProgress(record));
+        }
+    }
+}
