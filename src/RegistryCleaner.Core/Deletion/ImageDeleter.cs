@@ -233,7 +233,25 @@ public sealed class ImageDeleter
             cancellationToken).ConfigureAwait(false);
 
         // From here on the attempt is journaled: finish it whatever the token says, so the outcome line follows.
-        ManifestDeleteResult answer = await this.client.DeleteManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
+        ManifestDeleteResult answer;
+        try
+        {
+            answer = await this.client.DeleteManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RegistryException ex)
+        {
+            await this.journal.AppendAsync(
+                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message),
+                CancellationToken.None).ConfigureAwait(false);
+            if (ex is RegistryAuthenticationException)
+            {
+                // Refused credentials or a missing delete permission fail every deletion alike: stop the run.
+                throw;
+            }
+
+            return (DeletionStatus.Failed, ex.Message);
+        }
+
         (DeletionStatus status, string message) = answer.Outcome switch
         {
             ManifestDeleteOutcome.Deleted => (DeletionStatus.Deleted, answer.Message),
