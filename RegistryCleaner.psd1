@@ -12,6 +12,9 @@
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'Get-RegistryCleanerConfig'
+        'Get-UnusedImage'
+        'Remove-UnusedImage'
+        'Restore-RegistryImage'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()
