@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
+using RegistryCleaner.Domino;
 using RegistryCleaner.Planning;
 using RegistryCleaner.Registry;
 using RegistryCleaner.Workloads;
@@ -65,6 +66,18 @@ public abstract partial class RegistryCmdlet
                     progress.Complete();
                 }
 
+                if (query.Mongo is { } mongo)
+                {
+                    queue.Verbose($"Reading the images Domino's records use from MongoDB {mongo.Target}.");
+                    using MongoConnection connection = MongoConnection.Open(mongo);
+                    IReadOnlyList<DominoImageUsage> records = await connection.Domino.GetImageUsageAsync(token).ConfigureAwait(false);
+                    usage = UsageSource.WithExtraUsage(
+                        usage,
+                        endpoint.DisplayName,
+                        records.Select(r => (RepositoryPath(r.Repository), r.Tag, r.Reason)),
+                        $"MongoDB {mongo.Target} ({records.Count} records)");
+                }
+
                 foreach (string source in usage.Sources)
                 {
                     queue.Verbose($"Usage read from {source}.");
@@ -123,6 +136,11 @@ public abstract partial class RegistryCmdlet
                     access.StatusCode is 401 or 403 ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
                     access.Context),
                 UsageIncompleteException incomplete => new ErrorRecord(incomplete, "WorkloadUsageIncomplete", ErrorCategory.ResourceUnavailable, null),
+                DominoDatabaseException domino => new ErrorRecord(
+                    new InvalidOperationException($"Domino's image usage could not be read from MongoDB, so nothing is planned or deleted: {domino.Message}", domino),
+                    "DominoUsageUnreadable",
+                    ErrorCategory.ResourceUnavailable,
+                    query.Mongo?.Target),
                 InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
                 RegistryException registry => RegistryErrorRecord(registry, endpoint.DisplayName),
                 ArgumentException argument => new ErrorRecord(argument, "PlanOptionsInvalid", ErrorCategory.InvalidArgument, null),
@@ -136,6 +154,57 @@ public abstract partial class RegistryCmdlet
             this.ThrowTerminatingError(record);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Resolves -MongoUsage and the MongoDB parameters into connection settings (parameter, then mongo.* configuration);
+    /// <see langword="null"/> when Domino's records are not to be read.
+    /// </summary>
+    /// <param name="mongoUsage">-MongoUsage.</param>
+    /// <param name="uri">-MongoUri.</param>
+    /// <param name="credential">-MongoCredential.</param>
+    /// <param name="database">-Database.</param>
+    /// <returns>The settings, or <see langword="null"/>.</returns>
+    protected MongoConnectionSettings? ResolveMongoUsage(SwitchParameter mongoUsage, string? uri, PSCredential? credential, string? database)
+    {
+        bool wanted = this.MyInvocation.BoundParameters.ContainsKey("MongoUsage") ? mongoUsage.IsPresent : this.Configuration.GetBoolean(ConfigSchema.MongoUsage);
+        if (!wanted)
+        {
+            return null;
+        }
+
+        RegistryCleanerConfiguration c = this.Configuration;
+        return new MongoConnectionSettings
+        {
+            Uri = uri ?? c.GetString(ConfigSchema.MongoUri),
+            Host = c.GetString(ConfigSchema.MongoHost) ?? MongoConnectionSettings.DefaultHost,
+            Port = c.GetInt32(ConfigSchema.MongoPort),
+            ReplicaSet = c.GetString(ConfigSchema.MongoReplicaSet),
+            Database = database ?? c.GetString(ConfigSchema.MongoDatabase) ?? MongoConnectionSettings.DefaultDatabase,
+            AuthSource = c.GetString(ConfigSchema.MongoAuthSource) ?? MongoConnectionSettings.DefaultAuthSource,
+            Username = credential?.UserName ?? c.GetString(ConfigSchema.MongoUsername),
+
+            // The password leaves its SecureString only here, for the driver.
+            Password = credential is not null ? credential.GetNetworkCredential().Password : c.GetString(ConfigSchema.MongoPassword),
+            Timeout = this.EffectiveTimeout,
+        };
+    }
+
+    // Domino records name the repository with or without the registry host; the planner matches repository paths.
+    private static string RepositoryPath(string repository)
+    {
+        string trimmed = repository.Trim('/');
+        int slash = trimmed.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0)
+        {
+            string first = trimmed[..slash];
+            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
+            {
+                return trimmed[(slash + 1)..];
+            }
+        }
+
+        return trimmed;
     }
 
     private static string DescribeScan(WorkloadScanOptions options) =>

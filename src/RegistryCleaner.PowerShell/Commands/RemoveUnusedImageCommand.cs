@@ -79,6 +79,23 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet
     [Parameter]
     public string[]? Namespace { get; set; }
 
+    /// <summary><para type="description">Also protects the images Domino's MongoDB records still use: active revisions of environments that are not archived, project override environments, and the builds and environments of models that are not archived. Default: mongo.usage. If MongoDB cannot be read, nothing is planned.</para></summary>
+    [Parameter]
+    public SwitchParameter MongoUsage { get; set; }
+
+    /// <summary><para type="description">The MongoDB connection string for -MongoUsage. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
+    [Parameter]
+    public string? MongoUri { get; set; }
+
+    /// <summary><para type="description">MongoDB credentials for -MongoUsage. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? MongoCredential { get; set; }
+
+    /// <summary><para type="description">Domino's database for -MongoUsage. Default: mongo.database (domino).</para></summary>
+    [Parameter]
+    public string? Database { get; set; }
+
     /// <summary><para type="description">The journal (JSON lines) each manifest is appended to before its DELETE. Default: &lt;analysis.output_dir&gt;/deletions-&lt;yyyyMMdd-HHmmss&gt;.jsonl. Not created under -WhatIf.</para></summary>
     [Parameter]
     public string? JournalPath { get; set; }
@@ -129,6 +146,7 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet
             KubeConfig = this.KubeConfig,
             Context = this.Context,
             Namespace = this.Namespace,
+            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MongoUri, this.MongoCredential, this.Database),
             Targets = targeted ? this.targets.Distinct().ToArray() : null,
             ForDeletion = true,
         });

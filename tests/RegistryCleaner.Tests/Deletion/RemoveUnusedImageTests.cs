@@ -171,6 +171,30 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
             snapshot.Output.Select(o => $"{o.Properties["Repository"].Value}:{o.Properties["Tag"].Value}").Order());
     }
 
+    [Fact]
+    public async Task MongoUsage_protects_the_active_revision_Domino_records_name()
+    {
+        await using MongoTestDatabase mongo = MongoTestDatabase.Create();
+        var environment = MongoDB.Bson.ObjectId.Parse("659c7bce85f6381e675bb201");
+        var revision = MongoDB.Bson.ObjectId.Parse("65a0000000000000000000aa");
+        await mongo.SeedAsync(
+            RegistryCleaner.Domino.DominoDatabase.EnvironmentsCollection,
+            new MongoDB.Bson.BsonDocument { { "_id", environment }, { "name", "Python" }, { "isArchived", false }, { "activeRevisionId", revision } });
+        await mongo.SeedAsync(RegistryCleaner.Domino.DominoDatabase.EnvironmentRevisionsCollection, Domino.DominoRecordsSeed.Revision(revision, environment, 2));
+        string uri = mongo.Settings.Uri ?? $"mongodb://{mongo.Settings.Host}:{mongo.Settings.Port}/{mongo.Settings.Database}?replicaSet={mongo.Settings.ReplicaSet}";
+        var credential = new PSCredential(MongoTestDatabase.StandInUser, new System.Net.NetworkCredential(string.Empty, MongoTestDatabase.StandInPassword).SecurePassword);
+
+        PowerShellResult result = this.session.Run(
+            $"Get-UnusedImage {this.Common} -MongoUsage -MongoUri '{uri}' -MongoCredential $credential -Database '{mongo.Settings.Database}' -Verbose",
+            new Dictionary<string, object?> { ["credential"] = credential });
+
+        Assert.Null(result.Terminating);
+        Assert.Empty(result.Errors);
+        Assert.DoesNotContain(result.Output, o => (string)o.Properties["Tag"].Value == "659c7bce85f6381e675bb201-2");
+        Assert.Contains(result.Verbose, v => v.StartsWith("kept: dominodatalab/environment:659c7bce85f6381e675bb201-2", StringComparison.Ordinal));
+        Assert.DoesNotContain(MongoTestDatabase.StandInPassword, result.AllText, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("forbidden")]
     [InlineData("down")]
