@@ -12,7 +12,8 @@ namespace RegistryCleaner.PowerShell;
 /// <param name="Plan">The plan.</param>
 /// <param name="Client">The registry client; the caller disposes it.</param>
 /// <param name="Usage">The usage the plan protected.</param>
-public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage);
+/// <param name="PlannedTags">The tags of every repository when the inventory was read.</param>
+public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlySet<string>> PlannedTags);
 
 /// <content>Planning unused images: usage, the whole-catalog inventory and the planner, shared by the unused-image cmdlets.</content>
 public abstract partial class RegistryCmdlet
@@ -49,7 +50,7 @@ public abstract partial class RegistryCmdlet
         RegistryClient client = this.CreateRegistryClient(endpoint);
         try
         {
-            (DeletionPlan plan, UsageSnapshot usage) = this.RunEngine(async (queue, token) =>
+            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlySet<string>> plannedTags) = this.RunEngine(async (queue, token) =>
             {
                 UsageSnapshot usage;
                 if (given is not null)
@@ -115,7 +116,10 @@ public abstract partial class RegistryCmdlet
                     Targets = query.Targets,
                     AcceptIncompleteInventory = !query.ForDeletion,
                 };
-                return (DeletionPlanner.Plan(new PlanRequest(inventory, usage, options)), usage);
+                IReadOnlyDictionary<string, IReadOnlySet<string>> tagsByRepository = inventory.Tags
+                    .GroupBy(t => t.Repository, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => (IReadOnlySet<string>)g.Select(t => t.Tag).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+                return (DeletionPlanner.Plan(new PlanRequest(inventory, usage, options)), usage, tagsByRepository);
             });
 
             if (plan.BytesAreEstimates)
@@ -123,7 +127,7 @@ public abstract partial class RegistryCmdlet
                 this.WriteWarning("Some tags could not be read, so ReclaimableBytes are estimates (blobs are shared with what was not read).");
             }
 
-            return new UnusedImagePlan(plan, client, usage);
+            return new UnusedImagePlan(plan, client, usage, plannedTags);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {

@@ -92,6 +92,13 @@ public sealed class ImageDeleter
         this.journal = journal;
     }
 
+    /// <summary>
+    /// Gets the tags each repository had when the plan was made (repository to tags). When set, tags that appeared since
+    /// are resolved right before a DELETE: one that points at the manifest would be deleted with it, so the manifest is
+    /// skipped instead.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>>? PlannedTags { get; init; }
+
     private string Registry => this.client.Endpoint.DisplayName;
 
     /// <summary>
@@ -167,6 +174,26 @@ public sealed class ImageDeleter
             return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
         }
 
+        string? newTag;
+        try
+        {
+            newTag = await this.FindNewTagOnAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException ex)
+        {
+            return new ManifestDeletion(candidates.Select(c => this.Result(c, DeletionStatus.Failed, $"Could not re-check the tags of {repository} before deleting: {ex.Message}")).ToArray(), []);
+        }
+
+        if (newTag is not null)
+        {
+            foreach (int i in stillPointing)
+            {
+                results[i] = this.Result(candidates[i], DeletionStatus.Skipped, $"tag {newTag} was pushed onto the same manifest since the plan, and the DELETE would remove it too; not deleted.");
+            }
+
+            return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
+        }
+
         string[] tags = stillPointing.Select(i => candidates[i].Tag).OfType<string>().ToArray();
         (DeletionStatus status, string message) = await this.DeleteManifestAsync(repository, digest, tags, null, cancellationToken).ConfigureAwait(false);
         DeletionCandidate carrier = candidates[stillPointing[0]];
@@ -193,6 +220,35 @@ public sealed class ImageDeleter
         }
 
         return new ManifestDeletion(results.Select(r => r!).ToArray(), children);
+    }
+
+    private async Task<string?> FindNewTagOnAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        if (this.PlannedTags is null)
+        {
+            return null;
+        }
+
+        IReadOnlySet<string> planned = this.PlannedTags.TryGetValue(repository, out IReadOnlySet<string>? known) ? known : new HashSet<string>();
+        IReadOnlyList<string> now;
+        try
+        {
+            now = await this.client.ListTagsAsync(repository, 1000, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RepositoryNotFoundException)
+        {
+            return null;
+        }
+
+        foreach (string tag in now.Where(t => !planned.Contains(t)))
+        {
+            if (string.Equals(await this.client.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false), digest, StringComparison.Ordinal))
+            {
+                return tag;
+            }
+        }
+
+        return null;
     }
 
     private static string Name(DeletionCandidate candidate) =>

@@ -177,7 +177,7 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet
         }
 
         var journal = new DeletionJournal(this.ResolveJournalPath());
-        var deleter = new ImageDeleter(planned.Client, journal);
+        var deleter = new ImageDeleter(planned.Client, journal) { PlannedTags = planned.PlannedTags };
         var counts = new Dictionary<DeletionStatus, int>();
         long freed = 0;
         int wouldDelete = 0;

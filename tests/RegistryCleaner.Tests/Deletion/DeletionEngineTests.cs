@@ -71,6 +71,25 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
     }
 
     [Fact]
+    public async Task A_tag_pushed_onto_the_manifest_since_the_plan_saves_it()
+    {
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage image = await pusher.PushImageAsync("engine/newtag", "old", [ImagePusher.Layer(741, 200)]);
+        await pusher.TagAsync(image, "released-since");
+        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        var journal = new DeletionJournal(Path.Combine(this.folder, "newtag.jsonl"));
+        var deleter = new ImageDeleter(client, journal) { PlannedTags = new Dictionary<string, IReadOnlySet<string>> { ["engine/newtag"] = new HashSet<string> { "old" } } };
+
+        ManifestDeletion result = await deleter.DeleteAsync([Candidate(client.Endpoint.DisplayName, "engine/newtag", "old", image.Digest, 5)], CancellationToken.None);
+
+        ImageDeletionResult only = Assert.Single(result.Images);
+        Assert.Equal(DeletionStatus.Skipped, only.Status);
+        Assert.Contains("released-since", only.Reason, StringComparison.Ordinal);
+        Assert.False(File.Exists(journal.Path));
+        Assert.Equal(image.Digest, await client.HeadManifestAsync("engine/newtag", "released-since", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task An_index_goes_with_its_children_and_comes_back_with_them()
     {
         using var pusher = new ImagePusher(registry.BaseAddress);

@@ -158,6 +158,28 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_piped_image_whose_tag_moved_since_Get_UnusedImage_is_skipped()
+    {
+        PowerShellResult planned = this.session.Run($"Get-UnusedImage {this.Common} -Include twin-*");
+        Assert.Equal(2, planned.Output.Count);
+        using var pusher = new ImagePusher(this.scenario.Registry.BaseAddress);
+        PushedImage newer = await pusher.PushImageAsync(DeletionScenario.Model, "twin-a", [ImagePusher.Layer(901, 100)]);
+
+        PowerShellResult result = this.session.Run(
+            $"$planned | Remove-UnusedImage -Registry '{this.scenario.Registry.Registry}' -KubeConfig '{this.KubeConfig}' -JournalPath moved.jsonl -Confirm:$false",
+            new Dictionary<string, object?> { ["planned"] = planned.Output.ToArray() });
+
+        Assert.Null(result.Terminating);
+        PSObject moved = Assert.Single(result.Output, o => (string)o.Properties["Tag"].Value == "twin-a");
+        Assert.Equal("Skipped", moved.Properties["Status"].Value.ToString());
+        Assert.Contains("moved", (string)moved.Properties["Reason"].Value, StringComparison.Ordinal);
+        Assert.Equal("Deleted", Assert.Single(result.Output, o => (string)o.Properties["Tag"].Value == "twin-b").Properties["Status"].Value.ToString());
+        using var client = new RegistryClient(RegistryEndpoint.Parse(this.scenario.Registry.Registry));
+        Assert.Equal(newer.Digest, await client.HeadManifestAsync(DeletionScenario.Model, "twin-a", CancellationToken.None));
+        Assert.Null(await client.HeadManifestAsync(DeletionScenario.Model, "twin-b", CancellationToken.None));
+    }
+
+    [Fact]
     public void InUse_snapshot_protects_the_same_images_as_the_live_read()
     {
         PowerShellResult live = this.session.Run($"Get-UnusedImage {this.Common}");
