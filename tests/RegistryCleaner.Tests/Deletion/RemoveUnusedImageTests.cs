@@ -180,6 +180,32 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stopped_pipeline_stops_between_images_with_a_consistent_journal()
+    {
+        string journal = Path.Combine(this.scenario.Folder, "stopped.jsonl");
+
+        PowerShellResult result = this.session.Run($"Remove-UnusedImage {this.Common} -JournalPath '{journal}' -Confirm:$false | Select-Object -First 1");
+
+        Assert.Null(result.Terminating);
+        Assert.Single(result.Output);
+        IReadOnlyList<RegistryCleaner.Deletion.JournalRecord> records = RegistryCleaner.Deletion.DeletionJournal.Read(journal);
+        var attempts = records.Where(r => r.Kind == RegistryCleaner.Deletion.JournalRecord.AttemptKind).Select(r => r.Digest).ToArray();
+        Assert.Equal(attempts, records.Where(r => r.Kind == RegistryCleaner.Deletion.JournalRecord.OutcomeKind).Select(r => r.Digest).ToArray());
+        using var client = new RegistryClient(RegistryEndpoint.Parse(this.scenario.Registry.Registry));
+        int stillThere = 0;
+        foreach (string name in this.scenario.UnusedTags)
+        {
+            string[] parts = name.Split(':');
+            string digest = this.scenario.Images[name].Digest;
+            bool present = await client.HeadManifestAsync(parts[0], digest, CancellationToken.None) is not null;
+            Assert.Equal(!attempts.Contains(digest), present);
+            stillThere += present ? 1 : 0;
+        }
+
+        Assert.True(stillThere > 0, "The run should have stopped before deleting everything.");
+    }
+
+    [Fact]
     public void InUse_snapshot_protects_the_same_images_as_the_live_read()
     {
         PowerShellResult live = this.session.Run($"Get-UnusedImage {this.Common}");
