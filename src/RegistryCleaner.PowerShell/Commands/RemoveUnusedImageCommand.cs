@@ -226,6 +226,16 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet
                 this.ThrowTerminatingError(RegistryErrorRecord(ex, registry));
                 throw;
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The journal comes before every DELETE: without it nothing more may be deleted.
+                this.WriteSummary(journal, counts, freed);
+                throw this.Terminate(
+                    new IOException($"The deletion journal '{journal.Path}' cannot be written, so nothing more is deleted: {ex.Message} Give a writable -JournalPath.", ex),
+                    "DeletionJournalUnwritable",
+                    ErrorCategory.WriteError,
+                    journal.Path);
+            }
 
             foreach (ImageDeletionResult image in result.Images)
             {

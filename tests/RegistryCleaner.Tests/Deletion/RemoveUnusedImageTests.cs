@@ -243,6 +243,32 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
         Assert.DoesNotContain(MongoTestDatabase.StandInPassword, result.AllText, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void InUse_digests_flattened_by_Export_Csv_are_refused()
+    {
+        string csv = Path.Combine(this.scenario.Folder, "in-use.csv");
+        PowerShellResult result = this.session.Run(
+            $"$inUse | Export-Csv '{csv}'; Get-UnusedImage -Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse (Import-Csv '{csv}')",
+            new Dictionary<string, object?> { ["inUse"] = this.scenario.InUseObjects().ToArray() });
+
+        Assert.Equal("InUseInvalid", StoppingError(result).FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("Export-Clixml", StoppingError(result).Exception.Message, StringComparison.Ordinal);
+        Assert.Empty(result.Output);
+    }
+
+    [Fact]
+    public void An_unwritable_journal_stops_before_the_first_delete()
+    {
+        SortedDictionary<string, string> before = this.scenario.StorageHashes();
+        string blocked = Path.Combine(this.scenario.Folder, "a-file");
+        File.WriteAllText(blocked, "not a folder");
+
+        PowerShellResult result = this.session.Run($"Remove-UnusedImage {this.Common} -JournalPath '{Path.Combine(blocked, "j.jsonl")}' -Confirm:$false");
+
+        Assert.Equal("DeletionJournalUnwritable", StoppingError(result).FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Equal(before.Where(kv => !kv.Key.Contains("a-file", StringComparison.Ordinal)), this.scenario.StorageHashes());
+    }
+
     [Theory]
     [InlineData("forbidden")]
     [InlineData("down")]
