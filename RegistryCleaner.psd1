@@ -15,6 +15,9 @@
         'Get-WorkloadImage'
         'Get-RegistryImage'
         'Get-RegistryLayer'
+        'Get-UnusedImage'
+        'Remove-UnusedImage'
+        'Restore-RegistryImage'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -7,9 +7,10 @@ namespace RegistryCleaner.PowerShell;
 /// <summary>
 /// The base of the cmdlets that change something (Remove-UnusedImage, Remove-MongoEnvRevision, Restore-RegistryImage):
 /// one <see cref="ShouldChange"/> per item, right before the change, honouring -WhatIf, -Confirm, -Force and the
-/// <c>security.*</c> configuration keys.
+/// <c>security.*</c> configuration keys. It has the registry connection parameters because every destructive cmdlet
+/// deletes from, restores to or checks the registry.
 /// </summary>
-public abstract class DestructiveCmdlet : RegistryCleanerCmdlet
+public abstract class DestructiveCmdlet : RegistryCmdlet
 {
     private bool dryRunWarned;
 

@@ -10,7 +10,7 @@ namespace RegistryCleaner.PowerShell;
 /// -SkipCertificateCheck, -ThrottleLimit, -TimeoutSec), their configuration defaults, repository resolution and the
 /// mapping of registry errors to PowerShell errors with stable IDs.
 /// </summary>
-public abstract class RegistryCmdlet : RegistryCleanerCmdlet
+public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
 {
     /// <summary>
     /// <para type="description">The registry: host[:port] (HTTPS, certificate verified) or an http:// or https:// URL. Default: registry.url (REGISTRY_URL).</para>

@@ -1,0 +1,343 @@
+using RegistryCleaner.Planning;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.Deletion;
+
+/// <summary>What happened to one image (tag) or manifest.</summary>
+public enum DeletionStatus
+{
+    /// <summary>The manifest was deleted (the tag with it).</summary>
+    Deleted,
+
+    /// <summary>Not deleted on purpose: protected, tag moved, or declined.</summary>
+    Skipped,
+
+    /// <summary>Already gone: not a failure.</summary>
+    NotFound,
+
+    /// <summary>The registry refused or the check failed; the image may still exist.</summary>
+    Failed,
+}
+
+/// <summary>The outcome for one tag (or one untagged manifest) of a deletion.</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag; <see langword="null"/> for an untagged manifest.</param>
+/// <param name="Digest">The manifest digest.</param>
+/// <param name="Status">What happened.</param>
+/// <param name="ReclaimableBytes">
+/// The bytes garbage collection frees because of this deletion (as planned); 0 unless <see cref="Status"/> is
+/// <see cref="DeletionStatus.Deleted"/>, so the sum over deleted images is what garbage collection frees.
+/// </param>
+/// <param name="Reason">Why, in words.</param>
+public sealed record ImageDeletionResult(string Registry, string Repository, string? Tag, string Digest, DeletionStatus Status, long ReclaimableBytes, string Reason);
+
+/// <summary>The outcome for one child manifest deleted with its index.</summary>
+/// <param name="Repository">The repository.</param>
+/// <param name="Digest">The child digest.</param>
+/// <param name="ParentDigest">The deleted index.</param>
+/// <param name="Status">What happened.</param>
+/// <param name="Reason">Why, in words.</param>
+public sealed record ChildDeletionResult(string Repository, string Digest, string ParentDigest, DeletionStatus Status, string Reason);
+
+/// <summary>Everything one DELETE of a manifest did: one result per planned tag, and the children of an index.</summary>
+/// <param name="Images">One result per planned tag of the manifest (the primary first).</param>
+/// <param name="Children">The child manifests deleted after their index.</param>
+public sealed record ManifestDeletion(IReadOnlyList<ImageDeletionResult> Images, IReadOnlyList<ChildDeletionResult> Children);
+
+/// <summary>The registry refuses deletion (405 UNSUPPORTED): nothing more can be deleted, so the run stops.</summary>
+public sealed class RegistryDeleteDisabledException : Exception
+{
+    /// <summary>Initializes the exception with the standard advice.</summary>
+    public RegistryDeleteDisabledException()
+        : this("The registry has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it.")
+    {
+    }
+
+    /// <summary>Initializes the exception.</summary>
+    /// <param name="message">What to change.</param>
+    public RegistryDeleteDisabledException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Initializes the exception.</summary>
+    /// <param name="message">What to change.</param>
+    /// <param name="innerException">The cause.</param>
+    public RegistryDeleteDisabledException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// Deletes one planned manifest safely: re-resolves its tags right before (a moved tag is skipped), reads and verifies
+/// the raw manifest, journals it, DELETEs by digest, records the outcome, then deletes the children of a deleted index
+/// the same way. Cancellation is honoured only between manifests: once a manifest is journaled, its DELETE and outcome
+/// line complete, so the journal never claims less or more than what was attempted.
+/// </summary>
+public sealed class ImageDeleter
+{
+    private readonly RegistryClient client;
+    private readonly DeletionJournal journal;
+
+    /// <summary>Initializes a deleter.</summary>
+    /// <param name="client">The registry client (with delete permission).</param>
+    /// <param name="journal">The journal each manifest is appended to before its DELETE.</param>
+    public ImageDeleter(RegistryClient client, DeletionJournal journal)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(journal);
+        this.client = client;
+        this.journal = journal;
+    }
+
+    /// <summary>
+    /// Gets the tags each repository had when the plan was made (repository to tags). When set, tags that appeared since
+    /// are resolved right before a DELETE: one that points at the manifest would be deleted with it, so the manifest is
+    /// skipped instead.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>>? PlannedTags { get; init; }
+
+    private string Registry => this.client.Endpoint.DisplayName;
+
+    /// <summary>
+    /// Deletes the manifest of <paramref name="candidates"/>: candidates of the same repository and digest (one per
+    /// planned tag), which one DELETE removes together.
+    /// </summary>
+    /// <param name="candidates">The planned candidates of one manifest, the primary first.</param>
+    /// <param name="cancellationToken">Cancels before the manifest is journaled.</param>
+    /// <returns>One result per candidate, and the children's results.</returns>
+    /// <exception cref="RegistryDeleteDisabledException">The registry answered 405.</exception>
+    public async Task<ManifestDeletion> DeleteAsync(IReadOnlyList<DeletionCandidate> candidates, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        if (candidates.Count == 0)
+        {
+            throw new ArgumentException("At least one candidate is needed.", nameof(candidates));
+        }
+
+        DeletionCandidate first = candidates[0];
+        string repository = first.Repository;
+        string digest = first.Digest;
+        if (candidates.Any(c => c.Repository != repository || c.Digest != digest))
+        {
+            throw new ArgumentException("All candidates must name the same repository and digest.", nameof(candidates));
+        }
+
+        long plannedBytes = candidates.Sum(c => c.ReclaimableBytes);
+        var results = new ImageDeletionResult?[candidates.Count];
+        var stillPointing = new List<int>();
+        try
+        {
+            // Rule 5: right before the DELETE, every planned tag must still point at the planned digest.
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                DeletionCandidate candidate = candidates[i];
+                if (candidate.Tag is null)
+                {
+                    string? present = await this.client.HeadManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+                    if (present is null)
+                    {
+                        results[i] = this.Result(candidate, DeletionStatus.NotFound, $"{repository}@{digest} no longer exists.");
+                    }
+                    else
+                    {
+                        stillPointing.Add(i);
+                    }
+
+                    continue;
+                }
+
+                string? now = await this.client.HeadManifestAsync(repository, candidate.Tag, cancellationToken).ConfigureAwait(false);
+                if (now is null)
+                {
+                    results[i] = this.Result(candidate, DeletionStatus.NotFound, $"Tag {repository}:{candidate.Tag} no longer exists.");
+                }
+                else if (!string.Equals(now, digest, StringComparison.Ordinal))
+                {
+                    results[i] = this.Result(candidate, DeletionStatus.Skipped, $"tag moved from {digest} to {now} since the plan; not deleted.");
+                }
+                else
+                {
+                    stillPointing.Add(i);
+                }
+            }
+        }
+        catch (RegistryException ex)
+        {
+            return new ManifestDeletion(candidates.Select(c => this.Result(c, DeletionStatus.Failed, $"Could not re-check {Name(c)} before deleting: {ex.Message}")).ToArray(), []);
+        }
+
+        if (stillPointing.Count == 0)
+        {
+            return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
+        }
+
+        string? newTag;
+        try
+        {
+            newTag = await this.FindNewTagOnAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException ex)
+        {
+            return new ManifestDeletion(candidates.Select(c => this.Result(c, DeletionStatus.Failed, $"Could not re-check the tags of {repository} before deleting: {ex.Message}")).ToArray(), []);
+        }
+
+        if (newTag is not null)
+        {
+            foreach (int i in stillPointing)
+            {
+                results[i] = this.Result(candidates[i], DeletionStatus.Skipped, $"tag {newTag} was pushed onto the same manifest since the plan, and the DELETE would remove it too; not deleted.");
+            }
+
+            return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
+        }
+
+        string[] tags = stillPointing.Select(i => candidates[i].Tag).OfType<string>().ToArray();
+        (DeletionStatus status, string message) = await this.DeleteManifestAsync(repository, digest, tags, null, cancellationToken).ConfigureAwait(false);
+        DeletionCandidate carrier = candidates[stillPointing[0]];
+        foreach (int i in stillPointing)
+        {
+            DeletionCandidate candidate = candidates[i];
+            bool isCarrier = ReferenceEquals(candidate, carrier);
+            string reason = status == DeletionStatus.Deleted
+                ? isCarrier ? candidate.Reason : $"deleted with {carrier.Tag ?? digest} (same manifest)"
+                : message;
+
+            // The freed bytes go on the one deleted tag that carries them, so sums over Deleted stay exact.
+            results[i] = this.Result(candidate, status, reason, status == DeletionStatus.Deleted && isCarrier ? plannedBytes : 0);
+        }
+
+        var children = new List<ChildDeletionResult>();
+        if (status == DeletionStatus.Deleted)
+        {
+            foreach (ChildDeletion child in candidates.SelectMany(c => c.ChildDeletions).DistinctBy(c => c.Digest))
+            {
+                (DeletionStatus childStatus, string childMessage) = await this.DeleteManifestAsync(child.Repository, child.Digest, [], child.ParentDigest, CancellationToken.None).ConfigureAwait(false);
+                children.Add(new ChildDeletionResult(child.Repository, child.Digest, child.ParentDigest, childStatus, childMessage));
+            }
+        }
+
+        return new ManifestDeletion(results.Select(r => r!).ToArray(), children);
+    }
+
+    private async Task<string?> FindNewTagOnAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        if (this.PlannedTags is null)
+        {
+            return null;
+        }
+
+        IReadOnlySet<string> planned = this.PlannedTags.TryGetValue(repository, out IReadOnlySet<string>? known) ? known : new HashSet<string>();
+        IReadOnlyList<string> now;
+        try
+        {
+            now = await this.client.ListTagsAsync(repository, 1000, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RepositoryNotFoundException)
+        {
+            return null;
+        }
+
+        foreach (string tag in now.Where(t => !planned.Contains(t)))
+        {
+            if (string.Equals(await this.client.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false), digest, StringComparison.Ordinal))
+            {
+                return tag;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Name(DeletionCandidate candidate) =>
+        candidate.Tag is null ? $"{candidate.Repository}@{candidate.Digest}" : $"{candidate.Repository}:{candidate.Tag}";
+
+    private ImageDeletionResult Result(DeletionCandidate candidate, DeletionStatus status, string reason, long bytes = 0) =>
+        new(this.Registry, candidate.Repository, candidate.Tag, candidate.Digest, status, bytes, reason);
+
+    private async Task<(DeletionStatus Status, string Message)> DeleteManifestAsync(
+        string repository, string digest, IReadOnlyList<string> tags, string? parent, CancellationToken cancellationToken)
+    {
+        ManifestContent content;
+        try
+        {
+            // GET by digest verifies the bytes hash to the digest, so the journal holds exactly what was stored.
+            content = await this.client.GetManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return (DeletionStatus.NotFound, $"{repository}@{digest} no longer exists.");
+        }
+        catch (RegistryException ex)
+        {
+            return (DeletionStatus.Failed, $"Could not read {repository}@{digest} for the journal, so it was not deleted: {ex.Message}");
+        }
+
+        await this.journal.AppendAsync(
+            new JournalRecord(
+                JournalRecord.AttemptKind,
+                DateTimeOffset.UtcNow,
+                this.Registry,
+                repository,
+                digest,
+                content.MediaType,
+                tags,
+                parent,
+                Convert.ToBase64String(content.Content.Span)),
+            cancellationToken).ConfigureAwait(false);
+
+        // From here on the attempt is journaled: finish it whatever the token says, so the outcome line follows.
+        ManifestDeleteResult answer;
+        try
+        {
+            answer = await this.client.DeleteManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RegistryException ex)
+        {
+            await this.journal.AppendAsync(
+                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message),
+                CancellationToken.None).ConfigureAwait(false);
+            if (ex is RegistryAuthenticationException)
+            {
+                // Refused credentials or a missing delete permission fail every deletion alike: stop the run.
+                throw;
+            }
+
+            return (DeletionStatus.Failed, ex.Message);
+        }
+
+        (DeletionStatus status, string message) = answer.Outcome switch
+        {
+            ManifestDeleteOutcome.Deleted => (DeletionStatus.Deleted, answer.Message),
+            ManifestDeleteOutcome.NotFound => (DeletionStatus.NotFound, answer.Message),
+            ManifestDeleteOutcome.NoAnswer => await this.RecheckAsync(repository, digest, answer.Message).ConfigureAwait(false),
+            _ => (DeletionStatus.Failed, answer.Message),
+        };
+        await this.journal.AppendAsync(
+            new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message),
+            CancellationToken.None).ConfigureAwait(false);
+        if (answer.Outcome == ManifestDeleteOutcome.Unsupported)
+        {
+            throw new RegistryDeleteDisabledException(answer.Message);
+        }
+
+        return (status, message);
+    }
+
+    private async Task<(DeletionStatus, string)> RecheckAsync(string repository, string digest, string message)
+    {
+        try
+        {
+            string? present = await this.client.HeadManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
+            return present is null
+                ? (DeletionStatus.Deleted, $"Deleted {this.Registry}/{repository}@{digest} (confirmed with HEAD after the DELETE got no answer).")
+                : (DeletionStatus.Failed, message + " It still exists.");
+        }
+        catch (RegistryException ex)
+        {
+            return (DeletionStatus.Failed, $"{message} Checking it failed too: {ex.Message}");
+        }
+    }
+}

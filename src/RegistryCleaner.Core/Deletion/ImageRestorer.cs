@@ -1,0 +1,188 @@
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.Deletion;
+
+/// <summary>What restoring one image did.</summary>
+public enum RestoreStatus
+{
+    /// <summary>The manifest is back under the tag.</summary>
+    Restored,
+
+    /// <summary>Nothing to do: the journal says the DELETE did not happen, or the user declined.</summary>
+    Skipped,
+
+    /// <summary>It could not be put back (a blob is gone, or the registry refused).</summary>
+    Failed,
+}
+
+/// <summary>The outcome of restoring one journaled image under one tag (or untagged).</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag; <see langword="null"/> for an untagged manifest.</param>
+/// <param name="Digest">The manifest digest.</param>
+/// <param name="Status">What happened.</param>
+/// <param name="Reason">Why, in words.</param>
+public sealed record ImageRestoreResult(string Registry, string Repository, string? Tag, string Digest, RestoreStatus Status, string Reason);
+
+/// <summary>
+/// One journaled manifest to restore, with the children journaled under it (an index deleted with its children).
+/// </summary>
+/// <param name="Attempt">The attempt record of the manifest.</param>
+/// <param name="Outcome">The outcome record, when the journal has one (none means the run stopped mid-DELETE).</param>
+/// <param name="Children">The journaled children (attempt records) of an index.</param>
+public sealed record JournaledImage(JournalRecord Attempt, JournalRecord? Outcome, IReadOnlyList<JournalRecord> Children)
+{
+    /// <summary>Gets whether the manifest may have been deleted: the outcome says Deleted, or is unknown.</summary>
+    public bool MayBeDeleted => this.Outcome is null || this.Outcome.Outcome == nameof(DeletionStatus.Deleted);
+
+    /// <summary>Groups a journal's records into top-level images (children under their index), in journal order.</summary>
+    /// <param name="records">The records.</param>
+    /// <returns>The images.</returns>
+    public static IReadOnlyList<JournaledImage> FromRecords(IEnumerable<JournalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        JournalRecord[] all = records.ToArray();
+        var outcomes = new Dictionary<(string, string, string, string?), JournalRecord>();
+        foreach (JournalRecord outcome in all.Where(r => r.Kind == JournalRecord.OutcomeKind))
+        {
+            outcomes[(outcome.Registry, outcome.Repository, outcome.Digest, outcome.Parent)] = outcome;
+        }
+
+        ILookup<(string, string, string), JournalRecord> childrenByParent = all
+            .Where(r => r.Kind == JournalRecord.AttemptKind && r.Parent is not null)
+            .ToLookup(r => (r.Registry, r.Repository, r.Parent!));
+        return all
+            .Where(r => r.Kind == JournalRecord.AttemptKind && r.Parent is null)
+            .Select(r => new JournaledImage(
+                r,
+                outcomes.GetValueOrDefault((r.Registry, r.Repository, r.Digest, null)),
+                childrenByParent[(r.Registry, r.Repository, r.Digest)].DistinctBy(c => c.Digest).ToArray()))
+            .ToArray();
+    }
+}
+
+/// <summary>
+/// Puts journaled manifests back: checks that every blob they reference still exists (garbage collection may have
+/// removed them), PUTs children by digest first, then the manifest by digest and under each journaled tag.
+/// </summary>
+public sealed class ImageRestorer
+{
+    private readonly RegistryClient client;
+
+    /// <summary>Initializes a restorer.</summary>
+    /// <param name="client">The registry client (with push permission).</param>
+    public ImageRestorer(RegistryClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        this.client = client;
+    }
+
+    /// <summary>Restores one journaled image under all its tags.</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="cancellationToken">Cancels the restore.</param>
+    /// <returns>One result per tag (one untagged result when it had none).</returns>
+    public async Task<IReadOnlyList<ImageRestoreResult>> RestoreAsync(JournaledImage image, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        JournalRecord attempt = image.Attempt;
+        string registry = this.client.Endpoint.DisplayName;
+        IReadOnlyList<string?> tags = attempt.Tags is { Count: > 0 } t ? t.Cast<string?>().ToArray() : [null];
+        IReadOnlyList<ImageRestoreResult> All(RestoreStatus status, string reason) =>
+            tags.Select(tag => new ImageRestoreResult(registry, attempt.Repository, tag, attempt.Digest, status, reason)).ToArray();
+
+        if (!image.MayBeDeleted)
+        {
+            return All(RestoreStatus.Skipped, $"The journal says the DELETE did not happen ({image.Outcome!.Outcome}: {image.Outcome.Message}).");
+        }
+
+        try
+        {
+            foreach (JournalRecord child in image.Children)
+            {
+                if (await this.FindMissingBlobAsync(child, cancellationToken).ConfigureAwait(false) is { } missingChildBlob)
+                {
+                    return All(RestoreStatus.Failed, MissingBlobMessage(child.Digest, missingChildBlob));
+                }
+            }
+
+            if (await this.FindMissingBlobAsync(attempt, cancellationToken).ConfigureAwait(false) is { } missing)
+            {
+                return All(RestoreStatus.Failed, MissingBlobMessage(attempt.Digest, missing));
+            }
+
+            // Children first: a registry refuses an index whose children it does not have.
+            foreach (JournalRecord child in image.Children)
+            {
+                await this.PutAsync(child, child.Digest, cancellationToken).ConfigureAwait(false);
+            }
+
+            await this.PutAsync(attempt, attempt.Digest, cancellationToken).ConfigureAwait(false);
+            var results = new List<ImageRestoreResult>();
+            foreach (string? tag in tags)
+            {
+                if (tag is null)
+                {
+                    results.Add(new ImageRestoreResult(registry, attempt.Repository, null, attempt.Digest, RestoreStatus.Restored, "Restored by digest (it had no tag)."));
+                    continue;
+                }
+
+                // The tag may point elsewhere by now (a new push); restoring must not overwrite that.
+                string? current = await this.client.HeadManifestAsync(attempt.Repository, tag, cancellationToken).ConfigureAwait(false);
+                if (current is not null && !string.Equals(current, attempt.Digest, StringComparison.Ordinal))
+                {
+                    results.Add(new ImageRestoreResult(registry, attempt.Repository, tag, attempt.Digest, RestoreStatus.Skipped, $"The tag now points at {current}; it was left as it is (the manifest is restored by digest)."));
+                    continue;
+                }
+
+                await this.PutAsync(attempt, tag, cancellationToken).ConfigureAwait(false);
+                results.Add(new ImageRestoreResult(registry, attempt.Repository, tag, attempt.Digest, RestoreStatus.Restored, "Restored from the journal."));
+            }
+
+            return results;
+        }
+        catch (RegistryException ex)
+        {
+            return All(RestoreStatus.Failed, $"The registry refused the restore: {ex.Message}");
+        }
+        catch (FormatException ex)
+        {
+            return All(RestoreStatus.Failed, $"The journal entry is damaged: {ex.Message}");
+        }
+    }
+
+    private static string MissingBlobMessage(string digest, string blob) =>
+        $"Cannot restore {digest}: blob {blob} no longer exists in the registry (garbage collection removed it). Push the image again instead.";
+
+    private static byte[] Content(JournalRecord record) =>
+        Convert.FromBase64String(record.Manifest ?? throw new FormatException($"{record.Repository}@{record.Digest} has no manifest in the journal."));
+
+    private async Task PutAsync(JournalRecord record, string reference, CancellationToken cancellationToken)
+    {
+        string stored = await this.client.PutManifestAsync(record.Repository, reference, Content(record), record.MediaType ?? MediaTypes.DockerManifest, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(stored, record.Digest, StringComparison.Ordinal))
+        {
+            throw new RegistryException(this.client.Endpoint.DisplayName, $"{record.Repository}:{reference} was stored as {stored}, not {record.Digest}.", null);
+        }
+    }
+
+    private async Task<string?> FindMissingBlobAsync(JournalRecord record, CancellationToken cancellationToken)
+    {
+        byte[] content = Content(record);
+        ManifestRecord manifest = ManifestParser.Parse(this.client.Endpoint.DisplayName, record.Repository, record.Digest, record.MediaType, content);
+        IEnumerable<string> blobs = manifest.Layers.Select(l => l.Digest);
+        if (manifest.Config is not null)
+        {
+            blobs = blobs.Prepend(manifest.Config.Digest);
+        }
+
+        foreach (string blob in blobs.Distinct(StringComparer.Ordinal))
+        {
+            if (await this.client.HeadBlobAsync(record.Repository, blob, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return blob;
+            }
+        }
+
+        return null;
+    }
+}

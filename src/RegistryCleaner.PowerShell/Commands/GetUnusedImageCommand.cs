@@ -1,0 +1,157 @@
+using System.Management.Automation;
+using RegistryCleaner.Planning;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>One deletion candidate as Get-UnusedImage emits it.</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag; <see langword="null"/> for an untagged manifest.</param>
+/// <param name="Digest">The manifest digest.</param>
+/// <param name="Size">The image size: config plus layers (for an index, its children's distinct blobs).</param>
+/// <param name="ReclaimableBytes">The bytes garbage collection frees after deleting it, each blob counted once over all candidates.</param>
+/// <param name="ObjectId">The Domino ObjectId the tag belongs to.</param>
+/// <param name="Created">The image creation time.</param>
+/// <param name="Reason">Why it is a candidate.</param>
+/// <param name="OtherTags">Other tags of the same manifest that the same DELETE removes (candidates too).</param>
+/// <param name="MediaType">The manifest media type.</param>
+public sealed record UnusedImage(
+    string Registry,
+    string Repository,
+    string? Tag,
+    string Digest,
+    long Size,
+    long ReclaimableBytes,
+    string? ObjectId,
+    DateTimeOffset? Created,
+    string Reason,
+    IReadOnlyList<string> OtherTags,
+    string MediaType)
+{
+    /// <summary>Converts a planner candidate.</summary>
+    /// <param name="candidate">The candidate.</param>
+    /// <returns>The output object.</returns>
+    public static UnusedImage From(DeletionCandidate candidate)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, candidate.OtherTags, candidate.MediaType);
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Lists the registry images no workload uses, with exactly how many bytes deleting each frees after garbage collection.</para>
+/// <para type="description">Reads which images are in use (live from Kubernetes, or -InUse), reads the whole registry catalog (layers are shared across repositories), and applies the deletion rules: images in use by tag or digest on any host are kept, a manifest that a kept tag also points at is kept, children of kept indexes are kept. The sum of ReclaimableBytes over the output is exactly what the registry's garbage collection frees after Remove-UnusedImage deletes them.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "UnusedImage")]
+[OutputType(OutputTypeNames.UnusedImage)]
+public sealed class GetUnusedImageCommand : RegistryCmdlet
+{
+    /// <summary><para type="description">Repositories to clean (wildcards allowed). Default: registry.repository with registry.images (dominodatalab/environment, dominodatalab/model). Every repository is read regardless, because layers are shared.</para></summary>
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    public string[]? Repository { get; set; }
+
+    /// <summary><para type="description">Only these tags (wildcards allowed); the same as -Include.</para></summary>
+    [Parameter]
+    [SupportsWildcards]
+    public string[]? Tag { get; set; }
+
+    /// <summary><para type="description">Only tags of these Domino ObjectIds (24 hex characters; a tag belongs to X when it equals X or starts with X-).</para></summary>
+    [Parameter]
+    public string[]? ObjectId { get; set; }
+
+    /// <summary><para type="description">A file of ObjectIds, one per line (# comments allowed).</para></summary>
+    [Parameter]
+    [Alias("File")]
+    public string? ObjectIdPath { get; set; }
+
+    /// <summary><para type="description">Tag wildcards a candidate must match.</para></summary>
+    [Parameter]
+    [SupportsWildcards]
+    public string[]? Include { get; set; }
+
+    /// <summary><para type="description">Tag wildcards that are never candidates.</para></summary>
+    [Parameter]
+    [SupportsWildcards]
+    public string[]? Exclude { get; set; }
+
+    /// <summary><para type="description">Keeps the newest N tags per ObjectId and repository (environment revisions by number, models by version then time, else by creation time).</para></summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int KeepLatest { get; set; }
+
+    /// <summary><para type="description">Only images older than this (e.g. 30.00:00:00 or (New-TimeSpan -Days 30)); images of unknown age are kept.</para></summary>
+    [Parameter]
+    public TimeSpan? OlderThan { get; set; }
+
+    /// <summary><para type="description">A workload reference protects an image only when its host is this registry (-Registry or registry.aliases). By default any host matches by repository and tag.</para></summary>
+    [Parameter]
+    public SwitchParameter StrictHost { get; set; }
+
+    /// <summary><para type="description">The images in use, instead of reading Kubernetes: Get-WorkloadImage output, or its Import-Clixml/Import-Csv. Image, Registry, Repository, Tag and Digests are read by name.</para></summary>
+    [Parameter]
+    [AllowEmptyCollection]
+    public PSObject[]? InUse { get; set; }
+
+    /// <summary><para type="description">The kubeconfig file for reading usage. Default: kubernetes.kubeconfig (KUBECONFIG), else ~/.kube/config, else in-cluster.</para></summary>
+    [Parameter]
+    public string? KubeConfig { get; set; }
+
+    /// <summary><para type="description">kubeconfig contexts to read and merge. Default: kubernetes.contexts, else the current context.</para></summary>
+    [Parameter]
+    public string[]? Context { get; set; }
+
+    /// <summary><para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces (the safe default).</para></summary>
+    [Parameter]
+    public string[]? Namespace { get; set; }
+
+    /// <summary><para type="description">Also protects the images Domino's MongoDB records still use: active revisions of environments that are not archived, project override environments, and the builds and environments of models that are not archived. Default: mongo.usage. If MongoDB cannot be read, nothing is planned.</para></summary>
+    [Parameter]
+    public SwitchParameter MongoUsage { get; set; }
+
+    /// <summary><para type="description">The MongoDB connection string for -MongoUsage. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
+    [Parameter]
+    public string? MongoUri { get; set; }
+
+    /// <summary><para type="description">MongoDB credentials for -MongoUsage. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? MongoCredential { get; set; }
+
+    /// <summary><para type="description">Domino's database for -MongoUsage. Default: mongo.database (domino).</para></summary>
+    [Parameter]
+    public string? Database { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
+        {
+            Repository = this.Repository,
+            Include = [.. this.Include ?? [], .. this.Tag ?? []],
+            Exclude = this.Exclude ?? [],
+            ObjectId = this.ObjectId,
+            ObjectIdPath = this.ObjectIdPath,
+            KeepLatest = this.KeepLatest,
+            OlderThan = this.OlderThan,
+            StrictHost = this.StrictHost.IsPresent,
+            InUse = this.InUse,
+            KubeConfig = this.KubeConfig,
+            Context = this.Context,
+            Namespace = this.Namespace,
+            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MongoUri, this.MongoCredential, this.Database),
+        });
+        using (planned.Client)
+        {
+            foreach (ProtectedImage kept in planned.Plan.Protected)
+            {
+                this.WriteVerbose($"kept: {kept.Repository}{(kept.Tag is null ? "@" + kept.Digest : ":" + kept.Tag)} — {kept.Reason}");
+            }
+
+            foreach (DeletionCandidate candidate in planned.Plan.Candidates)
+            {
+                this.WriteTyped(UnusedImage.From(candidate), OutputTypeNames.UnusedImage);
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Management.Automation;
+using RegistryCleaner.Deletion;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Puts images deleted by Remove-UnusedImage back from its journal, until the registry's garbage collection has run.</para>
+/// <para type="description">Reads the journal written by Remove-UnusedImage, checks that every blob of each deleted manifest (config, layers, and those of index children) still exists in the registry, then puts the children back by digest, the manifest by digest and under each of its tags. A tag that meanwhile points at another image is left alone. An image whose blobs garbage collection already removed fails with an error naming the missing blob.</para>
+/// </summary>
+[Cmdlet(VerbsData.Restore, "RegistryImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(OutputTypeNames.ImageRestore)]
+public sealed class RestoreRegistryImageCommand : DestructiveCmdlet
+{
+    /// <summary><para type="description">The journal written by Remove-UnusedImage -JournalPath (JSON lines).</para></summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Path")]
+    public string JournalPath { get; set; } = string.Empty;
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        string path = this.ResolveFilePath(this.JournalPath);
+        IReadOnlyList<JournaledImage> images;
+        try
+        {
+            images = JournaledImage.FromRecords(DeletionJournal.Read(path));
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw this.Terminate(ex, ex is FileNotFoundException or DirectoryNotFoundException ? "JournalNotFound" : "JournalUnreadable", ErrorCategory.ReadError, path);
+        }
+
+        RegistryEndpoint endpoint = this.ResolveEndpoint();
+        using RegistryClient client = this.CreateRegistryClient(endpoint);
+        var restorer = new ImageRestorer(client);
+        foreach (JournaledImage image in images)
+        {
+            JournalRecord attempt = image.Attempt;
+            string tags = attempt.Tags is { Count: > 0 } t ? ":" + string.Join(", ", t) : string.Empty;
+            if (!string.Equals(attempt.Registry, endpoint.DisplayName, StringComparison.OrdinalIgnoreCase))
+            {
+                // Restoring into a different registry than the one deleted from would push images nobody asked for.
+                this.Emit(image, endpoint, RestoreStatus.Skipped, $"Journaled for registry {attempt.Registry}; pass -Registry for it to restore this image.");
+                continue;
+            }
+
+            if (!this.ShouldChange($"{endpoint.DisplayName}/{attempt.Repository}{tags} ({attempt.Digest})", "Restore image from the deletion journal"))
+            {
+                continue;
+            }
+
+            IReadOnlyList<ImageRestoreResult> results = this.RunEngine((_, token) => restorer.RestoreAsync(image, token));
+            if (results.FirstOrDefault(r => r.Status == RestoreStatus.Failed) is { } failed)
+            {
+                this.WriteError(new ErrorRecord(new InvalidOperationException(failed.Reason), "RegistryImageRestoreFailed", ErrorCategory.WriteError, failed));
+            }
+
+            foreach (ImageRestoreResult result in results)
+            {
+                this.WriteTyped(result, OutputTypeNames.ImageRestore);
+            }
+        }
+    }
+
+    private void Emit(JournaledImage image, RegistryEndpoint endpoint, RestoreStatus status, string reason)
+    {
+        IReadOnlyList<string?> tags = image.Attempt.Tags is { Count: > 0 } t ? t.Cast<string?>().ToArray() : [null];
+        foreach (string? tag in tags)
+        {
+            this.WriteTyped(new ImageRestoreResult(endpoint.DisplayName, image.Attempt.Repository, tag, image.Attempt.Digest, status, reason), OutputTypeNames.ImageRestore);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using RegistryCleaner.Configuration;
+using RegistryCleaner.Domino;
+using RegistryCleaner.Planning;
+using RegistryCleaner.Registry;
+using RegistryCleaner.Workloads;
+
+namespace RegistryCleaner.PowerShell;
+
+/// <summary>The plan both Get-UnusedImage and Remove-UnusedImage work from, with the client that read it.</summary>
+/// <param name="Plan">The plan.</param>
+/// <param name="Client">The registry client; the caller disposes it.</param>
+/// <param name="Usage">The usage the plan protected.</param>
+/// <param name="PlannedTags">The tags of every repository when the inventory was read.</param>
+public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlySet<string>> PlannedTags);
+
+/// <content>Planning unused images: usage, the whole-catalog inventory and the planner, shared by the unused-image cmdlets.</content>
+public abstract partial class RegistryCmdlet
+{
+    /// <summary>
+    /// Reads usage (from -InUse or live, fail closed), the inventory of the whole catalog (blobs are shared across
+    /// repositories, so exact bytes need every repository) and plans. Stops the command with a terminating error when
+    /// usage or the inventory cannot be read completely enough to plan. Call on the pipeline thread.
+    /// </summary>
+    /// <param name="query">The bound parameters.</param>
+    /// <returns>The plan and the client that read it (the caller disposes it).</returns>
+    protected UnusedImagePlan PlanUnusedImages(UnusedImageQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        RegistryCleanerConfiguration configuration = this.Configuration;
+        IReadOnlyList<string>? objectIds = this.ResolveObjectIds(query.ObjectId, query.ObjectIdPath);
+        RegistryEndpoint endpoint = this.ResolveEndpoint();
+        UsageSnapshot? given = null;
+        if (query.InUse is not null)
+        {
+            try
+            {
+                given = UsageSource.FromInUse(query.InUse);
+            }
+            catch (ArgumentException ex)
+            {
+                throw this.Terminate(ex, "InUseInvalid", ErrorCategory.InvalidData, null);
+            }
+        }
+
+        WorkloadScanOptions? scanOptions = given is null
+            ? UsageSource.ScanOptions(configuration, query.KubeConfig is null ? null : this.ResolveFilePath(query.KubeConfig), query.Context, query.Namespace, this.EffectiveTimeout, null)
+            : null;
+        RegistryClient client = this.CreateRegistryClient(endpoint);
+        try
+        {
+            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlySet<string>> plannedTags) = this.RunEngine(async (queue, token) =>
+            {
+                UsageSnapshot usage;
+                if (given is not null)
+                {
+                    usage = given;
+                }
+                else
+                {
+                    queue.Verbose($"Reading the images Kubernetes workloads use ({DescribeScan(scanOptions!)}).");
+                    var progress = new ThrottledProgress(queue, 1, "Reading Kubernetes workloads");
+                    usage = await UsageSource.ReadLiveAsync(
+                        scanOptions! with { Progress = new Progress<WorkloadListingProgress>(p => progress.Report($"{p.Context}: {p.Resource}{(p.Namespace is null ? string.Empty : " in " + p.Namespace)} ({p.ObjectsRead})", -1)) },
+                        token).ConfigureAwait(false);
+                    progress.Complete();
+                }
+
+                if (query.Mongo is { } mongo)
+                {
+                    queue.Verbose($"Reading the images Domino's records use from MongoDB {mongo.Target}.");
+                    using MongoConnection connection = MongoConnection.Open(mongo);
+                    IReadOnlyList<DominoImageUsage> records = await connection.Domino.GetImageUsageAsync(token).ConfigureAwait(false);
+                    usage = UsageSource.WithExtraUsage(
+                        usage,
+                        endpoint.DisplayName,
+                        records.Select(r => (RepositoryPath(r.Repository), r.Tag, r.Reason)),
+                        $"MongoDB {mongo.Target} ({records.Count} records)");
+                }
+
+                foreach (string source in usage.Sources)
+                {
+                    queue.Verbose($"Usage read from {source}.");
+                }
+
+                IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(query.Repository, client, token).ConfigureAwait(false);
+                queue.Verbose($"Reading the whole catalog of {endpoint.DisplayName} (layers are shared across repositories).");
+                var inventoryProgress = new ThrottledProgress(queue, 2, $"Reading {endpoint.DisplayName}");
+                var reader = new InventoryReader(client, new InventoryReaderOptions
+                {
+                    Progress = new Progress<InventoryProgress>(p => inventoryProgress.Report(
+                        p.TagsTotal == 0 ? $"Listing tags: {p.RepositoriesListed} of {p.RepositoriesTotal} repositories" : $"Reading manifests: {p.TagsDone} of {p.TagsTotal} tags",
+                        p.TagsTotal == 0 ? -1 : (int)(100L * p.TagsDone / Math.Max(1, p.TagsTotal)))),
+                });
+                RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
+                inventoryProgress.Complete();
+                foreach (TagReadResult failed in reader.Errors)
+                {
+                    queue.Error(RegistryErrorRecord(failed.Error!, failed.Name));
+                }
+
+                var hosts = new List<string> { endpoint.DisplayName };
+                hosts.AddRange(configuration.GetList(ConfigSchema.RegistryAliases));
+                var options = new PlanOptions
+                {
+                    Repositories = query.Targets is null ? repositories : [],
+                    Include = query.Include,
+                    Exclude = query.Exclude,
+                    ObjectIds = objectIds ?? [],
+                    KeepLatest = query.KeepLatest,
+                    OlderThan = query.OlderThan,
+                    Now = DateTimeOffset.UtcNow,
+                    StrictHost = query.StrictHost,
+                    RegistryHosts = hosts,
+                    Targets = query.Targets,
+                    AcceptIncompleteInventory = !query.ForDeletion,
+                };
+                IReadOnlyDictionary<string, IReadOnlySet<string>> tagsByRepository = inventory.Tags
+                    .GroupBy(t => t.Repository, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => (IReadOnlySet<string>)g.Select(t => t.Tag).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+                return (DeletionPlanner.Plan(new PlanRequest(inventory, usage, options)), usage, tagsByRepository);
+            });
+
+            if (plan.BytesAreEstimates)
+            {
+                this.WriteWarning("Some tags could not be read, so ReclaimableBytes are estimates (blobs are shared with what was not read).");
+            }
+
+            return new UnusedImagePlan(plan, client, usage, plannedTags);
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            client.Dispose();
+            ErrorRecord record = ex switch
+            {
+                WorkloadAccessException access => new ErrorRecord(
+                    new InvalidOperationException($"Image usage could not be read, so nothing is planned or deleted: {access.Message}", access),
+                    "WorkloadUsageUnreadable",
+                    access.StatusCode is 401 or 403 ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
+                    access.Context),
+                UsageIncompleteException incomplete => new ErrorRecord(incomplete, "WorkloadUsageIncomplete", ErrorCategory.ResourceUnavailable, null),
+                DominoDatabaseException domino => new ErrorRecord(
+                    new InvalidOperationException($"Domino's image usage could not be read from MongoDB, so nothing is planned or deleted: {domino.Message}", domino),
+                    "DominoUsageUnreadable",
+                    ErrorCategory.ResourceUnavailable,
+                    query.Mongo?.Target),
+                InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
+                RegistryException registry => RegistryErrorRecord(registry, endpoint.DisplayName),
+                ArgumentException argument => new ErrorRecord(argument, "PlanOptionsInvalid", ErrorCategory.InvalidArgument, null),
+                _ => null!,
+            };
+            if (record is null)
+            {
+                throw;
+            }
+
+            this.ThrowTerminatingError(record);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Resolves -MongoUsage and the MongoDB parameters into connection settings (parameter, then mongo.* configuration);
+    /// <see langword="null"/> when Domino's records are not to be read.
+    /// </summary>
+    /// <param name="mongoUsage">-MongoUsage.</param>
+    /// <param name="uri">-MongoUri.</param>
+    /// <param name="credential">-MongoCredential.</param>
+    /// <param name="database">-Database.</param>
+    /// <returns>The settings, or <see langword="null"/>.</returns>
+    protected MongoConnectionSettings? ResolveMongoUsage(SwitchParameter mongoUsage, string? uri, PSCredential? credential, string? database)
+    {
+        bool wanted = this.MyInvocation.BoundParameters.ContainsKey("MongoUsage") ? mongoUsage.IsPresent : this.Configuration.GetBoolean(ConfigSchema.MongoUsage);
+        if (!wanted)
+        {
+            return null;
+        }
+
+        RegistryCleanerConfiguration c = this.Configuration;
+        return new MongoConnectionSettings
+        {
+            Uri = uri ?? c.GetString(ConfigSchema.MongoUri),
+            Host = c.GetString(ConfigSchema.MongoHost) ?? MongoConnectionSettings.DefaultHost,
+            Port = c.GetInt32(ConfigSchema.MongoPort),
+            ReplicaSet = c.GetString(ConfigSchema.MongoReplicaSet),
+            Database = database ?? c.GetString(ConfigSchema.MongoDatabase) ?? MongoConnectionSettings.DefaultDatabase,
+            AuthSource = c.GetString(ConfigSchema.MongoAuthSource) ?? MongoConnectionSettings.DefaultAuthSource,
+            Username = credential?.UserName ?? c.GetString(ConfigSchema.MongoUsername),
+
+            // The password leaves its SecureString only here, for the driver.
+            Password = credential is not null ? credential.GetNetworkCredential().Password : c.GetString(ConfigSchema.MongoPassword),
+            Timeout = this.EffectiveTimeout,
+        };
+    }
+
+    // Domino records name the repository with or without the registry host; the planner matches repository paths.
+    private static string RepositoryPath(string repository)
+    {
+        string trimmed = repository.Trim('/');
+        int slash = trimmed.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0)
+        {
+            string first = trimmed[..slash];
+            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
+            {
+                return trimmed[(slash + 1)..];
+            }
+        }
+
+        return trimmed;
+    }
+
+    private static string DescribeScan(WorkloadScanOptions options) =>
+        $"contexts: {(options.Contexts.Count == 0 ? "current" : string.Join(", ", options.Contexts))}; namespaces: {(options.Namespaces.Count == 0 ? "all" : string.Join(", ", options.Namespaces))}";
+
+    /// <summary>Posts progress to the pipeline thread at most a few times a second, and always completes it.</summary>
+    private sealed class ThrottledProgress(PipelineQueue queue, int activityId, string activity)
+    {
+        private readonly Stopwatch sinceLast = Stopwatch.StartNew();
+        private readonly object gate = new();
+        private bool started;
+
+        public void Report(string status, int percent)
+        {
+            lock (this.gate)
+            {
+                if (this.started && this.sinceLast.ElapsedMilliseconds < 250)
+                {
+                    return;
+                }
+
+                this.started = true;
+                this.sinceLast.Restart();
+            }
+
+            var record = new ProgressRecord(activityId, activity, status) { PercentComplete = Math.Clamp(percent, -1, 100) };
+            queue.Post(c => c.WriteProgress(record));
+        }
+
+        public void Complete()
+        {
+            var record = new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed };
+            queue.Post(c => c.WriteProgress(record));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Management.Automation;
+using RegistryCleaner.Planning;
+
+namespace RegistryCleaner.PowerShell;
+
+/// <summary>
+/// The parameters Get-UnusedImage and Remove-UnusedImage share, as bound: the scope, the keep rules and where usage
+/// comes from. Both cmdlets plan through <see cref="RegistryCmdlet.PlanUnusedImages"/> so they plan identically.
+/// </summary>
+public sealed record UnusedImageQuery
+{
+    /// <summary>Gets -Repository (wildcards allowed); <see langword="null"/> uses the configured repositories.</summary>
+    public string[]? Repository { get; init; }
+
+    /// <summary>Gets tag wildcards a candidate must match (-Include and Get-UnusedImage -Tag).</summary>
+    public IReadOnlyList<string> Include { get; init; } = [];
+
+    /// <summary>Gets tag wildcards that exclude a tag from the candidates (-Exclude).</summary>
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    /// <summary>Gets -ObjectId.</summary>
+    public string[]? ObjectId { get; init; }
+
+    /// <summary>Gets -ObjectIdPath.</summary>
+    public string? ObjectIdPath { get; init; }
+
+    /// <summary>Gets -KeepLatest.</summary>
+    public int KeepLatest { get; init; }
+
+    /// <summary>Gets -OlderThan.</summary>
+    public TimeSpan? OlderThan { get; init; }
+
+    /// <summary>Gets -StrictHost.</summary>
+    public bool StrictHost { get; init; }
+
+    /// <summary>Gets -InUse objects; <see langword="null"/> reads usage live from Kubernetes.</summary>
+    public IReadOnlyList<PSObject>? InUse { get; init; }
+
+    /// <summary>Gets -KubeConfig.</summary>
+    public string? KubeConfig { get; init; }
+
+    /// <summary>Gets -Context.</summary>
+    public string[]? Context { get; init; }
+
+    /// <summary>Gets -Namespace.</summary>
+    public string[]? Namespace { get; init; }
+
+    /// <summary>Gets the images named explicitly (piped to Remove-UnusedImage); <see langword="null"/> plans from the scope.</summary>
+    public IReadOnlyList<PlanTarget>? Targets { get; init; }
+
+    /// <summary>Gets the MongoDB to read Domino's own image usage from (-MongoUsage); <see langword="null"/> does not read it.</summary>
+    public RegistryCleaner.Domino.MongoConnectionSettings? Mongo { get; init; }
+
+    /// <summary>Gets whether the plan is for deleting: an incomplete inventory is then refused instead of reported as estimates.</summary>
+    public bool ForDeletion { get; init; }
+}

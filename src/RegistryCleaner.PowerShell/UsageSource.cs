@@ -1,0 +1,172 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+using RegistryCleaner.Configuration;
+using RegistryCleaner.Workloads;
+
+namespace RegistryCleaner.PowerShell;
+
+/// <summary>
+/// Where the set of images in use comes from for a cmdlet: a live read of Kubernetes (the Get-WorkloadImage
+/// parameters -KubeConfig, -Context, -Namespace and their configuration defaults) or objects the user passes with
+/// -InUse (WorkloadImage objects, also after Export-Csv/Import-Csv or Export-Clixml/Import-Clixml). Shared by every
+/// cmdlet that must protect images in use.
+/// </summary>
+public static partial class UsageSource
+{
+    /// <summary>Builds the live scan options from the parameters, falling back to the kubernetes.* configuration.</summary>
+    /// <param name="configuration">The configuration.</param>
+    /// <param name="kubeConfig">-KubeConfig, already resolved to a file system path, or <see langword="null"/>.</param>
+    /// <param name="contexts">-Context, or <see langword="null"/>.</param>
+    /// <param name="namespaces">-Namespace, or <see langword="null"/>.</param>
+    /// <param name="timeout">The per-request timeout.</param>
+    /// <param name="progress">Receives listing progress, or <see langword="null"/>.</param>
+    /// <returns>The options.</returns>
+    public static WorkloadScanOptions ScanOptions(
+        RegistryCleanerConfiguration configuration,
+        string? kubeConfig,
+        string[]? contexts,
+        string[]? namespaces,
+        TimeSpan timeout,
+        IProgress<WorkloadListingProgress>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return new WorkloadScanOptions
+        {
+            KubeConfigPath = kubeConfig ?? configuration.GetString(ConfigSchema.KubeConfig),
+            Contexts = contexts ?? configuration.GetList(ConfigSchema.Contexts),
+            Namespaces = namespaces ?? configuration.GetList(ConfigSchema.Namespaces),
+            RequestTimeout = timeout,
+            Progress = progress,
+        };
+    }
+
+    /// <summary>Reads usage live; throws <see cref="WorkloadAccessException"/> when anything cannot be read (fail closed).</summary>
+    /// <param name="options">What to read.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The complete usage snapshot.</returns>
+    public static async Task<UsageSnapshot> ReadLiveAsync(WorkloadScanOptions options, CancellationToken cancellationToken)
+    {
+        WorkloadScan scan = await KubernetesWorkloadScanner.ScanAsync(options, cancellationToken).ConfigureAwait(false);
+        return scan.ToUsageSnapshot();
+    }
+
+    /// <summary>
+    /// Builds a complete usage snapshot from -InUse objects, reading Image, Registry, Repository, Tag and Digests by
+    /// name. An object whose digests were flattened by Export-Csv (<c>System.Object[]</c>) is refused: digest
+    /// protection would be lost silently.
+    /// </summary>
+    /// <param name="objects">The objects.</param>
+    /// <returns>The snapshot, marked complete: the user vouches for it.</returns>
+    /// <exception cref="ArgumentException">An object has neither a usable Image nor a Repository, or unreadable Digests.</exception>
+    public static UsageSnapshot FromInUse(IReadOnlyList<PSObject> objects)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        var images = new List<ImageUsage>(objects.Count);
+        foreach (PSObject item in objects)
+        {
+            if (item is null)
+            {
+                continue;
+            }
+
+            string? image = Text(item, "Image");
+            string? repository = Text(item, "Repository");
+            string? registry = Text(item, "Registry");
+            string? tag = Text(item, "Tag");
+            string? pinned = null;
+            if (image is not null && ImageReferenceParser.TryParse(image, out ImageReference? parsed))
+            {
+                repository ??= parsed.Repository;
+                registry ??= parsed.Registry;
+                tag ??= parsed.Tag;
+                pinned = parsed.Digest;
+            }
+
+            if (repository is null)
+            {
+                throw new ArgumentException($"-InUse: '{image ?? item.ToString()}' has no Repository and no Image that is a valid image reference, so what it protects is unknown.");
+            }
+
+            IReadOnlyList<string> digests = Digests(item, image ?? repository);
+            string original = image ?? $"{registry}/{repository}{(tag is null ? string.Empty : ":" + tag)}";
+            images.Add(new ImageUsage(
+                new ImageReference(original, registry ?? string.Empty, repository.Trim('/'), tag, pinned),
+                digests,
+                ["-InUse"]));
+        }
+
+        return new UsageSnapshot(images, [], [$"-InUse ({images.Count} images)"], DateTimeOffset.UtcNow, Complete: true);
+    }
+
+    /// <summary>Adds images Domino's records use to a snapshot (as references on <paramref name="registry"/>).</summary>
+    /// <param name="snapshot">The workload snapshot.</param>
+    /// <param name="registry">The registry the records refer to.</param>
+    /// <param name="extra">(repository, tag, reason) entries.</param>
+    /// <param name="source">What was read, for the snapshot's sources.</param>
+    /// <returns>The combined snapshot.</returns>
+    public static UsageSnapshot WithExtraUsage(UsageSnapshot snapshot, string registry, IEnumerable<(string Repository, string Tag, string Reason)> extra, string source)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(extra);
+        ImageUsage[] added = extra
+            .Select(e => new ImageUsage(new ImageReference($"{registry}/{e.Repository}:{e.Tag}", registry, e.Repository.Trim('/'), e.Tag, null), [], [e.Reason]))
+            .ToArray();
+        return snapshot with
+        {
+            Images = [.. snapshot.Images, .. added],
+            Sources = [.. snapshot.Sources, source],
+        };
+    }
+
+    private static string? Text(PSObject item, string name) =>
+        item.Properties[name]?.Value is { } value && LanguagePrimitives.ConvertTo<string>(value) is { Length: > 0 } text ? text.Trim() : null;
+
+    private static IReadOnlyList<string> Digests(PSObject item, string what)
+    {
+        object? value = item.Properties["Digests"]?.Value;
+        if (value is PSObject wrapped)
+        {
+            value = wrapped.BaseObject;
+        }
+
+        var result = new List<string>();
+        switch (value)
+        {
+            case null:
+                break;
+            case string text:
+                // Export-Csv writes an array as its type name; a joined list ("sha256:a sha256:b") is accepted.
+                foreach (string part in text.Split([' ', ',', ';', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (!DigestPattern().IsMatch(part))
+                    {
+                        throw new ArgumentException(
+                            $"-InUse: the Digests of '{what}' read '{text}', which is not a list of digests (Export-Csv flattens arrays). Use Export-Clixml/Import-Clixml, or join the digests with spaces before Export-Csv.");
+                    }
+
+                    result.Add(part.ToLowerInvariant());
+                }
+
+                break;
+            case IEnumerable list:
+                foreach (object? entry in list)
+                {
+                    if (LanguagePrimitives.ConvertTo<string>(entry) is { Length: > 0 } digest)
+                    {
+                        result.Add(digest.Trim().ToLowerInvariant());
+                    }
+                }
+
+                break;
+            default:
+                result.Add(LanguagePrimitives.ConvertTo<string>(value).Trim().ToLowerInvariant());
+                break;
+        }
+
+        return result;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9+._-]+:[0-9A-Fa-f]{32,}$")]
+    private static partial Regex DigestPattern();
+}
