@@ -28,6 +28,17 @@ function Write-Heading([string] $Text) {
     Write-Host "=== $Text" -ForegroundColor Cyan
 }
 
+function Show-Table {
+    # The demo's output is often redirected (80 columns); render tables at a width that keeps every column.
+    param([Parameter(ValueFromPipeline)] $InputObject, [string[]] $Property)
+    begin { $items = [Collections.Generic.List[object]]::new() }
+    process { $items.Add($InputObject) }
+    end {
+        $table = if ($Property) { $items | Format-Table -Property $Property -AutoSize } else { $items | Format-Table -AutoSize }
+        $table | Out-String -Width 250 | Write-Host
+    }
+}
+
 function Format-Bytes([long] $Bytes) {
     $units = 'B', 'KB', 'MB', 'GB', 'TB'
     $value = [double] $Bytes
@@ -62,14 +73,19 @@ analysis:
 
     Write-Heading "1. Images in use: Get-WorkloadImage -Path samples/cluster-snapshot.json"
     $inUse = @(Get-WorkloadImage -Path $snapshot)
-    $inUse | Format-Table -AutoSize | Out-Host
+    $inUse | Show-Table
 
     Write-Heading '2. Registry inventory: Get-RegistryImage'
-    Get-RegistryImage | Sort-Object Repository, Tag | Format-Table -AutoSize | Out-Host
+    Get-RegistryImage | Sort-Object Repository, Tag | Show-Table
 
     Write-Heading '3. Deletion plan: Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending'
-    $plan = @(Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending)
-    $plan | Format-Table -AutoSize | Out-Host
+    $verbose = $null
+    $plan = @(Get-UnusedImage -InUse $inUse -Verbose 4>&1 | Tee-Object -Variable verbose |
+        Where-Object { $_ -isnot [Management.Automation.VerboseRecord] } | Sort-Object ReclaimableBytes -Descending)
+    $plan | Show-Table
+    Write-Host 'Why the other images stay (Get-UnusedImage -Verbose):'
+    $verbose | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'kept:*' } |
+        ForEach-Object { Write-Host "  $($_.Message)" }
     $predicted = ($plan | Measure-Object ReclaimableBytes -Sum).Sum
     Write-Host "Get-UnusedImage | Measure-Object ReclaimableBytes -Sum: $predicted bytes ($(Format-Bytes $predicted)) freed after garbage collection."
 
@@ -81,7 +97,7 @@ analysis:
 
     Write-Heading '5. Deletion: Remove-UnusedImage -InUse $inUse -Confirm:$false'
     $deleted = @(Remove-UnusedImage -InUse $inUse -Confirm:$false -InformationAction Continue)
-    $deleted | Format-Table -AutoSize | Out-Host
+    $deleted | Show-Table
     $failed = @($deleted | Where-Object Status -eq 'Failed')
     if ($failed) { $exitCode = 1; Write-Host "$($failed.Count) deletions failed." -ForegroundColor Red }
 
@@ -101,7 +117,7 @@ analysis:
     }
 
     Write-Heading 'What is left'
-    Get-RegistryImage | Sort-Object Repository, Tag | Format-Table Repository, Tag, Digest -AutoSize | Out-Host
+    Get-RegistryImage | Sort-Object Repository, Tag | Show-Table -Property Repository, Tag, Digest
 }
 catch {
     Write-Host "Demo failed: $($_.Exception.Message)" -ForegroundColor Red

@@ -90,10 +90,12 @@ public static partial class UsageSource
 
             IReadOnlyList<string> digests = Digests(item, image ?? repository);
             string original = image ?? $"{registry}/{repository}{(tag is null ? string.Empty : ":" + tag)}";
+            // Name what uses the image (as Get-WorkloadImage reported it), so a kept image's reason points at a workload.
+            string[] usedBy = [.. Names(item, "Pods").Select(static pod => "Pod/" + pod), .. Names(item, "Workloads")];
             images.Add(new ImageUsage(
                 new ImageReference(original, registry ?? string.Empty, repository.Trim('/'), tag, pinned),
                 digests,
-                ["-InUse"]));
+                usedBy.Length > 0 ? usedBy : ["-InUse"]));
         }
 
         return new UsageSnapshot(images, [], [$"-InUse ({images.Count} images)"], DateTimeOffset.UtcNow, Complete: true);
@@ -121,6 +123,20 @@ public static partial class UsageSource
 
     private static string? Text(PSObject item, string name) =>
         item.Properties[name]?.Value is { } value && LanguagePrimitives.ConvertTo<string>(value) is { Length: > 0 } text ? text.Trim() : null;
+
+    private static IEnumerable<string> Names(PSObject item, string name)
+    {
+        object? value = item.Properties[name]?.Value;
+        if (value is PSObject wrapped)
+        {
+            value = wrapped.BaseObject;
+        }
+
+        // A list as Get-WorkloadImage or Import-Clixml gives it; a flattened Export-Csv value ("System.Object[]") names nothing.
+        return value is System.Collections.IEnumerable list and not string
+            ? list.Cast<object?>().Select(static v => v?.ToString()).Where(static v => !string.IsNullOrWhiteSpace(v)).Select(static v => v!)
+            : [];
+    }
 
     private static IReadOnlyList<string> Digests(PSObject item, string what)
     {
