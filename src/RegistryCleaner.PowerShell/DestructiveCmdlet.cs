@@ -9,7 +9,7 @@ namespace RegistryCleaner.PowerShell;
 /// one <see cref="ShouldChange"/> per item, right before the change, honouring -WhatIf, -Confirm, -Force and the
 /// <c>security.*</c> configuration keys.
 /// </summary>
-public abstract class DestructiveCmdlet : RegistryCleanerCmdlet
+public abstract class DestructiveCmdlet : RegistryCmdlet
 {
     private bool dryRunWarned;
 
