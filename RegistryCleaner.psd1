@@ -11,7 +11,9 @@
     FormatsToProcess       = @('RegistryCleaner.Format.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
+        'Find-ArchivedEnvTag'
         'Get-RegistryCleanerConfig'
+        'Remove-MongoEnvRevision'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()
