@@ -121,8 +121,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     [ValidateNotNullOrEmpty]
     public string? Database { get; set; }
 
-    private string DefaultRepository =>
-        ((this.Configuration.GetString(ConfigSchema.RegistryRepository) ?? string.Empty).Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty) + "environment";
+    private string DefaultRepository => this.BelowPrefix("environment");
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -257,11 +256,21 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
             : repository;
     }
 
+    /// <summary>An image name without '/' (the image:tag form) is an image below registry.repository, as Domino records it.</summary>
+    private string BelowPrefix(string image) =>
+        ((this.Configuration.GetString(ConfigSchema.RegistryRepository) ?? string.Empty).Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty) + image;
+
+    private RevisionSelector Qualify(RevisionSelector selector) =>
+        selector.Repository is { } repository && !repository.Contains('/', StringComparison.Ordinal)
+            ? RevisionSelector.ForTag(selector.Tag!, this.BelowPrefix(repository))
+            : selector;
+
     private void Emit(MongoEnvRevisionDeletion result) => this.WriteTyped(result, OutputTypeNames.MongoEnvRevisionDeletion);
 
     /// <summary>Finds the revisions of one selector and acts on each; every step's I/O runs through RunEngine.</summary>
     private void Process(RevisionSelector selector, string? environmentFilter)
     {
+        selector = this.Qualify(selector);
         DominoDatabase domino = this.connection!.Domino;
         IReadOnlyList<EnvironmentRevision> revisions;
         try
