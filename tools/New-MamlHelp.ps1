@@ -119,7 +119,10 @@ try {
         $parameters = $cmdlet.Parameters.Values | Where-Object Name -notin $commonParameters
         $describe = {
             param($parameter, $set)
-            $attribute = if ($set) { $parameter.ParameterSets[$set] } else { $parameter.ParameterSets.Values | Select-Object -First 1 }
+            # A parameter without ParameterSetName belongs to every set under the key __AllParameterSets.
+            $attribute = if ($set -and $parameter.ParameterSets.ContainsKey($set)) { $parameter.ParameterSets[$set] }
+                elseif ($parameter.ParameterSets.ContainsKey('__AllParameterSets')) { $parameter.ParameterSets['__AllParameterSets'] }
+                else { $parameter.ParameterSets.Values | Select-Object -First 1 }
             $pipeline = @()
             if ($parameter.ParameterSets.Values.ValueFromPipeline -contains $true) { $pipeline += 'ByValue' }
             if ($parameter.ParameterSets.Values.ValueFromPipelineByPropertyName -contains $true) { $pipeline += 'ByPropertyName' }
