@@ -11,6 +11,7 @@
     FormatsToProcess       = @('RegistryCleaner.Format.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
+        'Find-ArchivedEnvTag'
         'Get-RegistryCleanerConfig'
         'Get-WorkloadImage'
         'Get-RegistryImage'
@@ -18,6 +19,7 @@
         'Get-UnusedImage'
         'Remove-UnusedImage'
         'Restore-RegistryImage'
+        'Remove-MongoEnvRevision'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -1,0 +1,403 @@
+using System.Globalization;
+using System.Management.Automation;
+using RegistryCleaner.Configuration;
+using RegistryCleaner.Domino;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>The outcome of one environment revision deletion.</summary>
+/// <param name="RevisionId">The revision's id (lower-case hex); <see langword="null"/> when no revision was looked up.</param>
+/// <param name="EnvironmentId">The revision's environment id (lower-case hex), if known.</param>
+/// <param name="Tag">The revision's image tag, if known.</param>
+/// <param name="Repository">The revision's image repository, if known.</param>
+/// <param name="Status"><c>Deleted</c>, <c>Skipped</c>, <c>NotFound</c> or <c>Failed</c>.</param>
+/// <param name="Reason">Why it was skipped, not found or failed; empty when deleted.</param>
+/// <param name="BackupPath">The backup file holding the deleted document; <see langword="null"/> unless deleted.</param>
+public sealed record MongoEnvRevisionDeletion(
+    string? RevisionId,
+    string? EnvironmentId,
+    string? Tag,
+    string? Repository,
+    string Status,
+    string Reason,
+    string? BackupPath);
+
+/// <summary>
+/// <para type="synopsis">Deletes Domino environment revision records (environment_revisions) whose images are gone, with a backup.</para>
+/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after three guards: the revision is not the active revision of an environment that is not archived; its image tag no longer exists in the registry (unless -SkipRegistryCheck); a piped image deletion actually succeeded. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "MongoEnvRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = TagSet)]
+[OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
+public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoConnectionParameters
+{
+    /// <summary>The status of a deleted revision.</summary>
+    public const string Deleted = "Deleted";
+
+    /// <summary>The status of a revision a guard kept.</summary>
+    public const string Skipped = "Skipped";
+
+    /// <summary>The status of a tag or environment without revisions.</summary>
+    public const string NotFound = "NotFound";
+
+    /// <summary>The status of a revision that could not be checked or deleted.</summary>
+    public const string Failed = "Failed";
+
+    private const string TagSet = "Tag";
+    private const string PathSet = "Path";
+
+    private readonly HashSet<string> handled = new(StringComparer.Ordinal);
+    private IReadOnlyList<RevisionListEntry>? listed;
+    private MongoConnectionSettings? settings;
+    private MongoConnection? connection;
+    private RegistryEndpoint? endpoint;
+    private RegistryClient? registryClient;
+    private RevisionBackupWriter? backup;
+    private string backupPath = string.Empty;
+
+    /// <summary>
+    /// <para type="description">Image tags whose revisions to delete, e.g. 659c7bce85f6381e675bb205-12. Binds the Tag property of piped objects (Find-ArchivedEnvTag, Remove-UnusedImage).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = TagSet, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Tag { get; set; }
+
+    /// <summary>
+    /// <para type="description">The image repository of -Tag (a registry host in front is ignored); only revisions recorded with this repository match. Binds the Repository property of piped objects.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
+    public string? Repository { get; set; }
+
+    /// <summary>
+    /// <para type="description">The environment: with -Tag, only its revisions match; alone, every revision of the environment is selected. Binds the EnvironmentId property of piped objects.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
+    public string? EnvironmentId { get; set; }
+
+    /// <summary>
+    /// <para type="description">The Status of a piped RegistryCleaner.ImageDeletion: anything but Deleted skips the item, because its image may still exist.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
+    public string? Status { get; set; }
+
+    /// <summary>
+    /// <para type="description">A revision list file: the first token of each line is repository/image:tag, image:tag, tag, or a 24-hex environment id (all of its revisions); blank and # lines are skipped. Every line is validated before any change.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = PathSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>
+    /// <para type="description">The backup file (JSON lines, canonical Extended JSON) each document is appended to before it is deleted. Default: analysis.output_dir/mongo-revisions-yyyyMMdd-HHmmss.jsonl.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? BackupPath { get; set; }
+
+    /// <summary>
+    /// <para type="description">Deletes revisions even when their image tag still exists in the registry (no registry call is made).</para>
+    /// </summary>
+    [Parameter]
+    public SwitchParameter SkipRegistryCheck { get; set; }
+
+    /// <summary>
+    /// <para type="description">The MongoDB connection string. Default: mongo.uri (MONGODB_URI), else mongo.host, port, replica_set.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MongoUri { get; set; }
+
+    /// <summary>
+    /// <para type="description">The MongoDB user and password. Default: MONGODB_USERNAME (mongo.username, admin) and MONGODB_PASSWORD (mongo.password).</para>
+    /// </summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? MongoCredential { get; set; }
+
+    /// <summary>
+    /// <para type="description">The Domino database. Default: the URI's database, else mongo.database (domino).</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Database { get; set; }
+
+    private string DefaultRepository => this.BelowPrefix("environment");
+
+    /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        // Every input that can be checked up front is, so a bad file line stops the command before any change.
+        if (this.Path is not null)
+        {
+            string file = this.ResolveFilePath(this.Path);
+            try
+            {
+                this.listed = RevisionListFile.Read(file);
+            }
+            catch (RevisionListFormatException ex)
+            {
+                this.ThrowTerminatingError(new ErrorRecord(ex, "RevisionListInvalid", ErrorCategory.InvalidData, file));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                this.ThrowTerminatingError(new ErrorRecord(
+                    new IOException($"Revision list '{file}' cannot be read: {ex.Message}", ex),
+                    ex is FileNotFoundException or DirectoryNotFoundException ? "RevisionListNotFound" : "RevisionListUnreadable",
+                    ex is FileNotFoundException or DirectoryNotFoundException ? ErrorCategory.ObjectNotFound : ErrorCategory.ReadError,
+                    file));
+            }
+        }
+
+        this.backupPath = this.ResolveFilePath(this.BackupPath ?? System.IO.Path.Combine(
+            this.Configuration.GetString(ConfigSchema.OutputDir) ?? "reports",
+            string.Create(CultureInfo.InvariantCulture, $"mongo-revisions-{DateTime.Now:yyyyMMdd-HHmmss}.jsonl")));
+        if (!this.SkipRegistryCheck)
+        {
+            this.endpoint = this.ResolveEndpoint();
+        }
+
+        this.settings = MongoConnectionParameters.ToSettings(this, this.Configuration, this.EffectiveTimeout);
+        this.connection = MongoConnectionParameters.Open(this, this.settings);
+        if (this.endpoint is not null)
+        {
+            this.registryClient = this.CreateRegistryClient(this.endpoint);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        if (this.ParameterSetName == PathSet)
+        {
+            return;
+        }
+
+        if (this.Status is { Length: > 0 } status && !string.Equals(status, Deleted, StringComparison.OrdinalIgnoreCase))
+        {
+            foreach (string tag in this.Tag ?? [])
+            {
+                this.Emit(new MongoEnvRevisionDeletion(null, this.EnvironmentId, tag, this.Repository, Skipped, $"the image deletion's status is {status}, not Deleted: its image may still exist, so its revision records stay.", null));
+            }
+
+            return;
+        }
+
+        string? environmentFilter = null;
+        if (this.EnvironmentId is { Length: > 0 } environmentId)
+        {
+            if (!Domino.ObjectId.IsValid(environmentId))
+            {
+                this.WriteError(new ErrorRecord(
+                    new ArgumentException($"'{environmentId}' is not an environment id: an ObjectId is exactly 24 hexadecimal characters."),
+                    "EnvironmentIdInvalid",
+                    ErrorCategory.InvalidArgument,
+                    environmentId));
+                return;
+            }
+
+            environmentFilter = environmentId.ToLowerInvariant();
+        }
+
+        if (this.Tag is not { Length: > 0 } tags)
+        {
+            if (environmentFilter is not null)
+            {
+                this.Process(RevisionSelector.ForEnvironment(environmentFilter), null);
+            }
+
+            return;
+        }
+
+        foreach (string tag in tags)
+        {
+            RevisionSelector selector;
+            try
+            {
+                selector = RevisionSelector.ForTag(tag.Trim(), string.IsNullOrWhiteSpace(this.Repository) ? null : this.Repository.Trim('/'));
+            }
+            catch (FormatException ex)
+            {
+                this.WriteError(new ErrorRecord(new ArgumentException(ex.Message, nameof(this.Tag), ex), "RevisionTagInvalid", ErrorCategory.InvalidArgument, tag));
+                continue;
+            }
+
+            this.Process(selector, environmentFilter);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        foreach (RevisionListEntry entry in this.listed ?? [])
+        {
+            this.Process(entry.Selector, null);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            this.backup?.Dispose();
+            this.registryClient?.Dispose();
+            this.connection?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static string WithoutRegistryHost(string repository)
+    {
+        int slash = repository.IndexOf('/', StringComparison.Ordinal);
+        string first = slash < 0 ? string.Empty : repository[..slash];
+        return slash > 0 && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
+            ? repository[(slash + 1)..]
+            : repository;
+    }
+
+    /// <summary>An image name without '/' (the image:tag form) is an image below registry.repository, as Domino records it.</summary>
+    private string BelowPrefix(string image) =>
+        ((this.Configuration.GetString(ConfigSchema.RegistryRepository) ?? string.Empty).Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty) + image;
+
+    private RevisionSelector Qualify(RevisionSelector selector) =>
+        selector.Repository is { } repository && !repository.Contains('/', StringComparison.Ordinal)
+            ? RevisionSelector.ForTag(selector.Tag!, this.BelowPrefix(repository))
+            : selector;
+
+    private void Emit(MongoEnvRevisionDeletion result) => this.WriteTyped(result, OutputTypeNames.MongoEnvRevisionDeletion);
+
+    /// <summary>Finds the revisions of one selector and acts on each; every step's I/O runs through RunEngine.</summary>
+    private void Process(RevisionSelector selector, string? environmentFilter)
+    {
+        selector = this.Qualify(selector);
+        DominoDatabase domino = this.connection!.Domino;
+        IReadOnlyList<EnvironmentRevision> revisions;
+        try
+        {
+            revisions = this.RunEngine((_, token) => domino.FindRevisionsAsync(selector, token));
+        }
+        catch (DominoDatabaseException ex) when (ex.Error is DominoDatabaseError.Unreachable or DominoDatabaseError.AuthenticationFailed or DominoDatabaseError.InvalidSettings)
+        {
+            // Nothing further can work without the database: stop instead of failing every item the same way.
+            this.ThrowTerminatingError(MongoConnectionParameters.ErrorRecord(ex, this.settings!.Target));
+            throw;
+        }
+        catch (DominoDatabaseException ex)
+        {
+            this.WriteError(MongoConnectionParameters.ErrorRecord(ex, selector.ToString()));
+            this.Emit(new MongoEnvRevisionDeletion(null, environmentFilter ?? selector.EnvironmentId, selector.Tag, selector.Repository, Failed, ex.Message, null));
+            return;
+        }
+
+        List<EnvironmentRevision> matching = revisions.Where(r => environmentFilter is null || r.EnvironmentId == environmentFilter).ToList();
+        if (matching.Count == 0)
+        {
+            string what = selector.EnvironmentId is { } id ? $"environment {id}" : $"tag {selector}" + (environmentFilter is null ? string.Empty : $" of environment {environmentFilter}");
+            this.Emit(new MongoEnvRevisionDeletion(null, environmentFilter ?? selector.EnvironmentId, selector.Tag, selector.Repository, NotFound, $"No environment revision records {what}.", null));
+            return;
+        }
+
+        foreach (EnvironmentRevision revision in matching)
+        {
+            if (this.handled.Add(revision.RevisionId))
+            {
+                this.ProcessRevision(revision, selector.Repository);
+            }
+        }
+    }
+
+    private void ProcessRevision(EnvironmentRevision revision, string? selectedRepository)
+    {
+        DominoDatabase domino = this.connection!.Domino;
+        string tagText = revision.Tag ?? "none";
+        string target = $"environment_revisions {revision.RevisionId} (tag {tagText}, environment {revision.EnvironmentId})";
+        MongoEnvRevisionDeletion Result(string status, string reason, string? backupFile = null) =>
+            new(revision.RevisionId, revision.EnvironmentId, revision.Tag, revision.Repository, status, reason, backupFile);
+
+        try
+        {
+            if (this.registryClient is { } client && revision.Tag is { Length: > 0 } tag)
+            {
+                string repository = WithoutRegistryHost(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
+                string? digest;
+                try
+                {
+                    digest = this.RunEngine((_, token) => client.HeadManifestAsync(repository, tag, token));
+                }
+                catch (RepositoryNotFoundException)
+                {
+                    digest = null;
+                }
+
+                if (digest is not null)
+                {
+                    this.Emit(Result(Skipped, $"Image {this.endpoint!.DisplayName}/{repository}:{tag} ({digest}) still exists in the registry: delete the image first (Remove-UnusedImage), or use -SkipRegistryCheck."));
+                    return;
+                }
+            }
+
+            DominoEnvironment? live = this.RunEngine((_, token) => domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token));
+            if (live is not null)
+            {
+                this.Emit(Result(Skipped, ActiveReason(live)));
+                return;
+            }
+
+            if (!this.ShouldChange(target, "Delete MongoDB document"))
+            {
+                return;
+            }
+
+            // Checked again after a possibly long confirmation: the environment may have been switched meanwhile.
+            (DominoEnvironment? liveNow, bool deleted) = this.RunEngine(async (_, token) =>
+            {
+                DominoEnvironment? active = await domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token).ConfigureAwait(false);
+                if (active is not null)
+                {
+                    return (active, false);
+                }
+
+                this.backup ??= RevisionBackupWriter.Open(this.backupPath);
+                await this.backup.AppendAsync(revision, token).ConfigureAwait(false);
+                return ((DominoEnvironment?)null, await domino.DeleteRevisionAsync(revision.RevisionId, token).ConfigureAwait(false));
+            });
+            if (liveNow is not null)
+            {
+                this.Emit(Result(Skipped, ActiveReason(liveNow)));
+            }
+            else
+            {
+                this.Emit(deleted
+                    ? Result(Deleted, string.Empty, this.backup!.Path)
+                    : Result(NotFound, "The revision was deleted by someone else in the meantime.", this.backup!.Path));
+            }
+        }
+        catch (DominoDatabaseException ex) when (ex.Error is DominoDatabaseError.Unreachable or DominoDatabaseError.AuthenticationFailed)
+        {
+            this.ThrowTerminatingError(MongoConnectionParameters.ErrorRecord(ex, this.settings!.Target));
+        }
+        catch (DominoDatabaseException ex)
+        {
+            this.WriteError(MongoConnectionParameters.ErrorRecord(ex, target));
+            this.Emit(Result(Failed, ex.Message));
+        }
+        catch (RegistryException ex)
+        {
+            this.WriteError(RegistryErrorRecord(ex, target));
+            this.Emit(Result(Failed, $"Could not check whether the image still exists: {ex.Message}"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Without a backup nothing is deleted, and later items would fail the same way.
+            this.ThrowTerminatingError(new ErrorRecord(
+                new IOException($"Cannot write the backup file '{this.backupPath}': {ex.Message} Nothing was deleted without its backup.", ex),
+                "MongoBackupFailed",
+                ErrorCategory.WriteError,
+                this.backupPath));
+        }
+    }
+
+    private static string ActiveReason(DominoEnvironment environment) =>
+        $"Active revision of environment {environment.Name} ({environment.Id}), which is not archived: deleting it would break the environment's next run.";
+}
