@@ -148,6 +148,10 @@ public abstract partial class RegistryCmdlet
                 InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
                 RegistryException registry => RegistryErrorRecord(registry, endpoint.DisplayName),
                 ArgumentException argument => new ErrorRecord(argument, "PlanOptionsInvalid", ErrorCategory.InvalidArgument, null),
+
+                // The Kubernetes scanner's own refusals: no kubeconfig outside a cluster, an unknown context, an unusable file.
+                InvalidOperationException kube when given is null && ex.Source?.StartsWith("RegistryCleaner", StringComparison.Ordinal) == true =>
+                    new ErrorRecord(kube, "KubeConfigInvalid", ErrorCategory.InvalidArgument, query.KubeConfig),
                 _ => null!,
             };
             if (record is null)
@@ -161,37 +165,16 @@ public abstract partial class RegistryCmdlet
     }
 
     /// <summary>
-    /// Resolves -MongoUsage and the MongoDB parameters into connection settings (parameter, then mongo.* configuration);
-    /// <see langword="null"/> when Domino's records are not to be read.
+    /// Resolves -MongoUsage (else mongo.usage) and, when Domino's records are to be read, the MongoDB connection the
+    /// same way every MongoDB cmdlet does (<see cref="MongoConnectionParameters.ToSettings"/>).
     /// </summary>
     /// <param name="mongoUsage">-MongoUsage.</param>
-    /// <param name="uri">-MongoUri.</param>
-    /// <param name="credential">-MongoCredential.</param>
-    /// <param name="database">-Database.</param>
-    /// <returns>The settings, or <see langword="null"/>.</returns>
-    protected MongoConnectionSettings? ResolveMongoUsage(SwitchParameter mongoUsage, string? uri, PSCredential? credential, string? database)
+    /// <param name="parameters">The cmdlet's -MongoUri, -MongoCredential and -Database.</param>
+    /// <returns>The settings, or <see langword="null"/> when Domino's records are not to be read.</returns>
+    protected MongoConnectionSettings? ResolveMongoUsage(SwitchParameter mongoUsage, IMongoConnectionParameters parameters)
     {
         bool wanted = this.MyInvocation.BoundParameters.ContainsKey("MongoUsage") ? mongoUsage.IsPresent : this.Configuration.GetBoolean(ConfigSchema.MongoUsage);
-        if (!wanted)
-        {
-            return null;
-        }
-
-        RegistryCleanerConfiguration c = this.Configuration;
-        return new MongoConnectionSettings
-        {
-            Uri = uri ?? c.GetString(ConfigSchema.MongoUri),
-            Host = c.GetString(ConfigSchema.MongoHost) ?? MongoConnectionSettings.DefaultHost,
-            Port = c.GetInt32(ConfigSchema.MongoPort),
-            ReplicaSet = c.GetString(ConfigSchema.MongoReplicaSet),
-            Database = database ?? c.GetString(ConfigSchema.MongoDatabase) ?? MongoConnectionSettings.DefaultDatabase,
-            AuthSource = c.GetString(ConfigSchema.MongoAuthSource) ?? MongoConnectionSettings.DefaultAuthSource,
-            Username = credential?.UserName ?? c.GetString(ConfigSchema.MongoUsername),
-
-            // The password leaves its SecureString only here, for the driver.
-            Password = credential is not null ? credential.GetNetworkCredential().Password : c.GetString(ConfigSchema.MongoPassword),
-            Timeout = this.EffectiveTimeout,
-        };
+        return wanted ? MongoConnectionParameters.ToSettings(parameters, this.Configuration, this.EffectiveTimeout) : null;
     }
 
     // Domino records name the repository with or without the registry host; the planner matches repository paths.

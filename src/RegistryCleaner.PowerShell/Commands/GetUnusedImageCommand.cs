@@ -44,7 +44,7 @@ public sealed record UnusedImage(
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "UnusedImage")]
 [OutputType(OutputTypeNames.UnusedImage)]
-public sealed class GetUnusedImageCommand : RegistryCmdlet
+public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionParameters
 {
     /// <summary><para type="description">Repositories to clean (wildcards allowed). Default: registry.repository with registry.images (dominodatalab/environment, dominodatalab/model). Every repository is read regardless, because layers are shared.</para></summary>
     [Parameter(Position = 0)]
@@ -139,7 +139,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet
             KubeConfig = this.KubeConfig,
             Context = this.Context,
             Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MongoUri, this.MongoCredential, this.Database),
+            Mongo = this.ResolveMongoUsage(this.MongoUsage, this),
         });
         using (planned.Client)
         {

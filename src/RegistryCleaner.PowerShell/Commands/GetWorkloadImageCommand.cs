@@ -292,15 +292,8 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
 
         int listings = Math.Max(1, contextNames.Length) * WorkloadResources.Listed.Count * Math.Max(1, namespaces.Length);
         var progress = new ListingProgress(listings);
-        var options = new WorkloadScanOptions
-        {
-            KubeConfigPath = kubeConfig,
-            Contexts = contexts,
-            Namespaces = namespaces,
-            RequestTimeout = TimeSpan.FromSeconds(timeout),
-            ThrottleLimit = Math.Max(1, throttle),
-            Progress = progress,
-        };
+        WorkloadScanOptions options = UsageSource.ScanOptions(config, kubeConfig, contexts, namespaces, TimeSpan.FromSeconds(timeout), progress)
+            with { ThrottleLimit = Math.Max(1, throttle) };
 
         try
         {

@@ -13,7 +13,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "UnusedImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.ImageDeletion)]
-public sealed class RemoveUnusedImageCommand : DestructiveCmdlet
+public sealed class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnectionParameters
 {
     private readonly List<PlanTarget> targets = [];
 
@@ -146,7 +146,7 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet
             KubeConfig = this.KubeConfig,
             Context = this.Context,
             Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MongoUri, this.MongoCredential, this.Database),
+            Mongo = this.ResolveMongoUsage(this.MongoUsage, this),
             Targets = targeted ? this.targets.Distinct().ToArray() : null,
             ForDeletion = true,
         });
