@@ -13,13 +13,13 @@
     CmdletsToExport        = @(
         'Find-ArchivedEnvTag'
         'Get-RegistryCleanerConfig'
-        'Get-WorkloadImage'
         'Get-RegistryImage'
         'Get-RegistryLayer'
         'Get-UnusedImage'
+        'Get-WorkloadImage'
+        'Remove-MongoEnvRevision'
         'Remove-UnusedImage'
         'Restore-RegistryImage'
-        'Remove-MongoEnvRevision'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -34,7 +34,7 @@ function Invoke-Pwsh {
     # Runs a measurement in a fresh pwsh so each figure (time, peak working set) belongs to that command alone.
     param([Parameter(Mandatory)][string] $Script)
     $process = [Environment]::ProcessPath
-    $prefix = if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { @(Join-Path $PSHOME 'pwsh.dll') } else { @() }
+    $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
     $output = & $process @prefix -NoProfile -NonInteractive -EncodedCommand $encoded
     if ($LASTEXITCODE -ne 0) { throw "Measurement failed: $($output -join "`n")" }

@@ -53,7 +53,8 @@ function Get-Paragraphs {
             if ($buffer.Count) { $paragraphs.Add(($buffer -join "`n")); $buffer.Clear() }
             continue
         }
-        if ($buffer.Count -and -not ($line -match '^\s*([-*]|\d+\.)\s' -or $line -match '^\s{2,}')) {
+        # A line joins the paragraph (or list item) above it unless it starts a new list item.
+        if ($buffer.Count -and -not ($line -match '^\s*([-*]|\d+\.)\s')) {
             $buffer[$buffer.Count - 1] += ' ' + $line.Trim()
         }
         else {

@@ -114,7 +114,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
             }
             catch (FormatException ex)
             {
-                throw this.Terminate(new ArgumentException(ex.Message, nameof(values), ex), "ObjectIdInvalid", ErrorCategory.InvalidArgument, values);
+                throw this.Terminate(new ArgumentException("-ObjectId: " + ex.Message, ex), "ObjectIdInvalid", ErrorCategory.InvalidArgument, values);
             }
         }
 

@@ -66,7 +66,7 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
         catch (FormatException ex)
         {
             throw this.Terminate(
-                new ArgumentException($"'{value}' is not a registry address: {ex.Message} Give host[:port] or an http:// or https:// URL, with -Registry or registry.url.", nameof(this.Registry), ex),
+                new ArgumentException($"{ex.Message} Set it with -Registry or registry.url (REGISTRY_URL).", ex),
                 "RegistryUrlInvalid",
                 ErrorCategory.InvalidArgument,
                 value);
