@@ -58,3 +58,28 @@ Import-Module '$manifestPath'
         $result.Output | Should -Contain 'MongoDB.Driver=False'
     }
 }
+
+Describe 'The package' {
+    It 'is a .nupkg that PSResourceGet installs from a local folder repository and that imports' {
+        $repository = Join-Path $TestDrive 'repository'
+        $installed = Join-Path $TestDrive 'installed'
+        New-Item -ItemType Directory -Path $repository, $installed | Out-Null
+        $name = "RegistryCleanerTest$PID"
+        $result = Invoke-ChildPwsh -Script @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name '$name' -Uri '$repository' -Trusted
+try {
+    Publish-PSResource -Path '$moduleRoot' -Repository '$name'
+    (Get-ChildItem '$repository' -Filter *.nupkg).Name
+    Save-PSResource -Name RegistryCleaner -Repository '$name' -Path '$installed' -TrustRepository
+    Import-Module (Join-Path '$installed' 'RegistryCleaner')
+    'imported=' + (Get-RegistryCleanerConfig registry.url).Value
+}
+finally { Unregister-PSResourceRepository -Name '$name' }
+"@
+        $result.Output -join "`n" | Should -Not -Match 'Exception'
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Contain 'RegistryCleaner.0.1.0.nupkg'
+        $result.Output | Should -Contain 'imported=docker-registry:5000'
+    }
+}
