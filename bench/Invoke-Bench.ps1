@@ -36,7 +36,8 @@ function Invoke-Pwsh {
     $process = [Environment]::ProcessPath
     $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
-    $output = & $process @prefix -NoProfile -NonInteractive -EncodedCommand $encoded
+    # Progress records would go to stderr as CLIXML; a measurement wants only its one JSON line.
+    $output = @(& $process @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>$null)
     if ($LASTEXITCODE -ne 0) { throw "Measurement failed: $($output -join "`n")" }
     $output[-1] | ConvertFrom-Json
 }
@@ -46,6 +47,7 @@ function Measure-Cmdlet {
     Write-Host "Measuring $Name..." -ForegroundColor Cyan
     Invoke-Pwsh @"
 `$ErrorActionPreference = 'Stop'
+`$ProgressPreference = 'SilentlyContinue'
 Import-Module '$manifest'
 `$count = 0
 `$elapsed = Measure-Command { $Command | ForEach-Object { `$count++ } }
