@@ -34,6 +34,37 @@ Import-Module '$manifestPath'
         $result.Output | Should -Contain 'private-context-yaml=18'
     }
 
+    It 'reads a kubeconfig (its own parser and KubernetesClient''s) beside an older YamlDotNet' {
+        $kubeconfig = Join-Path $TestDrive 'kubeconfig'
+        Set-Content $kubeconfig @'
+apiVersion: v1
+kind: Config
+current-context: alpha
+clusters:
+- name: unreachable
+  cluster:
+    server: https://127.0.0.1:1
+contexts:
+- name: alpha
+  context: { cluster: unreachable, user: reader, namespace: domino-compute }
+- name: beta
+  context: { cluster: unreachable, user: reader }
+users:
+- name: reader
+  user: { token: not-a-secret }
+'@
+        $result = Invoke-ChildPwsh -Script @"
+Add-Type -LiteralPath '$oldYaml'
+`$null = (New-Object YamlDotNet.Serialization.Deserializer).Deserialize[object]('owner: first')
+Import-Module '$manifestPath'
+try { Get-WorkloadImage -KubeConfig '$kubeconfig' -Context gamma -ErrorAction Stop } catch { 'unknown-context=' + `$_.FullyQualifiedErrorId.Split(',')[0] + ' ' + `$_.Exception.Message }
+try { Get-WorkloadImage -KubeConfig '$kubeconfig' -Context alpha -TimeoutSec 2 -ErrorAction Stop } catch { 'live=' + `$_.FullyQualifiedErrorId.Split(',')[0] }
+"@
+        $result.ExitCode | Should -Be 0
+        $result.Output | Where-Object { $_ -like 'unknown-context=KubeConfigInvalid*' } | Should -Match 'alpha'
+        $result.Output | Should -Contain 'live=WorkloadListFailed'
+    }
+
     It 'can be imported twice in one session' {
         $result = Invoke-ChildPwsh -Script @"
 Import-Module '$manifestPath'
