@@ -52,6 +52,9 @@ public sealed class Fault(string method, Regex path, FaultKind kind, int times, 
     /// <summary>Gets how many more times it fires (negative: always).</summary>
     public int Remaining => Volatile.Read(ref this.remaining);
 
+    /// <summary>Stops the fault firing (for a clean rerun against the same proxy).</summary>
+    public void Disable() => Volatile.Write(ref this.remaining, 0);
+
     internal bool TryFire(HttpRequest request)
     {
         if (!string.Equals(request.Method, this.Method, StringComparison.OrdinalIgnoreCase) || !this.Path.IsMatch(request.Path.Value ?? string.Empty))
