@@ -111,6 +111,11 @@ public sealed class SecretTests : IAsyncLifetime
                 {
                     // The credentials were really used and refused (not skipped), so the refusal paths were searched too.
                     Assert.True(result.Errors.Count > 0 || result.Terminating is not null, $"{command} did not fail with a wrong password.");
+                    if (command.StartsWith("Get-RegistryImage", StringComparison.Ordinal))
+                    {
+                        // The refusal names where the password came from, so the user fixes the right place.
+                        Assert.Contains(fromEnvironment ? "from Environment" : "from Explicit", result.Errors[0].Exception.Message, StringComparison.Ordinal);
+                    }
                 }
                 else if (!wrongPassword && command.Contains("Registry", StringComparison.Ordinal) && !command.StartsWith("Find-", StringComparison.Ordinal) && !command.StartsWith("Remove-Mongo", StringComparison.Ordinal))
                 {
