@@ -22,7 +22,7 @@ public enum FaultKind
     /// <summary>Forwards, sends the headers and half the body, then aborts the connection.</summary>
     ResetMidBody,
 
-    /// <summary>Waits <see cref="Fault.Delay"/> (until the client gives up), then forwards.</summary>
+    /// <summary>Only waits <see cref="Fault.Delay"/> (the client may give up first), then forwards.</summary>
     Slow,
 
     /// <summary>Forwards and answers half the body with a Content-Length that matches the half.</summary>
@@ -144,6 +144,20 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
         HttpRequest request = context.Request;
         this.Requests.AddOrUpdate($"{request.Method} {request.Path}", 1, static (_, n) => n + 1);
         Fault? fault = this.faults.FirstOrDefault(f => f.TryFire(request));
+        if (fault is { Delay.Ticks: > 0 })
+        {
+            // Any fault may come late (Slow is only a delay): lets tests line up concurrent runs on one request.
+            try
+            {
+                await Task.Delay(fault.Delay, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client gave up (its timeout or Ctrl+C): nothing to answer.
+                return;
+            }
+        }
+
         switch (fault?.Kind)
         {
             case FaultKind.TooManyRequests:
@@ -153,18 +167,6 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
             case FaultKind.ServiceUnavailable:
                 context.Response.StatusCode = 503;
                 return;
-            case FaultKind.Slow:
-                try
-                {
-                    await Task.Delay(fault.Delay, context.RequestAborted).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // The client gave up (its timeout or Ctrl+C): nothing to answer.
-                    return;
-                }
-
-                break;
         }
 
         using HttpResponseMessage response = await this.ForwardAsync(context).ConfigureAwait(false);
