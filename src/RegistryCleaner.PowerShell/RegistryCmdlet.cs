@@ -91,9 +91,11 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
         }
         else if (this.Configuration.GetString(ConfigSchema.RegistryPassword) is { Length: > 0 } password)
         {
+            // Name the source (REGISTRY_PASSWORD or the config file): a refusal must not send the user to -Credential.
+            ConfigValue configured = this.Configuration[ConfigSchema.RegistryPassword];
             credential = new RegistryCredential(
                 this.Configuration.GetString(ConfigSchema.RegistryUsername) ?? RegistryCredentialResolver.DefaultUsername,
-                password);
+                password).WithSource(configured.Source == ConfigSource.Environment ? "Environment" : this.Configuration.FilePath ?? configured.Source.ToString());
         }
         else
         {

@@ -20,6 +20,7 @@ namespace RegistryCleaner.Deletion;
 /// <param name="Manifest">The raw manifest bytes, base64 (attempt lines).</param>
 /// <param name="Outcome">What happened (outcome lines): a <see cref="DeletionStatus"/> name.</param>
 /// <param name="Message">The registry's answer in words (outcome lines).</param>
+/// <param name="Run">Which deletion run wrote the line (runs may share a journal); absent in older journals.</param>
 public sealed record JournalRecord(
     string Kind,
     DateTimeOffset Time,
@@ -31,7 +32,8 @@ public sealed record JournalRecord(
     string? Parent = null,
     string? Manifest = null,
     string? Outcome = null,
-    string? Message = null)
+    string? Message = null,
+    string? Run = null)
 {
     /// <summary>The kind of line written before a DELETE.</summary>
     public const string AttemptKind = "attempt";
@@ -75,7 +77,54 @@ public sealed class DeletionJournal
     /// <exception cref="InvalidDataException">A line other than the last is not a journal record.</exception>
     public static IReadOnlyList<JournalRecord> Read(string path)
     {
-        string[] lines = ReadLinesShared(path);
+        return Parse(ReadLinesShared(path), path);
+    }
+
+    /// <summary>
+    /// Appends one record, letting <paramref name="decide"/> rewrite it from the records already in the file while the
+    /// file is locked, so concurrent runs sharing the journal see each other's lines before writing theirs.
+    /// </summary>
+    /// <param name="record">The record as this run would write it.</param>
+    /// <param name="decide">Returns the record to write, given the records already in the file.</param>
+    /// <param name="cancellationToken">Cancels waiting for another writer's lock.</param>
+    /// <returns>The record written.</returns>
+    public async Task<JournalRecord> AppendAsync(JournalRecord record, Func<IReadOnlyList<JournalRecord>, JournalRecord> decide, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(decide);
+        for (int attempt = 0; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                lock (this.gate)
+                {
+                    using var stream = new FileStream(this.Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.WriteThrough);
+                    string text;
+                    using (var reader = new StreamReader(stream, Encoding.UTF8, false, 4096, leaveOpen: true))
+                    {
+                        text = reader.ReadToEnd();
+                    }
+
+                    JournalRecord decided = decide(Parse(text.Split('\n'), this.Path));
+                    byte[] line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(decided, SerializerOptions) + "\n");
+                    stream.Seek(0, SeekOrigin.End);
+                    stream.Write(line, 0, line.Length);
+                    stream.Flush(flushToDisk: true);
+                    this.HasRecords = true;
+                    return decided;
+                }
+            }
+            catch (IOException) when (attempt < 200 && File.Exists(this.Path))
+            {
+                // Another run holds the file for its line: wait briefly and try again.
+                await Task.Delay(10 + Random.Shared.Next(20), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static List<JournalRecord> Parse(string[] lines, string path)
+    {
         var records = new List<JournalRecord>(lines.Length);
         for (int i = 0; i < lines.Length; i++)
         {

@@ -81,6 +81,9 @@ public sealed class ImageDeleter
     private readonly RegistryClient client;
     private readonly DeletionJournal journal;
 
+    // Tells this run's journal lines from another run's sharing the file (see ClaimedElsewhere).
+    private readonly string run = Guid.NewGuid().ToString("N");
+
     /// <summary>Initializes a deleter.</summary>
     /// <param name="client">The registry client (with delete permission).</param>
     /// <param name="journal">The journal each manifest is appended to before its DELETE.</param>
@@ -251,6 +254,32 @@ public sealed class ImageDeleter
         return null;
     }
 
+    /// <summary>
+    /// Another run sharing the journal may DELETE the same manifest at the same time, and the registry may answer both
+    /// with 202 (or neither, when answers are lost and HEAD only shows it gone). The first Deleted outcome line written
+    /// after our attempt wins; ours then becomes NotFound, so the sum of Deleted bytes over the runs stays the plan's.
+    /// </summary>
+    private JournalRecord FirstDeletedWins(IReadOnlyList<JournalRecord> records, JournalRecord outcome)
+    {
+        if (outcome.Outcome != nameof(DeletionStatus.Deleted))
+        {
+            return outcome;
+        }
+
+        bool Same(JournalRecord r) => r.Registry == outcome.Registry && r.Repository == outcome.Repository && r.Digest == outcome.Digest;
+        int ours = records.Count - 1;
+        while (ours >= 0 && !(records[ours].Kind == JournalRecord.AttemptKind && records[ours].Run == this.run && Same(records[ours])))
+        {
+            ours--;
+        }
+
+        bool taken = ours >= 0 && records.Skip(ours + 1).Any(r =>
+            r.Kind == JournalRecord.OutcomeKind && r.Run is not null && r.Run != this.run && Same(r) && r.Outcome == nameof(DeletionStatus.Deleted));
+        return taken
+            ? outcome with { Outcome = nameof(DeletionStatus.NotFound), Message = $"{outcome.Registry}/{outcome.Repository}@{outcome.Digest} was deleted by another run at the same time, which counts it." }
+            : outcome;
+    }
+
     private static string Name(DeletionCandidate candidate) =>
         candidate.Tag is null ? $"{candidate.Repository}@{candidate.Digest}" : $"{candidate.Repository}:{candidate.Tag}";
 
@@ -285,7 +314,8 @@ public sealed class ImageDeleter
                 content.MediaType,
                 tags,
                 parent,
-                Convert.ToBase64String(content.Content.Span)),
+                Convert.ToBase64String(content.Content.Span),
+                Run: this.run),
             cancellationToken).ConfigureAwait(false);
 
         // From here on the attempt is journaled: finish it whatever the token says, so the outcome line follows.
@@ -297,7 +327,7 @@ public sealed class ImageDeleter
         catch (RegistryException ex)
         {
             await this.journal.AppendAsync(
-                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message),
+                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message, Run: this.run),
                 CancellationToken.None).ConfigureAwait(false);
             if (ex is RegistryAuthenticationException)
             {
@@ -315,9 +345,9 @@ public sealed class ImageDeleter
             ManifestDeleteOutcome.NoAnswer => await this.RecheckAsync(repository, digest, answer.Message).ConfigureAwait(false),
             _ => (DeletionStatus.Failed, answer.Message),
         };
-        await this.journal.AppendAsync(
-            new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message),
-            CancellationToken.None).ConfigureAwait(false);
+        var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message, Run: this.run);
+        JournalRecord written = await this.journal.AppendAsync(outcome, records => this.FirstDeletedWins(records, outcome), CancellationToken.None).ConfigureAwait(false);
+        (status, message) = (Enum.Parse<DeletionStatus>(written.Outcome!), written.Message!);
         if (answer.Outcome == ManifestDeleteOutcome.Unsupported)
         {
             throw new RegistryDeleteDisabledException(answer.Message);

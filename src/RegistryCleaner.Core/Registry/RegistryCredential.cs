@@ -54,7 +54,10 @@ public sealed class RegistryCredential
     /// <returns>The user name and source.</returns>
     public override string ToString() => $"{this.Username} ({this.Source})";
 
-    internal RegistryCredential WithSource(string source) =>
+    /// <summary>Returns the same credential naming where it came from, so a refusal points the user at the right place.</summary>
+    /// <param name="source"><c>Environment</c>, a file path, or another short description (never the secret).</param>
+    /// <returns>The credential with <see cref="Source"/> set.</returns>
+    public RegistryCredential WithSource(string source) =>
         new(this.Username, this.Password, this.IdentityToken) { Source = source };
 
     internal string BasicAuthorizationParameter() =>

@@ -56,16 +56,66 @@ public sealed class PowerShellSession : IDisposable
             terminating = ex;
         }
 
-        return new PowerShellResult(
-            output,
+        return Collect(shell, output, terminating);
+    }
+
+    /// <summary>Starts a script without waiting, so a test can stop it as Ctrl+C would (<see cref="RunningScript.Stop"/>).</summary>
+    public RunningScript Start(string script)
+    {
+        var shell = System.Management.Automation.PowerShell.Create();
+        shell.Runspace = this.runspace;
+        shell.AddScript(script);
+        var output = new PSDataCollection<PSObject>();
+        IAsyncResult pending = shell.BeginInvoke<PSObject, PSObject>(null, output);
+        return new RunningScript(shell, pending, output);
+    }
+
+    public void Dispose() => this.runspace.Dispose();
+
+    internal static PowerShellResult Collect(System.Management.Automation.PowerShell shell, IEnumerable<PSObject> output, Exception? terminating) =>
+        new(
+            output.ToArray(),
             shell.Streams.Error.ToArray(),
             shell.Streams.Warning.Select(w => w.Message).ToArray(),
             shell.Streams.Verbose.Select(v => v.Message).ToArray(),
             shell.Streams.Information.Select(i => i.MessageData?.ToString() ?? string.Empty).ToArray(),
-            terminating);
+            terminating)
+        {
+            Debug = shell.Streams.Debug.Select(d => d.Message).ToArray(),
+            Progress = shell.Streams.Progress.Select(p => $"{p.Activity}\n{p.StatusDescription}\n{p.CurrentOperation}").ToArray(),
+        };
+}
+
+/// <summary>A script started with <see cref="PowerShellSession.Start"/>: stop it like Ctrl+C, or wait for it.</summary>
+public sealed class RunningScript(System.Management.Automation.PowerShell shell, IAsyncResult pending, PSDataCollection<PSObject> output) : IDisposable
+{
+    /// <summary>Gets the output so far (thread-safe collection).</summary>
+    public PSDataCollection<PSObject> Output => output;
+
+    /// <summary>Stops the pipeline (what Ctrl+C does: StopProcessing on the running cmdlet) and waits until it has stopped.</summary>
+    public void Stop() => shell.Stop();
+
+    /// <summary>Waits for the script to end (stopped or not) and returns every stream.</summary>
+    public PowerShellResult Wait()
+    {
+        Exception? terminating = null;
+        try
+        {
+            shell.EndInvoke(pending);
+        }
+        catch (RuntimeException ex)
+        {
+            terminating = ex;
+        }
+
+        return PowerShellSession.Collect(shell, output, terminating);
     }
 
-    public void Dispose() => this.runspace.Dispose();
+    public void Dispose()
+    {
+        shell.Dispose();
+        output.Dispose();
+    }
 }
 
 /// <summary>What a script produced: output objects, errors (and the terminating one, if any), warnings, verbose and information text.</summary>
@@ -77,10 +127,17 @@ public sealed record PowerShellResult(
     IReadOnlyList<string> Information,
     Exception? Terminating)
 {
+    /// <summary>Gets the debug messages.</summary>
+    public IReadOnlyList<string> Debug { get; init; } = [];
+
+    /// <summary>Gets each progress record's activity, status and current operation.</summary>
+    public IReadOnlyList<string> Progress { get; init; } = [];
+
     /// <summary>Gets every text the script showed, for secret-leak assertions.</summary>
     public string AllText =>
         string.Join('\n', this.Output.Select(o => o?.ToString()))
         + string.Join('\n', this.Errors.Select(e => e.ToString() + e.Exception))
         + string.Join('\n', this.Warnings) + string.Join('\n', this.Verbose) + string.Join('\n', this.Information)
+        + string.Join('\n', this.Debug) + string.Join('\n', this.Progress)
         + this.Terminating;
 }

@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace RegistryCleaner.Tests.Infrastructure;
+
+/// <summary>What a <see cref="FaultProxy"/> does to a matching request instead of a clean forward.</summary>
+public enum FaultKind
+{
+    /// <summary>429 with <c>Retry-After: 1</c>; the registry never sees the request.</summary>
+    TooManyRequests,
+
+    /// <summary>503; the registry never sees the request.</summary>
+    ServiceUnavailable,
+
+    /// <summary>Forwards, sends the headers and half the body, then aborts the connection.</summary>
+    ResetMidBody,
+
+    /// <summary>Only waits <see cref="Fault.Delay"/> (the client may give up first), then forwards.</summary>
+    Slow,
+
+    /// <summary>Forwards and answers half the body with a Content-Length that matches the half.</summary>
+    TruncatedBody,
+
+    /// <summary>Forwards (the registry acts on it), then aborts without answering: a lost response.</summary>
+    LoseResponse,
+}
+
+/// <summary>One programmed fault: requests matching method and path get <see cref="Kind"/>, <see cref="Remaining"/> times.</summary>
+public sealed class Fault(string method, Regex path, FaultKind kind, int times, TimeSpan delay)
+{
+    private int remaining = times;
+    private int hits;
+
+    public string Method { get; } = method;
+
+    public Regex Path { get; } = path;
+
+    public FaultKind Kind { get; } = kind;
+
+    public TimeSpan Delay { get; } = delay;
+
+    /// <summary>Gets how often the fault fired.</summary>
+    public int Hits => Volatile.Read(ref this.hits);
+
+    /// <summary>Gets how many more times it fires (negative: always).</summary>
+    public int Remaining => Volatile.Read(ref this.remaining);
+
+    /// <summary>Stops the fault firing (for a clean rerun against the same proxy).</summary>
+    public void Disable() => Volatile.Write(ref this.remaining, 0);
+
+    internal bool TryFire(HttpRequest request)
+    {
+        if (!string.Equals(request.Method, this.Method, StringComparison.OrdinalIgnoreCase) || !this.Path.IsMatch(request.Path.Value ?? string.Empty))
+        {
+            return false;
+        }
+
+        while (true)
+        {
+            int left = Volatile.Read(ref this.remaining);
+            if (left == 0)
+            {
+                return false;
+            }
+
+            // Negative means "always"; otherwise take one firing atomically (concurrent requests race for the last one).
+            if (left < 0 || Interlocked.CompareExchange(ref this.remaining, left - 1, left) == left)
+            {
+                Interlocked.Increment(ref this.hits);
+                return true;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// A reverse proxy (Kestrel on a free loopback port) in front of a real registry that injects programmed faults, so
+/// the module meets rate limits, 503 bursts, dropped connections, slow and truncated answers exactly as over a network.
+/// Unmatched requests are forwarded unchanged (status, headers, body).
+/// </summary>
+public sealed class FaultProxy : IAsyncDisposable, IDisposable
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase) { "Connection", "Keep-Alive", "Transfer-Encoding", "Host", "Content-Length" };
+    private readonly ConcurrentQueue<Fault> faults = new();
+    private readonly HttpClient upstream;
+    private readonly Uri target;
+    private WebApplication app = null!;
+
+    private FaultProxy(Uri target)
+    {
+        this.target = target;
+        this.upstream = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, UseCookies = false })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    /// <summary>Gets the proxy as the module names a registry: <c>http://127.0.0.1:port/</c>.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Gets the count of requests seen, by "METHOD path".</summary>
+    public ConcurrentDictionary<string, int> Requests { get; } = new(StringComparer.Ordinal);
+
+    public static FaultProxy Start(Uri target)
+    {
+        var proxy = new FaultProxy(target);
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        proxy.app = builder.Build();
+        proxy.app.Run(proxy.HandleAsync);
+        proxy.app.StartAsync().GetAwaiter().GetResult();
+        string address = proxy.app.Services.GetRequiredServiceOf<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        proxy.BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        return proxy;
+    }
+
+    /// <summary>Programs a fault; <paramref name="times"/> negative means every matching request.</summary>
+    public Fault Add(string method, string pathPattern, FaultKind kind, int times = 1, TimeSpan? delay = null)
+    {
+        var fault = new Fault(method, new Regex(pathPattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)), kind, times, delay ?? TimeSpan.Zero);
+        this.faults.Enqueue(fault);
+        return fault;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await this.app.StopAsync().ConfigureAwait(false);
+        await this.app.DisposeAsync().ConfigureAwait(false);
+        this.upstream.Dispose();
+    }
+
+    public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        HttpRequest request = context.Request;
+        this.Requests.AddOrUpdate($"{request.Method} {request.Path}", 1, static (_, n) => n + 1);
+        Fault? fault = this.faults.FirstOrDefault(f => f.TryFire(request));
+        if (fault is { Delay.Ticks: > 0 })
+        {
+            // Any fault may come late (Slow is only a delay): lets tests line up concurrent runs on one request.
+            try
+            {
+                await Task.Delay(fault.Delay, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client gave up (its timeout or Ctrl+C): nothing to answer.
+                return;
+            }
+        }
+
+        switch (fault?.Kind)
+        {
+            case FaultKind.TooManyRequests:
+                context.Response.StatusCode = 429;
+                context.Response.Headers.RetryAfter = "1";
+                return;
+            case FaultKind.ServiceUnavailable:
+                context.Response.StatusCode = 503;
+                return;
+        }
+
+        using HttpResponseMessage response = await this.ForwardAsync(context).ConfigureAwait(false);
+        byte[] body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+        if (fault?.Kind == FaultKind.LoseResponse)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach ((string name, IEnumerable<string> values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!HopByHop.Contains(name))
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+
+        bool head = HttpMethods.IsHead(request.Method);
+        if (fault?.Kind == FaultKind.TruncatedBody)
+        {
+            body = body[..(body.Length / 2)];
+        }
+
+        context.Response.ContentLength = head ? response.Content.Headers.ContentLength : body.Length;
+        if (head)
+        {
+            return;
+        }
+
+        if (fault?.Kind == FaultKind.ResetMidBody)
+        {
+            await context.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2)).ConfigureAwait(false);
+            await context.Response.Body.FlushAsync().ConfigureAwait(false);
+            context.Abort();
+            return;
+        }
+
+        await context.Response.Body.WriteAsync(body).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> ForwardAsync(HttpContext context)
+    {
+        HttpRequest request = context.Request;
+        using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(this.target, request.Path.Value!.TrimStart('/') + request.QueryString));
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer).ConfigureAwait(false);
+        if (buffer.Length > 0 || request.ContentLength is not null)
+        {
+            message.Content = new ByteArrayContent(buffer.ToArray());
+        }
+
+        foreach ((string name, Microsoft.Extensions.Primitives.StringValues values) in request.Headers)
+        {
+            if (HopByHop.Contains(name))
+            {
+                continue;
+            }
+
+            if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values) && message.Content is not null)
+            {
+                message.Content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
+        // Not the caller's abort token: a forwarded DELETE must complete on the registry even if the client left.
+        return await this.upstream.SendAsync(message, HttpCompletionOption.ResponseContentRead).ConfigureAwait(false);
+    }
+}
