@@ -74,7 +74,7 @@ internal static class CompletionInputs
             string? configPath = fakeBoundParameters?["ConfigPath"] as string;
             var lookup = new ConfigLookup(
                 string.IsNullOrWhiteSpace(configPath) ? null : Rooted(configPath),
-                CurrentDirectory(),
+                CompletionText.CurrentDirectory(),
                 System.IO.Path.Combine(RegistryCleanerCmdlet.ModuleRoot, "config.yaml"),
                 ConfigLookup.ProcessEnvironment());
             return RegistryCleanerConfiguration.Load(lookup);
@@ -93,32 +93,9 @@ internal static class CompletionInputs
             .Where(v => v.Length > 0 && v.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.OrdinalIgnoreCase)
-            .Select(v => new CompletionResult(Quote(v), v, CompletionResultType.ParameterValue, $"{what} {v}"))
+            .Select(v => new CompletionResult(CompletionText.Quote(v), v, CompletionResultType.ParameterValue, $"{what} {v}"))
             .ToArray();
     }
 
-    private static string Quote(string value) =>
-        value.Any(c => char.IsWhiteSpace(c) || "'\"`$&|;,(){}[]@#<>".Contains(c, StringComparison.Ordinal))
-            ? "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'"
-            : value;
-
-    private static string Rooted(string path) => System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.Combine(CurrentDirectory(), path);
-
-    private static string CurrentDirectory()
-    {
-        try
-        {
-            // The PowerShell location, which differs from the process's current directory after Set-Location.
-            if (Runspace.DefaultRunspace?.SessionStateProxy?.Path?.CurrentFileSystemLocation?.ProviderPath is { Length: > 0 } location)
-            {
-                return location;
-            }
-        }
-        catch (PSInvalidOperationException)
-        {
-            // The runspace is busy on another thread; fall back to the process's folder.
-        }
-
-        return Environment.CurrentDirectory;
-    }
+    private static string Rooted(string path) => System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.Combine(CompletionText.CurrentDirectory(), path);
 }

@@ -35,7 +35,7 @@ public sealed class RepositoryCompleter : IArgumentCompleter
             .Where(n => n.Length > 0 && n.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.OrdinalIgnoreCase)
-            .Select(n => new CompletionResult(Quote(n), n, CompletionResultType.ParameterValue, $"Repository {n}"))
+            .Select(n => new CompletionResult(CompletionText.Quote(n), n, CompletionResultType.ParameterValue, $"Repository {n}"))
             .ToArray();
     }
 
@@ -92,7 +92,7 @@ public sealed class RepositoryCompleter : IArgumentCompleter
     {
         try
         {
-            string current = CurrentDirectory();
+            string current = CompletionText.CurrentDirectory();
             string? configPath = bound?["ConfigPath"] as string;
             string moduleRoot = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(typeof(RepositoryCompleter).Assembly.Location) ?? ".", "..", ".."));
             var lookup = new ConfigLookup(
@@ -109,27 +109,4 @@ public sealed class RepositoryCompleter : IArgumentCompleter
     }
 
     private static object? Unwrap(object? value) => value is PSObject wrapped ? wrapped.BaseObject : value;
-
-    private static string Quote(string value) =>
-        value.Any(c => char.IsWhiteSpace(c) || "'\"`$&|;,(){}[]@#<>".Contains(c, StringComparison.Ordinal))
-            ? "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'"
-            : value;
-
-    private static string CurrentDirectory()
-    {
-        try
-        {
-            // The PowerShell location, which differs from the process's current directory after Set-Location.
-            if (Runspace.DefaultRunspace?.SessionStateProxy?.Path?.CurrentFileSystemLocation?.ProviderPath is { Length: > 0 } location)
-            {
-                return location;
-            }
-        }
-        catch (PSInvalidOperationException)
-        {
-            // The runspace is busy on another thread; fall back to the process's folder.
-        }
-
-        return Environment.CurrentDirectory;
-    }
 }
