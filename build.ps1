@@ -157,22 +157,37 @@ function Invoke-XunitTests {
     New-Item -ItemType Directory -Path $results -Force | Out-Null
     $trx = Join-Path $results 'xunit.trx'
     if (Test-Path $trx) { Remove-Item $trx }
+    # --blame names the test that was running if the test host crashes (the run is then reported as aborted).
     $arguments = @('test', (Join-Path $Root 'tests/RegistryCleaner.Tests'), '-c', $Configuration, '--nologo',
         '--logger', 'trx;LogFileName=xunit.trx', '--results-directory', $results,
-        '--logger', 'console;verbosity=normal')
+        '--logger', 'console;verbosity=normal', '--blame')
     if ($TestFilter) { $arguments += @('--filter', $TestFilter) }
     & dotnet @arguments | Out-Host
     $exit = $LASTEXITCODE
 
-    $counts = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    $counts = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0; Failures = [Collections.Generic.List[string]]::new() }
     if (Test-Path $trx) {
         [xml] $report = Get-Content -LiteralPath $trx -Raw
-        $summary = $report.TestRun.ResultSummary.Counters
-        $counts.Passed = [int] $summary.passed
-        $counts.Failed = [int] $summary.failed + [int] $summary.error + [int] $summary.timeout
-        $counts.Skipped = [int] $summary.notExecuted
+        $summary = $report.TestRun.ResultSummary
+        $counts.Passed = [int] $summary.Counters.passed
+        $counts.Failed = [int] $summary.Counters.failed + [int] $summary.Counters.error + [int] $summary.Counters.timeout
+        $counts.Skipped = [int] $summary.Counters.notExecuted
+        foreach ($result in @($report.TestRun.Results.UnitTestResult | Where-Object outcome -in 'Failed', 'Error', 'Timeout')) {
+            $message = $result.SelectSingleNode('*[local-name()="Output"]/*[local-name()="ErrorInfo"]/*[local-name()="Message"]')
+            $first = if ($message) { ($message.InnerText -split '\r?\n' | Where-Object { $_.Trim() } | Select-Object -First 3) -join ' | ' } else { '' }
+            $counts.Failures.Add("$($result.testName): $first")
+        }
+        # A crashed or aborted test host leaves run-level messages instead of (or besides) failed results.
+        if ($summary.outcome -notin 'Completed', 'Passed', 'Failed') {
+            $runMessages = $summary.SelectNodes('*[local-name()="RunInfos"]/*[local-name()="RunInfo"]/*[local-name()="Text"]')
+            foreach ($text in $runMessages) { $counts.Failures.Add("test run $($summary.outcome): $($text.InnerText.Trim())") }
+            if ($runMessages.Count -eq 0) { $counts.Failures.Add("test run $($summary.outcome)") }
+        }
     }
-    if ($exit -ne 0 -and $counts.Failed -eq 0) { $counts.Failed = 1 }
+    if ($exit -ne 0 -and $counts.Failed -eq 0) {
+        $counts.Failed = 1
+        if ($counts.Failures.Count -eq 0) { $counts.Failures.Add("dotnet test exited with $exit without a failed test in $trx") }
+    }
     $counts
 }
 
@@ -182,17 +197,22 @@ function Invoke-PesterTests {
         Invoke-Native dotnet @('restore', (Join-Path $Root 'tests/RegistryCleaner.Tests'), '--nologo', '-v', 'quiet')
     }
     $resultFile = Join-Path $OutDir 'test-results/pester.json'
+    if (Test-Path $resultFile) { Remove-Item -LiteralPath $resultFile }
     $pwsh = @(Get-PwshInvocation)
     $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File',
         (Join-Path $Root 'tests/pester/Invoke-PesterTests.ps1'),
         '-PesterPath', $pester, '-ModulePath', $ModuleOut, '-ResultPath', $resultFile)
     & $pwsh[0] @arguments | Out-Host
     $exit = $LASTEXITCODE
-    $counts = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    $counts = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0; Failures = @() }
     if (Test-Path $resultFile) {
-        $counts = Get-Content -LiteralPath $resultFile -Raw | ConvertFrom-Json
+        $read = Get-Content -LiteralPath $resultFile -Raw | ConvertFrom-Json
+        $counts = [pscustomobject]@{ Passed = $read.Passed; Failed = $read.Failed; Skipped = $read.Skipped; Failures = @($read.Failures) }
     }
-    if ($exit -ne 0 -and $counts.Failed -eq 0) { $counts.Failed = 1 }
+    if ($exit -ne 0 -and $counts.Failed -eq 0) {
+        $counts.Failed = 1
+        $counts.Failures = @("the Pester run exited with $exit without a failed test in $resultFile")
+    }
     $counts
 }
 
@@ -208,6 +228,9 @@ function Invoke-Test {
     Write-Host ''
     Write-Host ("xunit: {0} passed, {1} failed, {2} skipped" -f $xunit.Passed, $xunit.Failed, $xunit.Skipped)
     Write-Host ("Pester: {0} passed, {1} failed, {2} skipped" -f $pester.Passed, $pester.Failed, $pester.Skipped)
+    # The failures again, last, so that a log cut to its tail still names them.
+    foreach ($failure in $xunit.Failures) { Write-Host "FAILED (xunit) $failure" -ForegroundColor Red }
+    foreach ($failure in $pester.Failures) { Write-Host "FAILED (Pester) $failure" -ForegroundColor Red }
     Write-Host ("Tests: {0} passed, {1} failed" -f $passed, $failed)
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }

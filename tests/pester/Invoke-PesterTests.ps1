@@ -18,10 +18,19 @@ $configuration.Should.ErrorAction = 'Continue'
 $result = Invoke-Pester -Configuration $configuration
 
 New-Item -ItemType Directory -Path (Split-Path $ResultPath) -Force | Out-Null
+$failures = @(
+    foreach ($test in $result.Failed) {
+        $message = ($test.ErrorRecord | Select-Object -First 1 | ForEach-Object { "$_" }) -split '\r?\n' | Select-Object -First 2
+        '{0}: {1}' -f $test.ExpandedPath, ($message -join ' | ')
+    }
+    foreach ($block in $result.FailedBlocks) { '{0}: the block failed ({1})' -f $block.ExpandedPath, ($block.ErrorRecord | Select-Object -First 1) }
+    foreach ($container in $result.FailedContainers) { '{0}: the file failed ({1})' -f $container.Item, ($container.ErrorRecord | Select-Object -First 1) }
+)
 [pscustomobject]@{
-    Passed  = $result.PassedCount
-    Failed  = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-    Skipped = $result.SkippedCount
+    Passed   = $result.PassedCount
+    Failed   = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    Skipped  = $result.SkippedCount
+    Failures = $failures
 } | ConvertTo-Json | Set-Content -LiteralPath $ResultPath
 if ($result.Result -ne 'Passed') { exit 1 }
 exit 0
