@@ -47,6 +47,7 @@ public abstract partial class RegistryCmdlet
         WorkloadScanOptions? scanOptions = given is null
             ? UsageSource.ScanOptions(configuration, query.KubeConfig is null ? null : this.ResolveFilePath(query.KubeConfig), query.Context, query.Namespace, this.EffectiveTimeout, null)
             : null;
+        ImageConfigCache? cache = this.OpenConfigCache();
         RegistryClient client = this.CreateRegistryClient(endpoint);
         try
         {
@@ -92,8 +93,10 @@ public abstract partial class RegistryCmdlet
                     Progress = new Progress<InventoryProgress>(p => inventoryProgress.Report(
                         p.TagsTotal == 0 ? $"Listing tags: {p.RepositoriesListed} of {p.RepositoriesTotal} repositories" : $"Reading manifests: {p.TagsDone} of {p.TagsTotal} tags",
                         p.TagsTotal == 0 ? -1 : (int)(100L * p.TagsDone / Math.Max(1, p.TagsTotal)))),
+                    ConfigCache = cache,
                 });
                 RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
+                SaveConfigCache(cache, queue);
                 inventoryProgress.Complete();
                 foreach (TagReadResult failed in reader.Errors)
                 {

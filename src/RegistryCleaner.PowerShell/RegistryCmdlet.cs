@@ -54,6 +54,45 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
     protected TimeSpan EffectiveTimeout =>
         TimeSpan.FromSeconds(this.MyInvocation.BoundParameters.ContainsKey(nameof(this.TimeoutSec)) ? this.TimeoutSec : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.Timeout)));
 
+    /// <summary>
+    /// Opens the image configuration cache the configuration asks for (<c>analysis.cache</c>, <c>analysis.cache_dir</c>),
+    /// on the pipeline thread; <see langword="null"/> when it is turned off.
+    /// </summary>
+    /// <returns>The cache, or <see langword="null"/>.</returns>
+    protected ImageConfigCache? OpenConfigCache()
+    {
+        if (!this.Configuration.GetBoolean(ConfigSchema.Cache))
+        {
+            this.WriteVerbose("The image configuration cache is off (analysis.cache): every configuration is downloaded.");
+            return null;
+        }
+
+        string directory = this.Configuration.GetString(ConfigSchema.CacheDir) is { Length: > 0 } configured
+            ? this.ResolveFilePath(configured)
+            : ImageConfigCache.DefaultDirectory();
+        ImageConfigCache cache = ImageConfigCache.Open(directory);
+        this.WriteVerbose(cache.LoadProblem ?? $"Image configuration cache {cache.Path}: {cache.Loaded} entries.");
+        return cache;
+    }
+
+    /// <summary>Says how the cache served this read and saves what it learned; a failed save is a warning, never an error.</summary>
+    /// <param name="cache">The cache from <see cref="OpenConfigCache"/>, or <see langword="null"/>.</param>
+    /// <param name="queue">Where to write.</param>
+    protected static void SaveConfigCache(ImageConfigCache? cache, PipelineQueue queue)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        if (cache is null)
+        {
+            return;
+        }
+
+        queue.Verbose($"Image configurations: {cache.Hits} from the cache, {cache.Misses} downloaded.");
+        if (cache.Save() is { } problem)
+        {
+            queue.Warning(problem);
+        }
+    }
+
     /// <summary>Parses the registry from -Registry or registry.url; stops the command when it is not a registry address.</summary>
     /// <returns>The endpoint.</returns>
     protected RegistryEndpoint ResolveEndpoint()

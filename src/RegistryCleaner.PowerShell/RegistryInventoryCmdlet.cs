@@ -75,6 +75,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
         WildcardPattern[]? tagPatterns = this.Tag?.Select(t => new WildcardPattern(t, WildcardOptions.IgnoreCase)).ToArray();
         string activity = $"Reading registry {endpoint.DisplayName}";
         using RegistryClient client = this.CreateRegistryClient(endpoint);
+        ImageConfigCache? cache = this.OpenConfigCache();
         var readTags = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         bool failing = true;
         try
@@ -99,6 +100,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                     Repositories = repositories,
                     TagFilter = tagPatterns is null && objectIds is null ? null : (repository, tag) => InScope(tag, tagPatterns, objectIds),
                     Progress = progress,
+                    ConfigCache = cache,
                 });
                 await foreach (TagReadResult result in reader.ReadAsync(token).ConfigureAwait(false))
                 {
@@ -117,6 +119,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                     }
                 }
 
+                SaveConfigCache(cache, queue);
                 return reader.Inventory;
             });
 

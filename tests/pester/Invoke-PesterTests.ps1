@@ -9,6 +9,8 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterPath -Force
 $env:REGISTRYCLEANER_MODULE_PATH = (Resolve-Path $ModulePath).Path
+# The cmdlets' image configuration cache goes to a folder of this run, not the user's own cache folder.
+$env:REGISTRY_CLEANER_CACHE_DIR = (New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) "registrycleaner-pester-cache-$PID") -Force).FullName
 
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = $PSScriptRoot

@@ -91,6 +91,12 @@ public static class ConfigSchema
     /// <summary>The key holding the folder for journals and backups.</summary>
     public const string OutputDir = "analysis.output_dir";
 
+    /// <summary>The key that turns the image configuration cache on or off.</summary>
+    public const string Cache = "analysis.cache";
+
+    /// <summary>The key holding the image configuration cache folder.</summary>
+    public const string CacheDir = "analysis.cache_dir";
+
     /// <summary>The key that makes destructive cmdlets dry-run unless told otherwise.</summary>
     public const string DryRunByDefault = "security.dry_run_by_default";
 
@@ -147,6 +153,8 @@ public static class ConfigSchema
         new(MaxWorkers, ConfigValueKind.Integer, 16, null, "Concurrent requests per registry (-ThrottleLimit)."),
         new(Timeout, ConfigValueKind.Integer, 60, null, "Per-request timeout in seconds for the registry, Kubernetes and MongoDB (-TimeoutSec)."),
         new(OutputDir, ConfigValueKind.String, "reports", null, "Folder for deletion journals and MongoDB backups, relative to the current folder."),
+        new(Cache, ConfigValueKind.Boolean, true, "REGISTRY_CLEANER_CACHE", "Keep each image configuration's creation time and platform on disk by digest, so later reads need one request per tag instead of two. Content-addressed: entries never go stale."),
+        new(CacheDir, ConfigValueKind.String, null, "REGISTRY_CLEANER_CACHE_DIR", "Folder of the image configuration cache; empty means $XDG_CACHE_HOME/RegistryCleaner or ~/.cache/RegistryCleaner (%LOCALAPPDATA%\\RegistryCleaner\\Cache on Windows)."),
         new("reports.workload_report", ConfigValueKind.String, "workload-report.json", null, ReportsNote),
         new("reports.image_analysis", ConfigValueKind.String, "final-report.json", null, ReportsNote),
         new("reports.deletion_analysis", ConfigValueKind.String, "deletion-analysis.json", null, ReportsNote),

@@ -21,6 +21,12 @@ public sealed class InventoryReaderOptions
     /// <summary>Gets the number of tags read concurrently; <see langword="null"/> uses the client's <see cref="RegistryClientOptions.MaxConcurrency"/>.</summary>
     public int? MaxConcurrency { get; init; }
 
+    /// <summary>
+    /// Gets a cache of image configurations by digest; a configuration found there is not downloaded, one downloaded
+    /// is added to it (the caller saves it). <see langword="null"/> downloads every distinct configuration.
+    /// </summary>
+    public ImageConfigCache? ConfigCache { get; init; }
+
     /// <summary>Gets a progress callback, called from worker threads after each tag; it must be fast and thread-safe.</summary>
     public IProgress<InventoryProgress>? Progress { get; init; }
 }
@@ -272,8 +278,16 @@ public sealed class InventoryReader
 
     private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, CancellationToken cancellationToken)
     {
+        ImageConfigCache? cache = this.options.ConfigCache;
+        if (cache is not null && cache.TryGet(digest, out ImageConfigFacts known))
+        {
+            return (known.Created, known.Platform);
+        }
+
         byte[] blob = await this.client.GetBlobAsync(repository, digest, cancellationToken).ConfigureAwait(false);
-        return ManifestParser.ParseConfig(blob);
+        (DateTimeOffset? created, string? platform) = ManifestParser.ParseConfig(blob);
+        cache?.Add(digest, blob, new ImageConfigFacts(created, platform));
+        return (created, platform);
     }
 
     // Artifact configs (Helm charts, signatures, the OCI empty descriptor) carry no image creation time.
