@@ -12,8 +12,8 @@ namespace RegistryCleaner.PowerShell;
 /// <param name="Plan">The plan.</param>
 /// <param name="Client">The registry client; the caller disposes it.</param>
 /// <param name="Usage">The usage the plan protected.</param>
-/// <param name="PlannedTags">The tags of every repository when the inventory was read.</param>
-public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlySet<string>> PlannedTags);
+/// <param name="PlannedTags">The digest of every tag of every repository when the inventory was read (repository to tag to digest).</param>
+public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> PlannedTags);
 
 /// <content>Planning unused images: usage, the whole-catalog inventory and the planner, shared by the unused-image cmdlets.</content>
 public abstract partial class RegistryCmdlet
@@ -51,7 +51,7 @@ public abstract partial class RegistryCmdlet
         RegistryClient client = this.CreateRegistryClient(endpoint);
         try
         {
-            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlySet<string>> plannedTags) = this.RunEngine(async (queue, token) =>
+            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags) = this.RunEngine(async (queue, token) =>
             {
                 UsageSnapshot usage;
                 if (given is not null)
@@ -119,9 +119,9 @@ public abstract partial class RegistryCmdlet
                     Targets = query.Targets,
                     AcceptIncompleteInventory = !query.ForDeletion,
                 };
-                IReadOnlyDictionary<string, IReadOnlySet<string>> tagsByRepository = inventory.Tags
+                IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tagsByRepository = inventory.Tags
                     .GroupBy(t => t.Repository, StringComparer.Ordinal)
-                    .ToDictionary(g => g.Key, g => (IReadOnlySet<string>)g.Select(t => t.Tag).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+                    .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, string>)g.ToDictionary(t => t.Tag, t => t.Digest, StringComparer.Ordinal), StringComparer.Ordinal);
                 return (DeletionPlanner.Plan(new PlanRequest(inventory, usage, options)), usage, tagsByRepository);
             });
 

@@ -84,6 +84,9 @@ public sealed class ImageDeleter
     // Tells this run's journal lines from another run's sharing the file (see ClaimedElsewhere).
     private readonly string run = Guid.NewGuid().ToString("N");
 
+    // The digests of each repository's tags, read all at once and trusted for TagSweepInterval.
+    private readonly Dictionary<string, TagSweep> sweeps = new(StringComparer.Ordinal);
+
     /// <summary>Initializes a deleter.</summary>
     /// <param name="client">The registry client (with delete permission).</param>
     /// <param name="journal">The journal each manifest is appended to before its DELETE.</param>
@@ -96,11 +99,18 @@ public sealed class ImageDeleter
     }
 
     /// <summary>
-    /// Gets the tags each repository had when the plan was made (repository to tags). When set, tags that appeared since
-    /// are resolved right before a DELETE: one that points at the manifest would be deleted with it, so the manifest is
-    /// skipped instead.
+    /// Gets the digest each tag pointed at when the plan was made (repository to tag to digest). Right before each
+    /// DELETE every other tag of the repository is checked, because a DELETE by digest also removes every tag on that
+    /// manifest; a tag whose current digest cannot be read is taken at its planned digest, and a tag the plan did not
+    /// know that cannot be read stops that manifest's deletion.
     /// </summary>
-    public IReadOnlyDictionary<string, IReadOnlySet<string>>? PlannedTags { get; init; }
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? PlannedTags { get; init; }
+
+    /// <summary>
+    /// Gets how long the digests of a repository's tags, all read at once, are trusted before they are read again
+    /// (tags created since are always read right before the DELETE). Default 30 seconds.
+    /// </summary>
+    public TimeSpan TagSweepInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     private string Registry => this.client.Endpoint.DisplayName;
 
@@ -177,21 +187,22 @@ public sealed class ImageDeleter
             return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
         }
 
-        string? newTag;
+        string? otherTag;
+        var deleting = new HashSet<string>(stillPointing.Select(i => candidates[i].Tag).OfType<string>(), StringComparer.Ordinal);
         try
         {
-            newTag = await this.FindNewTagOnAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+            otherTag = await this.FindOtherTagOnAsync(repository, digest, deleting, cancellationToken).ConfigureAwait(false);
         }
         catch (RegistryException ex)
         {
             return new ManifestDeletion(candidates.Select(c => this.Result(c, DeletionStatus.Failed, $"Could not re-check the tags of {repository} before deleting: {ex.Message}")).ToArray(), []);
         }
 
-        if (newTag is not null)
+        if (otherTag is not null)
         {
             foreach (int i in stillPointing)
             {
-                results[i] = this.Result(candidates[i], DeletionStatus.Skipped, $"tag {newTag} was pushed onto the same manifest since the plan, and the DELETE would remove it too; not deleted.");
+                results[i] = this.Result(candidates[i], DeletionStatus.Skipped, $"tag {otherTag} now points at the same manifest (pushed or moved since the plan), and the DELETE would remove it too; not deleted.");
             }
 
             return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
@@ -225,14 +236,13 @@ public sealed class ImageDeleter
         return new ManifestDeletion(results.Select(r => r!).ToArray(), children);
     }
 
-    private async Task<string?> FindNewTagOnAsync(string repository, string digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Returns a tag of the repository, other than <paramref name="deleting"/>, that points at the digest now, or
+    /// <see langword="null"/>. The repository's tags are listed every time; their digests come from a sweep of every
+    /// tag that is repeated after <see cref="TagSweepInterval"/>, and tags created since the sweep are read at once.
+    /// </summary>
+    private async Task<string?> FindOtherTagOnAsync(string repository, string digest, IReadOnlySet<string> deleting, CancellationToken cancellationToken)
     {
-        if (this.PlannedTags is null)
-        {
-            return null;
-        }
-
-        IReadOnlySet<string> planned = this.PlannedTags.TryGetValue(repository, out IReadOnlySet<string>? known) ? known : new HashSet<string>();
         IReadOnlyList<string> now;
         try
         {
@@ -243,15 +253,50 @@ public sealed class ImageDeleter
             return null;
         }
 
-        foreach (string tag in now.Where(t => !planned.Contains(t)))
+        IReadOnlyDictionary<string, string>? planned = this.PlannedTags?.GetValueOrDefault(repository);
+        if (!this.sweeps.TryGetValue(repository, out TagSweep? sweep) || sweep.Age.Elapsed > this.TagSweepInterval)
         {
-            if (string.Equals(await this.client.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false), digest, StringComparison.Ordinal))
+            sweep = new TagSweep();
+            await Parallel.ForEachAsync(
+                now.Where(t => !deleting.Contains(t)),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, this.client.Options.MaxConcurrency), CancellationToken = cancellationToken },
+                async (tag, token) => sweep.Digests[tag] = await this.ResolveAsync(repository, tag, planned, token).ConfigureAwait(false)).ConfigureAwait(false);
+            this.sweeps[repository] = sweep;
+        }
+
+        foreach (string tag in now)
+        {
+            if (deleting.Contains(tag))
+            {
+                continue;
+            }
+
+            if (!sweep.Digests.TryGetValue(tag, out string? current))
+            {
+                current = await this.ResolveAsync(repository, tag, planned, cancellationToken).ConfigureAwait(false);
+                sweep.Digests[tag] = current;
+            }
+
+            if (string.Equals(current, digest, StringComparison.Ordinal))
             {
                 return tag;
             }
         }
 
         return null;
+    }
+
+    /// <summary>A tag's digest now; when it cannot be read, its digest at planning time, else the error (fail closed).</summary>
+    private async Task<string?> ResolveAsync(string repository, string tag, IReadOnlyDictionary<string, string>? planned, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await this.client.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException) when (planned is not null && planned.TryGetValue(tag, out string? known))
+        {
+            return known;
+        }
     }
 
     /// <summary>
@@ -369,5 +414,12 @@ public sealed class ImageDeleter
         {
             return (DeletionStatus.Failed, $"{message} Checking it failed too: {ex.Message}");
         }
+    }
+
+    private sealed class TagSweep
+    {
+        public System.Diagnostics.Stopwatch Age { get; } = System.Diagnostics.Stopwatch.StartNew();
+
+        public System.Collections.Concurrent.ConcurrentDictionary<string, string?> Digests { get; } = new(StringComparer.Ordinal);
     }
 }

@@ -78,7 +78,7 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
         await pusher.TagAsync(image, "released-since");
         using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
         var journal = new DeletionJournal(Path.Combine(this.folder, "newtag.jsonl"));
-        var deleter = new ImageDeleter(client, journal) { PlannedTags = new Dictionary<string, IReadOnlySet<string>> { ["engine/newtag"] = new HashSet<string> { "old" } } };
+        var deleter = new ImageDeleter(client, journal) { PlannedTags = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["engine/newtag"] = new Dictionary<string, string> { ["old"] = image.Digest } } };
 
         ManifestDeletion result = await deleter.DeleteAsync([Candidate(client.Endpoint.DisplayName, "engine/newtag", "old", image.Digest, 5)], CancellationToken.None);
 
@@ -87,6 +87,56 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
         Assert.Contains("released-since", only.Reason, StringComparison.Ordinal);
         Assert.False(File.Exists(journal.Path));
         Assert.Equal(image.Digest, await client.HeadManifestAsync("engine/newtag", "released-since", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_kept_tag_moved_onto_the_manifest_since_the_plan_saves_it()
+    {
+        // A rollback: "prod" is re-pointed at an old build the plan found unused, after the plan was made.
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage old = await pusher.PushImageAsync("engine/rollback", "build-1", [ImagePusher.Layer(751, 200)]);
+        PushedImage older = await pusher.PushImageAsync("engine/rollback", "build-0", [ImagePusher.Layer(753, 200)]);
+        PushedImage current = await pusher.PushImageAsync("engine/rollback", "prod", [ImagePusher.Layer(752, 200)]);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        var journal = new DeletionJournal(Path.Combine(this.folder, "rollback.jsonl"));
+        var planned = new Dictionary<string, string> { ["build-1"] = old.Digest, ["build-0"] = older.Digest, ["prod"] = current.Digest };
+        var deleter = new ImageDeleter(client, journal) { PlannedTags = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["engine/rollback"] = planned } };
+        string name = client.Endpoint.DisplayName;
+
+        await pusher.TagAsync(old, "prod");
+        ManifestDeletion first = await deleter.DeleteAsync([Candidate(name, "engine/rollback", "build-1", old.Digest, 5)], CancellationToken.None);
+
+        ImageDeletionResult only = Assert.Single(first.Images);
+        Assert.Equal(DeletionStatus.Skipped, only.Status);
+        Assert.Contains("tag prod now points at the same manifest", only.Reason, StringComparison.Ordinal);
+        Assert.False(File.Exists(journal.Path));
+        Assert.Equal(old.Digest, await client.HeadManifestAsync("engine/rollback", "prod", CancellationToken.None));
+
+        // The sweep taken for the first manifest is reused for the next one; the other candidate is deleted.
+        ManifestDeletion second = await deleter.DeleteAsync([Candidate(name, "engine/rollback", "build-0", older.Digest, 5)], CancellationToken.None);
+        Assert.Equal(DeletionStatus.Deleted, Assert.Single(second.Images).Status);
+        Assert.Equal(old.Digest, await client.HeadManifestAsync("engine/rollback", "prod", CancellationToken.None));
+        Assert.Equal(old.Digest, await client.HeadManifestAsync("engine/rollback", "build-1", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_kept_tag_moved_after_the_sweep_is_caught_by_the_next_sweep()
+    {
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage a = await pusher.PushImageAsync("engine/resweep", "a", [ImagePusher.Layer(761, 200)]);
+        PushedImage b = await pusher.PushImageAsync("engine/resweep", "b", [ImagePusher.Layer(762, 200)]);
+        await pusher.PushImageAsync("engine/resweep", "keep", [ImagePusher.Layer(763, 200)]);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        var journal = new DeletionJournal(Path.Combine(this.folder, "resweep.jsonl"));
+        var deleter = new ImageDeleter(client, journal) { TagSweepInterval = TimeSpan.Zero };
+        string name = client.Endpoint.DisplayName;
+
+        Assert.Equal(DeletionStatus.Deleted, Assert.Single((await deleter.DeleteAsync([Candidate(name, "engine/resweep", "a", a.Digest)], CancellationToken.None)).Images).Status);
+        await pusher.TagAsync(b, "keep");
+        ImageDeletionResult skipped = Assert.Single((await deleter.DeleteAsync([Candidate(name, "engine/resweep", "b", b.Digest)], CancellationToken.None)).Images);
+        Assert.Equal(DeletionStatus.Skipped, skipped.Status);
+        Assert.Contains("tag keep now points at the same manifest", skipped.Reason, StringComparison.Ordinal);
+        Assert.Equal(b.Digest, await client.HeadManifestAsync("engine/resweep", "keep", CancellationToken.None));
     }
 
     [Fact]
