@@ -14,7 +14,6 @@ namespace RegistryCleaner.Registry;
 /// <param name="Platforms">The platforms (<c>os/architecture[/variant]</c>): an index's children, or the image's own.</param>
 /// <param name="Created">The image creation time; for an index, the newest child's.</param>
 /// <param name="ObjectId">The Domino ObjectId the tag belongs to, when it starts with one.</param>
-/// <param name="UniqueBytes">Bytes of the blobs that no other tag of the inventory references.</param>
 public sealed record RegistryImage(
     string Registry,
     string Repository,
@@ -26,8 +25,7 @@ public sealed record RegistryImage(
     IReadOnlyList<string> Layers,
     IReadOnlyList<string> Platforms,
     DateTimeOffset? Created,
-    string? ObjectId,
-    long UniqueBytes);
+    string? ObjectId);
 
 /// <summary>One distinct blob (layer or image configuration) as <c>Get-RegistryLayer</c> shows it.</summary>
 /// <param name="Digest">The blob digest.</param>
@@ -56,7 +54,6 @@ public static class InventoryViews
     {
         ArgumentNullException.ThrowIfNull(inventory);
         Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
-        IReadOnlyDictionary<TagRecord, long> unique = UniqueBytesByTag(inventory, byKey);
         var images = new List<RegistryImage>(inventory.Tags.Count);
         foreach (TagRecord tag in inventory.Tags)
         {
@@ -115,8 +112,7 @@ public static class InventoryViews
                 layers,
                 platforms,
                 created,
-                ObjectId.FromTag(tag.Tag),
-                unique.GetValueOrDefault(tag)));
+                ObjectId.FromTag(tag.Tag)));
         }
 
         return images;

@@ -19,7 +19,7 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet
     /// <param name="registry">The registry display name.</param>
     /// <param name="result">A tag read successfully.</param>
     /// <returns>The image.</returns>
-    internal static RegistryImageInfo ToImage(string registry, TagReadResult result)
+    internal static RegistryImage ToImage(string registry, TagReadResult result)
     {
         ManifestRecord manifest = result.Manifest ?? throw new ArgumentException("The tag was not read.", nameof(result));
         var single = new RegistryInventory(
@@ -28,18 +28,6 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet
             [new TagRecord(result.Repository, result.Tag, manifest.Digest)],
             [manifest, .. result.Children],
             Complete: false);
-        RegistryImage image = InventoryViews.Images(single)[0];
-        return new RegistryImageInfo(
-            image.Registry,
-            image.Repository,
-            image.Tag,
-            image.Digest,
-            image.MediaType,
-            image.Size,
-            image.LayerCount,
-            image.Layers,
-            image.Platforms,
-            image.Created,
-            image.ObjectId);
+        return InventoryViews.Images(single)[0];
     }
 }

@@ -23,10 +23,12 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
         RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { });
         if (this.UniqueBytes.IsPresent)
         {
+            IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
             foreach (RegistryImage image in InventoryViews.Images(inventory))
             {
+                long bytes = unique.GetValueOrDefault(new TagRecord(image.Repository, image.Tag, image.Digest));
                 this.WriteTyped(
-                    new TagBytes(image.Registry, image.Repository, image.Tag, image.Digest, image.ObjectId, image.Size, image.UniqueBytes, image.Size - image.UniqueBytes),
+                    new TagBytes(image.Registry, image.Repository, image.Tag, image.Digest, image.ObjectId, image.Size, bytes, image.Size - bytes),
                     OutputTypeNames.TagBytes);
             }
 

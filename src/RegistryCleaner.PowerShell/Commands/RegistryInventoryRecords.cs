@@ -1,30 +1,5 @@
 namespace RegistryCleaner.PowerShell.Commands;
 
-/// <summary>One tag as Get-RegistryImage emits it (PSTypeName <c>RegistryCleaner.RegistryImage</c>).</summary>
-/// <param name="Registry">The registry (host[:port]).</param>
-/// <param name="Repository">The repository.</param>
-/// <param name="Tag">The tag.</param>
-/// <param name="Digest">The manifest digest the tag points at.</param>
-/// <param name="MediaType">The manifest media type.</param>
-/// <param name="Size">Bytes of the distinct blobs the image needs (config and layers; for an index, those of all children, each counted once).</param>
-/// <param name="LayerCount">The number of distinct layers.</param>
-/// <param name="Layers">The distinct layer digests, in manifest order.</param>
-/// <param name="Platforms">The platforms (<c>os/architecture[/variant]</c>).</param>
-/// <param name="Created">The image creation time; for an index, the newest child's.</param>
-/// <param name="ObjectId">The Domino ObjectId the tag belongs to, when it starts with one.</param>
-public sealed record RegistryImageInfo(
-    string Registry,
-    string Repository,
-    string Tag,
-    string Digest,
-    string MediaType,
-    long Size,
-    int LayerCount,
-    IReadOnlyList<string> Layers,
-    IReadOnlyList<string> Platforms,
-    DateTimeOffset? Created,
-    string? ObjectId);
-
 /// <summary>
 /// How a tag's bytes split into bytes no other tag in scope needs and bytes it shares, as
 /// <c>Get-RegistryLayer -UniqueBytes</c> emits it (PSTypeName <c>RegistryCleaner.TagBytes</c>).

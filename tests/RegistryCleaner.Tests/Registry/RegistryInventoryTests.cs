@@ -161,7 +161,8 @@ public class RegistryInventoryTests(PopulatedRegistry registry)
     public async Task Unique_bytes_are_the_blobs_only_one_tag_needs()
     {
         RegistryInventory inventory = await this.ReadAsync();
-        var images = InventoryViews.Images(inventory).ToDictionary(static i => $"{i.Repository}:{i.Tag}");
+        IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
+        var images = unique.ToDictionary(static u => $"{u.Key.Repository}:{u.Key.Tag}", static u => new { UniqueBytes = u.Value });
         PushedImage env1 = registry.Images[Env1];
         Assert.Equal(env1.Config!.Size + env1.Layers[2].Size, images[$"{EnvRepo}:{Env1}"].UniqueBytes);
 
@@ -169,7 +170,6 @@ public class RegistryInventoryTests(PopulatedRegistry registry)
         Assert.Equal(0, images[$"{EnvRepo}:{Env3}"].UniqueBytes);
         Assert.Equal(0, images[$"{EnvRepo}:{Env3Alias}"].UniqueBytes);
         Assert.Equal(registry.Images[Env2].Config!.Size, images[$"{EnvRepo}:{Env2}"].UniqueBytes);
-        IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
         Assert.Equal(inventory.Tags.Count, unique.Count);
     }
 
