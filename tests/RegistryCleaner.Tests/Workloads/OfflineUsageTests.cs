@@ -77,6 +77,22 @@ public sealed class OfflineUsageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_pipeline_of_usage_that_is_empty_or_holds_registry_images_is_refused()
+    {
+        UserSession session = this.user.Run($$"""
+            Get-WorkloadImage -Path ./cluster.json | Where-Object Repository -eq 'no/such' | Get-UnusedImage {{this.Common}} | ForEach-Object { "planned $($_.Tag)" }
+            Get-UnusedImage {{this.Common}} -InUse (Get-WorkloadImage -Path ./cluster.json) | Get-UnusedImage {{this.Common}} | ForEach-Object { "planned $($_.Tag)" }
+            Get-WorkloadImage -Path ./cluster.json | Get-UnusedImage {{this.Common}} -InUse @() | ForEach-Object { "planned $($_.Tag)" }
+            """);
+
+        Assert.Equal(["InUseEmpty", "InUseInvalid", "InUseInvalid"], session.ErrorIds);
+        Assert.Contains("-InUse @()", session.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("RegistryCleaner.UnusedImage", session.Errors[1].Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("planned ", session.Text, StringComparison.Ordinal);
+        Assert.Equal(this.user.AllBut(), await this.user.RemainingTagsAsync());
+    }
+
+    [Fact]
     public void An_empty_or_blank_image_is_skipped_with_a_warning_naming_the_workload()
     {
         V1Deployment placeholder = Deployment("apps", "placeholder", 1, " ");
