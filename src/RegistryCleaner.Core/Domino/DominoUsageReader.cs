@@ -629,7 +629,8 @@ public sealed partial class DominoDatabase
             }
             else if (text is not null && SomeRevisionPattern().Match(text) is { Success: true } match)
             {
-                this.Pin(make($"{field} {text} of {label} {environmentId}"), match.Groups[1].Value.ToLowerInvariant());
+                string name = this.environments.TryGetValue(environmentId, out DominoImageCatalog.EnvironmentRecord? environment) ? environment.Name + " " : string.Empty;
+                this.Pin(make($"{field} {text} of {label} {name}({environmentId})"), match.Groups[1].Value.ToLowerInvariant());
             }
             else
             {
