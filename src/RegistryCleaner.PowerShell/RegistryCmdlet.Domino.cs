@@ -24,9 +24,9 @@ public enum MongoUsageMode
 /// <summary>How one invocation uses Domino's records: the mode, where it came from, the connection and the run window.</summary>
 /// <param name="Mode">When to read.</param>
 /// <param name="ModeSource">Where the mode came from, for messages (<c>-MongoUsage:$false</c>, <c>mongo.usage: auto</c>).</param>
-/// <param name="Settings">The MongoDB connection (no I/O until the records are read).</param>
+/// <param name="Settings">The MongoDB connection (no I/O until the records are read); <see langword="null"/> when the user opted out.</param>
 /// <param name="Options">What to read (the -UnusedSince window for runs).</param>
-public sealed record DominoUsageRequest(MongoUsageMode Mode, string ModeSource, MongoConnectionSettings Settings, DominoUsageOptions Options);
+public sealed record DominoUsageRequest(MongoUsageMode Mode, string ModeSource, MongoConnectionSettings? Settings, DominoUsageOptions Options);
 
 /// <content>Domino's records as usage for the unused-image cmdlets: when to read them, reading them, and the clone chain.</content>
 public abstract partial class RegistryCmdlet
@@ -60,8 +60,10 @@ public abstract partial class RegistryCmdlet
             source = $"mongo.usage: {value}{(configured.Source == ConfigSource.File ? $" in {this.Configuration.FilePath}" : string.Empty)}";
         }
 
+        // An opted-out invocation never reads the MongoDB password out of its SecureString.
         DateTimeOffset? since = unusedSinceDays is { } days ? DateTimeOffset.UtcNow.AddDays(-days) : null;
-        return new DominoUsageRequest(mode, source, MongoConnectionParameters.ToSettings(parameters, this.Configuration, this.EffectiveTimeout), new DominoUsageOptions { RunsSince = since });
+        MongoConnectionSettings? settings = mode == MongoUsageMode.Never ? null : MongoConnectionParameters.ToSettings(parameters, this.Configuration, this.EffectiveTimeout);
+        return new DominoUsageRequest(mode, source, settings, new DominoUsageOptions { RunsSince = since });
     }
 
     /// <summary>
@@ -92,8 +94,9 @@ public abstract partial class RegistryCmdlet
                 return null;
         }
 
-        queue.Verbose($"Reading the images Domino's records pin from MongoDB {request.Settings.Target} ({request.ModeSource}{(request.Options.RunsSince is { } since ? string.Create(CultureInfo.InvariantCulture, $"; runs since {since:yyyy-MM-dd}") : string.Empty)}).");
-        using MongoConnection connection = MongoConnection.Open(request.Settings);
+        MongoConnectionSettings settings = request.Settings ?? throw new InvalidOperationException("Domino's records are to be read without MongoDB settings.");
+        queue.Verbose($"Reading the images Domino's records pin from MongoDB {settings.Target} ({request.ModeSource}{(request.Options.RunsSince is { } since ? string.Create(CultureInfo.InvariantCulture, $"; runs since {since:yyyy-MM-dd}") : string.Empty)}).");
+        using MongoConnection connection = MongoConnection.Open(settings);
         DominoUsageReport report = await connection.Domino.ReadImageUsageAsync(request.Options, cancellationToken).ConfigureAwait(false);
         foreach (string note in report.Notes)
         {
@@ -140,7 +143,7 @@ public abstract partial class RegistryCmdlet
             exception),
         "DominoUsageUnreadable",
         ErrorCategory.ResourceUnavailable,
-        request?.Settings.Target);
+        request?.Settings?.Target);
 
     /// <summary>Names the Domino owner of a planned image, when Domino's records were read.</summary>
     /// <param name="catalog">The catalog, or <see langword="null"/>.</param>

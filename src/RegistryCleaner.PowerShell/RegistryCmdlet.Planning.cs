@@ -79,7 +79,7 @@ public abstract partial class RegistryCmdlet
                     : null;
                 if (records is not null)
                 {
-                    usage = DominoProtection.Protect(usage, endpoint.DisplayName, records.Pins, $"MongoDB {query.Mongo!.Settings.Target} ({records.References.Count} references)");
+                    usage = DominoProtection.Protect(usage, endpoint.DisplayName, records.Pins, $"MongoDB {query.Mongo!.Settings?.Target} ({records.References.Count} references)");
                 }
 
                 foreach (string source in usage.Sources)
