@@ -145,6 +145,28 @@ public abstract partial class RegistryCmdlet
         ErrorCategory.ResourceUnavailable,
         request?.Settings?.Target);
 
+    /// <summary>
+    /// Reads Domino's environment revisions and model builds with their owners (one MongoDB client, disposed at once),
+    /// or stops the command with the MongoDB error. Call on the pipeline thread, after the user's input was checked.
+    /// </summary>
+    /// <param name="parameters">The cmdlet's -MongoUri, -MongoCredential and -Database.</param>
+    /// <returns>The catalog.</returns>
+    protected DominoImageCatalog ReadDominoCatalog(IMongoConnectionParameters parameters)
+    {
+        MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(parameters, this.Configuration, this.EffectiveTimeout);
+        using MongoConnection connection = MongoConnectionParameters.Open(this, settings);
+        try
+        {
+            this.WriteVerbose("Reading Domino's environment revisions and model builds from MongoDB.");
+            return this.RunEngine((_, token) => connection.Domino.ReadImageCatalogAsync(token));
+        }
+        catch (DominoDatabaseException ex)
+        {
+            this.ThrowTerminatingError(MongoConnectionParameters.ErrorRecord(ex, settings.Target));
+            throw;
+        }
+    }
+
     /// <summary>Names the Domino owner of a planned image, when Domino's records were read.</summary>
     /// <param name="catalog">The catalog, or <see langword="null"/>.</param>
     /// <param name="repository">The image's repository.</param>

@@ -94,22 +94,7 @@ public sealed class CompareDominoRegistryCommand : RegistryCmdlet, IMongoConnect
         IReadOnlyList<string> repositories = this.Configuration.DominoRepositories();
         (string environments, string models) = (repositories[0], repositories[1]);
 
-        MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, this.EffectiveTimeout);
-        DominoImageCatalog catalog;
-        using (MongoConnection connection = MongoConnectionParameters.Open(this, settings))
-        {
-            try
-            {
-                this.WriteVerbose("Reading Domino's environment revisions and model builds from MongoDB.");
-                catalog = this.RunEngine((_, token) => connection.Domino.ReadImageCatalogAsync(token));
-            }
-            catch (DominoDatabaseException ex)
-            {
-                this.ThrowTerminatingError(MongoConnectionParameters.ErrorRecord(ex, settings.Target));
-                throw;
-            }
-        }
-
+        DominoImageCatalog catalog = this.ReadDominoCatalog(this);
         using RegistryClient client = this.CreateRegistryClient(endpoint);
         int throttle = this.EffectiveThrottleLimit;
         try

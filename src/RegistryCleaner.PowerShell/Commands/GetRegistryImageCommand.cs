@@ -77,17 +77,6 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet, IMongoCon
 
         _ = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
         _ = this.ResolveEndpoint();
-        MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, this.EffectiveTimeout);
-        using MongoConnection connection = MongoConnectionParameters.Open(this, settings);
-        try
-        {
-            this.WriteVerbose("Reading Domino's environment revisions and model builds from MongoDB.");
-            return this.RunEngine((_, token) => connection.Domino.ReadImageCatalogAsync(token));
-        }
-        catch (DominoDatabaseException ex)
-        {
-            this.ThrowTerminatingError(MongoConnectionParameters.ErrorRecord(ex, settings.Target));
-            throw;
-        }
+        return this.ReadDominoCatalog(this);
     }
 }
