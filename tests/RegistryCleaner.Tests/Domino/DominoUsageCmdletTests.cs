@@ -187,6 +187,26 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
     }
 
     [Fact]
+    public void A_refused_MongoDB_password_stops_deletion_in_Domino_repositories_without_showing_it()
+    {
+        if (this.Database.StandIn is not { } standIn)
+        {
+            return; // A real MongoDB may run without authentication.
+        }
+
+        const string Wrong = "Wr0ng-Domino-Pa55word";
+        PowerShellResult result = this.Session.Run(
+            $"Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() -MongoUri 'mongodb://{standIn.Address}/?replicaSet=rs0' -MongoCredential $credential -Confirm:$false -JournalPath j.jsonl -Verbose",
+            new Dictionary<string, object?> { ["credential"] = new PSCredential(MongoTestDatabase.StandInUser, new NetworkCredential(string.Empty, Wrong).SecurePassword) });
+
+        Assert.Equal("DominoUsageUnreadable", ErrorIdOf(result));
+        Assert.Contains("rejected the credentials", ((result.Terminating as IContainsErrorRecord)?.ErrorRecord ?? result.Errors[0]).Exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Wrong, result.AllText, StringComparison.Ordinal);
+        Assert.Empty(result.Output);
+        Assert.False(File.Exists(Path.Combine(this.Folder, "j.jsonl")));
+    }
+
+    [Fact]
     public void Other_repositories_are_planned_and_deleted_without_MongoDB()
     {
         PowerShellResult planned = this.Run($"Get-UnusedImage -Registry '{registry.Registry}' -Repository '{DominoScenarioRegistry.OtherRepository}' -InUse @() {UnreachableMongo} -Verbose");
