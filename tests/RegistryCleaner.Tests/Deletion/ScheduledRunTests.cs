@@ -13,7 +13,7 @@ public sealed partial class ScheduledRunTests : IAsyncLifetime
 {
     private const string A = "659c7bce85f6381e675bb2a1";
     private const string B = "659c7bce85f6381e675bb2b2";
-    private const string Repository = "acme/environment";
+    private const string Repository = "acme/apps";
     private readonly Dictionary<string, string> digests = new(StringComparer.Ordinal);
     private RegistryServer registry = null!;
     private FaultProxy proxy = null!;
@@ -50,7 +50,7 @@ public sealed partial class ScheduledRunTests : IAsyncLifetime
             registry:
               url: {this.proxy.BaseAddress}
               repository: acme
-              images: [environment]
+              images: [apps]
             kubernetes:
               kubeconfig: {kubeconfig}
             """);
@@ -102,8 +102,8 @@ public sealed partial class ScheduledRunTests : IAsyncLifetime
     public void The_help_example_of_a_scheduled_run_is_the_README_script()
     {
         string help = File.ReadAllText(Path.Combine(UserShell.RepositoryRoot, "module", "help", "Remove-UnusedImage.md"));
-        Match example = Regex.Match(help, @"### Example 3: [^\n]*\n```powershell\n(?<code>.*?)\n```", RegexOptions.Singleline);
-        Assert.True(example.Success, "Remove-UnusedImage help has no Example 3 code block.");
+        Match example = Regex.Match(help, @"### Example \d+: A scheduled, unattended run[^\n]*\n```powershell\n(?<code>.*?)\n```", RegexOptions.Singleline);
+        Assert.True(example.Success, "Remove-UnusedImage help has no scheduled-run example.");
         Assert.Equal(ReadmeScheduledScript().Trim(), example.Groups["code"].Value.Trim());
     }
 

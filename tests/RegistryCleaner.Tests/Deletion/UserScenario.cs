@@ -24,8 +24,14 @@ public sealed class UserScenario : IDisposable
     /// <summary>Gets the registry as -Registry takes it.</summary>
     public string Registry => this.Scenario.Registry.Registry;
 
-    /// <summary>Gets the usage an admin passes from the snapshot.</summary>
-    public static string InUse => "-InUse (Get-WorkloadImage -Path ./cluster.json)";
+    /// <summary>
+    /// Gets -MongoUsage:$false: these repositories are Domino's, whose records are read by default (mongo.usage: auto),
+    /// and these scenarios have no MongoDB; an admin without one says so the same way.
+    /// </summary>
+    public static string KubernetesOnly => "-MongoUsage:$false";
+
+    /// <summary>Gets the usage an admin passes from the snapshot (Kubernetes only).</summary>
+    public static string InUse => $"-InUse (Get-WorkloadImage -Path ./cluster.json) {KubernetesOnly}";
 
     /// <summary>Gets every repository:tag the seed pushed, including the one outside the cleaned repositories.</summary>
     public IEnumerable<string> EveryTag => this.Scenario.AllTags.Append("other/app:v1");

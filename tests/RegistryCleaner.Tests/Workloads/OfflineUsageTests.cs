@@ -18,7 +18,7 @@ public sealed class OfflineUsageTests : IAsyncLifetime
     private string revision = null!;
     private string model = null!;
 
-    private string Common => $"-Registry '{this.user.Registry}'";
+    private string Common => $"-Registry '{this.user.Registry}' {UserScenario.KubernetesOnly}";
 
     public async Task InitializeAsync()
     {

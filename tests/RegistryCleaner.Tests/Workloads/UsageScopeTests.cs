@@ -13,7 +13,7 @@ public sealed class UsageScopeTests : IAsyncLifetime
     private UserScenario user = null!;
     private KubernetesApiStandIn cluster = null!;
 
-    private string Common => $"-Registry '{this.user.Registry}' -KubeConfig ./kubeconfig";
+    private string Common => $"-Registry '{this.user.Registry}' -KubeConfig ./kubeconfig {UserScenario.KubernetesOnly}";
 
     public async Task InitializeAsync()
     {
@@ -81,12 +81,12 @@ public sealed class UsageScopeTests : IAsyncLifetime
         Assert.Equal(4, parts.Length);
         foreach (string narrowed in parts[..3])
         {
-            Assert.Single(System.Text.RegularExpressions.Regex.Matches(narrowed, "not protected"));
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(narrowed, "use are not protected"));
         }
 
         Assert.Contains("namespaces domino-compute, team-b", parts[0], StringComparison.Ordinal);
         Assert.Contains("namespaces domino-compute", parts[1], StringComparison.Ordinal);
         Assert.Contains("context stand-in", parts[2], StringComparison.Ordinal);
-        Assert.DoesNotContain("not protected", parts[3], StringComparison.Ordinal);
+        Assert.DoesNotContain("use are not protected", parts[3], StringComparison.Ordinal);
     }
 }
