@@ -78,6 +78,27 @@ public sealed class MongoTestDatabase : IAsyncDisposable
     public Task<List<BsonDocument>> DocumentsAsync(string collection) =>
         Collection(collection).Find(new BsonDocument()).ToListAsync();
 
+    /// <summary>
+    /// Makes a collection unreadable while the others stay readable: the stand-in refuses it (Unauthorized, as for a
+    /// user without the read role on it); a real MongoDB gets a view of that name whose pipeline fails on every document.
+    /// </summary>
+    /// <param name="collection">The collection.</param>
+    /// <returns>A task that completes when reads of it fail.</returns>
+    public async Task MakeUnreadableAsync(string collection)
+    {
+        if (StandIn is { } standIn)
+        {
+            standIn.RefuseReads(collection);
+            return;
+        }
+
+        // $toInt of an ObjectId is a conversion error at run time, for each document the view passes on.
+        IMongoDatabase database = seeder.GetDatabase(Settings.DatabaseName);
+        await database.DropCollectionAsync(collection);
+        BsonDocument[] failing = [new("$project", new BsonDocument("unreadable", new BsonDocument("$toInt", "$_id")))];
+        await database.CreateViewAsync(collection, DominoDatabase.EnvironmentRevisionsCollection, PipelineDefinition<BsonDocument, BsonDocument>.Create(failing));
+    }
+
     /// <summary>Opens a connection the way the cmdlets do.</summary>
     /// <param name="settings">Other settings; the test database's by default.</param>
     /// <returns>The connection.</returns>

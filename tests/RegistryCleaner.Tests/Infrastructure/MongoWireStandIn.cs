@@ -29,6 +29,7 @@ public sealed class MongoWireStandIn : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, bool> connections = new();
     private readonly Dictionary<string, List<BsonDocument>> collections = new(StringComparer.Ordinal);
     private readonly Dictionary<long, (string Namespace, Queue<BsonDocument> Remaining)> cursors = [];
+    private readonly ConcurrentDictionary<string, bool> refusedCollections = new(StringComparer.Ordinal);
     private readonly object gate = new();
     private readonly byte[] salt = RandomNumberGenerator.GetBytes(16);
     private readonly Task acceptLoop;
@@ -102,6 +103,13 @@ public sealed class MongoWireStandIn : IAsyncDisposable
             return Collection($"{database}.{collection}").Select(d => d.DeepClone().AsBsonDocument).ToList();
         }
     }
+
+    /// <summary>
+    /// Answers every later find on a collection (in any database) as a server answers a user without the read role on
+    /// it: Unauthorized, code 13. The other collections stay readable.
+    /// </summary>
+    /// <param name="collection">The collection name.</param>
+    public void RefuseReads(string collection) => refusedCollections[collection] = true;
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
@@ -440,6 +448,11 @@ public sealed class MongoWireStandIn : IAsyncDisposable
     private BsonDocument Find(string database, BsonDocument command)
     {
         string ns = $"{database}.{command["find"].AsString}";
+        if (refusedCollections.ContainsKey(command["find"].AsString))
+        {
+            return Error(13, "Unauthorized", $"not authorized on {database} to execute command {{ find: \"{command["find"].AsString}\" }}");
+        }
+
         BsonDocument filter = command.GetValue("filter", new BsonDocument()).AsBsonDocument;
         BsonDocument? projection = command.TryGetValue("projection", out BsonValue given) && given.AsBsonDocument.ElementCount > 0 ? given.AsBsonDocument : null;
         IEnumerable<BsonDocument> selected;
