@@ -149,4 +149,12 @@ public sealed record DominoUsageReport(IReadOnlyList<DominoImageReference> Refer
 {
     /// <summary>Gets the references that protect their image by themselves.</summary>
     public IEnumerable<DominoImageReference> Pins => this.References.Where(static r => r.Pins);
+
+    /// <summary>
+    /// Gets the references that name an environment revision without an image in the records (its build failed, or
+    /// it was not in the records when they were read), with an empty <see cref="DominoImageReference.Repository"/> and
+    /// <see cref="DominoImageReference.Tag"/>. They protect no image, only the revision's record; ordered by revision,
+    /// kind and record id.
+    /// </summary>
+    public IReadOnlyList<DominoImageReference> RevisionPinsWithoutImage { get; init; } = [];
 }

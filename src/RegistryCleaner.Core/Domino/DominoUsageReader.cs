@@ -123,6 +123,7 @@ public sealed partial class DominoDatabase
         private readonly List<DominoModelBuild> builds = [];
         private readonly Dictionary<string, DominoImageCatalog.UserRecord> users = new(StringComparer.Ordinal);
         private readonly List<Pending> pending = [];
+        private readonly List<Pending> pinsWithoutImage = [];
         private readonly Dictionary<DominoRecordKind, int> unresolved = [];
         private readonly List<string> notes = [];
         private Dictionary<string, DominoRevision>? revisionsById;
@@ -269,7 +270,7 @@ public sealed partial class DominoDatabase
                 Want(version.CreatedBy);
             }
 
-            foreach (Pending reference in this.pending)
+            foreach (Pending reference in this.pending.Concat(this.pinsWithoutImage))
             {
                 Want(reference.OwnerId);
             }
@@ -308,7 +309,10 @@ public sealed partial class DominoDatabase
                     $"{count} {kind} reference(s) name an environment revision or environment that Domino's records no longer have, or one without an image; they protect nothing by name."));
             }
 
-            return new DominoUsageReport(references, catalog, this.notes);
+            return new DominoUsageReport(references, catalog, this.notes)
+            {
+                RevisionPinsWithoutImage = this.pinsWithoutImage.Select(p => p.ToReference(catalog)).OrderBy(r => r.RevisionId, StringComparer.Ordinal).ThenBy(r => r.Kind).ThenBy(r => r.RecordId, StringComparer.Ordinal).ToList(),
+            };
         }
 
         private void ActiveRevisions()
@@ -609,7 +613,7 @@ public sealed partial class DominoDatabase
         {
             foreach (DominoRevision clone in this.revisions.Where(r => r.ClonedFromId is not null))
             {
-                if (this.revisionsById!.TryGetValue(clone.ClonedFromId!, out DominoRevision? source) && source.Tag is not null)
+                if (this.revisionsById!.TryGetValue(clone.ClonedFromId!, out DominoRevision? source))
                 {
                     this.Pin(new Pending(DominoRecordKind.ClonedRevision, EnvironmentRevisionsCollection, clone.Id, this.environments.GetValueOrDefault(clone.EnvironmentId ?? string.Empty)?.Name, $"revision of environment {clone.EnvironmentId} cloned from revision {source.Id}")
                     {
@@ -670,6 +674,13 @@ public sealed partial class DominoDatabase
             else
             {
                 this.unresolved[reference.Kind] = this.unresolved.GetValueOrDefault(reference.Kind) + 1;
+
+                // No image to protect, but a record that names the revision: its build failed, or it was not in the
+                // records when they were read. Deleting the revision's record would still break this record.
+                reference.Image = (string.Empty, string.Empty);
+                reference.PinnedRevision = revisionId;
+                reference.EnvironmentRevisionOfImage = revisionId;
+                this.pinsWithoutImage.Add(reference);
             }
         }
 

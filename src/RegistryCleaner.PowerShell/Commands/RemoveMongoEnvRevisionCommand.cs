@@ -24,8 +24,8 @@ public sealed record MongoEnvRevisionDeletion(
     string? BackupPath);
 
 /// <summary>
-/// <para type="synopsis">Deletes Domino environment revision records (environment_revisions) whose images are gone, with a backup.</para>
-/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after three guards: the revision is not the active revision of an environment that is not archived; its image tag no longer exists in the registry (unless -SkipRegistryCheck); a piped image deletion actually succeeded. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
+/// <para type="synopsis">Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.</para>
+/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after these guards: a piped image deletion actually succeeded; its image tag no longer exists in the registry (unless -SkipRegistryCheck); the revision is not the active revision of an environment that is not archived; no Domino record pins it (runs, workspaces and their sessions, project, organization and user defaults, scheduled jobs, live apps, versions of live models, read once per command; if they cannot be read, nothing is deleted); it is not the clone source of a revision that stays. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "MongoEnvRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = TagSet)]
 [OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
@@ -43,10 +43,16 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     /// <summary>The status of a revision that could not be checked or deleted.</summary>
     public const string Failed = "Failed";
 
+    /// <summary>The error ID when Domino's records cannot be read completely, so no revision is deleted (as planning stops).</summary>
+    public const string RevisionPinsUnreadableErrorId = "DominoUsageUnreadable";
+
     private const string TagSet = "Tag";
     private const string PathSet = "Path";
 
     private readonly HashSet<string> handled = new(StringComparer.Ordinal);
+    private readonly HashSet<string> gone = new(StringComparer.Ordinal);
+    private readonly List<EnvironmentRevision> waitingForClones = [];
+    private RevisionRecordPins? recordPins;
     private IReadOnlyList<RevisionListEntry>? listed;
     private MongoConnectionSettings? settings;
     private MongoConnection? connection;
@@ -99,6 +105,13 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     /// </summary>
     [Parameter]
     public SwitchParameter SkipRegistryCheck { get; set; }
+
+    /// <summary>
+    /// <para type="description">Only runs that started or ended in the last N days (or have not started yet) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them. Default: every run. Every other Domino record keeps its revision regardless of age.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 36500)]
+    public int UnusedSince { get; set; }
 
     /// <summary>
     /// <para type="description">The MongoDB connection string. Default: mongo.uri (MONGODB_URI), else mongo.host, port, replica_set.</para>
@@ -232,6 +245,8 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         {
             this.Process(entry.Selector, null);
         }
+
+        this.ProcessClonedSources();
     }
 
     /// <inheritdoc />
@@ -307,71 +322,166 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         }
     }
 
-    private void ProcessRevision(EnvironmentRevision revision, string? selectedRepository)
+    private void ProcessRevision(EnvironmentRevision revision, string? selectedRepository) => this.Guarded(revision, () =>
     {
         DominoDatabase domino = this.connection!.Domino;
-        string tagText = revision.Tag ?? "none";
-        string target = $"environment_revisions {revision.RevisionId} (tag {tagText}, environment {revision.EnvironmentId})";
-        MongoEnvRevisionDeletion Result(string status, string reason, string? backupFile = null) =>
-            new(revision.RevisionId, revision.EnvironmentId, revision.Tag, revision.Repository, status, reason, backupFile);
+        if (this.registryClient is { } client && revision.Tag is { Length: > 0 } tag)
+        {
+            string repository = WithoutRegistryHost(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
+            string? digest;
+            try
+            {
+                digest = this.RunEngine((_, token) => client.HeadManifestAsync(repository, tag, token));
+            }
+            catch (RepositoryNotFoundException)
+            {
+                digest = null;
+            }
 
+            if (digest is not null)
+            {
+                this.Emit(Result(revision, Skipped, $"Image {this.endpoint!.DisplayName}/{repository}:{tag} ({digest}) still exists in the registry: delete the image first (Remove-UnusedImage), or use -SkipRegistryCheck."));
+                return;
+            }
+        }
+
+        DominoEnvironment? live = this.RunEngine((_, token) => domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token));
+        if (live is not null)
+        {
+            this.Emit(Result(revision, Skipped, ActiveReason(live)));
+            return;
+        }
+
+        RevisionRecordPins records = this.ReadRecordPins();
+        if (records.PinsOf(revision.RevisionId) is { Count: > 0 } pins)
+        {
+            this.Emit(Result(revision, Skipped, RevisionRecordPins.PinnedReason(pins)));
+            return;
+        }
+
+        if (records.StayingClonesOf(revision.RevisionId, this.gone) is { Count: > 0 } clones)
+        {
+            // Decided at the end: a clone this command deletes too no longer holds its source.
+            this.WriteVerbose($"Revision {revision.RevisionId} was cloned into {string.Join(", ", clones.Select(c => c.RecordId))}; it is decided after the other revisions of this command.");
+            this.waitingForClones.Add(revision);
+            return;
+        }
+
+        this.Delete(revision);
+    });
+
+    /// <summary>Deletes the revisions that waited for their clones once no clone of theirs stays; the others are skipped, naming their clones.</summary>
+    private void ProcessClonedSources()
+    {
+        for (bool freed = true; freed && this.waitingForClones.Count > 0;)
+        {
+            freed = false;
+            foreach (EnvironmentRevision revision in this.waitingForClones.ToList())
+            {
+                if (this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone).Count == 0)
+                {
+                    this.waitingForClones.Remove(revision);
+                    freed = true;
+                    this.Guarded(revision, () => this.Delete(revision));
+                }
+            }
+        }
+
+        foreach (EnvironmentRevision revision in this.waitingForClones)
+        {
+            this.Emit(Result(revision, Skipped, RevisionRecordPins.CloneSourceReason(this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone))));
+        }
+
+        this.waitingForClones.Clear();
+    }
+
+    /// <summary>
+    /// Reads Domino's records once per command, at the first revision that gets this far (so before any deletion), or
+    /// stops the command: a revision no read could vouch for is never deleted.
+    /// </summary>
+    private RevisionRecordPins ReadRecordPins()
+    {
+        if (this.recordPins is { } read)
+        {
+            return read;
+        }
+
+        DominoDatabase domino = this.connection!.Domino;
+        DateTimeOffset? since = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? DateTimeOffset.UtcNow.AddDays(-this.UnusedSince) : null;
+        var options = new DominoUsageOptions { RunsSince = since };
+        this.WriteVerbose($"Reading the Domino records that pin environment revisions from MongoDB {this.settings!.Target}, once for this command{(since is { } s ? string.Create(CultureInfo.InvariantCulture, $" (runs since {s:yyyy-MM-dd})") : string.Empty)}.");
+        DominoUsageReport report;
         try
         {
-            if (this.registryClient is { } client && revision.Tag is { Length: > 0 } tag)
-            {
-                string repository = WithoutRegistryHost(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
-                string? digest;
-                try
-                {
-                    digest = this.RunEngine((_, token) => client.HeadManifestAsync(repository, tag, token));
-                }
-                catch (RepositoryNotFoundException)
-                {
-                    digest = null;
-                }
+            report = this.RunEngine((_, token) => domino.ReadImageUsageAsync(options, token));
+        }
+        catch (DominoDatabaseException ex)
+        {
+            this.ThrowTerminatingError(new ErrorRecord(
+                new InvalidOperationException(
+                    $"Domino's records could not be read completely from MongoDB, so no environment revision record is deleted: {ex.Message} They name the revisions that runs, stopped workspaces and their sessions, scheduled jobs, project, organization and user defaults, apps and deployed models start with. Fix the connection or the user's read permissions (-MongoUri, -MongoCredential, MONGODB_URI, MONGODB_PASSWORD, mongo.*) and run the command again.",
+                    ex),
+                RevisionPinsUnreadableErrorId,
+                ErrorCategory.ResourceUnavailable,
+                this.settings.Target));
+            throw;
+        }
 
-                if (digest is not null)
-                {
-                    this.Emit(Result(Skipped, $"Image {this.endpoint!.DisplayName}/{repository}:{tag} ({digest}) still exists in the registry: delete the image first (Remove-UnusedImage), or use -SkipRegistryCheck."));
-                    return;
-                }
+        foreach (string note in report.Notes)
+        {
+            this.WriteVerbose("Domino: " + note);
+        }
+
+        return this.recordPins = new RevisionRecordPins(report);
+    }
+
+    /// <summary>Asks, re-checks the active revision after a possibly long confirmation, backs the document up and deletes it.</summary>
+    private void Delete(EnvironmentRevision revision)
+    {
+        DominoDatabase domino = this.connection!.Domino;
+        if (!this.ShouldChange(Target(revision), "Delete MongoDB document"))
+        {
+            if (this.IsDryRun)
+            {
+                // The dry run shows the clone sources that deleting this revision would free.
+                this.gone.Add(revision.RevisionId);
             }
 
-            DominoEnvironment? live = this.RunEngine((_, token) => domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token));
-            if (live is not null)
+            return;
+        }
+
+        // Checked again after a possibly long confirmation: the environment may have been switched meanwhile.
+        (DominoEnvironment? liveNow, bool deleted) = this.RunEngine(async (_, token) =>
+        {
+            DominoEnvironment? active = await domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token).ConfigureAwait(false);
+            if (active is not null)
             {
-                this.Emit(Result(Skipped, ActiveReason(live)));
-                return;
+                return (active, false);
             }
 
-            if (!this.ShouldChange(target, "Delete MongoDB document"))
-            {
-                return;
-            }
+            this.backup ??= RevisionBackupWriter.Open(this.backupPath);
+            await this.backup.AppendAsync(revision, token).ConfigureAwait(false);
+            return ((DominoEnvironment?)null, await domino.DeleteRevisionAsync(revision.RevisionId, token).ConfigureAwait(false));
+        });
+        if (liveNow is not null)
+        {
+            this.Emit(Result(revision, Skipped, ActiveReason(liveNow)));
+            return;
+        }
 
-            // Checked again after a possibly long confirmation: the environment may have been switched meanwhile.
-            (DominoEnvironment? liveNow, bool deleted) = this.RunEngine(async (_, token) =>
-            {
-                DominoEnvironment? active = await domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token).ConfigureAwait(false);
-                if (active is not null)
-                {
-                    return (active, false);
-                }
+        this.gone.Add(revision.RevisionId);
+        this.Emit(deleted
+            ? Result(revision, Deleted, string.Empty, this.backup!.Path)
+            : Result(revision, NotFound, "The revision was deleted by someone else in the meantime.", this.backup!.Path));
+    }
 
-                this.backup ??= RevisionBackupWriter.Open(this.backupPath);
-                await this.backup.AppendAsync(revision, token).ConfigureAwait(false);
-                return ((DominoEnvironment?)null, await domino.DeleteRevisionAsync(revision.RevisionId, token).ConfigureAwait(false));
-            });
-            if (liveNow is not null)
-            {
-                this.Emit(Result(Skipped, ActiveReason(liveNow)));
-            }
-            else
-            {
-                this.Emit(deleted
-                    ? Result(Deleted, string.Empty, this.backup!.Path)
-                    : Result(NotFound, "The revision was deleted by someone else in the meantime.", this.backup!.Path));
-            }
+    /// <summary>Runs one revision's step; a MongoDB, registry or backup failure is reported the same way for every step.</summary>
+    private void Guarded(EnvironmentRevision revision, Action step)
+    {
+        string target = Target(revision);
+        try
+        {
+            step();
         }
         catch (DominoDatabaseException ex) when (ex.Error is DominoDatabaseError.Unreachable or DominoDatabaseError.AuthenticationFailed)
         {
@@ -380,12 +490,12 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         catch (DominoDatabaseException ex)
         {
             this.WriteError(MongoConnectionParameters.ErrorRecord(ex, target));
-            this.Emit(Result(Failed, ex.Message));
+            this.Emit(Result(revision, Failed, ex.Message));
         }
         catch (RegistryException ex)
         {
             this.WriteError(RegistryErrorRecord(ex, target));
-            this.Emit(Result(Failed, $"Could not check whether the image still exists: {ex.Message}"));
+            this.Emit(Result(revision, Failed, $"Could not check whether the image still exists: {ex.Message}"));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -397,6 +507,12 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
                 this.backupPath));
         }
     }
+
+    private static string Target(EnvironmentRevision revision) =>
+        $"environment_revisions {revision.RevisionId} (tag {revision.Tag ?? "none"}, environment {revision.EnvironmentId})";
+
+    private static MongoEnvRevisionDeletion Result(EnvironmentRevision revision, string status, string reason, string? backupFile = null) =>
+        new(revision.RevisionId, revision.EnvironmentId, revision.Tag, revision.Repository, status, reason, backupFile);
 
     private static string ActiveReason(DominoEnvironment environment) =>
         $"Active revision of environment {environment.Name} ({environment.Id}), which is not archived: deleting it would break the environment's next run.";

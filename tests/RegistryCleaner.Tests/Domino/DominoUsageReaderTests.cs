@@ -132,6 +132,22 @@ public sealed class DominoUsageReaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_record_naming_a_revision_without_an_image_pins_its_record_and_no_image()
+    {
+        await RevisionRecordScenario.SeedExtrasAsync(database);
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        string broken = Rev(RevisionRecordScenario.Broken, 1).ToString();
+        DominoImageReference pin = Assert.Single(report.RevisionPinsWithoutImage);
+        Assert.Equal((DominoRecordKind.Workspace, broken, RevisionRecordScenario.Broken.ToString(), "Broken build", string.Empty, string.Empty), (pin.Kind, pin.RevisionId, pin.EnvironmentId, pin.EnvironmentName, pin.Repository, pin.Tag));
+        Assert.StartsWith($"Domino workspace {RevisionRecordScenario.BrokenWorkspace} 'broken-notebook' (project churn, owner bob)", pin.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(report.References, r => r.RevisionId == broken);
+        Assert.Contains(report.References, r => r.Kind == DominoRecordKind.ClonedRevision && r.RevisionId == RevisionRecordScenario.CloneSource.ToString() && r.RecordId == RevisionRecordScenario.CloneOfSource.ToString());
+        Assert.Contains(report.Notes, n => n.StartsWith("1 Workspace reference(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_catalog_names_each_images_environment_project_and_owner()
     {
         using MongoConnection connection = database.Open();

@@ -6,13 +6,14 @@ using MongoDB.Bson;
 using RegistryCleaner.Domino;
 using RegistryCleaner.Tests.Infrastructure;
 using static RegistryCleaner.Tests.Domino.DominoRecordsSeed;
+using MongoObjectId = MongoDB.Bson.ObjectId;
 
 namespace RegistryCleaner.Tests.Domino;
 
 /// <summary>
 /// A real registry holding the images of the seeded Domino records: the archived environments' tags (Old R 1, Legacy 3),
 /// a live environment's active tag, decoys that contain an archived id without belonging to it, and model images.
-/// Python's revision 1 has no image (already deleted), so its record may go.
+/// Python's revision 1 has no image (already deleted), but a live model version was built on it, so its record stays.
 /// </summary>
 public sealed class MongoCmdletRegistry : RegistryServer, IAsyncLifetime
 {
@@ -136,26 +137,34 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
     [Fact]
     public async Task An_image_still_in_the_registry_keeps_its_revision_unless_SkipRegistryCheck_and_backups_parse_back_identical()
     {
+        // A revision of an archived environment whose image is gone and that no record pins; created at a millisecond.
+        var oldR7 = MongoObjectId.Parse("65a000000000000000000007");
+        await this.database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, Revision(oldR7, OldR, 7, Python1Created));
         BsonDocument original = (await this.RevisionsAsync()).Single(d => d["_id"] == OldR1);
         string backup = Path.Combine(this.directory, "backup.jsonl");
 
-        PowerShellResult guarded = this.Run($"Remove-MongoEnvRevision -Tag {Tag(OldR, 1)}, {Tag(Python, 1)}, no-such-tag -BackupPath backup.jsonl -Confirm:$false {this.Connection}");
+        PowerShellResult guarded = this.Run($"Remove-MongoEnvRevision -Tag {Tag(OldR, 1)}, {Tag(OldR, 7)}, {Tag(Python, 1)}, no-such-tag -BackupPath backup.jsonl -Confirm:$false {this.Connection}");
 
         Assert.Empty(guarded.Errors);
-        Assert.Equal(new[] { "Skipped", "Deleted", "NotFound" }, guarded.Output.Select(o => (string)o.Properties["Status"].Value));
+        Assert.Equal(new[] { "Skipped", "Deleted", "Skipped", "NotFound" }, guarded.Output.Select(o => (string)o.Properties["Status"].Value));
         Assert.Contains("still exists in the registry", (string)guarded.Output[0].Properties["Reason"].Value, StringComparison.Ordinal);
-        Assert.Equal(Python1.ToString(), guarded.Output[1].Properties["RevisionId"].Value);
+        Assert.Equal(oldR7.ToString(), guarded.Output[1].Properties["RevisionId"].Value);
         Assert.Equal(backup, guarded.Output[1].Properties["BackupPath"].Value);
+
+        // Python's revision 1 has no image any more, but the live model 'scorer' was built on it.
+        Assert.Equal(Python1.ToString(), guarded.Output[2].Properties["RevisionId"].Value);
+        Assert.StartsWith($"In use by Domino model version {LiveVersion} 'scorer': environment revision {Python1} it was built on", (string)guarded.Output[2].Properties["Reason"].Value, StringComparison.Ordinal);
 
         PowerShellResult forced = this.Run($"Remove-MongoEnvRevision -Tag {Tag(OldR, 1)} -Repository {EnvironmentRepository} -SkipRegistryCheck -BackupPath backup.jsonl -Confirm:$false {this.Connection}");
         Assert.Equal("Deleted", Assert.Single(forced.Output).Properties["Status"].Value);
 
         List<BsonDocument> left = await this.RevisionsAsync();
-        Assert.DoesNotContain(left, d => d["_id"] == OldR1 || d["_id"] == Python1);
+        Assert.DoesNotContain(left, d => d["_id"] == OldR1 || d["_id"] == oldR7);
+        Assert.Contains(left, d => d["_id"] == Python1);
         IReadOnlyList<EnvironmentRevision> backedUp = RevisionBackupReader.ReadRevisions(backup);
-        Assert.Equal(new[] { Python1.ToString(), OldR1.ToString() }, backedUp.Select(r => r.RevisionId));
+        Assert.Equal(new[] { oldR7.ToString(), OldR1.ToString() }, backedUp.Select(r => r.RevisionId));
         Assert.Equal(original, BsonDocument.Parse(backedUp[1].ExtendedJson));
-        Assert.Equal(Revision(Python1, Python, 1, Python1Created), BsonDocument.Parse(backedUp[0].ExtendedJson));
+        Assert.Equal(Revision(oldR7, OldR, 7, Python1Created), BsonDocument.Parse(backedUp[0].ExtendedJson));
     }
 
     [Fact]
@@ -163,19 +172,19 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
     {
         string script = $$"""
             @(
-                [pscustomobject]@{ PSTypeName = 'RegistryCleaner.ImageDeletion'; Repository = '{{EnvironmentRepository}}'; Tag = '{{Tag(OldR, 1)}}'; Status = 'Failed' }
-                [pscustomobject]@{ PSTypeName = 'RegistryCleaner.ImageDeletion'; Repository = '{{EnvironmentRepository}}'; Tag = '{{Tag(Legacy, 3)}}'; Status = 'Deleted' }
+                [pscustomobject]@{ PSTypeName = 'RegistryCleaner.ImageDeletion'; Repository = '{{EnvironmentRepository}}'; Tag = '{{Tag(OldR, 1)}}'; Status = 'Deleted' }
+                [pscustomobject]@{ PSTypeName = 'RegistryCleaner.ImageDeletion'; Repository = '{{EnvironmentRepository}}'; Tag = '{{Tag(Legacy, 3)}}'; Status = 'Failed' }
             ) | Remove-MongoEnvRevision -SkipRegistryCheck -Confirm:$false {{this.Connection}}
             """;
 
         PowerShellResult result = this.Run(script);
 
         Assert.Empty(result.Errors);
-        Assert.Equal(new[] { "Skipped", "Deleted" }, result.Output.Select(o => (string)o.Properties["Status"].Value));
-        Assert.Contains("Failed", (string)result.Output[0].Properties["Reason"].Value, StringComparison.Ordinal);
+        Assert.Equal(new[] { "Deleted", "Skipped" }, result.Output.Select(o => (string)o.Properties["Status"].Value));
+        Assert.Contains("Failed", (string)result.Output[1].Properties["Reason"].Value, StringComparison.Ordinal);
         List<BsonDocument> left = await this.RevisionsAsync();
-        Assert.Contains(left, d => d["_id"] == OldR1);
-        Assert.DoesNotContain(left, d => d["_id"] == Legacy3);
+        Assert.DoesNotContain(left, d => d["_id"] == OldR1);
+        Assert.Contains(left, d => d["_id"] == Legacy3);
     }
 
     [Fact]
@@ -201,10 +210,14 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         PowerShellResult result = this.Run($"Remove-MongoEnvRevision -Path revisions.txt -SkipRegistryCheck -Confirm:$false {this.Connection}");
 
         Assert.Empty(result.Errors);
+        // Every line found its revision; Python 1 and Legacy 3 stay because Domino's records pin them.
         Assert.Equal(
-            new[] { (Python1, "Deleted"), (OldR1, "Deleted"), (Legacy3, "Deleted"), (Spark2, "Skipped") }.Select(x => (x.Item1.ToString(), x.Item2)),
+            new[] { (Python1, "Skipped"), (OldR1, "Deleted"), (Legacy3, "Skipped"), (Spark2, "Skipped") }.Select(x => (x.Item1.ToString(), x.Item2)),
             result.Output.Select(o => ((string)o.Properties["RevisionId"].Value, (string)o.Properties["Status"].Value)));
-        Assert.Equal(3, (await this.RevisionsAsync()).Count);
+        Assert.Contains($"Domino model version {LiveVersion} 'scorer'", (string)result.Output[0].Properties["Reason"].Value, StringComparison.Ordinal);
+        Assert.Contains($"Domino project {ProjectOnLegacy} 'churn'", (string)result.Output[2].Properties["Reason"].Value, StringComparison.Ordinal);
+        Assert.Contains("Active revision of environment Spark", (string)result.Output[3].Properties["Reason"].Value, StringComparison.Ordinal);
+        Assert.Equal(5, (await this.RevisionsAsync()).Count);
         Assert.Single(Directory.GetFiles(Path.Combine(this.directory, "reports"), "mongo-revisions-*.jsonl"));
     }
 
@@ -214,9 +227,12 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         PowerShellResult result = this.Run(
             $"Find-ArchivedEnvTag {this.Connection} | Remove-MongoEnvRevision -SkipRegistryCheck -WhatIf -BackupPath whatif.jsonl {this.Connection}");
 
+        // Old R's revision would go; Legacy's is the default environment of project churn.
         Assert.Null(result.Terminating);
         Assert.Empty(result.Errors);
-        Assert.Empty(result.Output);
+        PSObject kept = Assert.Single(result.Output);
+        Assert.Equal((Legacy3.ToString(), "Skipped"), ((string)kept.Properties["RevisionId"].Value, (string)kept.Properties["Status"].Value));
+        Assert.Contains($"Domino project {ProjectOnLegacy} 'churn'", (string)kept.Properties["Reason"].Value, StringComparison.Ordinal);
         Assert.Equal(6, (await this.RevisionsAsync()).Count);
         Assert.False(File.Exists(Path.Combine(this.directory, "whatif.jsonl")));
         Assert.False(Directory.Exists(Path.Combine(this.directory, "reports")));
@@ -230,7 +246,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
 
         PowerShellResult deleted = this.Run(
             $"Find-ArchivedEnvTag {this.Connection} | Select-Object Repository, Tag, @{{ n = 'Status'; e = {{ 'Deleted' }} }} | Remove-MongoEnvRevision -SkipRegistryCheck -Confirm:$false {this.Connection}");
-        Assert.Equal(new[] { "Deleted", "Deleted" }, deleted.Output.Select(o => (string)o.Properties["Status"].Value));
+        Assert.Equal(new[] { "Deleted", "Skipped" }, deleted.Output.Select(o => (string)o.Properties["Status"].Value));
     }
 
     [Fact]
