@@ -358,49 +358,10 @@ public sealed class ImageDeleter
             },
             cancellationToken).ConfigureAwait(false);
 
-        // Journaled: finish whatever the token says, so the outcome line follows.
-        ManifestDeleteResult answer;
-        try
-        {
-            answer = await this.client.DeleteTagAsync(repository, tag, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (RegistryException ex)
-        {
-            await this.journal.AppendAsync(
-                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message, Run: this.run) { Action = JournalRecord.UntagAction },
-                CancellationToken.None).ConfigureAwait(false);
-            if (ex is RegistryAuthenticationException)
-            {
-                throw;
-            }
-
-            return ManifestStep.Only(DeletionStatus.Failed, ex.Message);
-        }
-
-        (DeletionStatus status, string message) = answer.Outcome switch
-        {
-            ManifestDeleteOutcome.Deleted => (DeletionStatus.Deleted, answer.Message),
-            ManifestDeleteOutcome.NotFound => (DeletionStatus.NotFound, answer.Message),
-            ManifestDeleteOutcome.NoAnswer => await this.RecheckTagAsync(repository, tag, digest, answer.Message).ConfigureAwait(false),
-            _ => (DeletionStatus.Failed, answer.Message),
-        };
-        TagCheck check = status == DeletionStatus.Deleted
-            ? await this.CheckTagsAfterAsync(repository, digest, [tag], tagsBefore).ConfigureAwait(false)
-            : TagCheck.NotChecked;
-        await this.journal.AppendAsync(
-            new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Outcome: status.ToString(), Message: message, Run: this.run)
-            {
-                Action = JournalRecord.UntagAction,
-                RemovedTags = check.Removed.Count == 0 ? null : check.Removed,
-            },
-            CancellationToken.None).ConfigureAwait(false);
-        if (answer.Outcome == ManifestDeleteOutcome.Unsupported && answer.StatusCode == System.Net.HttpStatusCode.MethodNotAllowed)
-        {
-            throw new RegistryDeleteDisabledException(answer.Message);
-        }
-
-        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, content, check.Unplanned).ConfigureAwait(false);
-        return new ManifestStep(status, message, check.After, putBack, check.Problem is null ? [] : [check.Problem]);
+        return await this.SendJournaledDeleteAsync(
+            new JournaledDelete(repository, digest, null, JournalRecord.UntagAction, [tag], tagsBefore, content),
+            () => this.client.DeleteTagAsync(repository, tag, CancellationToken.None),
+            message => this.RecheckTagAsync(repository, tag, digest, message)).ConfigureAwait(false);
     }
 
     private async Task<(DeletionStatus, string)> RecheckTagAsync(string repository, string tag, string digest, string message)
@@ -596,16 +557,29 @@ public sealed class ImageDeleter
                 Run: this.run),
             cancellationToken).ConfigureAwait(false);
 
-        // From here on the attempt is journaled: finish it whatever the token says, so the outcome line follows.
+        return await this.SendJournaledDeleteAsync(
+            new JournaledDelete(repository, digest, parent, null, tags, tagsBefore, content),
+            () => this.client.DeleteManifestAsync(repository, digest, CancellationToken.None),
+            message => this.RecheckAsync(repository, digest, message)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends a DELETE whose attempt is journaled and finishes it whatever the token says, so the outcome line (with
+    /// every tag the DELETE removed, rule 10) always follows; a tag that left with it unplanned is put back.
+    /// </summary>
+    private async Task<ManifestStep> SendJournaledDeleteAsync(
+        JournaledDelete delete, Func<Task<ManifestDeleteResult>> send, Func<string, Task<(DeletionStatus, string)>> recheck)
+    {
+        (string repository, string digest, string? parent, string? action, _, _, _) = delete;
         ManifestDeleteResult answer;
         try
         {
-            answer = await this.client.DeleteManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
+            answer = await send().ConfigureAwait(false);
         }
         catch (RegistryException ex)
         {
             await this.journal.AppendAsync(
-                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message, Run: this.run),
+                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message, Run: this.run) { Action = action },
                 CancellationToken.None).ConfigureAwait(false);
             if (ex is RegistryAuthenticationException)
             {
@@ -620,26 +594,31 @@ public sealed class ImageDeleter
         {
             ManifestDeleteOutcome.Deleted => (DeletionStatus.Deleted, answer.Message),
             ManifestDeleteOutcome.NotFound => (DeletionStatus.NotFound, answer.Message),
-            ManifestDeleteOutcome.NoAnswer => await this.RecheckAsync(repository, digest, answer.Message).ConfigureAwait(false),
+            ManifestDeleteOutcome.NoAnswer => await recheck(answer.Message).ConfigureAwait(false),
             _ => (DeletionStatus.Failed, answer.Message),
         };
 
         // Rule 10: a DELETE by digest takes every tag on the manifest; the tag list now says which went.
         TagCheck check = status == DeletionStatus.Deleted
-            ? await this.CheckTagsAfterAsync(repository, digest, tags, tagsBefore).ConfigureAwait(false)
+            ? await this.CheckTagsAfterAsync(repository, digest, delete.Tags, delete.TagsBefore).ConfigureAwait(false)
             : TagCheck.NotChecked;
         var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message, Run: this.run)
         {
+            Action = action,
             RemovedTags = check.Removed.Count == 0 ? null : check.Removed,
         };
-        JournalRecord written = await this.journal.AppendAsync(outcome, records => this.FirstDeletedWins(records, outcome), CancellationToken.None).ConfigureAwait(false);
+
+        // Bytes are freed by a manifest's DELETE only: that is where concurrent runs must not both count them.
+        JournalRecord written = await this.journal.AppendAsync(outcome, records => action is null ? this.FirstDeletedWins(records, outcome) : outcome, CancellationToken.None).ConfigureAwait(false);
         (status, message) = (Enum.Parse<DeletionStatus>(written.Outcome!), written.Message!);
-        if (answer.Outcome == ManifestDeleteOutcome.Unsupported)
+
+        // 405 is deletion disabled; for a tag alone, 400 only refuses that way of deleting.
+        if (answer.Outcome == ManifestDeleteOutcome.Unsupported && (action is null || answer.StatusCode == System.Net.HttpStatusCode.MethodNotAllowed))
         {
             throw new RegistryDeleteDisabledException(answer.Message);
         }
 
-        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, content, check.Unplanned).ConfigureAwait(false);
+        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, delete.Content, check.Unplanned).ConfigureAwait(false);
         return new ManifestStep(status, message, check.After, putBack, check.Problem is null ? [] : [check.Problem]);
     }
 
@@ -761,6 +740,10 @@ public sealed class ImageDeleter
 
         return results;
     }
+
+    /// <summary>A DELETE already journaled: what it names, the tags it is to remove and the listing before it.</summary>
+    private sealed record JournaledDelete(
+        string Repository, string Digest, string? Parent, string? Action, IReadOnlyList<string> Tags, IReadOnlyList<string> TagsBefore, ManifestContent Content);
 
     /// <summary>What one DELETE (of a manifest or a tag) did, with the tag listing read right after it.</summary>
     private sealed record ManifestStep(DeletionStatus Status, string Message, IReadOnlyList<string>? TagsAfter, IReadOnlyList<TagPutBack> PutBack, IReadOnlyList<string> Problems)
