@@ -78,9 +78,11 @@ analysis:
     Write-Heading '2. Registry inventory: Get-RegistryImage'
     Get-RegistryImage | Sort-Object Repository, Tag | Show-Table
 
-    Write-Heading '3. Deletion plan: Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending'
+    # The registry's own storage, read-only: untagged manifests are planned too, so the bytes are exact.
+    $storage = $lab.StoragePath
+    Write-Heading '3. Deletion plan: Get-UnusedImage -InUse $inUse -StoragePath $storage | Sort-Object ReclaimableBytes -Descending'
     $verbose = $null
-    $plan = @(Get-UnusedImage -InUse $inUse -Verbose 4>&1 | Tee-Object -Variable verbose |
+    $plan = @(Get-UnusedImage -InUse $inUse -StoragePath $storage -Verbose 4>&1 | Tee-Object -Variable verbose |
         Where-Object { $_ -isnot [Management.Automation.VerboseRecord] } | Sort-Object ReclaimableBytes -Descending)
     $plan | Show-Table
     Write-Host 'Why the other images stay (Get-UnusedImage -Verbose):'
@@ -89,14 +91,14 @@ analysis:
     $predicted = ($plan | Measure-Object ReclaimableBytes -Sum).Sum
     Write-Host "Get-UnusedImage | Measure-Object ReclaimableBytes -Sum: $predicted bytes ($(Format-Bytes $predicted)) freed after garbage collection."
 
-    Write-Heading '4. Dry run: Remove-UnusedImage -InUse $inUse -WhatIf'
+    Write-Heading '4. Dry run: Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf'
     $before = Get-LabBlobBytes $lab
-    Remove-UnusedImage -InUse $inUse -WhatIf -InformationAction Continue | Out-Host
+    Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf -InformationAction Continue | Out-Host
     if ((Get-LabBlobBytes $lab) -ne $before) { throw '-WhatIf changed the registry storage.' }
     Write-Host 'Registry storage unchanged.'
 
-    Write-Heading '5. Deletion: Remove-UnusedImage -InUse $inUse -Confirm:$false'
-    $deleted = @(Remove-UnusedImage -InUse $inUse -Confirm:$false -InformationAction Continue)
+    Write-Heading '5. Deletion: Remove-UnusedImage -InUse $inUse -StoragePath $storage -Confirm:$false'
+    $deleted = @(Remove-UnusedImage -InUse $inUse -StoragePath $storage -Confirm:$false -InformationAction Continue)
     $deleted | Show-Table
     $failed = @($deleted | Where-Object Status -eq 'Failed')
     if ($failed) { $exitCode = 1; Write-Host "$($failed.Count) deletions failed." -ForegroundColor Red }
