@@ -11,7 +11,9 @@
     FormatsToProcess       = @('RegistryCleaner.Format.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
+        'Compare-DominoRegistry'
         'Find-ArchivedEnvTag'
+        'Get-DominoImageUsage'
         'Get-RegistryCleanerConfig'
         'Get-RegistryImage'
         'Get-RegistryLayer'

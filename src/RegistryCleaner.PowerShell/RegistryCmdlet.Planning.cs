@@ -14,7 +14,11 @@ namespace RegistryCleaner.PowerShell;
 /// <param name="Client">The registry client; the caller disposes it.</param>
 /// <param name="Usage">The usage the plan protected.</param>
 /// <param name="PlannedTags">The digest of every tag of every repository when the inventory was read (repository to tag to digest).</param>
-public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> PlannedTags);
+public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> PlannedTags)
+{
+    /// <summary>Gets Domino's revisions and builds with their owners, when Domino's records were read.</summary>
+    public DominoImageCatalog? Domino { get; init; }
+}
 
 /// <content>Planning unused images: usage, the whole-catalog inventory and the planner, shared by the unused-image cmdlets.</content>
 public abstract partial class RegistryCmdlet
@@ -48,12 +52,13 @@ public abstract partial class RegistryCmdlet
         WorkloadScanOptions? scanOptions = given is null
             ? UsageSource.ScanOptions(configuration, query.KubeConfig is null ? null : this.ResolveFilePath(query.KubeConfig), query.Context, query.Namespace, this.EffectiveTimeout, null)
             : null;
+        IReadOnlyList<string> dominoRepositories = configuration.DominoRepositories();
         RegistryStorage? storage = this.OpenStorage(query.StoragePath);
         ImageConfigCache? cache = this.OpenConfigCache();
         RegistryClient client = this.CreateRegistryClient(endpoint);
         try
         {
-            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags) = this.RunEngine(async (queue, token) =>
+            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags, DominoImageCatalog? domino) = this.RunEngine(async (queue, token) =>
             {
                 UsageSnapshot usage;
                 if (given is not null)
@@ -70,16 +75,13 @@ public abstract partial class RegistryCmdlet
                     progress.Complete();
                 }
 
-                if (query.Mongo is { } mongo)
+                IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(query.Repository, client, token).ConfigureAwait(false);
+                DominoUsageReport? records = query.Mongo is { } mongo
+                    ? await ReadDominoUsageAsync(mongo, query.Targets?.Select(t => t.Repository) ?? repositories, dominoRepositories, queue, token).ConfigureAwait(false)
+                    : null;
+                if (records is not null)
                 {
-                    queue.Verbose($"Reading the images Domino's records use from MongoDB {mongo.Target}.");
-                    using MongoConnection connection = MongoConnection.Open(mongo);
-                    IReadOnlyList<DominoImageUsage> records = await connection.Domino.GetImageUsageAsync(token).ConfigureAwait(false);
-                    usage = UsageSource.WithExtraUsage(
-                        usage,
-                        endpoint.DisplayName,
-                        records.Select(r => (RepositoryPath(r.Repository), r.Tag, r.Reason)),
-                        $"MongoDB {mongo.Target} ({records.Count} records)");
+                    usage = DominoProtection.Protect(usage, endpoint.DisplayName, records.Pins, $"MongoDB {query.Mongo!.Settings?.Target} ({records.References.Count} references)");
                 }
 
                 foreach (string source in usage.Sources)
@@ -87,7 +89,6 @@ public abstract partial class RegistryCmdlet
                     queue.Verbose($"Usage read from {source}.");
                 }
 
-                IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(query.Repository, client, token).ConfigureAwait(false);
                 queue.Verbose($"Reading the whole catalog of {endpoint.DisplayName} (layers are shared across repositories).");
                 var inventoryProgress = new ThrottledProgress(queue, 2, $"Reading {endpoint.DisplayName}");
                 var reader = new InventoryReader(client, new InventoryReaderOptions
@@ -130,9 +131,15 @@ public abstract partial class RegistryCmdlet
                 IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tagsByRepository = inventory.Tags
                     .GroupBy(t => t.Repository, StringComparer.Ordinal)
                     .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, string>)g.ToDictionary(t => t.Tag, t => t.Digest, StringComparer.Ordinal), StringComparer.Ordinal);
-                DeletionPlan plan = DeletionPlanner.Plan(new PlanRequest(inventory, usage, options));
-                plan = await PlanUntagsAsync(plan, client, new PlanRequest(inventory, usage, options), queue, token).ConfigureAwait(false);
-                return (plan, usage, tagsByRepository);
+                var request = new PlanRequest(inventory, usage, options);
+                DeletionPlan planned = DeletionPlanner.Plan(request);
+                (planned, request) = await PlanUntagsAsync(planned, client, request, queue, token).ConfigureAwait(false);
+                if (records is not null)
+                {
+                    (planned, usage) = KeepCloneChains(request, planned, records.Catalog, endpoint.DisplayName);
+                }
+
+                return (planned, usage, tagsByRepository, records?.Catalog);
             });
 
             if (plan.BytesAreEstimates)
@@ -146,7 +153,7 @@ public abstract partial class RegistryCmdlet
                     $"The sum of ReclaimableBytes ({plan.TotalReclaimableBytes} bytes) is exact only if no tag of this registry was ever overwritten: an overwritten tag leaves its old manifest untagged, the registry API cannot list it, and it keeps its layers through garbage collection. Up to {ByteCount.Format(plan.UnverifiedBytes)} ({plan.UnverifiedBytes} bytes) of layers and configurations could be held that way, so the sum is an upper bound. To make it exact, pass -StoragePath with the registry's storage rootdirectory (read-only), which adds untagged manifests to the plan."));
             }
 
-            return new UnusedImagePlan(plan, client, usage, plannedTags);
+            return new UnusedImagePlan(plan, client, usage, plannedTags) { Domino = domino };
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -159,11 +166,7 @@ public abstract partial class RegistryCmdlet
                     access.StatusCode is 401 or 403 ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
                     access.Context),
                 UsageIncompleteException incomplete => new ErrorRecord(incomplete, "WorkloadUsageIncomplete", ErrorCategory.ResourceUnavailable, null),
-                DominoDatabaseException domino => new ErrorRecord(
-                    new InvalidOperationException($"Domino's image usage could not be read from MongoDB, so nothing is planned or deleted: {domino.Message}", domino),
-                    "DominoUsageUnreadable",
-                    ErrorCategory.ResourceUnavailable,
-                    query.Mongo?.Target),
+                DominoDatabaseException unreadable => DominoUsageUnreadable(unreadable, query.Mongo),
                 InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
                 InventoryGraphException graph => new ErrorRecord(graph, "RegistryManifestGraphInvalid", ErrorCategory.InvalidData, endpoint.DisplayName),
                 RegistryStorageMismatchException mismatch => new ErrorRecord(mismatch, "StoragePathMismatch", ErrorCategory.InvalidArgument, storage?.RootDirectory),
@@ -191,28 +194,15 @@ public abstract partial class RegistryCmdlet
     }
 
     /// <summary>
-    /// Resolves -MongoUsage (else mongo.usage) and, when Domino's records are to be read, the MongoDB connection the
-    /// same way every MongoDB cmdlet does (<see cref="MongoConnectionParameters.ToSettings"/>).
-    /// </summary>
-    /// <param name="mongoUsage">-MongoUsage.</param>
-    /// <param name="parameters">The cmdlet's -MongoUri, -MongoCredential and -Database.</param>
-    /// <returns>The settings, or <see langword="null"/> when Domino's records are not to be read.</returns>
-    protected MongoConnectionSettings? ResolveMongoUsage(SwitchParameter mongoUsage, IMongoConnectionParameters parameters)
-    {
-        bool wanted = this.MyInvocation.BoundParameters.ContainsKey("MongoUsage") ? mongoUsage.IsPresent : this.Configuration.GetBoolean(ConfigSchema.MongoUsage);
-        return wanted ? MongoConnectionParameters.ToSettings(parameters, this.Configuration, this.EffectiveTimeout) : null;
-    }
-
-    /// <summary>
     /// Plans rule 11 where it can matter: when candidate tags were kept only because their manifest also carries a kept
     /// tag, asks the registry (once, without changing anything) whether it deletes tags alone, and if so plans again
     /// with those tags untagged.
     /// </summary>
-    private static async Task<DeletionPlan> PlanUntagsAsync(DeletionPlan plan, RegistryClient client, PlanRequest request, PipelineQueue queue, CancellationToken token)
+    private static async Task<(DeletionPlan Plan, PlanRequest Request)> PlanUntagsAsync(DeletionPlan plan, RegistryClient client, PlanRequest request, PipelineQueue queue, CancellationToken token)
     {
         if (plan.SharedManifestTags.Count == 0 || request.Options.TagDeletionSupported)
         {
-            return plan;
+            return (plan, request);
         }
 
         string repository = plan.SharedManifestTags[0].Repository;
@@ -220,11 +210,12 @@ public abstract partial class RegistryCmdlet
         if (!await client.SupportsTagDeletionAsync(repository, token).ConfigureAwait(false))
         {
             queue.Verbose($"{client.Endpoint.DisplayName} does not delete tags alone (distribution 2.8 answers 400 DIGEST_INVALID), so those tags are kept.");
-            return plan;
+            return (plan, request);
         }
 
         queue.Verbose($"{client.Endpoint.DisplayName} deletes tags alone: those tags are untagged, their manifests stay.");
-        return DeletionPlanner.Plan(request with { Options = request.Options with { TagDeletionSupported = true } });
+        PlanRequest untagging = request with { Options = request.Options with { TagDeletionSupported = true } };
+        return (DeletionPlanner.Plan(untagging), untagging);
     }
 
     /// <summary>Opens -StoragePath on the pipeline thread, before any remote call; stops the command when it is not a registry's storage.</summary>
@@ -257,23 +248,6 @@ public abstract partial class RegistryCmdlet
 
         queue.Verbose($"The storage holds {read.Added} manifests no tag reaches (untagged); they are in the plan.");
         return read.Inventory;
-    }
-
-    // Domino records name the repository with or without the registry host; the planner matches repository paths.
-    private static string RepositoryPath(string repository)
-    {
-        string trimmed = repository.Trim('/');
-        int slash = trimmed.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0)
-        {
-            string first = trimmed[..slash];
-            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
-            {
-                return trimmed[(slash + 1)..];
-            }
-        }
-
-        return trimmed;
     }
 
     private static string DescribeScan(WorkloadScanOptions options) =>
