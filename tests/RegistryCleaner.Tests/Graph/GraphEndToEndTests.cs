@@ -16,7 +16,7 @@ public sealed class GraphEndToEndTests(GraphImages images)
     private static string[] Names(PowerShellResult result) =>
         [.. result.Output.Select(o => $"{o.Properties["Repository"].Value}:{o.Properties["Tag"].Value ?? "@" + o.Properties["Digest"].Value}").Order(StringComparer.Ordinal)];
 
-    private static string Common(GraphScenario scenario) => $"-Registry '{scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse {scenario.InUse}";
+    private static string Common(GraphScenario scenario) => $"-Registry '{scenario.Registry.Registry}' -Repository 'team/*' -InUse {scenario.InUse}";
 
     [Fact]
     public async Task Without_storage_the_sum_is_an_upper_bound_and_garbage_collection_frees_it_less_exactly_the_layer_an_untagged_manifest_shares()
@@ -29,7 +29,7 @@ public sealed class GraphEndToEndTests(GraphImages images)
 
         Assert.Null(planned.Terminating);
         Assert.Empty(planned.Errors);
-        Assert.Equal([$"{Env}:b-1", $"{Env}:nested-old", "dominodatalab/model:model-1"], Names(planned));
+        Assert.Equal([$"{Env}:b-1", $"{Env}:nested-old", $"{GraphScenario.Model}:model-1"], Names(planned));
         PSObject b1 = planned.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
         Assert.Equal([scenario.SchemaTag("b-1"), scenario.SchemaTag("b-1", ".sig")], ((IEnumerable<object>)b1.Properties["Referrers"].Value).Select(r => r.ToString()).Order(StringComparer.Ordinal));
         Assert.Contains(scenario.SchemaTag("b-1", ".sig"), (string)b1.Properties["Reason"].Value, StringComparison.Ordinal);
@@ -43,7 +43,7 @@ public sealed class GraphEndToEndTests(GraphImages images)
         Assert.Null(removed.Terminating);
         Assert.Empty(removed.Errors);
         Assert.All(removed.Output, o => Assert.Equal("Deleted", o.Properties["Status"].Value.ToString()));
-        string[] gone = [$"{Env}:b-1", $"{Env}:{scenario.SchemaTag("b-1")}", $"{Env}:{scenario.SchemaTag("b-1", ".sig")}", $"{Env}:nested-old", "dominodatalab/model:model-1"];
+        string[] gone = [$"{Env}:b-1", $"{Env}:{scenario.SchemaTag("b-1")}", $"{Env}:{scenario.SchemaTag("b-1", ".sig")}", $"{Env}:nested-old", $"{GraphScenario.Model}:model-1"];
         Assert.Equal(before.Except(gone).ToArray(), (await scenario.TagsAsync()).ToArray());
         Assert.False(await scenario.ExistsAsync(Env, scenario.Stored["b-sbom"].Digest));
         Assert.False(await scenario.ExistsAsync(Env, scenario.Stored["multi2"].Digest));
@@ -70,7 +70,7 @@ public sealed class GraphEndToEndTests(GraphImages images)
         Assert.Empty(planned.Errors);
         Assert.Empty(planned.Warnings);
         Assert.Equal(storage, scenario.StorageHashes());
-        Assert.Equal([$"{Env}:@{scenario.Stored["rolling-old"].Digest}", $"{Env}:b-1", $"{Env}:nested-old", "dominodatalab/model:model-1"], Names(planned));
+        Assert.Equal([$"{Env}:@{scenario.Stored["rolling-old"].Digest}", $"{Env}:b-1", $"{Env}:nested-old", $"{GraphScenario.Model}:model-1"], Names(planned));
         long plannedBytes = planned.Output.Sum(o => (long)o.Properties["ReclaimableBytes"].Value);
 
         PowerShellResult removed = session.Run($"Remove-UnusedImage {common} -JournalPath exact.jsonl -Confirm:$false");

@@ -12,14 +12,15 @@ namespace RegistryCleaner.Tests.Graph;
 /// <item>environment:rolling (in use), overwritten: its old image (env-b2) is untagged and shares b-1's own layer;</item>
 /// <item>environment:nested-live (in use): an index of a buildah manifest list and a podman image, none of them tagged;</item>
 /// <item>environment:nested-old (unused): an index of a manifest list of two platform images, none of them tagged;</item>
-/// <item>model:model-1 (unused), built with podman on env-a; other/app:v1 (out of scope) holds the base layer.</item>
+/// <item>team/model:model-1 (unused), built with podman on env-a; other/app:v1 (out of scope) holds the base layer.</item>
 /// </list>
 /// On a registry with the referrers API (<see cref="Oci11"/>) the SBOMs are not listed in a referrers index tag.
 /// </summary>
 public sealed class GraphScenario : IAsyncDisposable
 {
-    public const string Env = "dominodatalab/environment";
-    public const string Model = "dominodatalab/model";
+    // Not Domino's repositories: the graph is the registry's, and Domino's records (read by default there) are another matter.
+    public const string Env = "team/environment";
+    public const string Model = "team/model";
     public const string Other = "other/app";
 
     private GraphScenario(GraphImages images, RegistryServer registry, bool oci11)

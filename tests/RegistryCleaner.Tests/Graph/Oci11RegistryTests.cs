@@ -36,7 +36,7 @@ public sealed class Oci11RegistryTests(GraphImages images)
         }
 
         using var session = new PowerShellSession(scenario.Folder);
-        string common = $"-Registry '{scenario.Proxy.BaseAddress}' -Repository 'dominodatalab/*' -InUse {scenario.InUse}";
+        string common = $"-Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse}";
 
         PowerShellResult planned = session.Run($"Get-UnusedImage {common} -Verbose");
 
@@ -81,14 +81,14 @@ public sealed class Oci11RegistryTests(GraphImages images)
         SortedDictionary<string, string> storage = scenario.StorageHashes();
 
         // distribution 2.8 itself: the probe answers 400 DIGEST_INVALID, changes nothing, and the tag is kept.
-        PowerShellResult direct = session.Run($"Get-UnusedImage -Registry '{scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse {scenario.InUse} -Verbose");
+        PowerShellResult direct = session.Run($"Get-UnusedImage -Registry '{scenario.Registry.Registry}' -Repository 'team/*' -InUse {scenario.InUse} -Verbose");
         Assert.Null(direct.Terminating);
         Assert.DoesNotContain(direct.Output, o => (string?)o.Properties["Tag"].Value == "a-old");
         Assert.Contains(direct.Verbose, v => v.Contains("does not delete tags alone", StringComparison.Ordinal));
         Assert.Contains(direct.Verbose, v => v.StartsWith($"kept: {Env}:a-old", StringComparison.Ordinal) && v.Contains("'a-1'", StringComparison.Ordinal));
 
         // A registry that deletes tags: asked once, and the answer changed nothing either.
-        string common = $"-Registry '{scenario.Proxy.BaseAddress}' -Repository 'dominodatalab/*' -InUse {scenario.InUse}";
+        string common = $"-Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse}";
         PowerShellResult planned = session.Run($"Get-UnusedImage {common}");
         Assert.Null(planned.Terminating);
         Assert.Equal(storage, scenario.StorageHashes());

@@ -30,7 +30,7 @@ public sealed class TagPutBackTests(GraphImages images)
         using var session = new PowerShellSession(scenario.Folder);
 
         using RunningScript run = session.Start(
-            $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'dominodatalab/*' -Include 'b-*' -InUse {inUse} -JournalPath put.jsonl -Confirm:$false");
+            $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath put.jsonl -Confirm:$false");
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (!scenario.Proxy.Requests.ContainsKey(delete) && waited.Elapsed < TimeSpan.FromSeconds(60))
         {
