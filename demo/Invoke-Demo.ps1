@@ -128,12 +128,12 @@ mongo:
 
     Write-Heading '5. Dry run: Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf'
     $before = Get-LabBlobBytes $lab
-    Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf -InformationAction Continue | Out-Host
+    Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf | Out-Host
     if ((Get-LabBlobBytes $lab) -ne $before) { throw '-WhatIf changed the registry storage.' }
     Write-Host 'Registry storage unchanged.'
 
     Write-Heading '6. Deletion: Remove-UnusedImage -InUse $inUse -StoragePath $storage -Confirm:$false'
-    $deleted = @(Remove-UnusedImage -InUse $inUse -StoragePath $storage -Confirm:$false -InformationAction Continue)
+    $deleted = @(Remove-UnusedImage -InUse $inUse -StoragePath $storage -Confirm:$false)
     $deleted | Show-Table
     $failed = @($deleted | Where-Object Status -eq 'Failed')
     if ($failed) { $exitCode = 1; Write-Host "$($failed.Count) deletions failed." -ForegroundColor Red }
