@@ -35,6 +35,9 @@ public sealed record RegistryServerOptions
 
     /// <summary>The token issuer, for <see cref="RegistryAuthMode.Token"/>.</summary>
     public TokenIssuer? Issuer { get; init; }
+
+    /// <summary>Extra environment variables of the registry process (REGISTRY_* override its config.yml).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
 }
 
 /// <summary>
@@ -46,12 +49,15 @@ public class RegistryServer : IDisposable
     private const string Binary = "/usr/bin/docker-registry";
     private readonly string root;
     private readonly StringBuilder output = new();
+    private readonly List<int> adopted = [];
     private Process? process;
+    private IReadOnlyDictionary<string, string>? environment;
 
     public RegistryServer(RegistryServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.Options = options;
+        this.environment = options.Environment;
         this.root = Directory.CreateTempSubdirectory("registrycleaner-registry-").FullName;
         this.StoragePath = Path.Combine(this.root, "storage");
         this.ConfigPath = Path.Combine(this.root, "config.yml");
@@ -99,6 +105,32 @@ public class RegistryServer : IDisposable
 
     /// <summary>Gets the self-signed certificate (TLS only).</summary>
     public X509Certificate2? Certificate { get; private set; }
+
+    /// <summary>Gets the registry's process ID (the one this server started last).</summary>
+    public int ProcessId => this.process?.Id ?? throw new InvalidOperationException("The registry is not running.");
+
+    /// <summary>
+    /// Restarts the registry on the same port and storage with these extra environment variables (what a rollout of a
+    /// StatefulSet with a changed environment does to its pod).
+    /// </summary>
+    public void Restart(IReadOnlyDictionary<string, string>? environment)
+    {
+        this.Kill();
+        this.environment = environment;
+        this.Start(this.BaseAddress.Port);
+    }
+
+    /// <summary>
+    /// Takes over a registry process that replaced this one (a cmdlet restarted it), so that it is stopped with this
+    /// server; only that process ID is ever signalled.
+    /// </summary>
+    public void Adopt(int processId)
+    {
+        lock (this.adopted)
+        {
+            this.adopted.Add(processId);
+        }
+    }
 
     /// <summary>Runs <c>docker-registry garbage-collect</c> on this registry's config and returns its output.</summary>
     public string RunGarbageCollect(bool deleteUntagged = false)
@@ -148,6 +180,30 @@ public class RegistryServer : IDisposable
     public void Dispose()
     {
         this.Kill();
+        lock (this.adopted)
+        {
+            foreach (int id in this.adopted)
+            {
+                try
+                {
+                    using Process adoptedProcess = Process.GetProcessById(id);
+                    if (!adoptedProcess.HasExited && adoptedProcess.ProcessName.Contains("registry", StringComparison.Ordinal))
+                    {
+                        adoptedProcess.Kill();
+                        adoptedProcess.WaitForExit(5000);
+                    }
+                }
+                catch (ArgumentException)
+                {
+                    // Already gone.
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already gone.
+                }
+            }
+        }
+
         this.Certificate?.Dispose();
         try
         {
@@ -176,6 +232,11 @@ public class RegistryServer : IDisposable
         var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add(this.ConfigPath);
+        foreach ((string name, string value) in this.environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         this.process = Process.Start(start)!;
         this.process.OutputDataReceived += this.Collect;
         this.process.ErrorDataReceived += this.Collect;
