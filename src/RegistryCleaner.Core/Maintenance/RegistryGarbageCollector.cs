@@ -242,6 +242,9 @@ public sealed class RegistryGarbageCollector
         this.Begin($"Checking that the registry answers and that {this.options.ProbeRepository} can confirm the switch");
         await this.client.PingAsync(cancellationToken).ConfigureAwait(false);
         bool writableBefore = await this.client.IsWritableAsync(this.options.ProbeRepository, cancellationToken).ConfigureAwait(false);
+
+        // A window an interrupted run left makes the registry read-only now, but not by its own settings.
+        bool leftover = this.host.LeftoverWindow is not null;
         this.Done(writableBefore ? "writable" : "read-only already");
 
         DateTimeOffset? readOnlySince = null;
@@ -310,7 +313,7 @@ public sealed class RegistryGarbageCollector
                 await RegistryReadiness.WaitUntilAnswersAsync(this.client, this.options.RestartTimeout, this.host.Target, CancellationToken.None).ConfigureAwait(false);
                 readOnlyDuration = DateTimeOffset.UtcNow - readOnlySince.Value;
                 bool writable = await this.client.IsWritableAsync(this.options.ProbeRepository, CancellationToken.None).ConfigureAwait(false);
-                if (writable != writableBefore && this.host.LeftoverWindow is null)
+                if (writable != writableBefore && !leftover)
                 {
                     restoreFailure = $"the registry {(writable ? "accepts" : "refuses")} writes after the restart, but {(writableBefore ? "accepted" : "refused")} them before the run.";
                 }

@@ -254,7 +254,7 @@ public sealed partial class RegistryClient : IDisposable
                     return new ManifestDeleteResult(
                         ManifestDeleteOutcome.Unsupported,
                         response.StatusCode,
-                        $"Registry {this.Name} has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it.");
+                        $"Registry {this.Name} has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it; for a registry StatefulSet (Domino's docker-registry), Enable-RegistryDeletion does that.");
                 default:
                     string detail = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
                     return new ManifestDeleteResult(ManifestDeleteOutcome.Failed, response.StatusCode, $"The delete of {target} failed with {(int)response.StatusCode} {response.ReasonPhrase}{detail}.");
