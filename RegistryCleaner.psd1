@@ -11,15 +11,19 @@
     FormatsToProcess       = @('RegistryCleaner.Format.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
+        'Disable-RegistryDeletion'
+        'Enable-RegistryDeletion'
         'Find-ArchivedEnvTag'
         'Get-RegistryCleanerConfig'
         'Get-RegistryImage'
         'Get-RegistryLayer'
         'Get-UnusedImage'
         'Get-WorkloadImage'
+        'Invoke-RegistryGarbageCollection'
         'Remove-MongoEnvRevision'
         'Remove-UnusedImage'
         'Restore-RegistryImage'
+        'Test-RegistryImage'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()
