@@ -243,16 +243,41 @@ public sealed class ImageBackupWriter
     /// <param name="images">The images.</param>
     /// <param name="cancellationToken">Cancels the reads.</param>
     /// <returns>The estimate.</returns>
-    public async Task<BackupEstimate> EstimateAsync(IReadOnlyList<BackupImage> images, CancellationToken cancellationToken)
+    public Task<BackupEstimate> EstimateAsync(IReadOnlyList<BackupImage> images, CancellationToken cancellationToken) =>
+        EstimateAsync(this.client, this.layout.Path, d => this.layout.BlobSize(d) is not null, images, cancellationToken);
+
+    /// <summary>
+    /// Estimates a backup into a folder that may not be a backup yet (nothing is created: what <c>-WhatIf</c> needs).
+    /// </summary>
+    /// <param name="client">The registry to read manifests from.</param>
+    /// <param name="path">The backup folder.</param>
+    /// <param name="images">The images.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <returns>The estimate.</returns>
+    /// <exception cref="OciLayoutException">The folder exists and is not an OCI image layout.</exception>
+    public static Task<BackupEstimate> EstimateAsync(RegistryClient client, string path, IReadOnlyList<BackupImage> images, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        OciImageLayout? existing = File.Exists(Path.Combine(path, "oci-layout")) ? OciImageLayout.Open(path, create: false) : null;
+        if (existing is null && Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
+        {
+            throw new OciLayoutException($"'{path}' is a folder with other files in it, not an OCI image layout: give an empty or new folder, or an existing backup.");
+        }
+
+        return EstimateAsync(client, path, d => existing?.BlobSize(d) is not null, images, cancellationToken);
+    }
+
+    private static async Task<BackupEstimate> EstimateAsync(RegistryClient client, string path, Func<string, bool> present, IReadOnlyList<BackupImage> images, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(images);
         var sizes = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(
             images.DistinctBy(i => (i.Repository, i.Digest)),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, this.client.Options.MaxConcurrency), CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, client.Options.MaxConcurrency), CancellationToken = cancellationToken },
             async (image, token) =>
             {
-                ManifestTree tree = await ManifestTree.ReadAsync(this.client, image.Repository, image.Digest, token).ConfigureAwait(false);
+                ManifestTree tree = await ManifestTree.ReadAsync(client, image.Repository, image.Digest, token).ConfigureAwait(false);
                 foreach (BlobDescriptor blob in tree.Blobs)
                 {
                     sizes[blob.Digest] = blob.Size;
@@ -270,14 +295,13 @@ public sealed class ImageBackupWriter
             }).ConfigureAwait(false);
 
         int missing = 0;
-        int present = 0;
+        int already = 0;
         long bytes = 0;
         foreach ((string digest, long size) in sizes)
         {
-            bool have = !digest.StartsWith("oci-copy:", StringComparison.Ordinal) && this.layout.BlobSize(digest) is not null;
-            if (have)
+            if (!digest.StartsWith("oci-copy:", StringComparison.Ordinal) && present(digest))
             {
-                present++;
+                already++;
             }
             else
             {
@@ -286,7 +310,7 @@ public sealed class ImageBackupWriter
             }
         }
 
-        return new BackupEstimate(images.Count, missing, bytes, present, AvailableBytes(this.layout.Path));
+        return new BackupEstimate(images.Count, missing, bytes, already, AvailableBytes(path));
     }
 
     /// <summary>Gets the free space of the file system a folder is on, when it can be told.</summary>

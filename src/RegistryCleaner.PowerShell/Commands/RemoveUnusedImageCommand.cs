@@ -13,7 +13,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "UnusedImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.ImageDeletion)]
-public sealed class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnectionParameters
+public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnectionParameters
 {
     private readonly List<PlanTarget> targets = [];
 
@@ -178,6 +178,7 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnecti
 
         var journal = new DeletionJournal(this.ResolveJournalPath());
         var deleter = new ImageDeleter(planned.Client, journal) { PlannedTags = planned.PlannedTags };
+        this.OpenBackup(planned.Client);
         var counts = new Dictionary<DeletionStatus, int>();
         long freed = 0;
         int wouldDelete = 0;
@@ -198,6 +199,7 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnecti
                 {
                     wouldDelete += candidates.Length;
                     wouldFree += bytes;
+                    this.BackUp(candidates, registry, counts);
                 }
                 else
                 {
@@ -207,6 +209,11 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnecti
                     }
                 }
 
+                continue;
+            }
+
+            if (!this.BackUp(candidates, registry, counts))
+            {
                 continue;
             }
 
@@ -261,6 +268,7 @@ public sealed class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnecti
             this.WriteInformation(
                 string.Create(CultureInfo.InvariantCulture, $"What if: would delete {wouldDelete} images, freeing {ByteCount.Format(wouldFree)} ({wouldFree} bytes) after garbage collection."),
                 ["RegistryCleaner", "Summary"]);
+            this.WriteBackupEstimate(planned.Client);
             return;
         }
 
