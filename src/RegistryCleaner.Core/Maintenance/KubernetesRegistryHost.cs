@@ -374,6 +374,10 @@ public sealed class KubernetesRegistryHost : IRegistryHost
         {
             throw new RegistryHostException($"The Kubernetes API server could not be reached ({ex.Message}): check the kubeconfig's server and the network.", ex);
         }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RegistryHostException($"The Kubernetes API server did not answer within {this.target.RequestTimeout.TotalSeconds:0} s (-TimeoutSec).", ex);
+        }
     }
 
     private RegistryHostException Refused(HttpOperationException ex, string verb)
@@ -401,6 +405,10 @@ public sealed class KubernetesRegistryHost : IRegistryHost
         catch (HttpOperationException ex)
         {
             throw this.Refused(ex, "patch");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new RegistryHostException($"The Kubernetes API server could not be reached to patch {this.Target} ({ex.Message}).", ex);
         }
 
         await this.WaitForRolloutAsync(patched.Metadata.Generation ?? 0, cancellationToken).ConfigureAwait(false);
@@ -445,6 +453,10 @@ public sealed class KubernetesRegistryHost : IRegistryHost
         catch (HttpOperationException ex)
         {
             throw this.Refused(ex, "list pods of");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new RegistryHostException($"The Kubernetes API server could not be reached to list the pods of {this.Target} ({ex.Message}).", ex);
         }
     }
 

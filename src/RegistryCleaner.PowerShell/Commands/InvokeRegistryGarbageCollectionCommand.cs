@@ -128,6 +128,7 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
         bool confirmed = this.ShouldChange(target, action);
         if (!confirmed && !this.IsDryRun)
         {
+            this.WriteProgress(new ProgressRecord(ProgressActivity, title, "Not confirmed") { RecordType = ProgressRecordType.Completed });
             this.WriteVerbose($"Not confirmed: {target} was left as it is.");
             return;
         }

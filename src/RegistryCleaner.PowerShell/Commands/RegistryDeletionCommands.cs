@@ -84,7 +84,12 @@ public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
             result = this.RunEngine(async (queue, token) =>
             {
                 queue.Verbose($"Patching {host.Target}: {KubernetesRegistryHost.DeleteVariable}={value}, then waiting for its rollout.");
+                string title = $"Setting {KubernetesRegistryHost.DeleteVariable}={value} on {workload}";
+                var rolling = new ProgressRecord(5, title, "Patching the StatefulSet and waiting for its rollout") { PercentComplete = -1 };
+                queue.Post(c => c.WriteProgress(rolling));
                 (string? previous, bool changed) = await host.SetVariableAsync(KubernetesRegistryHost.DeleteVariable, value, token).ConfigureAwait(false);
+                var done = new ProgressRecord(5, title, "Done") { RecordType = ProgressRecordType.Completed };
+                queue.Post(c => c.WriteProgress(done));
                 queue.Verbose(changed ? $"Rolled out; was {previous ?? "(not set)"}. Waiting until the registry answers." : $"{KubernetesRegistryHost.DeleteVariable} was {value} already: nothing changed.");
                 await RegistryReadiness.WaitUntilAnswersAsync(client, TimeSpan.FromSeconds(this.RestartTimeoutSec), host.Target, token).ConfigureAwait(false);
                 bool enabled = await client.IsDeleteEnabledAsync(probe, token).ConfigureAwait(false);

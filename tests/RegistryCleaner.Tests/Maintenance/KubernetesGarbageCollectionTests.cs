@@ -11,6 +11,7 @@ namespace RegistryCleaner.Tests.Maintenance;
 /// KubernetesClient against the API stand-in, whose registry StatefulSet's pod is the test's real docker-registry:
 /// patches roll it (restart with the patched environment), exec runs the real garbage-collect on its storage.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class KubernetesGarbageCollectionTests : IAsyncLifetime
 {
     private DeletionScenario scenario = null!;
@@ -173,14 +174,5 @@ public sealed class KubernetesGarbageCollectionTests : IAsyncLifetime
         return set;
     }
 
-    private long DeleteUnused()
-    {
-        string common = $"-Registry '{this.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}'";
-        PowerShellResult planned = this.session.Run($"Get-UnusedImage {common}");
-        Assert.Null(planned.Terminating);
-        PowerShellResult deleted = this.session.Run($"Remove-UnusedImage {common} -JournalPath deletions.jsonl -Confirm:$false");
-        Assert.Null(deleted.Terminating);
-        Assert.All(deleted.Output, o => Assert.Equal("Deleted", o.Properties["Status"].Value.ToString()));
-        return planned.Output.Sum(o => (long)o.Properties["ReclaimableBytes"].Value);
-    }
+    private long DeleteUnused() => LocalGarbageCollectionTests.DeleteUnused(this.session, this.Registry, this.KubeConfig);
 }

@@ -128,6 +128,33 @@ public sealed class LocalGarbageCollectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ctrl_C_inside_the_read_only_window_restores_the_registry_before_the_command_stops_and_deletes_nothing()
+    {
+        int before = this.scenario.Registry.ProcessId;
+        this.DeleteUnused();
+        long stored = this.scenario.Registry.BlobBytes();
+
+        // A registry binary whose dry run takes a while, so that the stop lands inside the window.
+        string slow = Path.Combine(this.scenario.Folder, "registry");
+        File.WriteAllText(slow, "#!/bin/sh\nif [ \"$2\" = --dry-run ]; then sleep 3; fi\nexec /usr/bin/docker-registry \"$@\"\n");
+        File.SetUnixFileMode(slow, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(this.Registry), new RegistryClientOptions { Timeout = TimeSpan.FromSeconds(5), MaxRetries = 0 });
+        using RunningScript running = this.session.Start($"Invoke-RegistryGarbageCollection -ProcessId {before} -RegistryCommand '{slow}' -Registry '{this.Registry}' -Confirm:$false");
+        await WaitForAsync(async () => LocalProcess.IsRunning(before) is false && await IsReadOnlyAsync(client));
+
+        running.Stop();
+        PowerShellResult result = running.Wait();
+
+        Assert.IsType<PipelineStoppedException>(result.Terminating);
+        Assert.Empty(result.Output);
+        int restarted = this.RegistryProcesses().Single();
+        this.scenario.Registry.Adopt(restarted);
+        Assert.True(await client.IsWritableAsync(DeletionScenario.Env, CancellationToken.None));
+        Assert.DoesNotContain(LocalProcess.Read(restarted).Environment.Keys, k => k == ReadOnlyWindow.Variable);
+        Assert.Equal(stored, this.scenario.Registry.BlobBytes());
+    }
+
+    [Fact]
     public void Delete_untagged_is_refused_on_distribution_2_and_nothing_changes()
     {
         int before = this.scenario.Registry.ProcessId;
@@ -155,14 +182,56 @@ public sealed class LocalGarbageCollectionTests : IAsyncLifetime
     }
 
     /// <summary>Deletes what nothing uses and returns the bytes the plan says garbage collection frees.</summary>
-    private long DeleteUnused()
+    internal static long DeleteUnused(PowerShellSession session, string registry, string kubeConfig)
     {
-        string common = $"-Registry '{this.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}'";
-        PowerShellResult planned = this.session.Run($"Get-UnusedImage {common}");
+        string common = $"-Registry '{registry}' -Repository 'dominodatalab/*' -KubeConfig '{kubeConfig}'";
+        PowerShellResult planned = session.Run($"Get-UnusedImage {common}");
         Assert.Null(planned.Terminating);
-        PowerShellResult deleted = this.session.Run($"Remove-UnusedImage {common} -JournalPath deletions.jsonl -Confirm:$false");
+        PowerShellResult deleted = session.Run($"Remove-UnusedImage {common} -JournalPath deletions.jsonl -Confirm:$false");
         Assert.Null(deleted.Terminating);
         Assert.All(deleted.Output, o => Assert.Equal("Deleted", o.Properties["Status"].Value.ToString()));
         return planned.Output.Sum(o => (long)o.Properties["ReclaimableBytes"].Value);
     }
+
+    private long DeleteUnused() => DeleteUnused(this.session, this.Registry, this.KubeConfig);
+
+    private static async Task<bool> IsReadOnlyAsync(RegistryClient client)
+    {
+        try
+        {
+            return !await client.IsWritableAsync(DeletionScenario.Env, CancellationToken.None);
+        }
+        catch (RegistryException)
+        {
+            return false; // restarting
+        }
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "The registry never became read-only.");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The registry processes serving this test's config (the one the cmdlet restarted), by process ID.</summary>
+    private IEnumerable<int> RegistryProcesses() =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out int id) ? id : 0)
+            .Where(id => id > 0 && LocalProcess.IsRunning(id))
+            .Where(id =>
+            {
+                try
+                {
+                    return File.ReadAllText($"/proc/{id}/cmdline").Contains(this.scenario.Registry.ConfigPath, StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })
+            .ToArray();
 }
