@@ -11,9 +11,11 @@
     FormatsToProcess       = @('RegistryCleaner.Format.ps1xml')
     FunctionsToExport      = @()
     CmdletsToExport        = @(
+        'Compare-DominoRegistry'
         'Disable-RegistryDeletion'
         'Enable-RegistryDeletion'
         'Find-ArchivedEnvTag'
+        'Get-DominoImageUsage'
         'Get-RegistryCleanerConfig'
         'Get-RegistryImage'
         'Get-RegistryLayer'

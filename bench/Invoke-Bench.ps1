@@ -13,6 +13,8 @@
       - Get-WorkloadImage against `kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json` on a Kubernetes
         stand-in with 20,000 pods and 4,000 controllers, with the distinct image count checked independently;
       - the planner alone on 100,000 synthetic tags (about 1,000,000 layer references);
+      - Domino's records, on their own: Get-DominoImageUsage reading a MongoDB stand-in holding 100,000 runs and
+        10,000 workspaces (with their sessions, environments, revisions, projects, users and models);
       - Import-Module time.
     Writes bench/results-<date>.json and prints a Markdown table. Figures are reported, never asserted.
 #>
@@ -21,7 +23,9 @@ param(
     [int] $Tags = 2000,
     [int] $Pods = 20000,
     [int] $Controllers = 4000,
-    [int] $SkopeoSample = 200
+    [int] $SkopeoSample = 200,
+    [int] $Runs = 100000,
+    [int] $Workspaces = 10000
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -59,6 +63,7 @@ Import-Module '$manifest'
 
 $lab = $null
 $kubernetes = $null
+$mongo = $null
 $savedCacheDir = $env:REGISTRY_CLEANER_CACHE_DIR
 $results = [ordered]@{
     date    = (Get-Date).ToString('yyyy-MM-dd HH:mm')
@@ -164,7 +169,8 @@ end
         peakWorkingSetMB = $usage.PeakWorkingSetMB
     }
 
-    $unused = Measure-Cmdlet 'Get-UnusedImage' "Get-UnusedImage $registryArgs -InUse (Get-WorkloadImage -Path '$snapshot')"
+    # Kubernetes usage from a snapshot only: Domino's records are measured on their own below.
+    $unused = Measure-Cmdlet 'Get-UnusedImage' "Get-UnusedImage $registryArgs -MongoUsage:`$false -InUse (Get-WorkloadImage -Path '$snapshot')"
 
     $results.inventory = [ordered]@{}
     foreach ($entry in @(@('Get-RegistryImage (empty cache)', $cold), @('Get-RegistryImage', $image), @('Get-RegistryLayer', $layer), @('Get-UnusedImage', $unused))) {
@@ -180,6 +186,23 @@ end
     Write-Host 'Measuring the planner alone on 100,000 synthetic tags...' -ForegroundColor Cyan
     $results.planner = & dotnet $labDll plan --tags 100000 | ConvertFrom-Json
 
+    # Domino's records: a separate measurement, one query per collection over the MongoDB wire protocol.
+    Write-Host "Starting the MongoDB stand-in with $Runs runs and $Workspaces workspaces..." -ForegroundColor Cyan
+    $start = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @($labDll, 'mongo-bench', '--runs', $Runs, '--workspaces', $Workspaces)) { $start.ArgumentList.Add("$a") }
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.UseShellExecute = $false
+    $mongo = [Diagnostics.Process]::Start($start)
+    $mongoInfo = $mongo.StandardOutput.ReadLine() | ConvertFrom-Json
+    $records = Measure-Cmdlet "Get-DominoImageUsage ($Runs runs, $Workspaces workspaces)" "Get-DominoImageUsage -MongoUri '$($mongoInfo.uri)' -Database '$($mongoInfo.database)'"
+    $results.dominoRecords = [ordered]@{
+        runs = $Runs; workspaces = $Workspaces
+        documents = ($mongoInfo.documents.PSObject.Properties | Measure-Object Value -Sum).Sum
+        seconds = [math]::Round($records.Seconds, 2); references = $records.Count
+        peakWorkingSetMB = $records.PeakWorkingSetMB
+    }
+
     Write-Host 'Measuring Import-Module...' -ForegroundColor Cyan
     $imports = 1..5 | ForEach-Object {
         (Invoke-Pwsh "[pscustomobject]@{ Ms = (Measure-Command { Import-Module '$manifest' }).TotalMilliseconds } | ConvertTo-Json -Compress").Ms
@@ -188,6 +211,7 @@ end
 }
 finally {
     if ($kubernetes) { $kubernetes.StandardInput.Close(); if (-not $kubernetes.WaitForExit(10000)) { $kubernetes.Kill() } }
+    if ($mongo) { $mongo.StandardInput.Close(); if (-not $mongo.WaitForExit(10000)) { $mongo.Kill() } }
     if ($lab) { Stop-LabRegistry $lab }
     $env:REGISTRY_CLEANER_CACHE_DIR = $savedCacheDir
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
@@ -207,6 +231,7 @@ $table = @(
     }
     "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) | <= 1.0x kubectl, exact count |"
     "| planner, $($results.planner.tags) tags, $($results.planner.layerReferences) layer refs | $($results.planner.warmSeconds) s warm ($($results.planner.coldSeconds) s cold), $($results.planner.allocatedMegabytes) MB allocated | <= 2 s |"
+    "| Domino's records (Get-DominoImageUsage), $($results.dominoRecords.runs) runs + $($results.dominoRecords.workspaces) workspaces, $($results.dominoRecords.documents) documents | $($results.dominoRecords.seconds) s, $($results.dominoRecords.references) references, $($results.dominoRecords.peakWorkingSetMB) MB peak | seconds |"
     "| Import-Module (median of 5) | $($results.importMilliseconds) ms | <= 500 ms |"
 )
 Write-Host ''

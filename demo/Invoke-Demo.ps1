@@ -5,10 +5,12 @@
 
 .DESCRIPTION
     Started by `build.ps1 Demo`. Starts a local docker-registry with its own temporary storage, pushes Domino-like
-    sample images (samples/README.md tells each one's story), reads the bundled cluster snapshot
-    samples/cluster-snapshot.json as the usage source, and runs the module's cmdlets the way an admin would. Ends with
-    the registry's own garbage collection and compares the bytes it freed with the plan's prediction. The registry is
-    stopped whatever happens; the exit code is non-zero when anything fails or the prediction is off.
+    sample images (samples/README.md tells each one's story), starts a MongoDB stand-in holding a few of Domino's
+    records (a stopped workspace, a run, model versions), reads the bundled cluster snapshot
+    samples/cluster-snapshot.json as the Kubernetes usage source, and runs the module's cmdlets the way an admin would.
+    Ends with the registry's own garbage collection, compares the bytes it freed with the plan's prediction, and
+    compares Domino's records with what is left. The registry and the stand-in are stopped whatever happens; the exit
+    code is non-zero when anything fails or the prediction is off.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath
@@ -30,7 +32,7 @@ function Write-Heading([string] $Text) {
 
 function Show-Table {
     # The demo's output is often redirected (80 columns); render tables at a width that keeps every column.
-    param([Parameter(ValueFromPipeline)] $InputObject, [string[]] $Property)
+    param([Parameter(ValueFromPipeline)] $InputObject, [object[]] $Property)
     begin { $items = [Collections.Generic.List[object]]::new() }
     process { $items.Add($InputObject) }
     end {
@@ -49,6 +51,7 @@ function Format-Bytes([long] $Bytes) {
 }
 
 $lab = $null
+$mongo = $null
 $exitCode = 0
 try {
     Write-Heading 'Starting a local registry and pushing Domino-like sample images'
@@ -60,48 +63,80 @@ try {
     if ($LASTEXITCODE -ne 0) { throw 'Pushing the sample images failed.' }
     Write-Host "Registry $($lab.Url) (storage $($lab.StoragePath)): $(@($pushed).Count) tags in dominodatalab/environment and dominodatalab/model."
 
-    # The demo's configuration, as an admin would write it: this registry, the journal folder, and nothing secret.
+    # Domino's MongoDB: a stand-in speaking the wire protocol, holding the records samples/README.md describes.
+    $start = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @((Join-Path $labOut 'RegistryCleaner.Lab.dll'), 'mongo-demo')) { $start.ArgumentList.Add($a) }
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $start.UseShellExecute = $false
+    $mongo = [Diagnostics.Process]::Start($start)
+    $mongoInfo = $mongo.StandardOutput.ReadLine() | ConvertFrom-Json
+    Write-Host "MongoDB stand-in $($mongoInfo.uri), database $($mongoInfo.database): $(($mongoInfo.documents.PSObject.Properties | ForEach-Object { "$($_.Value) $($_.Name)" }) -join ', ')."
+
+    # The demo's configuration, as an admin would write it: this registry, Domino's MongoDB, the journal folder, and
+    # nothing secret. mongo.usage stays at its default, auto: Domino's repositories are planned with Domino's records.
     $config = Join-Path $work 'config.yaml'
     Set-Content $config @"
 registry:
   url: "$($lab.Url)"
 analysis:
   output_dir: "$(Join-Path $work 'reports')"
+mongo:
+  uri: "$($mongoInfo.uri)"
+  database: "$($mongoInfo.database)"
 "@
     $env:REGISTRY_CLEANER_CONFIG = $config
-    Write-Host "Configuration: `$env:REGISTRY_CLEANER_CONFIG = $config (registry.url: $($lab.Url))"
+    Write-Host "Configuration: `$env:REGISTRY_CLEANER_CONFIG = $config (registry.url: $($lab.Url), mongo.uri: the stand-in)"
 
     Write-Heading "1. Images in use: Get-WorkloadImage -Path samples/cluster-snapshot.json"
     $inUse = @(Get-WorkloadImage -Path $snapshot)
     $inUse | Show-Table
 
-    Write-Heading '2. Registry inventory: Get-RegistryImage'
-    Get-RegistryImage | Sort-Object Repository, Tag | Show-Table
+    Write-Heading "2. Images Domino's records pin: Get-DominoImageUsage"
+    Get-DominoImageUsage | Show-Table
+    Write-Host 'Who still uses Python revision 2? Get-DominoImageUsage -ObjectId 659c7bce85f6381e675bb205 | Where-Object Tag -like *-2'
+    Get-DominoImageUsage -ObjectId 659c7bce85f6381e675bb205 | Where-Object Tag -like '*-2' |
+        ForEach-Object { Write-Host "  $($_.Reason)" }
 
-    Write-Heading '3. Deletion plan: Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending'
+    Write-Heading '3. Registry inventory: Get-RegistryImage -MongoUsage'
+    Get-RegistryImage -MongoUsage | Sort-Object Repository, Tag |
+        Show-Table -Property Repository, Tag, @{ n = 'Digest'; e = { $_.Digest.Substring(0, 19) + [char]0x2026 } }, @{ n = 'Size'; e = { Format-Bytes $_.Size } }, Created, EnvironmentName, Project, Owner
+
+    Write-Heading '4. Deletion plan: Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending'
+    Write-Host 'Kubernetes usage comes from the snapshot (-InUse); Domino''s records are read too (mongo.usage: auto).'
     $verbose = $null
     $plan = @(Get-UnusedImage -InUse $inUse -Verbose 4>&1 | Tee-Object -Variable verbose |
         Where-Object { $_ -isnot [Management.Automation.VerboseRecord] } | Sort-Object ReclaimableBytes -Descending)
     $plan | Show-Table
-    Write-Host 'Why the other images stay (Get-UnusedImage -Verbose):'
+    Write-Host 'Why the other images stay (Get-UnusedImage -Verbose): Kubernetes workloads and Domino''s records.'
     $verbose | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'kept:*' } |
         ForEach-Object { Write-Host "  $($_.Message)" }
+    $pinnedByWorkspace = @($verbose | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'kept:*659c7bce85f6381e675bb205-2 *Domino workspace*' })
+    if (-not $pinnedByWorkspace) { throw 'Python revision 2 should be kept because the stopped workspace pins it.' }
     $predicted = ($plan | Measure-Object ReclaimableBytes -Sum).Sum
     Write-Host "Get-UnusedImage | Measure-Object ReclaimableBytes -Sum: $predicted bytes ($(Format-Bytes $predicted)) freed after garbage collection."
+    Write-Host 'Space per owner: $plan | Group-Object Owner'
+    $plan | Group-Object Owner | ForEach-Object {
+        [pscustomobject]@{
+            Owner       = if ($_.Name) { $_.Name } else { '(no Domino record)' }
+            Images      = $_.Count
+            Reclaimable = Format-Bytes ($_.Group | Measure-Object ReclaimableBytes -Sum).Sum
+        }
+    } | Show-Table
 
-    Write-Heading '4. Dry run: Remove-UnusedImage -InUse $inUse -WhatIf'
+    Write-Heading '5. Dry run: Remove-UnusedImage -InUse $inUse -WhatIf'
     $before = Get-LabBlobBytes $lab
     Remove-UnusedImage -InUse $inUse -WhatIf -InformationAction Continue | Out-Host
     if ((Get-LabBlobBytes $lab) -ne $before) { throw '-WhatIf changed the registry storage.' }
     Write-Host 'Registry storage unchanged.'
 
-    Write-Heading '5. Deletion: Remove-UnusedImage -InUse $inUse -Confirm:$false'
+    Write-Heading '6. Deletion: Remove-UnusedImage -InUse $inUse -Confirm:$false'
     $deleted = @(Remove-UnusedImage -InUse $inUse -Confirm:$false -InformationAction Continue)
     $deleted | Show-Table
     $failed = @($deleted | Where-Object Status -eq 'Failed')
     if ($failed) { $exitCode = 1; Write-Host "$($failed.Count) deletions failed." -ForegroundColor Red }
 
-    Write-Heading '6. The registry''s garbage collection: docker-registry garbage-collect'
+    Write-Heading '7. The registry''s garbage collection: docker-registry garbage-collect'
     $gcOutput = Invoke-LabGarbageCollect $lab
     $after = Get-LabBlobBytes $lab
     $freed = $before - $after
@@ -118,6 +153,12 @@ analysis:
 
     Write-Heading 'What is left'
     Get-RegistryImage | Sort-Object Repository, Tag | Show-Table -Property Repository, Tag, Digest
+
+    Write-Heading "8. Domino's records against the registry: Compare-DominoRegistry"
+    $differences = @(Compare-DominoRegistry)
+    $differences | Show-Table
+    Write-Host 'The revision records whose images are gone can go too (dry run):'
+    $differences | Where-Object Difference -eq ImageMissing | Remove-MongoEnvRevision -WhatIf
 }
 catch {
     Write-Host "Demo failed: $($_.Exception.Message)" -ForegroundColor Red
@@ -126,6 +167,7 @@ catch {
 }
 finally {
     $env:REGISTRY_CLEANER_CONFIG = $null
+    if ($mongo) { $mongo.StandardInput.Close(); if (-not $mongo.WaitForExit(10000)) { $mongo.Kill() } }
     if ($lab) { Stop-LabRegistry $lab }
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }

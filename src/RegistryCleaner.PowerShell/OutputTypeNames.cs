@@ -30,6 +30,12 @@ public static class OutputTypeNames
     /// <summary>The outcome of one image restore.</summary>
     public const string ImageRestore = "RegistryCleaner.ImageRestore";
 
+    /// <summary>An image reference in Domino's records.</summary>
+    public const string DominoImageUsage = "RegistryCleaner.DominoImageUsage";
+
+    /// <summary>A difference between Domino's records and the registry.</summary>
+    public const string DominoRegistryDifference = "RegistryCleaner.DominoRegistryDifference";
+
     /// <summary>One configuration key.</summary>
     public const string ConfigEntry = "RegistryCleaner.ConfigEntry";
 

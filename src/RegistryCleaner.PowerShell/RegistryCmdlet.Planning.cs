@@ -13,7 +13,11 @@ namespace RegistryCleaner.PowerShell;
 /// <param name="Client">The registry client; the caller disposes it.</param>
 /// <param name="Usage">The usage the plan protected.</param>
 /// <param name="PlannedTags">The digest of every tag of every repository when the inventory was read (repository to tag to digest).</param>
-public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> PlannedTags);
+public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> PlannedTags)
+{
+    /// <summary>Gets Domino's revisions and builds with their owners, when Domino's records were read.</summary>
+    public DominoImageCatalog? Domino { get; init; }
+}
 
 /// <content>Planning unused images: usage, the whole-catalog inventory and the planner, shared by the unused-image cmdlets.</content>
 public abstract partial class RegistryCmdlet
@@ -47,11 +51,12 @@ public abstract partial class RegistryCmdlet
         WorkloadScanOptions? scanOptions = given is null
             ? UsageSource.ScanOptions(configuration, query.KubeConfig is null ? null : this.ResolveFilePath(query.KubeConfig), query.Context, query.Namespace, this.EffectiveTimeout, null)
             : null;
+        IReadOnlyList<string> dominoRepositories = configuration.DominoRepositories();
         ImageConfigCache? cache = this.OpenConfigCache();
         RegistryClient client = this.CreateRegistryClient(endpoint);
         try
         {
-            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags) = this.RunEngine(async (queue, token) =>
+            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags, DominoImageCatalog? domino) = this.RunEngine(async (queue, token) =>
             {
                 UsageSnapshot usage;
                 if (given is not null)
@@ -68,16 +73,13 @@ public abstract partial class RegistryCmdlet
                     progress.Complete();
                 }
 
-                if (query.Mongo is { } mongo)
+                IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(query.Repository, client, token).ConfigureAwait(false);
+                DominoUsageReport? records = query.Mongo is { } mongo
+                    ? await ReadDominoUsageAsync(mongo, query.Targets?.Select(t => t.Repository) ?? repositories, dominoRepositories, queue, token).ConfigureAwait(false)
+                    : null;
+                if (records is not null)
                 {
-                    queue.Verbose($"Reading the images Domino's records use from MongoDB {mongo.Target}.");
-                    using MongoConnection connection = MongoConnection.Open(mongo);
-                    IReadOnlyList<DominoImageUsage> records = await connection.Domino.GetImageUsageAsync(token).ConfigureAwait(false);
-                    usage = UsageSource.WithExtraUsage(
-                        usage,
-                        endpoint.DisplayName,
-                        records.Select(r => (RepositoryPath(r.Repository), r.Tag, r.Reason)),
-                        $"MongoDB {mongo.Target} ({records.Count} records)");
+                    usage = DominoProtection.Protect(usage, endpoint.DisplayName, records.Pins, $"MongoDB {query.Mongo!.Settings?.Target} ({records.References.Count} references)");
                 }
 
                 foreach (string source in usage.Sources)
@@ -85,7 +87,6 @@ public abstract partial class RegistryCmdlet
                     queue.Verbose($"Usage read from {source}.");
                 }
 
-                IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(query.Repository, client, token).ConfigureAwait(false);
                 queue.Verbose($"Reading the whole catalog of {endpoint.DisplayName} (layers are shared across repositories).");
                 var inventoryProgress = new ThrottledProgress(queue, 2, $"Reading {endpoint.DisplayName}");
                 var reader = new InventoryReader(client, new InventoryReaderOptions
@@ -122,7 +123,14 @@ public abstract partial class RegistryCmdlet
                 IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tagsByRepository = inventory.Tags
                     .GroupBy(t => t.Repository, StringComparer.Ordinal)
                     .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, string>)g.ToDictionary(t => t.Tag, t => t.Digest, StringComparer.Ordinal), StringComparer.Ordinal);
-                return (DeletionPlanner.Plan(new PlanRequest(inventory, usage, options)), usage, tagsByRepository);
+                var request = new PlanRequest(inventory, usage, options);
+                DeletionPlan planned = DeletionPlanner.Plan(request);
+                if (records is not null)
+                {
+                    (planned, usage) = KeepCloneChains(request, planned, records.Catalog, endpoint.DisplayName);
+                }
+
+                return (planned, usage, tagsByRepository, records?.Catalog);
             });
 
             if (plan.BytesAreEstimates)
@@ -130,7 +138,7 @@ public abstract partial class RegistryCmdlet
                 this.WriteWarning("Some tags could not be read, so ReclaimableBytes are estimates (blobs are shared with what was not read).");
             }
 
-            return new UnusedImagePlan(plan, client, usage, plannedTags);
+            return new UnusedImagePlan(plan, client, usage, plannedTags) { Domino = domino };
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -143,11 +151,7 @@ public abstract partial class RegistryCmdlet
                     access.StatusCode is 401 or 403 ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
                     access.Context),
                 UsageIncompleteException incomplete => new ErrorRecord(incomplete, "WorkloadUsageIncomplete", ErrorCategory.ResourceUnavailable, null),
-                DominoDatabaseException domino => new ErrorRecord(
-                    new InvalidOperationException($"Domino's image usage could not be read from MongoDB, so nothing is planned or deleted: {domino.Message}", domino),
-                    "DominoUsageUnreadable",
-                    ErrorCategory.ResourceUnavailable,
-                    query.Mongo?.Target),
+                DominoDatabaseException unreadable => DominoUsageUnreadable(unreadable, query.Mongo),
                 InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
                 RegistryException registry => RegistryErrorRecord(registry, endpoint.DisplayName),
                 ArgumentException argument => new ErrorRecord(argument, "PlanOptionsInvalid", ErrorCategory.InvalidArgument, null),
@@ -165,36 +169,6 @@ public abstract partial class RegistryCmdlet
             this.ThrowTerminatingError(record);
             throw;
         }
-    }
-
-    /// <summary>
-    /// Resolves -MongoUsage (else mongo.usage) and, when Domino's records are to be read, the MongoDB connection the
-    /// same way every MongoDB cmdlet does (<see cref="MongoConnectionParameters.ToSettings"/>).
-    /// </summary>
-    /// <param name="mongoUsage">-MongoUsage.</param>
-    /// <param name="parameters">The cmdlet's -MongoUri, -MongoCredential and -Database.</param>
-    /// <returns>The settings, or <see langword="null"/> when Domino's records are not to be read.</returns>
-    protected MongoConnectionSettings? ResolveMongoUsage(SwitchParameter mongoUsage, IMongoConnectionParameters parameters)
-    {
-        bool wanted = this.MyInvocation.BoundParameters.ContainsKey("MongoUsage") ? mongoUsage.IsPresent : this.Configuration.GetBoolean(ConfigSchema.MongoUsage);
-        return wanted ? MongoConnectionParameters.ToSettings(parameters, this.Configuration, this.EffectiveTimeout) : null;
-    }
-
-    // Domino records name the repository with or without the registry host; the planner matches repository paths.
-    private static string RepositoryPath(string repository)
-    {
-        string trimmed = repository.Trim('/');
-        int slash = trimmed.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0)
-        {
-            string first = trimmed[..slash];
-            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
-            {
-                return trimmed[(slash + 1)..];
-            }
-        }
-
-        return trimmed;
     }
 
     private static string DescribeScan(WorkloadScanOptions options) =>

@@ -48,8 +48,8 @@ public sealed record UnusedImageQuery
     /// <summary>Gets the images named explicitly (piped to Remove-UnusedImage); <see langword="null"/> plans from the scope.</summary>
     public IReadOnlyList<PlanTarget>? Targets { get; init; }
 
-    /// <summary>Gets the MongoDB to read Domino's own image usage from (-MongoUsage); <see langword="null"/> does not read it.</summary>
-    public RegistryCleaner.Domino.MongoConnectionSettings? Mongo { get; init; }
+    /// <summary>Gets when and where to read Domino's records (-MongoUsage, mongo.usage, -UnusedSince); <see langword="null"/> never reads them.</summary>
+    public DominoUsageRequest? Mongo { get; init; }
 
     /// <summary>Gets whether the plan is for deleting: an incomplete inventory is then refused instead of reported as estimates.</summary>
     public bool ForDeletion { get; init; }

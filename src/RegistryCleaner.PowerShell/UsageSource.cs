@@ -101,26 +101,6 @@ public static partial class UsageSource
         return new UsageSnapshot(images, [], [$"-InUse ({images.Count} images)"], DateTimeOffset.UtcNow, Complete: true);
     }
 
-    /// <summary>Adds images Domino's records use to a snapshot (as references on <paramref name="registry"/>).</summary>
-    /// <param name="snapshot">The workload snapshot.</param>
-    /// <param name="registry">The registry the records refer to.</param>
-    /// <param name="extra">(repository, tag, reason) entries.</param>
-    /// <param name="source">What was read, for the snapshot's sources.</param>
-    /// <returns>The combined snapshot.</returns>
-    public static UsageSnapshot WithExtraUsage(UsageSnapshot snapshot, string registry, IEnumerable<(string Repository, string Tag, string Reason)> extra, string source)
-    {
-        ArgumentNullException.ThrowIfNull(snapshot);
-        ArgumentNullException.ThrowIfNull(extra);
-        ImageUsage[] added = extra
-            .Select(e => new ImageUsage(new ImageReference($"{registry}/{e.Repository}:{e.Tag}", registry, e.Repository.Trim('/'), e.Tag, null), [], [e.Reason]))
-            .ToArray();
-        return snapshot with
-        {
-            Images = [.. snapshot.Images, .. added],
-            Sources = [.. snapshot.Sources, source],
-        };
-    }
-
     private static string? Text(PSObject item, string name) =>
         item.Properties[name]?.Value is { } value && LanguagePrimitives.ConvertTo<string>(value) is { Length: > 0 } text ? text.Trim() : null;
 

@@ -11,6 +11,8 @@ return args.Length == 0 ? Usage() : args[0] switch
     "seed-registry" => await SeedRegistryAsync(Options(args)),
     "plan" => Plan(Options(args)),
     "seed-demo" => await SeedDemoAsync(Options(args)),
+    "mongo-demo" => await ServeMongoAsync(DominoLabRecords.Demo()),
+    "mongo-bench" => await ServeMongoAsync(DominoLabRecords.Bench(Int(Options(args), "runs", 100_000), Int(Options(args), "workspaces", 10_000))),
     _ => Usage(),
 };
 
@@ -28,6 +30,12 @@ static int Usage()
           RegistryCleaner.Lab seed-demo --url URL
               Pushes the Demo's sample images (samples/README.md tells their story) and prints one JSON line per
               tag: repository, tag, digest, size.
+          RegistryCleaner.Lab mongo-demo
+              Serves the MongoDB stand-in (no authentication, loopback) with the Demo's Domino records (samples/README.md)
+              in database domino. Prints {"uri":…,"database":…,"documents":…} and serves until standard input closes.
+          RegistryCleaner.Lab mongo-bench [--runs N] [--workspaces N]
+              The same with a large Domino install: N runs (default 100000), N workspaces (default 10000) and their
+              sessions, environments, revisions, projects, users and models.
           RegistryCleaner.Lab plan --tags N [--layers N]
               Times the deletion planner alone on a synthetic inventory of N tags (warm-up run first) and prints
               seconds, bytes allocated and peak working set.
@@ -64,6 +72,26 @@ static async Task<int> ServeKubernetesAsync(Dictionary<string, string> options)
     }
 
     Console.WriteLine(JsonSerializer.Serialize(new { url = standIn.BaseAddress.ToString(), kubeconfig, pods, controllers }));
+    await Console.Out.FlushAsync();
+    await Console.In.ReadToEndAsync();
+    return 0;
+}
+
+static async Task<int> ServeMongoAsync(IReadOnlyDictionary<string, IReadOnlyList<MongoDB.Bson.BsonDocument>> collections)
+{
+    const string Database = "domino";
+    await using var standIn = new MongoWireStandIn();
+    foreach ((string collection, IReadOnlyList<MongoDB.Bson.BsonDocument> documents) in collections)
+    {
+        standIn.Seed(Database, collection, [.. documents]);
+    }
+
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        uri = $"mongodb://{standIn.Address}/?directConnection=true",
+        database = Database,
+        documents = collections.ToDictionary(c => c.Key, c => c.Value.Count),
+    }));
     await Console.Out.FlushAsync();
     await Console.In.ReadToEndAsync();
     return 0;

@@ -17,6 +17,9 @@ public enum ConfigValueKind
 
     /// <summary>A secret text value: shown only as a mask.</summary>
     Secret,
+
+    /// <summary><c>auto</c>, <c>true</c> or <c>false</c>, kept as that lower-case text.</summary>
+    AutoOrBoolean,
 }
 
 /// <summary>Where a configuration value came from.</summary>
@@ -139,7 +142,7 @@ public static class ConfigSchema
     /// <summary>The key holding the MongoDB password.</summary>
     public const string MongoPassword = "mongo.password";
 
-    /// <summary>The key that turns on Domino's MongoDB records as protection.</summary>
+    /// <summary>The key that decides when Domino's MongoDB records protect images: <c>auto</c>, <c>true</c> or <c>false</c>.</summary>
     public const string MongoUsage = "mongo.usage";
 
     /// <summary>The key that turns on TLS to MongoDB.</summary>
@@ -190,7 +193,7 @@ public static class ConfigSchema
         new(MongoAuthSource, ConfigValueKind.String, "admin", null, "MongoDB authentication database."),
         new(MongoUsername, ConfigValueKind.String, "admin", "MONGODB_USERNAME", "MongoDB user name."),
         new(MongoPassword, ConfigValueKind.Secret, null, "MONGODB_PASSWORD", "MongoDB password (in Domino: secret mongodb-replicaset-admin)."),
-        new(MongoUsage, ConfigValueKind.Boolean, false, null, "When true, Get-UnusedImage and Remove-UnusedImage also protect images Domino's MongoDB records still use (-MongoUsage)."),
+        new(MongoUsage, ConfigValueKind.AutoOrBoolean, "auto", null, "When Get-UnusedImage and Remove-UnusedImage protect the images Domino's MongoDB records pin (runs, workspaces, project, organization and user defaults, scheduled jobs, apps, model versions): auto (when a Domino repository, <registry.repository>/environment or /model, is in scope; fails closed when MongoDB cannot be read), true (always) or false (never; says so). Parameter: -MongoUsage."),
         new(MongoTls, ConfigValueKind.Boolean, false, null, "Use TLS to MongoDB."),
     ];
 

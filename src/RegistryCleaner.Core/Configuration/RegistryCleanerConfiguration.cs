@@ -140,6 +140,17 @@ public sealed class RegistryCleanerConfiguration
             .ToArray();
     }
 
+    /// <summary>
+    /// The repositories whose images Domino's records pin: <c>registry.repository</c> followed by <c>/environment</c>
+    /// and <c>/model</c>, whatever <c>registry.images</c> says.
+    /// </summary>
+    /// <returns>Repository paths such as <c>dominodatalab/environment</c>.</returns>
+    public IReadOnlyList<string> DominoRepositories()
+    {
+        string prefix = (this.GetString(ConfigSchema.RegistryRepository) ?? string.Empty).Trim('/');
+        return [.. new[] { "environment", "model" }.Select(image => prefix.Length == 0 ? image : prefix + "/" + image)];
+    }
+
     private static (string? Path, bool Bundled) FindFile(ConfigLookup lookup)
     {
         if (!string.IsNullOrWhiteSpace(lookup.ExplicitPath))
@@ -278,6 +289,14 @@ public sealed class RegistryCleanerConfiguration
 
                 throw Positioned(path, node, $"'{key.Name}' must be true or false; found {Describe(node)}");
 
+            case ConfigValueKind.AutoOrBoolean:
+                if (node is YamlScalarNode { Value: { } choice } && TryParseAutoOrBoolean(choice, out string? normalized))
+                {
+                    return normalized;
+                }
+
+                throw Positioned(path, node, $"'{key.Name}' must be auto, true or false; found {Describe(node)}");
+
             default:
                 return node is YamlScalarNode { Value: { } value }
                     ? value
@@ -294,6 +313,9 @@ public sealed class RegistryCleanerConfiguration
         ConfigValueKind.Boolean => TryParseBoolean(text, out bool flag)
             ? flag
             : throw new ConfigurationException($"Environment variable {key.EnvironmentVariable} must be true or false for '{key.Name}'; found '{text}'.", filePath: null),
+        ConfigValueKind.AutoOrBoolean => TryParseAutoOrBoolean(text, out string? normalized)
+            ? normalized
+            : throw new ConfigurationException($"Environment variable {key.EnvironmentVariable} must be auto, true or false for '{key.Name}'; found '{text}'.", filePath: null),
         _ => text,
     };
 
@@ -314,6 +336,18 @@ public sealed class RegistryCleanerConfiguration
                 value = false;
                 return false;
         }
+    }
+
+    private static bool TryParseAutoOrBoolean(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+    {
+        if (string.Equals(text.Trim(), "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            value = "auto";
+            return true;
+        }
+
+        value = TryParseBoolean(text, out bool flag) ? (flag ? "true" : "false") : null;
+        return value is not null;
     }
 
     private static string Describe(YamlNode node) => node switch

@@ -12,7 +12,7 @@ namespace RegistryCleaner.Domino;
 /// Every MongoDB failure surfaces as a <see cref="DominoDatabaseException"/> without the password; a malformed id is a
 /// <see cref="FormatException"/> before any I/O.
 /// </summary>
-public sealed class DominoDatabase
+public sealed partial class DominoDatabase
 {
     /// <summary>The collection of environments.</summary>
     public const string EnvironmentsCollection = "environments_v2";
@@ -80,114 +80,6 @@ public sealed class DominoDatabase
             List<BsonDocument> documents = await FindAsync(
                 ModelsCollection, new BsonDocument("isArchived", true), [], cancellationToken).ConfigureAwait(false);
             return documents.Select(d => IdOf(d["_id"])).OfType<string>().Order(StringComparer.Ordinal).ToList();
-        });
-
-    /// <summary>
-    /// Reads every image Domino itself still uses: the active revision of each environment that is not archived, the
-    /// active revision of each project's override environment (archived or not, since the project still runs it), and
-    /// the builds and environment revisions of the versions of each model that is not archived.
-    /// </summary>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>One entry per image and reason; an image used by several records appears once per record.</returns>
-    public Task<IReadOnlyList<DominoImageUsage>> GetImageUsageAsync(CancellationToken cancellationToken = default) =>
-        RunAsync<IReadOnlyList<DominoImageUsage>>("read the images Domino uses", async () =>
-        {
-            var usages = new List<DominoImageUsage>();
-            var reasonsByRevision = new Dictionary<MongoObjectId, List<string>>();
-            void UseRevision(MongoObjectId revisionId, string reason)
-            {
-                if (!reasonsByRevision.TryGetValue(revisionId, out List<string>? reasons))
-                {
-                    reasonsByRevision[revisionId] = reasons = [];
-                }
-
-                reasons.Add(reason);
-            }
-
-            var environments = new Dictionary<MongoObjectId, (string Name, MongoObjectId? ActiveRevision)>();
-            foreach (BsonDocument environment in await FindAsync(
-                EnvironmentsCollection, NotArchived, ["name", "activeRevisionId"], cancellationToken).ConfigureAwait(false))
-            {
-                if (environment["_id"] is BsonObjectId id)
-                {
-                    MongoObjectId? active = environment.GetValue("activeRevisionId", BsonNull.Value) is BsonObjectId a ? a.Value : null;
-                    string name = StringAt(environment, "name") ?? string.Empty;
-                    environments[id.Value] = (name, active);
-                    if (active is { } revision)
-                    {
-                        UseRevision(revision, $"active revision of environment {name} ({id.Value})");
-                    }
-                }
-            }
-
-            var overrides = new List<(string Project, MongoObjectId Environment)>();
-            foreach (BsonDocument project in await FindAsync(
-                ProjectsCollection,
-                new BsonDocument("overrideV2EnvironmentId", new BsonDocument { { "$exists", true }, { "$ne", BsonNull.Value } }),
-                ["name", "overrideV2EnvironmentId"],
-                cancellationToken).ConfigureAwait(false))
-            {
-                if (project["overrideV2EnvironmentId"] is BsonObjectId environmentId)
-                {
-                    string name = StringAt(project, "name") ?? string.Empty;
-                    overrides.Add(($"{name} ({IdOf(project["_id"])})", environmentId.Value));
-                }
-            }
-
-            // A project may still point at an archived environment; it runs that environment's active revision.
-            List<MongoObjectId> missing = overrides.Select(o => o.Environment).Where(e => !environments.ContainsKey(e)).Distinct().ToList();
-            foreach (BsonDocument environment in await FindByIdsAsync(
-                EnvironmentsCollection, "_id", missing, ["name", "activeRevisionId"], cancellationToken).ConfigureAwait(false))
-            {
-                MongoObjectId? active = environment.GetValue("activeRevisionId", BsonNull.Value) is BsonObjectId a ? a.Value : null;
-                environments[environment["_id"].AsObjectId] = (StringAt(environment, "name") ?? string.Empty, active);
-            }
-
-            foreach ((string project, MongoObjectId environmentId) in overrides)
-            {
-                if (environments.TryGetValue(environmentId, out var environment) && environment.ActiveRevision is { } revision)
-                {
-                    UseRevision(revision, $"active revision of environment {environment.Name} ({environmentId}), the override environment of project {project}");
-                }
-            }
-
-            List<MongoObjectId> liveModels = (await FindAsync(ModelsCollection, NotArchived, [], cancellationToken).ConfigureAwait(false))
-                .Select(m => m["_id"]).OfType<BsonObjectId>().Select(id => id.Value).ToList();
-            foreach (BsonDocument version in await FindByIdsAsync(
-                ModelVersionsCollection, "modelId.value", liveModels, ["modelId", "environmentRevisionId", "metadata.builds"], cancellationToken).ConfigureAwait(false))
-            {
-                string record = $"model version {IdOf(version["_id"])} of model {IdOf(ValueAt(version, "modelId.value"))}";
-                if (ValueAt(version, "metadata.builds") is BsonArray builds)
-                {
-                    foreach (BsonDocument build in builds.OfType<BsonDocument>())
-                    {
-                        if (StringAt(build, "slug.image.tag") is { Length: > 0 } tag)
-                        {
-                            usages.Add(new DominoImageUsage(StringAt(build, "slug.image.repository") ?? string.Empty, tag, $"build of {record}"));
-                        }
-                    }
-                }
-
-                if (version.GetValue("environmentRevisionId", BsonNull.Value) is BsonObjectId revision)
-                {
-                    UseRevision(revision.Value, $"environment revision of {record}");
-                }
-            }
-
-            foreach (BsonDocument revision in await FindByIdsAsync(
-                EnvironmentRevisionsCollection, "_id", reasonsByRevision.Keys.ToList(), ["metadata.dockerImageName"], cancellationToken).ConfigureAwait(false))
-            {
-                if (StringAt(revision, "metadata.dockerImageName.tag") is { Length: > 0 } tag)
-                {
-                    string repository = StringAt(revision, "metadata.dockerImageName.repository") ?? string.Empty;
-                    foreach (string reason in reasonsByRevision[revision["_id"].AsObjectId])
-                    {
-                        usages.Add(new DominoImageUsage(repository, tag, reason));
-                    }
-                }
-            }
-
-            return usages;
         });
 
     /// <summary>
@@ -381,19 +273,6 @@ public sealed class DominoDatabase
         }
 
         return await find.ToListAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<List<BsonDocument>> FindByIdsAsync(
-        string collection, string field, IReadOnlyList<MongoObjectId> ids, string[] fields, CancellationToken cancellationToken)
-    {
-        var documents = new List<BsonDocument>();
-        foreach (MongoObjectId[] batch in ids.Chunk(InBatchSize))
-        {
-            var filter = new BsonDocument(field, new BsonDocument("$in", new BsonArray(batch.Select(id => new BsonObjectId(id)))));
-            documents.AddRange(await FindAsync(collection, filter, fields, cancellationToken).ConfigureAwait(false));
-        }
-
-        return documents;
     }
 
     /// <summary>Runs one logical operation and turns driver failures into messages an administrator can act on.</summary>

@@ -5,12 +5,6 @@ namespace RegistryCleaner.Domino;
 /// <param name="Name">The environment's name (empty when the record has none).</param>
 public sealed record DominoEnvironment(string Id, string Name);
 
-/// <summary>An image that Domino's own records use, so it must not be deleted even when no pod runs it now.</summary>
-/// <param name="Repository">The image repository as Domino stored it (for example <c>dominodatalab/environment</c>).</param>
-/// <param name="Tag">The image tag.</param>
-/// <param name="Reason">The record that uses the image, for example <c>active revision of environment Python (659c…)</c>.</param>
-public sealed record DominoImageUsage(string Repository, string Tag, string Reason);
-
 /// <summary>An environment revision (<c>environment_revisions</c>) and its full document for backup.</summary>
 /// <param name="RevisionId">The revision's ObjectId, lower-case hex.</param>
 /// <param name="EnvironmentId">The owning environment's ObjectId, lower-case hex (empty when the record has none).</param>

@@ -25,7 +25,17 @@ public sealed record RegistryImage(
     IReadOnlyList<string> Layers,
     IReadOnlyList<string> Platforms,
     DateTimeOffset? Created,
-    string? ObjectId);
+    string? ObjectId)
+{
+    /// <summary>Gets the Domino environment of the image (for a model image, the one it was built on), when Domino's records were read.</summary>
+    public string? EnvironmentName { get; init; }
+
+    /// <summary>Gets the Domino project of a model image, when Domino's records were read.</summary>
+    public string? Project { get; init; }
+
+    /// <summary>Gets the login of the image's Domino owner (the revision's author or the model version's creator), when Domino's records were read.</summary>
+    public string? Owner { get; init; }
+}
 
 /// <summary>One distinct blob (layer or image configuration) as <c>Get-RegistryLayer</c> shows it.</summary>
 /// <param name="Digest">The blob digest.</param>

@@ -1,19 +1,52 @@
 using System.Management.Automation;
+using RegistryCleaner.Configuration;
+using RegistryCleaner.Domino;
 using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the tags of a Docker/OCI registry with their digest, size, layers, platforms and creation time.</para>
-/// <para type="description">Emits one RegistryCleaner.RegistryImage per tag as soon as its manifest has been read. Size counts each distinct blob of the image once (config and layers; for a multi-arch index, the blobs of all children).</para>
+/// <para type="description">Emits one RegistryCleaner.RegistryImage per tag as soon as its manifest has been read. Size counts each distinct blob of the image once (config and layers; for a multi-arch index, the blobs of all children). With -MongoUsage, each Domino image also carries its environment name, project and owner from Domino's records.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "RegistryImage", DefaultParameterSetName = AllSet)]
 [OutputType(OutputTypeNames.RegistryImage)]
-public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet
+public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet, IMongoConnectionParameters
 {
+    /// <summary><para type="description">Reads Domino's records (environment revisions, model versions, environments, models, projects, users) first, so each image carries EnvironmentName, Project and Owner. Default: on when mongo.usage is true. If MongoDB cannot be read, the command stops.</para></summary>
+    [Parameter]
+    public SwitchParameter MongoUsage { get; set; }
+
+    /// <summary><para type="description">The MongoDB connection string for Domino's records. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MongoUri { get; set; }
+
+    /// <summary><para type="description">MongoDB credentials for Domino's records. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? MongoCredential { get; set; }
+
+    /// <summary><para type="description">Domino's database. Default: the URI's database, else mongo.database (domino).</para></summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Database { get; set; }
+
     /// <inheritdoc />
-    protected override void EndProcessing() => this.ReadInventory((registry, result, queue) =>
-        queue.Output(ToImage(registry, result), OutputTypeNames.RegistryImage));
+    protected override void EndProcessing()
+    {
+        DominoImageCatalog? catalog = this.ReadDominoCatalog();
+        this.ReadInventory((registry, result, queue) =>
+        {
+            RegistryImage image = ToImage(registry, result);
+            if (catalog?.Describe(image.Repository, image.Tag) is { } owner)
+            {
+                image = image with { EnvironmentName = owner.EnvironmentName, Project = owner.Project, Owner = owner.Owner ?? owner.OwnerName };
+            }
+
+            queue.Output(image, OutputTypeNames.RegistryImage);
+        });
+    }
 
     /// <summary>Builds the image of one tag from its own manifests, so it can be emitted before the rest are read.</summary>
     /// <param name="registry">The registry display name.</param>
@@ -29,5 +62,21 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet
             [manifest, .. result.Children],
             Complete: false);
         return InventoryViews.Images(single)[0];
+    }
+
+    /// <summary>Reads Domino's catalog when -MongoUsage (or mongo.usage: true) asks for it; input is checked first.</summary>
+    private DominoImageCatalog? ReadDominoCatalog()
+    {
+        bool wanted = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.MongoUsage))
+            ? this.MongoUsage.IsPresent
+            : this.Configuration.GetString(ConfigSchema.MongoUsage) == "true";
+        if (!wanted)
+        {
+            return null;
+        }
+
+        _ = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
+        _ = this.ResolveEndpoint();
+        return this.ReadDominoCatalog(this);
     }
 }

@@ -28,6 +28,15 @@ public sealed record UnusedImage(
     IReadOnlyList<string> OtherTags,
     string MediaType)
 {
+    /// <summary>Gets the Domino environment of the image (for a model image, the one it was built on), when Domino's records were read.</summary>
+    public string? EnvironmentName { get; init; }
+
+    /// <summary>Gets the Domino project of a model image, when Domino's records were read.</summary>
+    public string? Project { get; init; }
+
+    /// <summary>Gets the login of the image's Domino owner (the revision's author or the model version's creator), when Domino's records were read.</summary>
+    public string? Owner { get; init; }
+
     /// <summary>Converts a planner candidate.</summary>
     /// <param name="candidate">The candidate.</param>
     /// <returns>The output object.</returns>
@@ -105,20 +114,25 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [Parameter]
     public string[]? Namespace { get; set; }
 
-    /// <summary><para type="description">Also protects the images Domino's MongoDB records still use: active revisions of environments that are not archived, project override environments, and the builds and environments of models that are not archived. Default: mongo.usage. If MongoDB cannot be read, nothing is planned.</para></summary>
+    /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>
     [Parameter]
     public SwitchParameter MongoUsage { get; set; }
 
-    /// <summary><para type="description">The MongoDB connection string for -MongoUsage. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
+    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet) protect the environment revision they ran on. Default: every run. Every other Domino record protects regardless of age.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 36500)]
+    public int UnusedSince { get; set; }
+
+    /// <summary><para type="description">The MongoDB connection string for Domino's records. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
     [Parameter]
     public string? MongoUri { get; set; }
 
-    /// <summary><para type="description">MongoDB credentials for -MongoUsage. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
+    /// <summary><para type="description">MongoDB credentials for Domino's records. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
     [Parameter]
     [Credential]
     public PSCredential? MongoCredential { get; set; }
 
-    /// <summary><para type="description">Domino's database for -MongoUsage. Default: mongo.database (domino).</para></summary>
+    /// <summary><para type="description">Domino's database. Default: mongo.database (domino).</para></summary>
     [Parameter]
     public string? Database { get; set; }
 
@@ -139,7 +153,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
             KubeConfig = this.KubeConfig,
             Context = this.Context,
             Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this),
+            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
         });
         using (planned.Client)
         {
@@ -150,7 +164,13 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
 
             foreach (DeletionCandidate candidate in planned.Plan.Candidates)
             {
-                this.WriteTyped(UnusedImage.From(candidate), OutputTypeNames.UnusedImage);
+                UnusedImage image = UnusedImage.From(candidate);
+                if (DominoOwner(planned.Domino, candidate.Repository, candidate.Tag) is { } owner)
+                {
+                    image = image with { EnvironmentName = owner.EnvironmentName, Project = owner.Project, Owner = owner.Owner ?? owner.OwnerName };
+                }
+
+                this.WriteTyped(image, OutputTypeNames.UnusedImage);
             }
         }
     }

@@ -79,20 +79,25 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [Parameter]
     public string[]? Namespace { get; set; }
 
-    /// <summary><para type="description">Also protects the images Domino's MongoDB records still use: active revisions of environments that are not archived, project override environments, and the builds and environments of models that are not archived. Default: mongo.usage. If MongoDB cannot be read, nothing is planned.</para></summary>
+    /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>
     [Parameter]
     public SwitchParameter MongoUsage { get; set; }
 
-    /// <summary><para type="description">The MongoDB connection string for -MongoUsage. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
+    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet) protect the environment revision they ran on. Default: every run. Every other Domino record protects regardless of age.</para></summary>
+    [Parameter]
+    [ValidateRange(1, 36500)]
+    public int UnusedSince { get; set; }
+
+    /// <summary><para type="description">The MongoDB connection string for Domino's records. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
     [Parameter]
     public string? MongoUri { get; set; }
 
-    /// <summary><para type="description">MongoDB credentials for -MongoUsage. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
+    /// <summary><para type="description">MongoDB credentials for Domino's records. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
     [Parameter]
     [Credential]
     public PSCredential? MongoCredential { get; set; }
 
-    /// <summary><para type="description">Domino's database for -MongoUsage. Default: mongo.database (domino).</para></summary>
+    /// <summary><para type="description">Domino's database. Default: mongo.database (domino).</para></summary>
     [Parameter]
     public string? Database { get; set; }
 
@@ -146,7 +151,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             KubeConfig = this.KubeConfig,
             Context = this.Context,
             Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this),
+            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
             Targets = targeted ? this.targets.Distinct().ToArray() : null,
             ForDeletion = true,
         });

@@ -17,7 +17,8 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
 
     private string KubeConfig => Path.Combine(this.scenario.Folder, "kubeconfig");
 
-    private string Common => $"-Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}'";
+    // These tests are about Kubernetes usage: Domino's records (read by default in Domino repositories) are opted out.
+    private string Common => $"-Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}' -MongoUsage:$false";
 
     public async Task InitializeAsync()
     {
@@ -141,7 +142,7 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
         string journal = Path.Combine(this.scenario.Folder, "piped.jsonl");
 
         PowerShellResult result = this.session.Run(
-            $"@([pscustomobject]@{{ Repository = '{env}'; Tag = '{inUse}' }}, [pscustomobject]@{{ Repository = '{env}'; Tag = '{unused}' }}) | Remove-UnusedImage -Registry '{this.scenario.Registry.Registry}' -KubeConfig '{this.KubeConfig}' -JournalPath '{journal}' -Confirm:$false");
+            $"@([pscustomobject]@{{ Repository = '{env}'; Tag = '{inUse}' }}, [pscustomobject]@{{ Repository = '{env}'; Tag = '{unused}' }}) | Remove-UnusedImage -Registry '{this.scenario.Registry.Registry}' -KubeConfig '{this.KubeConfig}' -MongoUsage:$false -JournalPath '{journal}' -Confirm:$false");
 
         Assert.Null(result.Terminating);
         PSObject kept = Assert.Single(result.Output, o => (string)o.Properties["Tag"].Value == inUse);
@@ -166,7 +167,7 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
         PushedImage newer = await pusher.PushImageAsync(DeletionScenario.Model, "twin-a", [ImagePusher.Layer(901, 100)]);
 
         PowerShellResult result = this.session.Run(
-            $"$planned | Remove-UnusedImage -Registry '{this.scenario.Registry.Registry}' -KubeConfig '{this.KubeConfig}' -JournalPath moved.jsonl -Confirm:$false",
+            $"$planned | Remove-UnusedImage -Registry '{this.scenario.Registry.Registry}' -KubeConfig '{this.KubeConfig}' -MongoUsage:$false -JournalPath moved.jsonl -Confirm:$false",
             new Dictionary<string, object?> { ["planned"] = planned.Output.ToArray() });
 
         Assert.Null(result.Terminating);
@@ -210,7 +211,7 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
     {
         PowerShellResult live = this.session.Run($"Get-UnusedImage {this.Common}");
         PowerShellResult snapshot = this.session.Run(
-            $"Get-UnusedImage -Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse $inUse",
+            $"Get-UnusedImage -Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -MongoUsage:$false -InUse $inUse",
             new Dictionary<string, object?> { ["inUse"] = this.scenario.InUseObjects().ToArray() });
 
         Assert.Null(snapshot.Terminating);
@@ -233,7 +234,7 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
         var credential = new PSCredential(MongoTestDatabase.StandInUser, new System.Net.NetworkCredential(string.Empty, MongoTestDatabase.StandInPassword).SecurePassword);
 
         PowerShellResult result = this.session.Run(
-            $"Get-UnusedImage {this.Common} -MongoUsage -MongoUri '{uri}' -MongoCredential $credential -Database '{mongo.Settings.Database}' -Verbose",
+            $"Get-UnusedImage -Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}' -MongoUsage -MongoUri '{uri}' -MongoCredential $credential -Database '{mongo.Settings.Database}' -Verbose",
             new Dictionary<string, object?> { ["credential"] = credential });
 
         Assert.Null(result.Terminating);
@@ -248,7 +249,7 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
     {
         string csv = Path.Combine(this.scenario.Folder, "in-use.csv");
         PowerShellResult result = this.session.Run(
-            $"$inUse | Export-Csv '{csv}'; Get-UnusedImage -Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse (Import-Csv '{csv}')",
+            $"$inUse | Export-Csv '{csv}'; Get-UnusedImage -Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -MongoUsage:$false -InUse (Import-Csv '{csv}')",
             new Dictionary<string, object?> { ["inUse"] = this.scenario.InUseObjects().ToArray() });
 
         Assert.Equal("InUseInvalid", StoppingError(result).FullyQualifiedErrorId.Split(',')[0]);
@@ -318,7 +319,7 @@ public sealed class RemoveUnusedImageDeleteDisabledTests
         using DeletionScenario scenario = await DeletionScenario.CreateAsync(deleteEnabled: false);
         using var session = new PowerShellSession(scenario.Folder);
         PowerShellResult result = session.Run(
-            $"Remove-UnusedImage -Registry '{scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse $inUse -Confirm:$false -JournalPath j.jsonl",
+            $"Remove-UnusedImage -Registry '{scenario.Registry.Registry}' -Repository 'dominodatalab/*' -MongoUsage:$false -InUse $inUse -Confirm:$false -JournalPath j.jsonl",
             new Dictionary<string, object?> { ["inUse"] = scenario.InUseObjects().ToArray() });
 
         ErrorRecord error = RemoveUnusedImageTests.StoppingError(result);

@@ -8,7 +8,7 @@ public sealed class SecurityConfigurationTests : IAsyncLifetime
     private DeletionScenario scenario = null!;
     private PowerShellSession session = null!;
 
-    private string Common => $"-Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse $inUse";
+    private string Common => $"-Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -InUse $inUse -MongoUsage:$false";
 
     public async Task InitializeAsync()
     {

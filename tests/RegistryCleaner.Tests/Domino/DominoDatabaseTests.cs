@@ -44,23 +44,28 @@ public sealed class DominoDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Image_usage_counts_live_environments_project_overrides_and_live_model_versions_only()
+    public async Task Image_usage_counts_live_environments_project_defaults_and_live_model_versions_only()
     {
-        IReadOnlyList<DominoImageUsage> usage = await Domino.GetImageUsageAsync();
+        DominoUsageReport report = await Domino.ReadImageUsageAsync();
 
-        string versionOfModel = $"model version {LiveVersion} of model {LiveModel}";
-        DominoImageUsage[] expected =
+        (DominoRecordKind, string, string, string)[] expected =
         [
-            new(EnvironmentRepository, Tag(Python, 2), $"active revision of environment Python ({Python})"),
-            new(EnvironmentRepository, Tag(Spark, 2), $"active revision of environment Spark ({Spark})"),
-            new(EnvironmentRepository, Tag(Legacy, 3), $"active revision of environment Legacy ({Legacy}), the override environment of project churn ({ProjectOnLegacy})"),
-            new(EnvironmentRepository, Tag(Spark, 2), $"active revision of environment Spark ({Spark}), the override environment of project etl ({ProjectOnSpark})"),
-            new(ModelRepository, $"{LiveModel}-v1-202419163323_HfGeD8Ia", $"build of {versionOfModel}"),
-            new(ModelRepository, $"{LiveModel}-v1-202419170000_AbCdEfGh", $"build of {versionOfModel}"),
-            new(EnvironmentRepository, Tag(Python, 1), $"environment revision of {versionOfModel}"),
+            (DominoRecordKind.ActiveRevision, EnvironmentRepository, Tag(Python, 2), Python.ToString()),
+            (DominoRecordKind.ActiveRevision, EnvironmentRepository, Tag(Spark, 2), Spark.ToString()),
+            (DominoRecordKind.ProjectDefault, EnvironmentRepository, Tag(Legacy, 3), ProjectOnLegacy.ToString()),
+            (DominoRecordKind.ProjectDefault, EnvironmentRepository, Tag(Spark, 2), ProjectOnSpark.ToString()),
+            (DominoRecordKind.ModelBuild, ModelRepository, $"{LiveModel}-v1-202419163323_HfGeD8Ia", LiveVersion.ToString()),
+            (DominoRecordKind.ModelBuild, ModelRepository, $"{LiveModel}-v1-202419170000_AbCdEfGh", LiveVersion.ToString()),
+            (DominoRecordKind.ModelEnvironment, EnvironmentRepository, Tag(Python, 1), LiveVersion.ToString()),
         ];
-        Assert.Equal(Sorted(expected), Sorted(usage));
-        Assert.DoesNotContain(usage, u => u.Tag == Tag(OldR, 1) || u.Tag.StartsWith(ArchivedModel.ToString(), StringComparison.Ordinal));
+        Assert.Equal(expected.Order(), report.References.Select(r => (r.Kind, r.Repository, r.Tag, r.RecordId)).Order());
+        DominoImageReference legacy = Assert.Single(report.References, r => r.Tag == Tag(Legacy, 3));
+        Assert.Equal("churn", legacy.Project);
+        Assert.Equal(Legacy.ToString(), legacy.EnvironmentId);
+        Assert.Equal("Legacy", legacy.EnvironmentName);
+        Assert.Contains($"Domino project {ProjectOnLegacy} 'churn'", legacy.Reason, StringComparison.Ordinal);
+        Assert.Contains($"default environment Legacy ({Legacy}): its active revision", legacy.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(report.References, u => u.Tag == Tag(OldR, 1) || u.Tag.StartsWith(ArchivedModel.ToString(), StringComparison.Ordinal));
     }
 
     [Theory]
@@ -159,7 +164,4 @@ public sealed class DominoDatabaseTests : IAsyncLifetime
             Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
         }
     }
-
-    private static List<DominoImageUsage> Sorted(IEnumerable<DominoImageUsage> usage) =>
-        [.. usage.OrderBy(u => u.Repository, StringComparer.Ordinal).ThenBy(u => u.Tag, StringComparer.Ordinal).ThenBy(u => u.Reason, StringComparer.Ordinal)];
 }

@@ -149,7 +149,7 @@ public sealed class MongoConnectionTests
         using MongoConnection connection = MongoConnection.Open(settings);
         var clock = Stopwatch.StartNew();
 
-        DominoDatabaseException error = await Assert.ThrowsAsync<DominoDatabaseException>(() => connection.Domino.GetImageUsageAsync());
+        DominoDatabaseException error = await Assert.ThrowsAsync<DominoDatabaseException>(() => connection.Domino.ReadImageUsageAsync());
 
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
         Assert.Equal(DominoDatabaseError.Unreachable, error.Error);

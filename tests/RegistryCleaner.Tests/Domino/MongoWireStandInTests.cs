@@ -40,8 +40,10 @@ public sealed class MongoWireStandInTests : IAsyncLifetime
                     })
                 },
                 { "tags", new BsonArray { "x", "y" } },
+                { "when", new BsonDateTime(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc)) },
+                { "volume", new BsonDocument("_t", "RunReusableVolumeSpecification") },
             },
-            new BsonDocument { { "_id", 2 }, { "ref", Id.ToString() }, { "count", 2.0 } },
+            new BsonDocument { { "_id", 2 }, { "ref", Id.ToString() }, { "count", 2.0 }, { "when", new BsonInt64(1_780_000_000_000) } },
         ]);
     }
 
@@ -65,6 +67,12 @@ public sealed class MongoWireStandInTests : IAsyncLifetime
     [InlineData("{ maybe: { $exists: true, $ne: null } }", new int[0])]
     [InlineData("{ maybe: { $exists: true } }", new[] { 1 })]
     [InlineData("{ $or: [ { _id: 2 }, { tags: 'x' } ] }", new[] { 1, 2 })]
+    [InlineData("{ count: { $gt: 1 } }", new[] { 2 })]
+    [InlineData("{ count: { $gte: 1, $lt: 2 } }", new[] { 1 })]
+    [InlineData("{ count: { $lte: 2.0 } }", new[] { 1, 2 })]
+    [InlineData("{ when: { $gte: ISODate('2025-01-01T00:00:00Z') } }", new[] { 1 })]
+    [InlineData("{ when: { $gte: NumberLong(0) } }", new[] { 2 })]
+    [InlineData("{ 'volume._t': { $ne: 'RunReusableVolumeSpecification' } }", new[] { 2 })]
     public async Task Filters_match_like_MongoDB(string filter, int[] expected)
     {
         List<BsonDocument> found = await collection.Find(BsonDocument.Parse(filter)).ToListAsync();
@@ -77,13 +85,13 @@ public sealed class MongoWireStandInTests : IAsyncLifetime
     {
         if (database.StandIn is null)
         {
-            return; // a real server supports $gt
+            return; // a real server supports $size
         }
 
         MongoCommandException error = await Assert.ThrowsAsync<MongoCommandException>(
-            () => collection.Find(BsonDocument.Parse("{ count: { $gt: 1 } }")).ToListAsync());
+            () => collection.Find(BsonDocument.Parse("{ tags: { $size: 2 } }")).ToListAsync());
 
-        Assert.Contains("$gt", error.Message, StringComparison.Ordinal);
+        Assert.Contains("$size", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -134,8 +142,8 @@ public sealed class MongoWireStandInTests : IAsyncLifetime
         })]);
         using MongoConnection connection = database.Open();
 
-        IReadOnlyList<DominoImageUsage> usage = await connection.Domino.GetImageUsageAsync();
+        DominoUsageReport usage = await connection.Domino.ReadImageUsageAsync();
 
-        Assert.Equal(models.Select(m => $"{m}-v1-x").Order(StringComparer.Ordinal), usage.Select(u => u.Tag).Order(StringComparer.Ordinal));
+        Assert.Equal(models.Select(m => $"{m}-v1-x").Order(StringComparer.Ordinal), usage.References.Select(u => u.Tag).Order(StringComparer.Ordinal));
     }
 }

@@ -5,8 +5,9 @@ namespace RegistryCleaner.Tests.Infrastructure;
 /// <summary>
 /// MongoDB's query and projection semantics for the subset the engine uses, for <see cref="MongoWireStandIn"/>: dotted
 /// paths that reach into arrays of subdocuments, equality against array elements, type-exact comparison (an ObjectId
-/// never equals its hex string), numbers compared by value, and <c>$eq $ne $in $nin $exists $and $or $nor</c>. Anything
-/// else throws, so a test fails loudly instead of silently matching the wrong documents.
+/// never equals its hex string), numbers compared by value, <c>$eq $ne $in $nin $exists $and $or $nor</c>, and
+/// <c>$gt $gte $lt $lte</c> within one type bracket (a date never compares with a number, as in MongoDB). Anything else
+/// throws, so a test fails loudly instead of silently matching the wrong documents.
 /// </summary>
 public static class MongoFilter
 {
@@ -76,6 +77,10 @@ public static class MongoFilter
             "$in" => argument.AsBsonArray.Any(value => EqualsAny(values, value)),
             "$nin" => !argument.AsBsonArray.Any(value => EqualsAny(values, value)),
             "$exists" => values.Count > 0 == argument.ToBoolean(),
+            "$gt" => values.Any(v => Compare(v, argument) is > 0),
+            "$gte" => values.Any(v => Compare(v, argument) is >= 0),
+            "$lt" => values.Any(v => Compare(v, argument) is < 0),
+            "$lte" => values.Any(v => Compare(v, argument) is <= 0),
             _ => throw new NotSupportedException($"MongoFilter does not support {op}."),
         };
     }
@@ -86,6 +91,17 @@ public static class MongoFilter
     // {field: null} matches a missing field as well as an explicit null.
     private static bool EqualsAny(List<BsonValue> values, BsonValue expected) =>
         expected.IsBsonNull ? values.Count == 0 || values.Any(v => v.IsBsonNull) : values.Any(v => SameValue(v, expected));
+
+    /// <summary>Orders two values of the same type bracket; <see langword="null"/> when MongoDB would not compare them.</summary>
+    private static int? Compare(BsonValue stored, BsonValue bound) => (stored, bound) switch
+    {
+        _ when stored.IsNumeric && bound.IsNumeric => stored.ToDecimal().CompareTo(bound.ToDecimal()),
+        (BsonDateTime a, BsonDateTime b) => a.MillisecondsSinceEpoch.CompareTo(b.MillisecondsSinceEpoch),
+        (BsonString a, BsonString b) => string.CompareOrdinal(a.Value, b.Value),
+        (BsonObjectId a, BsonObjectId b) => a.Value.CompareTo(b.Value),
+        (BsonBoolean a, BsonBoolean b) => a.Value.CompareTo(b.Value),
+        _ => null,
+    };
 
     private static bool SameValue(BsonValue stored, BsonValue expected) =>
         stored.IsNumeric && expected.IsNumeric ? stored.ToDecimal() == expected.ToDecimal() : stored.Equals(expected);

@@ -441,25 +441,24 @@ public sealed class MongoWireStandIn : IAsyncDisposable
     {
         string ns = $"{database}.{command["find"].AsString}";
         BsonDocument filter = command.GetValue("filter", new BsonDocument()).AsBsonDocument;
+        BsonDocument? projection = command.TryGetValue("projection", out BsonValue given) && given.AsBsonDocument.ElementCount > 0 ? given.AsBsonDocument : null;
+        IEnumerable<BsonDocument> selected;
         List<BsonDocument> matches;
         lock (gate)
         {
-            matches = Collection(ns).Where(d => MongoFilter.Matches(d, filter)).Select(d => d.DeepClone().AsBsonDocument).ToList();
-        }
+            selected = Collection(ns).Where(d => MongoFilter.Matches(d, filter));
+            if (command.TryGetValue("skip", out BsonValue skip))
+            {
+                selected = selected.Skip(skip.ToInt32());
+            }
 
-        if (command.TryGetValue("skip", out BsonValue skip))
-        {
-            matches = matches.Skip(skip.ToInt32()).ToList();
-        }
+            if (command.TryGetValue("limit", out BsonValue limit) && limit.ToInt32() != 0)
+            {
+                selected = selected.Take(Math.Abs(limit.ToInt32()));
+            }
 
-        if (command.TryGetValue("limit", out BsonValue limit) && limit.ToInt32() != 0)
-        {
-            matches = matches.Take(Math.Abs(limit.ToInt32())).ToList();
-        }
-
-        if (command.TryGetValue("projection", out BsonValue projection) && projection.AsBsonDocument.ElementCount > 0)
-        {
-            matches = matches.Select(d => MongoFilter.Project(d, projection.AsBsonDocument)).ToList();
+            // A projection copies what it keeps; without one the whole document is copied. Stored documents never leave.
+            matches = selected.Select(d => projection is null ? d.DeepClone().AsBsonDocument : MongoFilter.Project(d, projection)).ToList();
         }
 
         int batchSize = command.TryGetValue("batchSize", out BsonValue size) && size.ToInt32() > 0 ? size.ToInt32() : DefaultBatchSize;

@@ -1,0 +1,193 @@
+using MongoDB.Bson;
+using RegistryCleaner.Domino;
+using RegistryCleaner.Tests.Infrastructure;
+using static RegistryCleaner.Tests.Domino.DominoUsageScenario;
+using static RegistryCleaner.Tests.Infrastructure.DominoDocuments;
+
+namespace RegistryCleaner.Tests.Domino;
+
+/// <summary>
+/// Reading Domino's records through the real MongoDB.Driver, against the wire-protocol stand-in (or a real MongoDB when
+/// REGISTRYCLEANER_TEST_MONGODB_URI is set): every kind of record, the decoys that pin nothing, owners, and the cost.
+/// </summary>
+public sealed class DominoUsageReaderTests : IAsyncLifetime
+{
+    private MongoTestDatabase database = null!;
+
+    public async Task InitializeAsync()
+    {
+        database = MongoTestDatabase.Create();
+        await SeedAsync(database);
+    }
+
+    public async Task DisposeAsync() => await database.DisposeAsync();
+
+    [Fact]
+    public async Task Every_kind_of_record_names_exactly_its_image_and_the_decoys_name_none()
+    {
+        DominoUsageReport report = await this.ReadAsync();
+
+        foreach (ScenarioImage image in Images)
+        {
+            DominoImageReference[] pins = report.Pins.Where(r => r.Repository == image.Repository && r.Tag == image.Tag).ToArray();
+            if (image.KeptBy is null or DominoRecordKind.ClonedRevision)
+            {
+                Assert.True(pins.Length == 0, $"{image.Tag} ({image.Names}) must not be pinned, but: {string.Join("; ", pins.Select(p => p.Reason))}");
+                continue;
+            }
+
+            Assert.Contains(pins, p => p.Kind == image.KeptBy && p.Reason.Contains(image.Names, StringComparison.Ordinal));
+        }
+
+        // The clone chain is reported as references from the clone to its source's image.
+        Assert.Contains(report.References, r => r.Kind == DominoRecordKind.ClonedRevision && r.Tag == Tag(Python, 9) && r.RecordId == Rev(Python, 15).ToString());
+        Assert.Contains(report.References, r => r.Kind == DominoRecordKind.ClonedRevision && r.Tag == Tag(Python, 16) && r.RecordId == Rev(Cloned, 1).ToString());
+        Assert.DoesNotContain(report.References, r => r.Repository.Length == 0);
+        Assert.Empty(report.Notes);
+    }
+
+    [Fact]
+    public async Task References_carry_ids_project_owner_last_use_and_status()
+    {
+        DominoUsageReport report = await this.ReadAsync();
+
+        DominoImageReference run = Assert.Single(report.References, r => r.Kind == DominoRecordKind.Run && r.Tag == Tag(Python, 1));
+        Assert.Equal(RunsRecordOf(run), (RecentRun.ToString(), Churn.ToString(), "churn", Alice.ToString(), "alice", "Alice Admin"));
+        Assert.Equal(Rev(Python, 1).ToString(), run.RevisionId);
+        Assert.Equal(Python.ToString(), run.EnvironmentId);
+        Assert.Equal("Python", run.EnvironmentName);
+        Assert.Equal(Python.ToString(), run.ObjectId);
+        Assert.Equal(DominoDatabase.RunsCollection, run.Source);
+        Assert.Equal("Succeeded", run.Status);
+        Assert.InRange(run.LastUsed!.Value, DateTimeOffset.UtcNow.AddDays(-3), DateTimeOffset.UtcNow);
+
+        DominoImageReference workspace = Assert.Single(report.References, r => r.Kind == DominoRecordKind.Workspace && r.Tag == Tag(Python, 4));
+        Assert.Equal(("notebook", "Stopped", "alice"), (workspace.RecordName, workspace.Status, workspace.Owner));
+        Assert.Equal(new DateTimeOffset(Epoch.AddDays(30)), workspace.LastUsed);
+        Assert.Contains($"environmentRevisionSpec SomeRevision({Rev(Python, 4)})", workspace.Reason, StringComparison.Ordinal);
+
+        DominoImageReference build = Assert.Single(report.References, r => r.Kind == DominoRecordKind.ModelBuild);
+        Assert.Equal((LiveModelTag, LiveVersion.ToString(), LiveModel.ToString(), "churn", "bob"), (build.Tag, build.RecordId, build.ModelId, build.Project, build.Owner));
+        Assert.Equal("StartModelVersion succeeded", build.Status);
+        Assert.Equal(Python.ToString(), build.EnvironmentId);
+        Assert.Null(build.RevisionId);
+
+        DominoImageReference organization = Assert.Single(report.References, r => r.Kind == DominoRecordKind.OrganizationDefault);
+        Assert.Equal(("acme", OrgDefault.ToString(), "Org default"), (organization.RecordName, organization.EnvironmentId, organization.EnvironmentName));
+        Assert.Null(organization.Owner);
+    }
+
+    [Fact]
+    public async Task UnusedSince_drops_runs_that_neither_started_nor_ended_in_the_window_and_nothing_else()
+    {
+        DominoUsageReport all = await this.ReadAsync();
+        DominoUsageReport recent = await this.ReadAsync(new DominoUsageOptions { RunsSince = DateTimeOffset.UtcNow.AddDays(-30) });
+
+        Assert.Contains(all.References, r => r.Kind == DominoRecordKind.Run && r.Tag == Tag(Python, 3));
+        Assert.DoesNotContain(recent.References, r => r.Tag == Tag(Python, 3));
+        Assert.Equal(all.References.Count - 1, recent.References.Count);
+    }
+
+    [Fact]
+    public async Task Runs_of_one_revision_project_and_user_are_one_reference_naming_the_latest()
+    {
+        DateTime start = DateTime.UtcNow.AddDays(-10);
+        await database.SeedAsync(DominoDatabase.RunsCollection, [.. Enumerable.Range(10, 5).Select(i =>
+            Run(Id("0e0e0000", i), Python, Rev(Python, 1), Churn, Alice, start.AddHours(i), start.AddHours(i + 1)))]);
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        DominoImageReference run = Assert.Single(report.References, r => r.Kind == DominoRecordKind.Run && r.Tag == Tag(Python, 1));
+        Assert.Equal(6, run.Count);
+        Assert.Equal(RecentRun.ToString(), run.RecordId);
+        Assert.Contains("6 runs on environment revision", run.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_revision_spec_that_is_not_understood_keeps_every_revision_of_the_environment_and_says_so()
+    {
+        await database.SeedAsync(
+            DominoDatabase.WorkspacesCollection,
+            Workspace(Id("a0a00000", 9), "odd", Churn, Alice, "Running", Jobs, "LatestRevision"));
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        string[] kept = report.Pins.Where(r => r.RecordId == Id("a0a00000", 9).ToString()).Select(r => r.Tag).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal([Tag(Jobs, 1), Tag(Jobs, 2)], kept);
+        Assert.Contains(report.Notes, n => n.Contains("'LatestRevision'", StringComparison.Ordinal) && n.Contains(Jobs.ToString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Records_naming_revisions_or_environments_Domino_no_longer_has_are_counted_in_a_note()
+    {
+        await database.SeedAsync(
+            DominoDatabase.RunsCollection,
+            Run(Id("0e0e0000", 50), Python, Id("dead0000", 1), Churn, Alice, DateTime.UtcNow, null));
+        await database.SeedAsync(DominoDatabase.OrganizationsCollection, Organization(Id("0d0d0000", 9), "gone", Id("dead0000", 2)));
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        Assert.Contains(report.Notes, n => n.StartsWith("1 Run reference(s)", StringComparison.Ordinal));
+        Assert.Contains(report.Notes, n => n.StartsWith("1 OrganizationDefault reference(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_catalog_names_each_images_environment_project_and_owner()
+    {
+        using MongoConnection connection = database.Open();
+        DominoImageCatalog catalog = await connection.Domino.ReadImageCatalogAsync();
+
+        DominoImageOwner environment = catalog.Describe("docker-registry:5000/" + EnvironmentRepository, Tag(Python, 14))!;
+        Assert.Equal((Python.ToString(), "Python", null, "alice", "Alice Admin"), (environment.EnvironmentId, environment.EnvironmentName, environment.Project, environment.Owner, environment.OwnerName));
+        DominoImageOwner model = catalog.Describe(ModelRepository, ArchivedModelTag)!;
+        Assert.Equal(("old model", "churn", "bob", "Python"), (model.ModelName, model.Project, model.Owner, model.EnvironmentName));
+        Assert.Null(catalog.Describe(ModelRepository, UnknownModelTag));
+        Assert.True(catalog.BuildsOfImage(ModelRepository, FailedModelTag) is [{ Failed: true }]);
+    }
+
+    [Fact]
+    public async Task Large_collections_cost_one_projected_query_each_paged_in_batches_with_ids_queried_as_ObjectIds()
+    {
+        if (database.StandIn is not { } standIn)
+        {
+            return; // The command log is the stand-in's.
+        }
+
+        // 12,000 runs on 600 revisions by 50 users, 2,600 workspaces: one find per collection, and getMore for the rest.
+        await database.SeedAsync(DominoDatabase.UsersCollection, [.. Enumerable.Range(100, 50).Select(i => User(Id("05e40000", i), $"user{i}", $"User {i}"))]);
+        await database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, [.. Enumerable.Range(100, 600).Select(i => Revision(Rev(Python, i), Python, i, author: Id("05e40000", 100 + (i % 50))))]);
+        await database.SeedAsync(DominoDatabase.RunsCollection, [.. Enumerable.Range(1000, 12_000).Select(i =>
+            Run(Id("0e0e0000", i), Python, Rev(Python, 100 + (i % 600)), Churn, Id("05e40000", 100 + (i % 50)), Epoch.AddMinutes(i), Epoch.AddMinutes(i + 5)))]);
+        await database.SeedAsync(DominoDatabase.WorkspacesCollection, [.. Enumerable.Range(1000, 2_600).Select(i =>
+            Workspace(Id("a0a00000", i), $"ws{i}", Churn, Alice, "Stopped", Python, $"SomeRevision({Rev(Python, 100 + (i % 600))})"))]);
+        int before = standIn.Commands.Count;
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        BsonDocument[] commands = standIn.Commands.Skip(before).ToArray();
+        BsonDocument[] finds = commands.Where(c => c.GetElement(0).Name == "find").ToArray();
+        Assert.All(finds.GroupBy(f => f["find"].AsString).Where(g => g.Key != DominoDatabase.UsersCollection), g => Assert.Single(g));
+        Assert.All(finds, f => Assert.True((f.Contains("projection") && f["projection"].AsBsonDocument.ElementCount > 1) || f["find"] == DominoDatabase.BuildsCollection, $"{f["find"]} without projection"));
+        Assert.Single(finds, f => f["find"] == DominoDatabase.UsersCollection);
+        BsonValue[] userIds = [.. finds.Single(f => f["find"] == DominoDatabase.UsersCollection)["filter"]["_id"]["$in"].AsBsonArray];
+        Assert.All(userIds, id => Assert.IsType<BsonObjectId>(id));
+        Assert.Equal(52, userIds.Length);
+        string[] getMores = commands.Where(c => c.GetElement(0).Name == "getMore").Select(c => c["collection"].AsString).ToArray();
+        Assert.Equal(2, getMores.Count(c => c == DominoDatabase.RunsCollection));
+        Assert.Equal(0, getMores.Count(c => c == DominoDatabase.WorkspacesCollection));
+        Assert.True(commands.Length < 40, $"{commands.Length} commands");
+
+        Assert.Equal(20, Assert.Single(report.References, r => r.Kind == DominoRecordKind.Run && r.Tag == Tag(Python, 100)).Count);
+        Assert.Equal(12_002, report.References.Where(r => r.Kind == DominoRecordKind.Run).Sum(r => r.Count));
+        Assert.Equal(2_603, report.References.Count(r => r.Kind == DominoRecordKind.Workspace));
+    }
+
+    private static (string, string?, string?, string?, string?, string?) RunsRecordOf(DominoImageReference run) =>
+        (run.RecordId, run.ProjectId, run.Project, run.OwnerId, run.Owner, run.OwnerName);
+
+    private async Task<DominoUsageReport> ReadAsync(DominoUsageOptions? options = null)
+    {
+        using MongoConnection connection = database.Open();
+        return await connection.Domino.ReadImageUsageAsync(options);
+    }
+}
