@@ -126,12 +126,12 @@ mongo:
 
     Write-Heading '5. Dry run: Remove-UnusedImage -InUse $inUse -WhatIf'
     $before = Get-LabBlobBytes $lab
-    Remove-UnusedImage -InUse $inUse -WhatIf -InformationAction Continue | Out-Host
+    Remove-UnusedImage -InUse $inUse -WhatIf | Out-Host
     if ((Get-LabBlobBytes $lab) -ne $before) { throw '-WhatIf changed the registry storage.' }
     Write-Host 'Registry storage unchanged.'
 
     Write-Heading '6. Deletion: Remove-UnusedImage -InUse $inUse -Confirm:$false'
-    $deleted = @(Remove-UnusedImage -InUse $inUse -Confirm:$false -InformationAction Continue)
+    $deleted = @(Remove-UnusedImage -InUse $inUse -Confirm:$false)
     $deleted | Show-Table
     $failed = @($deleted | Where-Object Status -eq 'Failed')
     if ($failed) { $exitCode = 1; Write-Host "$($failed.Count) deletions failed." -ForegroundColor Red }

@@ -15,7 +15,7 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
     private bool dryRunWarned;
 
     /// <summary>
-    /// <para type="description">Runs for real even when security.dry_run_by_default is true. Never bypasses an explicit -WhatIf.</para>
+    /// <para type="description">Accepted for scripts written for earlier versions, where it lifted security.dry_run_by_default; it no longer does (only an explicit -WhatIf:$false does), and it never bypasses -WhatIf or a confirmation.</para>
     /// </summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -28,11 +28,10 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
             ? ((SwitchParameter)whatIf).IsPresent
             : this.GetVariableValue("WhatIfPreference") is { } preference && LanguagePrimitives.IsTrue(preference);
 
+    // Only an explicit -WhatIf:$false lifts the dry-run default (an explicit -WhatIf is a dry run anyway): a scheduled
+    // "-Confirm:$false" (or -Force) run stays dry.
     private bool DryRunByDefaultApplies =>
-        this.Configuration.GetBoolean(ConfigSchema.DryRunByDefault)
-        && !this.MyInvocation.BoundParameters.ContainsKey("WhatIf")
-        && !this.MyInvocation.BoundParameters.ContainsKey("Confirm")
-        && !this.Force.IsPresent;
+        this.Configuration.GetBoolean(ConfigSchema.DryRunByDefault) && !this.MyInvocation.BoundParameters.ContainsKey("WhatIf");
 
     /// <summary>
     /// Asks whether to change one item, exactly as PowerShell's ShouldProcess does (What if / Confirm), with the
@@ -48,7 +47,8 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
         {
             if (!this.dryRunWarned)
             {
-                this.WriteWarning("security.dry_run_by_default is true, so nothing is changed. Add -Confirm, -Confirm:$false or -Force to run for real.");
+                string where = this.Configuration[ConfigSchema.DryRunByDefault].Source == ConfigSource.File ? $" in {this.Configuration.FilePath}" : string.Empty;
+                this.WriteWarning($"security.dry_run_by_default is true{where}, so nothing is changed{(this.Force.IsPresent || this.MyInvocation.BoundParameters.ContainsKey("Confirm") ? " (-Confirm and -Force do not lift it)" : string.Empty)}. To apply, run the same command with -WhatIf:$false (and -Confirm:$false to run without prompts).");
                 this.dryRunWarned = true;
             }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.Domino;
@@ -34,23 +35,42 @@ public abstract partial class RegistryCmdlet
         ArgumentNullException.ThrowIfNull(query);
         RegistryCleanerConfiguration configuration = this.Configuration;
         IReadOnlyList<string>? objectIds = this.ResolveObjectIds(query.ObjectId, query.ObjectIdPath);
+        if (objectIds is { Count: 0 })
+        {
+            // Taken as "no narrowing", an ObjectId file of comments only would plan every image.
+            throw this.Terminate(
+                new ArgumentException($"-ObjectIdPath '{query.ObjectIdPath}' lists no ObjectId, so it names nothing and nothing is planned. Put one 24-hex ObjectId per line, or leave -ObjectIdPath out."),
+                "ObjectIdFileInvalid",
+                ErrorCategory.InvalidData,
+                query.ObjectIdPath);
+        }
+
         RegistryEndpoint endpoint = this.ResolveEndpoint();
         UsageSnapshot? given = null;
         if (query.InUse is not null)
         {
+            var skipped = new List<string>();
             try
             {
-                given = UsageSource.FromInUse(query.InUse);
+                given = UsageSource.FromInUse(query.InUse, skipped);
             }
             catch (ArgumentException ex)
             {
                 throw this.Terminate(ex, "InUseInvalid", ErrorCategory.InvalidData, null);
             }
+
+            skipped.ForEach(this.WriteWarning);
         }
 
         WorkloadScanOptions? scanOptions = given is null
             ? UsageSource.ScanOptions(configuration, query.KubeConfig is null ? null : this.ResolveFilePath(query.KubeConfig), query.Context, query.Namespace, this.EffectiveTimeout, null)
             : null;
+        if (scanOptions is not null && UsageSource.DescribeNarrowing(scanOptions) is { } narrowed)
+        {
+            this.WriteWarning(narrowed);
+        }
+
+        DateTimeOffset now = DateTimeOffset.UtcNow;
         IReadOnlyList<string> dominoRepositories = configuration.DominoRepositories();
         ImageConfigCache? cache = this.OpenConfigCache();
         RegistryClient client = this.CreateRegistryClient(endpoint);
@@ -58,6 +78,12 @@ public abstract partial class RegistryCmdlet
         {
             (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags, DominoImageCatalog? domino) = this.RunEngine(async (queue, token) =>
             {
+                if (query.Repository is { Length: > 0 } named)
+                {
+                    // First: a typo must stop the command before a whole cluster is read.
+                    await CheckRepositoriesAsync(named, client, queue, token).ConfigureAwait(false);
+                }
+
                 UsageSnapshot usage;
                 if (given is not null)
                 {
@@ -71,9 +97,18 @@ public abstract partial class RegistryCmdlet
                         scanOptions! with { Progress = new Progress<WorkloadListingProgress>(p => progress.Report($"{p.Context}: {p.Resource}{(p.Namespace is null ? string.Empty : " in " + p.Namespace)} ({p.ObjectsRead})", -1)) },
                         token).ConfigureAwait(false);
                     progress.Complete();
+                    foreach (string warning in usage.Warnings)
+                    {
+                        queue.Warning(warning);
+                    }
                 }
 
                 IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(query.Repository, client, token).ConfigureAwait(false);
+                if (query.OlderThan is { } age)
+                {
+                    queue.Verbose(string.Create(CultureInfo.InvariantCulture, $"-OlderThan {age:c}: only images created before {DeletionPlanner.FormatCutoff(now - age)} are candidates; images of unknown age are kept."));
+                }
+
                 DominoUsageReport? records = query.Mongo is { } mongo
                     ? await ReadDominoUsageAsync(mongo, query.Targets?.Select(t => t.Repository) ?? repositories, dominoRepositories, queue, token).ConfigureAwait(false)
                     : null;
@@ -104,20 +139,31 @@ public abstract partial class RegistryCmdlet
                     queue.Error(RegistryErrorRecord(failed.Error!, failed.Name));
                 }
 
+                IReadOnlyList<PlanTarget>? targets = query.Targets;
+                if (query.Tags.Count > 0 || query.Digests.Count > 0)
+                {
+                    targets = Narrow(query, inventory, repositories, endpoint.DisplayName, queue);
+                }
+                else if (targets is null && repositories.Count == 0)
+                {
+                    // To the planner no repositories means every repository: a wildcard that matched nothing names nothing.
+                    targets = [];
+                }
+
                 var hosts = new List<string> { endpoint.DisplayName };
                 hosts.AddRange(configuration.GetList(ConfigSchema.RegistryAliases));
                 var options = new PlanOptions
                 {
-                    Repositories = query.Targets is null ? repositories : [],
+                    Repositories = targets is null ? repositories : [],
                     Include = query.Include,
                     Exclude = query.Exclude,
                     ObjectIds = objectIds ?? [],
                     KeepLatest = query.KeepLatest,
                     OlderThan = query.OlderThan,
-                    Now = DateTimeOffset.UtcNow,
+                    Now = now,
                     StrictHost = query.StrictHost,
                     RegistryHosts = hosts,
-                    Targets = query.Targets,
+                    Targets = targets,
                     AcceptIncompleteInventory = !query.ForDeletion,
                 };
                 IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tagsByRepository = inventory.Tags
@@ -145,6 +191,7 @@ public abstract partial class RegistryCmdlet
             client.Dispose();
             ErrorRecord record = ex switch
             {
+                WorkloadNamespaceNotFoundException missing => new ErrorRecord(missing, "WorkloadNamespaceNotFound", ErrorCategory.ObjectNotFound, missing.Namespace),
                 WorkloadAccessException access => new ErrorRecord(
                     new InvalidOperationException($"Image usage could not be read, so nothing is planned or deleted: {access.Message}", access),
                     "WorkloadUsageUnreadable",
@@ -169,6 +216,57 @@ public abstract partial class RegistryCmdlet
             this.ThrowTerminatingError(record);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A -Repository name without wildcards must be in the catalog (a typo must not plan an empty set and succeed); a
+    /// wildcard that matches nothing is worth a warning.
+    /// </summary>
+    private static async Task CheckRepositoriesAsync(string[] patterns, RegistryClient client, PipelineQueue queue, CancellationToken token)
+    {
+        IReadOnlyList<string> catalog = await client.GetCatalogAsync(cancellationToken: token).ConfigureAwait(false);
+        var known = new HashSet<string>(catalog, StringComparer.Ordinal);
+        foreach (string pattern in patterns)
+        {
+            if (!WildcardPattern.ContainsWildcardCharacters(pattern))
+            {
+                if (!known.Contains(pattern.Trim('/')))
+                {
+                    throw new RepositoryNotFoundException(client.Endpoint.DisplayName, pattern.Trim('/'));
+                }
+            }
+            else if (!catalog.Any(new WildcardPattern(pattern, WildcardOptions.IgnoreCase).IsMatch))
+            {
+                queue.Warning($"No repository of {client.Endpoint.DisplayName} matches '{pattern}', so nothing of it is planned.");
+            }
+        }
+    }
+
+    /// <summary>Turns typed -Tag/-Digest into the images they name in the repositories in scope; what names nothing is an error.</summary>
+    private static IReadOnlyList<PlanTarget> Narrow(UnusedImageQuery query, RegistryInventory inventory, IReadOnlyList<string> repositories, string registry, PipelineQueue queue)
+    {
+        NarrowedTargets narrowed = PlanNarrowing.Expand(inventory, repositories, query.Tags, query.Digests);
+        string where = $"{string.Join(", ", repositories)} of registry {registry}";
+        foreach (string tag in narrowed.UnmatchedTags)
+        {
+            queue.Error(new ErrorRecord(
+                new ItemNotFoundException($"Tag '{tag}' was not found in {where}{(query.Digests.Count > 0 ? " pointing at the -Digest given" : string.Empty)}, so nothing is planned for it."),
+                "RegistryTagNotFound",
+                ErrorCategory.ObjectNotFound,
+                tag));
+        }
+
+        foreach (string digest in narrowed.UnmatchedDigests)
+        {
+            queue.Error(new ErrorRecord(
+                new ItemNotFoundException($"No manifest {digest}{(query.Tags.Count > 0 ? " under the -Tag given" : string.Empty)} was found in {where}, so nothing is planned for it."),
+                "RegistryManifestNotFound",
+                ErrorCategory.ObjectNotFound,
+                digest));
+        }
+
+        queue.Verbose($"-Tag/-Digest name {narrowed.Targets.Count} images in {where}.");
+        return narrowed.Targets;
     }
 
     private static string DescribeScan(WorkloadScanOptions options) =>

@@ -12,8 +12,17 @@ public sealed record UnusedImageQuery
     /// <summary>Gets -Repository (wildcards allowed); <see langword="null"/> uses the configured repositories.</summary>
     public string[]? Repository { get; init; }
 
-    /// <summary>Gets tag wildcards a candidate must match (-Include and Get-UnusedImage -Tag).</summary>
+    /// <summary>Gets tag wildcards a candidate must match (-Include).</summary>
     public IReadOnlyList<string> Include { get; init; } = [];
+
+    /// <summary>
+    /// Gets the typed -Tag wildcards: only the tags they name in the repositories in scope can be candidates (on top of
+    /// -Include); an exact tag that no repository has is an error.
+    /// </summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Gets the typed -Digest values: only those manifests (or the named tags pointing at them) can be candidates.</summary>
+    public IReadOnlyList<string> Digests { get; init; } = [];
 
     /// <summary>Gets tag wildcards that exclude a tag from the candidates (-Exclude).</summary>
     public IReadOnlyList<string> Exclude { get; init; } = [];

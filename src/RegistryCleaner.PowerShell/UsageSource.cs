@@ -41,6 +41,28 @@ public static partial class UsageSource
         };
     }
 
+    /// <summary>
+    /// Says, for a warning, what a narrowed live read leaves unprotected (named namespaces or contexts);
+    /// <see langword="null"/> when it reads every namespace of the current context.
+    /// </summary>
+    /// <param name="options">The scan options.</param>
+    /// <returns>The warning text, or <see langword="null"/>.</returns>
+    public static string? DescribeNarrowing(WorkloadScanOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        bool namespaces = options.Namespaces.Count > 0;
+        bool contexts = options.Contexts.Count > 0;
+        if (!namespaces && !contexts)
+        {
+            return null;
+        }
+
+        string cluster = !contexts ? "the current context" : $"{(options.Contexts.Count == 1 ? "context" : "contexts")} {string.Join(", ", options.Contexts)}";
+        return namespaces
+            ? $"Image usage is read only from namespaces {string.Join(", ", options.Namespaces)} of {cluster}: images that workloads in other namespaces{(contexts ? " or clusters" : string.Empty)} use are not protected."
+            : $"Image usage is read only from {cluster}: images that workloads in other clusters use are not protected.";
+    }
+
     /// <summary>Reads usage live; throws <see cref="WorkloadAccessException"/> when anything cannot be read (fail closed).</summary>
     /// <param name="options">What to read.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
@@ -57,12 +79,17 @@ public static partial class UsageSource
     /// protection would be lost silently.
     /// </summary>
     /// <param name="objects">The objects.</param>
+    /// <param name="skipped">
+    /// Receives a warning for each object whose Image is empty, blank or not a reference and that has no Repository
+    /// (an OpenShift placeholder, say): it is skipped, and only its Digests protect. <see langword="null"/> refuses it instead.
+    /// </param>
     /// <returns>The snapshot, marked complete: the user vouches for it.</returns>
-    /// <exception cref="ArgumentException">An object has neither a usable Image nor a Repository, or unreadable Digests.</exception>
-    public static UsageSnapshot FromInUse(IReadOnlyList<PSObject> objects)
+    /// <exception cref="ArgumentException">An object has neither an Image nor a Repository, or unreadable Digests.</exception>
+    public static UsageSnapshot FromInUse(IReadOnlyList<PSObject> objects, ICollection<string>? skipped = null)
     {
         ArgumentNullException.ThrowIfNull(objects);
         var images = new List<ImageUsage>(objects.Count);
+        var running = new List<string>();
         foreach (PSObject item in objects)
         {
             if (item is null)
@@ -83,6 +110,16 @@ public static partial class UsageSource
                 pinned = parsed.Digest;
             }
 
+            if (repository is null && skipped is not null && item.Properties["Image"] is not null)
+            {
+                // One odd workload must not block the whole set: it names no image, so it can only protect its digests.
+                IReadOnlyList<string> kept = Digests(item, image ?? string.Empty);
+                running.AddRange(kept);
+                string who = Names(item, "Workloads").Concat(Names(item, "Pods").Select(static pod => "Pod/" + pod)).FirstOrDefault() ?? "an -InUse object";
+                skipped.Add($"-InUse: {who} uses the image '{image ?? string.Empty}', which is {(string.IsNullOrEmpty(image) ? "empty" : "not a valid image reference")}; it is skipped and protects {(kept.Count == 0 ? "nothing" : "only its digests " + string.Join(", ", kept))}.");
+                continue;
+            }
+
             if (repository is null)
             {
                 throw new ArgumentException($"-InUse: '{image ?? item.ToString()}' has no Repository and no Image that is a valid image reference, so what it protects is unknown.");
@@ -98,7 +135,7 @@ public static partial class UsageSource
                 usedBy.Length > 0 ? usedBy : ["-InUse"]));
         }
 
-        return new UsageSnapshot(images, [], [$"-InUse ({images.Count} images)"], DateTimeOffset.UtcNow, Complete: true);
+        return new UsageSnapshot(images, running, [$"-InUse ({images.Count} images)"], DateTimeOffset.UtcNow, Complete: true);
     }
 
     private static string? Text(PSObject item, string name) =>

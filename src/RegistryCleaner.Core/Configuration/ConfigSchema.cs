@@ -183,7 +183,7 @@ public static class ConfigSchema
         new("reports.tag_sums", ConfigValueKind.String, "tag-sums.json", null, ReportsNote),
         new("reports.images_report", ConfigValueKind.String, "images-report", null, ReportsNote),
         new("reports.archived_tags", ConfigValueKind.String, "archived-tags.json", null, ReportsNote),
-        new(DryRunByDefault, ConfigValueKind.Boolean, false, null, "When true, destructive cmdlets called without -WhatIf, -Confirm or -Force run as -WhatIf."),
+        new(DryRunByDefault, ConfigValueKind.Boolean, false, null, "When true, destructive cmdlets run as -WhatIf unless called with -WhatIf:$false (-Confirm:$false and -Force do not lift it)."),
         new(RequireConfirmation, ConfigValueKind.Boolean, true, null, "When false, destructive cmdlets called without -Confirm run as -Confirm:$false (for scheduled runs)."),
         new(MongoUri, ConfigValueKind.Secret, null, "MONGODB_URI", "Complete MongoDB connection string; when set, mongo.host, port, replica_set and auth_source are not used. Masked because it may hold a password."),
         new(MongoHost, ConfigValueKind.String, "mongodb-replicaset", null, "MongoDB host."),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace RegistryCleaner.Configuration;
@@ -181,10 +182,32 @@ public sealed class RegistryCleanerConfiguration
     private static List<(ConfigKey Key, object? Value)> ReadFile(string path, List<string> warnings)
     {
         var stream = new YamlStream();
+        using var reader = new StreamReader(path);
+        var scanner = new Scanner(reader);
+        var parser = new FlowCollectionTracker(new Parser(scanner));
         try
         {
-            using var reader = new StreamReader(path);
-            stream.Load(reader);
+            stream.Load(parser);
+        }
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException && parser.Open is { } open)
+        {
+            // An unclosed [ or { swallows the lines after it; where it opened is where the mistake is. (YamlDotNet
+            // may even fail with a bare InvalidOperationException there, which names no position at all.)
+            throw new ConfigurationException(
+                $"Config file '{path}' is not valid YAML at line {open.Start.Line}, column {open.Start.Column}: the flow {(open.Sequence ? "sequence '['" : "mapping '{'")} opened there is not closed (a '{(open.Sequence ? ']' : '}')}' is missing) before line {scanner.CurrentPosition.Line}, column {scanner.CurrentPosition.Column}.",
+                path,
+                (int)open.Start.Line,
+                (int)open.Start.Column,
+                ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException(
+                $"Config file '{path}' is not valid YAML at line {scanner.CurrentPosition.Line}, column {scanner.CurrentPosition.Column}: {ex.Message}",
+                path,
+                (int)scanner.CurrentPosition.Line,
+                (int)scanner.CurrentPosition.Column,
+                ex);
         }
         catch (YamlException ex)
         {
@@ -368,6 +391,39 @@ public sealed class RegistryCleanerConfiguration
         }
 
         return ex.Message;
+    }
+}
+
+/// <summary>Passes parser events through and remembers which collections are open, so an error can name an unclosed [ or {.</summary>
+internal sealed class FlowCollectionTracker(IParser inner) : IParser
+{
+    private readonly Stack<(Mark Start, bool Flow, bool Sequence)> open = new();
+
+    /// <summary>Gets the innermost open flow collection, if any.</summary>
+    public (Mark Start, bool Sequence)? Open =>
+        this.open.FirstOrDefault(c => c.Flow) is { Flow: true } flow ? (flow.Start, flow.Sequence) : null;
+
+    /// <inheritdoc />
+    public ParsingEvent? Current => inner.Current;
+
+    /// <inheritdoc />
+    public bool MoveNext()
+    {
+        bool moved = inner.MoveNext();
+        switch (inner.Current)
+        {
+            case SequenceStart sequence:
+                this.open.Push((sequence.Start, sequence.Style == SequenceStyle.Flow, true));
+                break;
+            case MappingStart mapping:
+                this.open.Push((mapping.Start, mapping.Style == MappingStyle.Flow, false));
+                break;
+            case SequenceEnd or MappingEnd when this.open.Count > 0:
+                this.open.Pop();
+                break;
+        }
+
+        return moved;
     }
 }
 

@@ -49,6 +49,12 @@ public static class DeletionPlanner
         return new PlanBuilder(request).Build();
     }
 
+    /// <summary>Formats an age cutoff (<c>Now - OlderThan</c>) as ISO 8601 UTC, the way reasons and messages show it.</summary>
+    /// <param name="cutoff">The cutoff.</param>
+    /// <returns>For example <c>2026-08-27T10:00:00Z</c>.</returns>
+    public static string FormatCutoff(DateTimeOffset cutoff) =>
+        cutoff.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
     /// <summary>One repository's manifests and tags, indexed by digest.</summary>
     private sealed class RepositoryState(string name, int manifests, int tags)
     {
@@ -730,7 +736,7 @@ public static class DeletionPlanner
             string reason = "not used by any workload";
             if (this.options.OlderThan is { } age)
             {
-                reason += "; older than " + FormatAge(age);
+                reason += "; older than " + FormatAge(age) + " (created before " + FormatCutoff(this.cutoff!.Value) + ")";
             }
 
             if (this.options.KeepLatest > 0)

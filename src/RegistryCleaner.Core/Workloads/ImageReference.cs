@@ -31,4 +31,8 @@ public sealed record UsageSnapshot(
     IReadOnlyList<string> RunningDigests,
     IReadOnlyList<string> Sources,
     DateTimeOffset ReadAt,
-    bool Complete);
+    bool Complete)
+{
+    /// <summary>Gets what the read skipped and the user should hear about: workloads whose image is empty or blank.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}

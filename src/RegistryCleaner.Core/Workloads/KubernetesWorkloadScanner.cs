@@ -39,6 +39,11 @@ public static class KubernetesWorkloadScanner
         try
         {
             string?[] namespaces = options.Namespaces.Count == 0 ? new string?[] { null } : options.Namespaces.Distinct(StringComparer.Ordinal).ToArray();
+
+            // A namespaced list of a namespace that does not exist answers an empty list, which would protect nothing.
+            List<(string Context, string Namespace)> unverified = options.Namespaces.Count == 0
+                ? []
+                : await CheckNamespacesAsync(clients, namespaces.OfType<string>().ToArray(), options, cancellationToken).ConfigureAwait(false);
             var listings = (
                 from client in clients
                 from kind in WorkloadKind.All
@@ -68,6 +73,25 @@ public static class KubernetesWorkloadScanner
                 }
 
                 throw;
+            }
+
+            foreach ((string context, string ns) in unverified)
+            {
+                int objects = listings.Select((listing, i) => (listing, i))
+                    .Where(pair => pair.listing.Context == context && pair.listing.Namespace == ns)
+                    .Sum(pair => tasks[pair.i].Result.ObjectCount);
+                if (objects == 0)
+                {
+                    throw new WorkloadAccessException(
+                        $"Namespace '{ns}' of context '{context}' holds no workloads, and whether it exists cannot be told: the API server forbids reading it (get namespaces). "
+                        + $"Image usage is unknown, so nothing may be deleted. Check the name, or grant get on namespaces/{ns} to the user of context '{context}' (a ClusterRole with verb get on namespaces, bound by a ClusterRoleBinding).",
+                        context,
+                        "namespaces",
+                        ns,
+                        403,
+                        $"get namespaces/{ns}",
+                        null);
+                }
             }
 
             var merged = new WorkloadUsageCollector();
@@ -115,6 +139,14 @@ public static class KubernetesWorkloadScanner
         }
         else
         {
+            string[] known = [.. KubeConfigContexts.Read(path).Contexts.Select(c => c.Name)];
+            string[] missing = [.. options.Contexts.Where(c => !known.Contains(c, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal)];
+            if (missing.Length > 0)
+            {
+                throw new InvalidOperationException(
+                    $"The kubeconfig '{path}' has no context {string.Join(", ", missing.Select(m => $"'{m}'"))}, so its usage cannot be read. Contexts in the file: {(known.Length == 0 ? "none" : string.Join(", ", known))}.");
+            }
+
             foreach (string context in options.Contexts.Distinct(StringComparer.Ordinal))
             {
                 configurations.Add((context, LoadContext(path, context)));
@@ -130,6 +162,61 @@ public static class KubernetesWorkloadScanner
         }
 
         return clients;
+    }
+
+    /// <summary>
+    /// Reads each namespace of each context: a 404 stops the scan naming it; a 403 leaves it unverified (returned), to be
+    /// accepted only when its listings find workloads; any other failure is a <see cref="WorkloadAccessException"/>.
+    /// </summary>
+    private static async Task<List<(string Context, string Namespace)>> CheckNamespacesAsync(
+        List<(string Context, Kubernetes Client, string Server)> clients, string[] namespaces, WorkloadScanOptions options, CancellationToken cancellationToken)
+    {
+        var checks = (from client in clients from ns in namespaces select CheckNamespaceAsync(client, ns, options.RequestTimeout, cancellationToken)).ToArray();
+        (string, string)?[] results = await Task.WhenAll(checks).ConfigureAwait(false);
+        return [.. results.OfType<(string, string)>()];
+    }
+
+    private static async Task<(string, string)?> CheckNamespaceAsync((string Context, Kubernetes Client, string Server) client, string ns, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        string permission = $"get namespaces/{ns}";
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await client.Client.CoreV1.ReadNamespaceAsync(ns, cancellationToken: deadline.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new WorkloadNamespaceNotFoundException(
+                $"Namespace '{ns}' does not exist in context '{client.Context}' ({client.Server}), so reading it would protect nothing: nothing is read, planned or deleted. "
+                + "Check the name (kubectl get namespaces), or leave out -Namespace (and kubernetes.namespaces) to read every namespace.",
+                client.Context,
+                ns);
+        }
+        catch (HttpOperationException error) when (error.Response?.StatusCode == HttpStatusCode.Forbidden)
+        {
+            return (client.Context, ns);
+        }
+        catch (HttpOperationException error)
+        {
+            int code = (int)(error.Response?.StatusCode ?? 0);
+            throw new WorkloadAccessException(
+                $"Cannot read namespace '{ns}' of context '{client.Context}': the API server answered {code} {error.Response?.ReasonPhrase}. Image usage is unknown, so nothing may be deleted. Run the command again when the API server is healthy.",
+                client.Context, "namespaces", ns, code, permission, error);
+        }
+        catch (OperationCanceledException error) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new WorkloadAccessException(
+                $"Cannot read namespace '{ns}' of context '{client.Context}': the request timed out after {timeout.TotalSeconds:0.###} s. Image usage is unknown, so nothing may be deleted. Check that the API server is reachable, or raise -TimeoutSec.",
+                client.Context, "namespaces", ns, null, permission, error);
+        }
+        catch (HttpRequestException error)
+        {
+            throw new WorkloadAccessException(
+                $"Cannot read namespace '{ns}' of context '{client.Context}': the API server could not be reached ({error.Message}). Image usage is unknown, so nothing may be deleted. Check the server address in the kubeconfig and the network.",
+                client.Context, "namespaces", ns, null, permission, error);
+        }
     }
 
     private static KubernetesClientConfiguration LoadContext(string path, string? context)

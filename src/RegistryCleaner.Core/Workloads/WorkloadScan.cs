@@ -16,6 +16,7 @@ public sealed class WorkloadScan
         IReadOnlyList<string> runningDigests,
         IReadOnlyList<string> sources,
         IReadOnlyList<string> notes,
+        IReadOnlyList<string> warnings,
         DateTimeOffset readAt,
         bool complete)
     {
@@ -23,6 +24,7 @@ public sealed class WorkloadScan
         this.runningDigests = runningDigests;
         Sources = sources;
         Notes = notes;
+        Warnings = warnings;
         ReadAt = readAt;
         Complete = complete;
     }
@@ -35,6 +37,12 @@ public sealed class WorkloadScan
     /// </summary>
     public IReadOnlyList<string> Notes { get; }
 
+    /// <summary>
+    /// Things the user must hear about that did not stop the read: workloads whose image is empty or blank (OpenShift
+    /// placeholders), skipped because they name no image.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; }
+
     /// <summary>When the read started.</summary>
     public DateTimeOffset ReadAt { get; }
 
@@ -45,9 +53,10 @@ public sealed class WorkloadScan
     public bool Complete { get; }
 
     /// <summary>
-    /// Digests known to run whose repository could not be tied to a reference of the same pod: bare <c>imageID</c>
-    /// values and IDs naming another repository. A <c>docker://sha256:…</c> ID is the local image (config) digest;
-    /// it is kept too, since protecting a digest that matches no manifest costs nothing.
+    /// Digests known to run whose repository could not be tied to the reference of their container: bare
+    /// <c>imageID</c> values and IDs naming another repository (they are also in that container's
+    /// <see cref="WorkloadImage.Digests"/>, so offline usage carries them). A <c>docker://sha256:…</c> ID is the local
+    /// image (config) digest; it is kept too, since protecting a digest that matches no manifest costs nothing.
     /// </summary>
     public IReadOnlyList<string> RunningDigests => runningDigests;
 
@@ -105,7 +114,10 @@ public sealed class WorkloadScan
         runningDigests,
         Sources,
         ReadAt,
-        Complete);
+        Complete)
+    {
+        Warnings = this.Warnings,
+    };
 
     private static string[] Distinct(IEnumerable<string?> values) =>
         values.OfType<string>().Where(value => value.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();

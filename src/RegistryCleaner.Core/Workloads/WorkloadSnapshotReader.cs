@@ -1,4 +1,7 @@
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using k8s;
 
 namespace RegistryCleaner.Workloads;
 
@@ -35,14 +38,12 @@ public static class WorkloadSnapshotReader
     private static async Task<string> ReadFileAsync(string path, WorkloadUsageCollector collector, CancellationToken cancellationToken)
     {
         string fullPath = Path.GetFullPath(path);
-        JsonDocument document;
+        ReadOnlyMemory<byte> json;
+        SnapshotNode root;
         try
         {
-            FileStream stream = File.OpenRead(fullPath);
-            await using (stream.ConfigureAwait(false))
-            {
-                document = await JsonDocument.ParseAsync(stream, default, cancellationToken).ConfigureAwait(false);
-            }
+            json = ToUtf8(await File.ReadAllBytesAsync(fullPath, cancellationToken).ConfigureAwait(false));
+            root = SnapshotNode.Parse(json.Span);
         }
         catch (JsonException error)
         {
@@ -61,68 +62,76 @@ public static class WorkloadSnapshotReader
             throw new WorkloadSnapshotException($"The workload snapshot '{fullPath}' cannot be read: {error.Message}", fullPath, null, null, error);
         }
 
-        using (document)
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var ignored = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var namespaces = new SortedSet<string>(StringComparer.Ordinal);
+        var fileCollector = new WorkloadUsageCollector();
+        var file = new SnapshotFile(fullPath, json, fileCollector, counts, ignored, namespaces);
+        try
         {
-            var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
-            var ignored = new SortedDictionary<string, int>(StringComparer.Ordinal);
-            var namespaces = new SortedSet<string>(StringComparer.Ordinal);
-            var fileCollector = new WorkloadUsageCollector();
-            try
-            {
-                AddObject(document.RootElement, null, fileCollector, counts, ignored, namespaces, cancellationToken);
-            }
-            catch (JsonException error)
-            {
-                throw new WorkloadSnapshotException(
-                    $"The workload snapshot '{fullPath}' holds an object that is not a valid Kubernetes object: {error.Message}",
-                    fullPath, null, null, error);
-            }
-
-            foreach ((string kind, int count) in ignored)
-            {
-                fileCollector.AddNote($"Ignored {count} object(s) of kind '{kind}' in '{fullPath}': not a workload kind.");
-            }
-
-            if (counts.Count == 0 && ignored.Count == 0)
-            {
-                throw new WorkloadSnapshotException(
-                    $"The workload snapshot '{fullPath}' holds no Kubernetes objects: expected a List or an object with 'kind'.",
-                    fullPath, null, null, null);
-            }
-
-            collector.MergeFrom(fileCollector);
-            string kinds = counts.Count == 0 ? "no workload kinds" : string.Join(", ", counts.Select(pair => $"{pair.Value} {pair.Key}"));
-            string scope = namespaces.Count == 0 ? "no namespaces" : "namespaces " + string.Join(", ", namespaces);
-            return $"file '{fullPath}': {kinds}; {scope}";
+            AddObject(file, root, null, cancellationToken);
         }
+        catch (JsonException error)
+        {
+            throw new WorkloadSnapshotException(
+                $"The workload snapshot '{fullPath}' holds an object that is not a valid Kubernetes object: {error.Message}",
+                fullPath, null, null, error);
+        }
+
+        foreach ((string kind, int count) in ignored)
+        {
+            fileCollector.AddNote($"Ignored {count} object(s) of kind '{kind}' in '{fullPath}': not a workload kind.");
+        }
+
+        if (counts.Count == 0 && ignored.Count == 0)
+        {
+            throw new WorkloadSnapshotException(
+                $"The workload snapshot '{fullPath}' holds no Kubernetes objects: expected a List or an object with 'kind'.",
+                fullPath, null, null, null);
+        }
+
+        collector.MergeFrom(fileCollector);
+        string kinds = counts.Count == 0 ? "no workload kinds" : string.Join(", ", counts.Select(pair => $"{pair.Value} {pair.Key}"));
+        string scope = namespaces.Count == 0 ? "no namespaces" : "namespaces " + string.Join(", ", namespaces);
+        return $"file '{fullPath}': {kinds}; {scope}";
     }
 
-    private static void AddObject(
-        JsonElement element,
-        string? kindFromList,
-        WorkloadUsageCollector collector,
-        SortedDictionary<string, int> counts,
-        SortedDictionary<string, int> ignored,
-        SortedSet<string> namespaces,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// The file's text as UTF-8 without a byte order mark. Windows PowerShell 5.1's <c>kubectl … &gt; file</c> writes
+    /// UTF-16 LE with a BOM; UTF-16 without a BOM shows as a zero byte beside the first character (JSON starts with ASCII).
+    /// </summary>
+    private static ReadOnlyMemory<byte> ToUtf8(byte[] raw)
     {
-        if (element.ValueKind != JsonValueKind.Object)
+        if (raw.Length >= 3 && raw[0] == 0xEF && raw[1] == 0xBB && raw[2] == 0xBF)
         {
-            throw new JsonException($"expected a JSON object, found {element.ValueKind}.");
+            return raw.AsMemory(3);
         }
 
-        string? kind = element.TryGetProperty("kind", out JsonElement kindElement) && kindElement.ValueKind == JsonValueKind.String
-            ? kindElement.GetString()
-            : kindFromList;
-        if (element.TryGetProperty("items", out JsonElement items) && items.ValueKind == JsonValueKind.Array
-            && (kind is null || kind.EndsWith("List", StringComparison.Ordinal)))
+        (Encoding? wide, int bom) = raw.Length < 2 ? (null, 0)
+            : raw[0] == 0xFF && raw[1] == 0xFE ? (Encoding.Unicode, 2)
+            : raw[0] == 0xFE && raw[1] == 0xFF ? (Encoding.BigEndianUnicode, 2)
+            : raw[0] != 0 && raw[1] == 0 ? (Encoding.Unicode, 0)
+            : raw[0] == 0 && raw[1] != 0 ? (Encoding.BigEndianUnicode, 0)
+            : ((Encoding?)null, 0);
+        return wide is null ? raw : Encoding.UTF8.GetBytes(wide.GetString(raw, bom, raw.Length - bom));
+    }
+
+    private static void AddObject(SnapshotFile file, SnapshotNode node, string? kindFromList, CancellationToken cancellationToken)
+    {
+        if (node.Token != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"expected a JSON object, found {node.Token} at line {file.LineOf(node.Start)}.");
+        }
+
+        string? kind = node.Kind ?? kindFromList;
+        if (node.Items is { } items && (kind is null || kind.EndsWith("List", StringComparison.Ordinal)))
         {
             // Items of a typed list (PodList) may omit kind; items of List always carry it.
             string? itemKind = kind is null or "List" ? null : kind[..^"List".Length];
-            foreach (JsonElement item in items.EnumerateArray())
+            foreach (SnapshotNode item in items)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                AddObject(item, itemKind, collector, counts, ignored, namespaces, cancellationToken);
+                AddObject(file, item, itemKind, cancellationToken);
             }
 
             return;
@@ -130,20 +139,200 @@ public static class WorkloadSnapshotReader
 
         if (kind is null)
         {
-            throw new JsonException("an object has no 'kind'.");
+            throw new JsonException($"an object has no 'kind' (line {file.LineOf(node.Start)}).");
         }
 
-        if (!WorkloadKind.TryAdd(collector, kind, element.GetRawText()))
+        bool added;
+        try
         {
-            ignored[kind] = ignored.GetValueOrDefault(kind) + 1;
+            added = WorkloadKind.TryAdd(file.Collector, kind, Encoding.UTF8.GetString(file.Json.Span.Slice(node.Start, node.Length)), ValueErrors.Options);
+        }
+        catch (JsonException error)
+        {
+            // The error's line counts from the object's first line; the file's line is what the user opens.
+            long line = file.LineOf(node.Start) + (error.LineNumber ?? 0);
+            string name = node.Namespace is null ? node.Name ?? "(no name)" : $"{node.Namespace}/{node.Name}";
+            throw new WorkloadSnapshotException(
+                $"The workload snapshot '{file.Path}' line {line}: {kind} {name} has a value that cannot be read{(error.Path is null ? "" : $" at {error.Path}")}: {error.Message} "
+                + "Fix or remove that object, or write the snapshot again with 'kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json'.",
+                file.Path,
+                line,
+                error.LineNumber is null ? null : error.BytePositionInLine + 1,
+                error);
+        }
+
+        if (!added)
+        {
+            file.Ignored[kind] = file.Ignored.GetValueOrDefault(kind) + 1;
             return;
         }
 
-        counts[kind] = counts.GetValueOrDefault(kind) + 1;
-        if (element.TryGetProperty("metadata", out JsonElement metadata) && metadata.TryGetProperty("namespace", out JsonElement ns)
-            && ns.GetString() is { Length: > 0 } name)
+        file.Counts[kind] = file.Counts.GetValueOrDefault(kind) + 1;
+        if (node.Namespace is { Length: > 0 } ns)
         {
-            namespaces.Add(name);
+            file.Namespaces.Add(ns);
+        }
+    }
+
+    /// <summary>One file being read: its UTF-8 text and what its objects add up to.</summary>
+    private sealed record SnapshotFile(
+        string Path,
+        ReadOnlyMemory<byte> Json,
+        WorkloadUsageCollector Collector,
+        SortedDictionary<string, int> Counts,
+        SortedDictionary<string, int> Ignored,
+        SortedSet<string> Namespaces)
+    {
+        /// <summary>The 1-based line of a byte offset.</summary>
+        public long LineOf(int offset) => 1 + this.Json.Span[..offset].Count((byte)'\n');
+    }
+
+    /// <summary>
+    /// The shape of a snapshot, read once with <see cref="Utf8JsonReader"/>: each object's byte range, kind, name and
+    /// namespace, and the items of lists; everything else is skipped (and validated as JSON on the way).
+    /// </summary>
+    private sealed class SnapshotNode
+    {
+        public JsonTokenType Token { get; private init; }
+
+        public int Start { get; private init; }
+
+        public int Length { get; private set; }
+
+        public string? Kind { get; private set; }
+
+        public string? Name { get; private set; }
+
+        public string? Namespace { get; private set; }
+
+        public List<SnapshotNode>? Items { get; private set; }
+
+        public static SnapshotNode Parse(ReadOnlySpan<byte> json)
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            if (!reader.Read())
+            {
+                throw new JsonException("The file holds no JSON value.", null, 0, 0);
+            }
+
+            SnapshotNode root = Read(ref reader);
+            reader.Read(); // throws on anything but white space after the value
+            return root;
+        }
+
+        private static SnapshotNode Read(ref Utf8JsonReader reader)
+        {
+            var node = new SnapshotNode { Token = reader.TokenType, Start = (int)reader.TokenStartIndex };
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                node.Length = (int)reader.BytesConsumed - node.Start;
+                return node;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string property = reader.GetString()!;
+                reader.Read();
+                switch (property)
+                {
+                    case "kind" when reader.TokenType == JsonTokenType.String:
+                        node.Kind = reader.GetString();
+                        break;
+                    case "items" when reader.TokenType == JsonTokenType.StartArray:
+                        node.Items = [];
+                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                        {
+                            node.Items.Add(Read(ref reader));
+                        }
+
+                        break;
+                    case "metadata" when reader.TokenType == JsonTokenType.StartObject:
+                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                        {
+                            string field = reader.GetString()!;
+                            reader.Read();
+                            if (reader.TokenType == JsonTokenType.String && field == "name")
+                            {
+                                node.Name = reader.GetString();
+                            }
+                            else if (reader.TokenType == JsonTokenType.String && field == "namespace")
+                            {
+                                node.Namespace = reader.GetString();
+                            }
+                            else
+                            {
+                                reader.Skip();
+                            }
+                        }
+
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+
+            node.Length = (int)reader.BytesConsumed - node.Start;
+            return node;
+        }
+    }
+
+    /// <summary>
+    /// KubernetesClient's serializer options with each value converter wrapped, so a value it cannot convert (a
+    /// timestamp of "yesterday", a bad quantity) fails as a <see cref="JsonException"/>, which carries the line and path.
+    /// </summary>
+    private static class ValueErrors
+    {
+        public static JsonSerializerOptions Options { get; } = Create();
+
+        private static JsonSerializerOptions Create()
+        {
+            JsonSerializerOptions? copy = null;
+            KubernetesJson.AddJsonOptions(options => copy = new JsonSerializerOptions(options)); // copies; theirs stays as is
+            for (int i = 0; i < copy!.Converters.Count; i++)
+            {
+                if (ValueType(copy.Converters[i].GetType()) is { } type)
+                {
+                    copy.Converters[i] = (JsonConverter)Activator.CreateInstance(typeof(Wrapped<>).MakeGenericType(type), copy.Converters[i])!;
+                }
+            }
+
+            return copy;
+        }
+
+        private static Type? ValueType(Type? converter)
+        {
+            for (; converter is not null; converter = converter.BaseType)
+            {
+                if (converter.IsGenericType && converter.GetGenericTypeDefinition() == typeof(JsonConverter<>))
+                {
+                    return converter.GetGenericArguments()[0];
+                }
+            }
+
+            return null;
+        }
+
+        private sealed class Wrapped<T>(JsonConverter<T> inner) : JsonConverter<T>
+        {
+            public override bool HandleNull => inner.HandleNull;
+
+            public override bool CanConvert(Type typeToConvert) => inner.CanConvert(typeToConvert);
+
+            public override T? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+            {
+                try
+                {
+                    return inner.Read(ref reader, typeToConvert, options);
+                }
+                catch (Exception error) when (error is FormatException or OverflowException or InvalidCastException or ArgumentException)
+                {
+                    throw new JsonException(error.Message, error);
+                }
+            }
+
+            public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => inner.Write(writer, value, options);
         }
     }
 }

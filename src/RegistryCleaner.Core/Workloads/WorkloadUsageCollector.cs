@@ -16,6 +16,7 @@ internal sealed class WorkloadUsageCollector
     private readonly Dictionary<string, WorkloadUser> users = new(StringComparer.Ordinal);
     private readonly HashSet<string> runningDigests = new(StringComparer.Ordinal);
     private readonly List<string> notes = [];
+    private readonly List<string> warnings = [];
 
     /// <summary>Objects (pods and controllers) added since the collector was created, for progress.</summary>
     public int ObjectCount { get; private set; }
@@ -51,11 +52,14 @@ internal sealed class WorkloadUsageCollector
             AddImage(container.Image, user, imageByContainer, container.Name);
         }
 
+        // A status of a container whose image names nothing still says what runs in the pod.
+        string[] podImages = [.. imageByContainer.Values.Distinct(StringComparer.Ordinal)];
+
         if (pod.Status is { } status)
         {
-            AddStatuses(status.ContainerStatuses, imageByContainer);
-            AddStatuses(status.InitContainerStatuses, imageByContainer);
-            AddStatuses(status.EphemeralContainerStatuses, imageByContainer);
+            AddStatuses(status.ContainerStatuses, imageByContainer, podImages);
+            AddStatuses(status.InitContainerStatuses, imageByContainer, podImages);
+            AddStatuses(status.EphemeralContainerStatuses, imageByContainer, podImages);
         }
     }
 
@@ -74,17 +78,17 @@ internal sealed class WorkloadUsageCollector
         WorkloadUser user = CreateUser(kind, owner, template.Metadata);
         foreach (V1Container container in spec.Containers ?? [])
         {
-            AddImage(container.Image, user, null, null);
+            AddImage(container.Image, user, null, container.Name);
         }
 
         foreach (V1Container container in spec.InitContainers ?? [])
         {
-            AddImage(container.Image, user, null, null);
+            AddImage(container.Image, user, null, container.Name);
         }
 
         foreach (V1EphemeralContainer container in spec.EphemeralContainers ?? [])
         {
-            AddImage(container.Image, user, null, null);
+            AddImage(container.Image, user, null, container.Name);
         }
     }
 
@@ -110,6 +114,7 @@ internal sealed class WorkloadUsageCollector
 
         runningDigests.UnionWith(other.runningDigests);
         notes.AddRange(other.notes);
+        warnings.AddRange(other.warnings);
         ObjectCount += other.ObjectCount;
     }
 
@@ -128,6 +133,7 @@ internal sealed class WorkloadUsageCollector
             runningDigests.Order(StringComparer.Ordinal).ToArray(),
             sources,
             notes.Distinct(StringComparer.Ordinal).ToArray(),
+            warnings.Distinct(StringComparer.Ordinal).ToArray(),
             readAt,
             complete);
     }
@@ -150,8 +156,10 @@ internal sealed class WorkloadUsageCollector
 
     private void AddImage(string? image, WorkloadUser user, Dictionary<string, string>? imageByContainer, string? containerName)
     {
-        if (string.IsNullOrEmpty(image))
+        if (string.IsNullOrWhiteSpace(image))
         {
+            // OpenShift's 'oc new-app' leaves " " until a build fills it in: nothing to protect, nothing to block on.
+            warnings.Add($"{user.Key}: container '{containerName}' has {(string.IsNullOrEmpty(image) ? "no image" : $"the blank image '{image}'")}, so it names no image to protect; it is skipped.");
             return;
         }
 
@@ -184,7 +192,7 @@ internal sealed class WorkloadUsageCollector
         }
     }
 
-    private void AddStatuses(IList<V1ContainerStatus>? statuses, Dictionary<string, string> imageByContainer)
+    private void AddStatuses(IList<V1ContainerStatus>? statuses, Dictionary<string, string> imageByContainer, string[] podImages)
     {
         if (statuses is null)
         {
@@ -198,30 +206,31 @@ internal sealed class WorkloadUsageCollector
                 continue; // not pulled yet: the spec's reference already protects it
             }
 
-            ImageEntry? owner = null;
-            if (running.Repository is not null)
+            // The digest belongs to its container's image whatever repository the ID names (a mirror, another tag's
+            // name, a bare ID), so the rows Get-WorkloadImage emits, and -InUse built from them, carry every digest.
+            ImageEntry? owner = status.Name is not null && imageByContainer.TryGetValue(status.Name, out string? image) ? images[image] : null;
+            if (owner is null && running.Repository is not null)
             {
-                // Hosts differ for one registry (service name, FQDN, IP), so the repository path is what ties them.
-                if (status.Name is not null && imageByContainer.TryGetValue(status.Name, out string? image)
-                    && images[image].Reference?.Repository == running.Repository)
-                {
-                    owner = images[image];
-                }
-                else
-                {
-                    owner = imageByContainer.Values
-                        .Select(value => images[value])
-                        .FirstOrDefault(entry => entry.Reference?.Repository == running.Repository);
-                }
+                owner = podImages.Select(value => images[value]).FirstOrDefault(entry => entry.Reference?.Repository == running.Repository);
             }
 
-            if (owner is null)
+            if (owner is not null)
             {
-                runningDigests.Add(running.Digest);
+                owner.Digests.Add(running.Digest);
             }
             else
             {
-                owner.Digests.Add(running.Digest);
+                foreach (string podImage in podImages)
+                {
+                    images[podImage].Digests.Add(running.Digest);
+                }
+            }
+
+            // Hosts differ for one registry (service name, FQDN, IP), so the repository path is what ties an ID to a
+            // reference; an ID that is not tied protects its manifest in every repository on its own as well.
+            if (running.Repository is null || owner?.Reference?.Repository != running.Repository)
+            {
+                runningDigests.Add(running.Digest);
             }
         }
     }

@@ -55,28 +55,40 @@ public sealed record UnusedImage(
 [OutputType(OutputTypeNames.UnusedImage)]
 public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionParameters
 {
+    private static readonly HashSet<string> NotUsage = new(StringComparer.Ordinal)
+    {
+        OutputTypeNames.RegistryImage, OutputTypeNames.UnusedImage, OutputTypeNames.ImageDeletion, OutputTypeNames.ArchivedEnvTag,
+    };
+
+    private readonly List<PSObject> piped = [];
+
     /// <summary><para type="description">Repositories to clean (wildcards allowed). Default: registry.repository with registry.images (dominodatalab/environment, dominodatalab/model). Every repository is read regardless, because layers are shared.</para></summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
     public string[]? Repository { get; set; }
 
-    /// <summary><para type="description">Only these tags (wildcards allowed); the same as -Include.</para></summary>
+    /// <summary><para type="description">Only these tags (wildcards allowed, case-insensitive) of the repositories in scope; with -Include, a tag must match both. An exact tag that no repository in scope has is an error (RegistryTagNotFound).</para></summary>
     [Parameter]
     [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
     public string[]? Tag { get; set; }
 
     /// <summary><para type="description">Only tags of these Domino ObjectIds (24 hex characters; a tag belongs to X when it equals X or starts with X-).</para></summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string[]? ObjectId { get; set; }
 
-    /// <summary><para type="description">A file of ObjectIds, one per line (# comments allowed).</para></summary>
+    /// <summary><para type="description">A file of ObjectIds, one per line (# comments allowed); a file that lists none is refused.</para></summary>
     [Parameter]
     [Alias("File")]
+    [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
 
     /// <summary><para type="description">Tag wildcards a candidate must match.</para></summary>
     [Parameter]
     [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
     public string[]? Include { get; set; }
 
     /// <summary><para type="description">Tag wildcards that are never candidates.</para></summary>
@@ -89,16 +101,17 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [ValidateRange(0, int.MaxValue)]
     public int KeepLatest { get; set; }
 
-    /// <summary><para type="description">Only images older than this (e.g. 30.00:00:00 or (New-TimeSpan -Days 30)); images of unknown age are kept.</para></summary>
+    /// <summary><para type="description">Only images created longer ago than this: a bare number is days (90), or a TimeSpan ('90.00:00:00', '12:00:00', (New-TimeSpan -Days 90)); at least one minute. Images of unknown age are kept.</para></summary>
     [Parameter]
+    [AgeTransformation]
     public TimeSpan? OlderThan { get; set; }
 
     /// <summary><para type="description">A workload reference protects an image only when its host is this registry (-Registry or registry.aliases). By default any host matches by repository and tag.</para></summary>
     [Parameter]
     public SwitchParameter StrictHost { get; set; }
 
-    /// <summary><para type="description">The images in use, instead of reading Kubernetes: Get-WorkloadImage output, or its Import-Clixml/Import-Csv. Image, Registry, Repository, Tag and Digests are read by name.</para></summary>
-    [Parameter]
+    /// <summary><para type="description">The images in use, instead of reading Kubernetes: Get-WorkloadImage output (also piped: Get-WorkloadImage -Path cluster.json | Get-UnusedImage), or its Import-Clixml/Import-Csv. Image, Registry, Repository, Tag and Digests are read by name.</para></summary>
+    [Parameter(ValueFromPipeline = true)]
     [AllowEmptyCollection]
     public PSObject[]? InUse { get; set; }
 
@@ -137,19 +150,67 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     public string? Database { get; set; }
 
     /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        if (this.MyInvocation.ExpectingInput && this.MyInvocation.BoundParameters.ContainsKey(nameof(this.InUse)))
+        {
+            throw this.Terminate(
+                new ArgumentException("-InUse is given and objects are piped to Get-UnusedImage, whose pipeline input is images in use too. Pass usage one way: pipe Get-WorkloadImage output, or give -InUse."),
+                "InUseInvalid",
+                ErrorCategory.InvalidArgument,
+                null);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        if (!this.MyInvocation.ExpectingInput || this.InUse is null)
+        {
+            return;
+        }
+
+        foreach (PSObject item in this.InUse)
+        {
+            // Registry images piped here would be taken as images in use, the opposite of what was meant.
+            if (item?.TypeNames.FirstOrDefault(t => NotUsage.Contains(t.Replace("Deserialized.", string.Empty, StringComparison.Ordinal))) is { } type)
+            {
+                throw this.Terminate(
+                    new ArgumentException($"Get-UnusedImage takes the images in use from the pipeline (Get-WorkloadImage output), but a {type} was piped. To narrow the plan, use -Repository, -Tag, -Include or -ObjectId; to delete piped images, pipe them to Remove-UnusedImage."),
+                    "InUseInvalid",
+                    ErrorCategory.InvalidArgument,
+                    item);
+            }
+
+            this.piped.Add(item!);
+        }
+    }
+
+    /// <inheritdoc />
     protected override void EndProcessing()
     {
+        if (this.MyInvocation.ExpectingInput && this.piped.Count == 0)
+        {
+            // An empty pipeline (a filter that matched nothing, a snapshot of nothing) must not mean "nothing is in use".
+            throw this.Terminate(
+                new ArgumentException("No images in use came through the pipeline, so every image would look unused. Pipe Get-WorkloadImage output into Get-UnusedImage, or pass -InUse @() to plan as if no workload used anything."),
+                "InUseEmpty",
+                ErrorCategory.InvalidArgument,
+                null);
+        }
+
         UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
         {
             Repository = this.Repository,
-            Include = [.. this.Include ?? [], .. this.Tag ?? []],
+            Include = this.Include ?? [],
+            Tags = this.Tag ?? [],
             Exclude = this.Exclude ?? [],
             ObjectId = this.ObjectId,
             ObjectIdPath = this.ObjectIdPath,
             KeepLatest = this.KeepLatest,
             OlderThan = this.OlderThan,
             StrictHost = this.StrictHost.IsPresent,
-            InUse = this.InUse,
+            InUse = this.MyInvocation.ExpectingInput ? this.piped : this.InUse,
             KubeConfig = this.KubeConfig,
             Context = this.Context,
             Namespace = this.Namespace,

@@ -192,6 +192,11 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
             this.WriteVerbose(note);
         }
 
+        foreach (string warning in scan.Warnings)
+        {
+            this.WriteWarning(warning);
+        }
+
         var ids = this.objectIds is null ? null : new HashSet<string>(this.objectIds, StringComparer.OrdinalIgnoreCase);
         foreach (WorkloadImage image in scan.GetImages(this.PodPrefix))
         {
@@ -302,6 +307,10 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
                 progress.Attach(queue);
                 return KubernetesWorkloadScanner.ScanAsync(options, token);
             });
+        }
+        catch (WorkloadNamespaceNotFoundException ex)
+        {
+            throw this.Terminate(ex, "WorkloadNamespaceNotFound", ErrorCategory.ObjectNotFound, $"{ex.Context}/{ex.Namespace}");
         }
         catch (WorkloadAccessException ex)
         {

@@ -111,9 +111,7 @@ public sealed partial class RemoveUnusedImageCommand
         }
 
         string free = estimate.AvailableBytes is { } available ? $"; {ByteCount.Format(available)} ({available} bytes) are free there" : string.Empty;
-        this.WriteInformation(
-            string.Create(CultureInfo.InvariantCulture, $"What if: the backup to '{this.backupFolder}' would need {ByteCount.Format(estimate.Bytes)} ({estimate.Bytes} bytes) for {estimate.Blobs} blobs of {estimate.Images} images ({estimate.BlobsPresent} blobs already there){free}."),
-            ["RegistryCleaner", "Summary"]);
+        this.Tell(string.Create(CultureInfo.InvariantCulture, $"What if: the backup to '{this.backupFolder}' would need {ByteCount.Format(estimate.Bytes)} ({estimate.Bytes} bytes) for {estimate.Blobs} blobs of {estimate.Images} images ({estimate.BlobsPresent} blobs already there){free}."));
         if (estimate.AvailableBytes < estimate.Bytes)
         {
             this.WriteWarning($"What if: the backup needs {ByteCount.Format(estimate.Bytes)} but only {ByteCount.Format(estimate.AvailableBytes.Value)} are free at '{this.backupFolder}': images whose backup fails are not deleted.");

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
+using System.Text.RegularExpressions;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.Deletion;
 using RegistryCleaner.Planning;
@@ -9,7 +11,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Deletes unused registry images safely: one confirmation per image, every protection re-applied, every deleted manifest journaled first.</para>
-/// <para type="description">With no input, deletes what Get-UnusedImage plans for the same parameters. With input (UnusedImage, RegistryImage, ArchivedEnvTag or any object with Repository, Tag and Digest), deletes only those images, and still skips any that is in use or shares its manifest with a kept tag. Right before each DELETE the tag is re-resolved (a moved tag is skipped) and the raw manifest is appended to the journal, so Restore-RegistryImage can put it back until garbage collection runs. Nothing is deleted when usage cannot be read completely.</para>
+/// <para type="description">With no input, deletes what Get-UnusedImage plans for the same parameters; a typed -Tag or -Digest narrows that plan. With input (UnusedImage, RegistryImage, ArchivedEnvTag or any object with Repository, Tag and Digest), deletes only those exact images, and still skips any that is in use or shares its manifest with a kept tag. Right before each DELETE the tag is re-resolved (a moved tag is skipped) and the raw manifest is appended to the journal, so Restore-RegistryImage can put it back until garbage collection runs. Nothing is deleted when usage cannot be read completely.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "UnusedImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.ImageDeletion)]
@@ -22,26 +24,30 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [SupportsWildcards]
     public string[]? Repository { get; set; }
 
-    /// <summary><para type="description">The tag of a piped image (by property name), or one tag to delete with -Repository.</para></summary>
+    /// <summary><para type="description">Typed: only these tags (wildcards allowed, case-insensitive) of the repositories -Repository names, or of the configured ones; with -Include, a tag must match both. Piped: the exact tag of each image (by property name).</para></summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Tag { get; set; }
+    [SupportsWildcards]
+    public string[]? Tag { get; set; }
 
-    /// <summary><para type="description">The digest of a piped image (by property name). With a tag, the tag must still point at it; alone, the untagged manifest (or every tag of it) is targeted.</para></summary>
+    /// <summary><para type="description">Typed: only these manifests (with -Tag, only the named tags pointing at them), in every repository in scope. Piped: the digest of each image (by property name); with a tag, the tag must still point at it, alone, the manifest and every tag on it are targeted.</para></summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Digest { get; set; }
+    public string[]? Digest { get; set; }
 
     /// <summary><para type="description">Only tags of these Domino ObjectIds.</para></summary>
     [Parameter]
+    [ValidateNotNullOrEmpty]
     public string[]? ObjectId { get; set; }
 
-    /// <summary><para type="description">A file of ObjectIds, one per line.</para></summary>
+    /// <summary><para type="description">A file of ObjectIds, one per line; a file that lists none is refused.</para></summary>
     [Parameter]
     [Alias("File")]
+    [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
 
     /// <summary><para type="description">Tag wildcards a candidate must match.</para></summary>
     [Parameter]
     [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
     public string[]? Include { get; set; }
 
     /// <summary><para type="description">Tag wildcards that are never deleted.</para></summary>
@@ -54,8 +60,9 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [ValidateRange(0, int.MaxValue)]
     public int KeepLatest { get; set; }
 
-    /// <summary><para type="description">Only images older than this; images of unknown age are kept.</para></summary>
+    /// <summary><para type="description">Only images created longer ago than this: a bare number is days (90), or a TimeSpan ('90.00:00:00', '12:00:00', (New-TimeSpan -Days 90)); at least one minute. Images of unknown age are kept.</para></summary>
     [Parameter]
+    [AgeTransformation]
     public TimeSpan? OlderThan { get; set; }
 
     /// <summary><para type="description">A workload reference protects an image only when its host is this registry.</para></summary>
@@ -106,31 +113,78 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     public string? JournalPath { get; set; }
 
     /// <inheritdoc />
-    protected override void ProcessRecord()
+    protected override void BeginProcessing()
     {
-        bool named = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.Tag)) || this.MyInvocation.BoundParameters.ContainsKey(nameof(this.Digest));
-        if (!this.MyInvocation.ExpectingInput && !named)
+        // Before any remote call: piped objects name their own images, so a typed -Repository, -Tag or -Digest beside
+        // them would either be ignored or silently change which image each object names.
+        string[] typed = [.. new[] { nameof(this.Repository), nameof(this.Tag), nameof(this.Digest) }.Where(this.MyInvocation.BoundParameters.ContainsKey)];
+        if (this.MyInvocation.ExpectingInput && typed.Length > 0)
+        {
+            throw this.Terminate(
+                new ArgumentException(
+                    $"-{string.Join(", -", typed)} cannot be typed while images are piped to Remove-UnusedImage: each piped object names its own Repository, Tag and Digest. "
+                    + "Narrow the piped images with Where-Object (... | Where-Object Tag -like 'v1*' | Remove-UnusedImage), or type -Repository, -Tag and -Digest without piping."),
+                "ImageTargetInvalid",
+                ErrorCategory.InvalidArgument,
+                typed);
+        }
+
+        if (this.MyInvocation.ExpectingInput)
         {
             return;
         }
 
-        if (this.Repository is not [string repository] || WildcardPattern.ContainsWildcardCharacters(repository) || (this.Tag is null && this.Digest is null))
+        // An empty variable ($tags = @()) names nothing; taken as "no narrowing" it would delete the whole plan.
+        foreach (string name in typed)
+        {
+            if (this.MyInvocation.BoundParameters[name] is not string[] { Length: > 0 } values || values.Any(string.IsNullOrWhiteSpace))
+            {
+                throw this.Terminate(
+                    new ArgumentException($"-{name} is empty ($null, @() or ''), so it names nothing and nothing is deleted. Give it the values to delete (wildcards such as 'v1*' for -Tag and -Repository), or leave -{name} out."),
+                    "ImageTargetInvalid",
+                    ErrorCategory.InvalidArgument,
+                    name);
+            }
+        }
+
+        if (this.Digest?.FirstOrDefault(d => !ManifestDigestPattern().IsMatch(d ?? string.Empty)) is { } bad)
+        {
+            throw this.Terminate(
+                new ArgumentException($"-Digest '{bad}' is not a manifest digest: give algorithm:hex, e.g. sha256: and 64 hexadecimal digits (the Digest property of Get-RegistryImage or Get-UnusedImage)."),
+                "ImageTargetInvalid",
+                ErrorCategory.InvalidArgument,
+                bad);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        if (!this.MyInvocation.ExpectingInput)
+        {
+            return;
+        }
+
+        string? tag = this.Tag is [string single] ? single : null;
+        string? digest = this.Digest is [string one] ? one : null;
+        if (this.Repository is not [string repository] || WildcardPattern.ContainsWildcardCharacters(repository)
+            || this.Tag is { Length: > 1 } || this.Digest is { Length: > 1 } || (string.IsNullOrEmpty(tag) && string.IsNullOrEmpty(digest)))
         {
             this.WriteError(new ErrorRecord(
-                new ArgumentException("An image to delete needs one Repository (no wildcards) and a Tag or a Digest."),
+                new ArgumentException("A piped image to delete needs one Repository (no wildcards) and one Tag or one Digest; it is not deleted."),
                 "ImageTargetInvalid",
                 ErrorCategory.InvalidArgument,
                 new { this.Repository, this.Tag, this.Digest }));
             return;
         }
 
-        this.targets.Add(new PlanTarget(repository.Trim('/'), string.IsNullOrEmpty(this.Tag) ? null : this.Tag, string.IsNullOrEmpty(this.Digest) ? null : this.Digest));
+        this.targets.Add(new PlanTarget(repository.Trim('/'), string.IsNullOrEmpty(tag) ? null : tag, string.IsNullOrEmpty(digest) ? null : digest));
     }
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        bool targeted = this.MyInvocation.ExpectingInput || this.targets.Count > 0;
+        bool targeted = this.MyInvocation.ExpectingInput;
         if (targeted && this.targets.Count == 0)
         {
             // Nothing was piped: an empty pipeline must never turn into "delete everything unused".
@@ -141,6 +195,8 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             Repository = targeted ? null : this.Repository,
             Include = this.Include ?? [],
+            Tags = targeted ? [] : this.Tag ?? [],
+            Digests = targeted ? [] : this.Digest ?? [],
             Exclude = this.Exclude ?? [],
             ObjectId = this.ObjectId,
             ObjectIdPath = this.ObjectIdPath,
@@ -157,9 +213,13 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         });
         using (planned.Client)
         {
-            this.Delete(planned, targeted);
+            // Named images (piped, or narrowed by a typed -Tag/-Digest) that a protection keeps are reported.
+            this.Delete(planned, targeted || this.Tag is not null || this.Digest is not null);
         }
     }
+
+    [GeneratedRegex("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ManifestDigestPattern();
 
     private static string ShortDigest(string digest) =>
         digest.Length > 19 && digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest[..19] + "…" : digest;
@@ -174,7 +234,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             this.WriteVerbose($"kept: {name} — {kept.Reason}");
             if (targeted)
             {
-                // A piped image that a protection keeps is reported, so scripts see why it stayed.
+                // A named image (piped, or by a typed -Tag/-Digest) that a protection keeps is reported, so scripts see why it stayed.
                 this.WriteTyped(
                     new ImageDeletionResult(registry, kept.Repository, kept.Tag, kept.Digest ?? string.Empty, kept.Digest is null ? DeletionStatus.NotFound : DeletionStatus.Skipped, 0, kept.Reason),
                     OutputTypeNames.ImageDeletion);
@@ -188,91 +248,99 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         long freed = 0;
         int wouldDelete = 0;
         long wouldFree = 0;
-        foreach (IGrouping<(string Repository, string Digest), DeletionCandidate> group in plan.Candidates.GroupBy(c => (c.Repository, c.Digest)))
+        var progress = new DeletionProgress(this, registry, plan.Candidates.Count, plan.TotalReclaimableBytes, this.IsDryRun);
+        try
         {
-            DeletionCandidate[] candidates = group.ToArray();
-            DeletionCandidate first = candidates[0];
-            long bytes = candidates.Sum(c => c.ReclaimableBytes);
-            string[] otherTags = candidates.Skip(1).Select(c => c.Tag).OfType<string>().ToArray();
-            string target = first.Tag is null
-                ? $"{registry}/{first.Repository}@{first.Digest}"
-                : $"{registry}/{first.Repository}:{first.Tag} ({ShortDigest(first.Digest)})";
-            string action = $"Delete image{(otherTags.Length > 0 ? $" (the same DELETE removes tag{(otherTags.Length > 1 ? "s" : string.Empty)} {string.Join(", ", otherTags)})" : string.Empty)}, freeing {ByteCount.Format(bytes)} after garbage collection";
-            if (!this.ShouldChange(target, action))
+            foreach (IGrouping<(string Repository, string Digest), DeletionCandidate> group in plan.Candidates.GroupBy(c => (c.Repository, c.Digest)))
             {
-                if (this.IsDryRun)
+                DeletionCandidate[] candidates = group.ToArray();
+                DeletionCandidate first = candidates[0];
+                long bytes = candidates.Sum(c => c.ReclaimableBytes);
+                string[] otherTags = candidates.Skip(1).Select(c => c.Tag).OfType<string>().ToArray();
+                string target = first.Tag is null
+                    ? $"{registry}/{first.Repository}@{first.Digest}"
+                    : $"{registry}/{first.Repository}:{first.Tag} ({ShortDigest(first.Digest)})";
+                string action = $"Delete image{(otherTags.Length > 0 ? $" (the same DELETE removes tag{(otherTags.Length > 1 ? "s" : string.Empty)} {string.Join(", ", otherTags)})" : string.Empty)}, freeing {ByteCount.Format(bytes)} after garbage collection";
+                progress.Report(target);
+                progress.Advance(candidates.Length, bytes);
+                if (!this.ShouldChange(target, action))
                 {
-                    wouldDelete += candidates.Length;
-                    wouldFree += bytes;
-                    this.BackUp(candidates, registry, counts);
-                }
-                else
-                {
-                    foreach (DeletionCandidate declined in candidates)
+                    if (this.IsDryRun)
                     {
-                        this.Emit(new ImageDeletionResult(registry, declined.Repository, declined.Tag, declined.Digest, DeletionStatus.Skipped, 0, "Not confirmed."), counts);
+                        wouldDelete += candidates.Length;
+                        wouldFree += bytes;
+                        this.BackUp(candidates, registry, counts);
+                    }
+                    else
+                    {
+                        foreach (DeletionCandidate declined in candidates)
+                        {
+                            this.Emit(new ImageDeletionResult(registry, declined.Repository, declined.Tag, declined.Digest, DeletionStatus.Skipped, 0, "Not confirmed."), counts);
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (!this.BackUp(candidates, registry, counts))
+                {
+                    continue;
+                }
+
+                ManifestDeletion result;
+                try
+                {
+                    result = this.RunEngine((_, token) => deleter.DeleteAsync(candidates, token));
+                }
+                catch (RegistryDeleteDisabledException ex)
+                {
+                    this.WriteSummary(journal, counts, freed);
+                    throw this.Terminate(ex, "RegistryDeleteDisabled", ErrorCategory.InvalidOperation, registry);
+                }
+                catch (RegistryAuthenticationException ex)
+                {
+                    this.WriteSummary(journal, counts, freed);
+                    this.ThrowTerminatingError(RegistryErrorRecord(ex, registry));
+                    throw;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // The journal comes before every DELETE: without it nothing more may be deleted.
+                    this.WriteSummary(journal, counts, freed);
+                    throw this.Terminate(
+                        new IOException($"The deletion journal '{journal.Path}' cannot be written, so nothing more is deleted: {ex.Message} Give a writable -JournalPath.", ex),
+                        "DeletionJournalUnwritable",
+                        ErrorCategory.WriteError,
+                        journal.Path);
+                }
+
+                foreach (ImageDeletionResult image in result.Images)
+                {
+                    freed += image.Status == DeletionStatus.Deleted ? image.ReclaimableBytes : 0;
+                    this.Emit(image, counts);
+                }
+
+                foreach (ChildDeletionResult child in result.Children)
+                {
+                    if (child.Status == DeletionStatus.Failed)
+                    {
+                        this.WriteError(new ErrorRecord(new InvalidOperationException(child.Reason), "RegistryManifestDeleteFailed", ErrorCategory.WriteError, child));
+                    }
+                    else
+                    {
+                        this.WriteVerbose($"{child.Status}: child {child.Repository}@{child.Digest} of {child.ParentDigest}.");
                     }
                 }
-
-                continue;
             }
-
-            if (!this.BackUp(candidates, registry, counts))
-            {
-                continue;
-            }
-
-            ManifestDeletion result;
-            try
-            {
-                result = this.RunEngine((_, token) => deleter.DeleteAsync(candidates, token));
-            }
-            catch (RegistryDeleteDisabledException ex)
-            {
-                this.WriteSummary(journal, counts, freed);
-                throw this.Terminate(ex, "RegistryDeleteDisabled", ErrorCategory.InvalidOperation, registry);
-            }
-            catch (RegistryAuthenticationException ex)
-            {
-                this.WriteSummary(journal, counts, freed);
-                this.ThrowTerminatingError(RegistryErrorRecord(ex, registry));
-                throw;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // The journal comes before every DELETE: without it nothing more may be deleted.
-                this.WriteSummary(journal, counts, freed);
-                throw this.Terminate(
-                    new IOException($"The deletion journal '{journal.Path}' cannot be written, so nothing more is deleted: {ex.Message} Give a writable -JournalPath.", ex),
-                    "DeletionJournalUnwritable",
-                    ErrorCategory.WriteError,
-                    journal.Path);
-            }
-
-            foreach (ImageDeletionResult image in result.Images)
-            {
-                freed += image.Status == DeletionStatus.Deleted ? image.ReclaimableBytes : 0;
-                this.Emit(image, counts);
-            }
-
-            foreach (ChildDeletionResult child in result.Children)
-            {
-                if (child.Status == DeletionStatus.Failed)
-                {
-                    this.WriteError(new ErrorRecord(new InvalidOperationException(child.Reason), "RegistryManifestDeleteFailed", ErrorCategory.WriteError, child));
-                }
-                else
-                {
-                    this.WriteVerbose($"{child.Status}: child {child.Repository}@{child.Digest} of {child.ParentDigest}.");
-                }
-            }
+        }
+        finally
+        {
+            progress.Complete();
         }
 
         if (this.IsDryRun)
         {
-            this.WriteInformation(
-                string.Create(CultureInfo.InvariantCulture, $"What if: would delete {wouldDelete} images, freeing {ByteCount.Format(wouldFree)} ({wouldFree} bytes) after garbage collection."),
-                ["RegistryCleaner", "Summary"]);
+            this.Tell(string.Create(CultureInfo.InvariantCulture, $"What if: would delete {wouldDelete} images, freeing {ByteCount.Format(wouldFree)} ({wouldFree} bytes) after garbage collection."));
             this.WriteBackupEstimate(planned.Client);
             return;
         }
@@ -296,11 +364,76 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         string journalText = journal.HasRecords
             ? $" Journal: {journal.Path}. Run the registry's garbage collection (Invoke-RegistryGarbageCollection) to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
             : " Nothing was attempted, so no journal was written.";
-        this.WriteInformation(
-            string.Create(
-                CultureInfo.InvariantCulture,
-                $"Deleted {counts.GetValueOrDefault(DeletionStatus.Deleted)} images, freeing {ByteCount.Format(freed)} ({freed} bytes) after garbage collection; skipped {counts.GetValueOrDefault(DeletionStatus.Skipped)}, not found {counts.GetValueOrDefault(DeletionStatus.NotFound)}, failed {counts.GetValueOrDefault(DeletionStatus.Failed)}.{journalText}"),
-            ["RegistryCleaner", "Summary"]);
+        this.Tell(string.Create(
+            CultureInfo.InvariantCulture,
+            $"Deleted {counts.GetValueOrDefault(DeletionStatus.Deleted)} images, freeing {ByteCount.Format(freed)} ({freed} bytes) after garbage collection; skipped {counts.GetValueOrDefault(DeletionStatus.Skipped)}, not found {counts.GetValueOrDefault(DeletionStatus.NotFound)}, failed {counts.GetValueOrDefault(DeletionStatus.Failed)}.{journalText}"));
+    }
+
+    /// <summary>
+    /// Writes a summary where the person running the command reads it (the host, as Write-Host does) and on the
+    /// information stream (tags RegistryCleaner, Summary) for scripts; 6>$null hides it.
+    /// </summary>
+    private void Tell(string text)
+    {
+        var record = new InformationRecord(new HostInformationMessage { Message = text }, this.MyInvocation.MyCommand.Name);
+        record.Tags.AddRange(["PSHOST", "RegistryCleaner", "Summary"]);
+        this.WriteInformation(record);
+    }
+
+    /// <summary>Write-Progress for the deletion: images done of all, bytes, time left; at most four a second, always completed.</summary>
+    private sealed class DeletionProgress(RemoveUnusedImageCommand cmdlet, string registry, int images, long bytes, bool dryRun)
+    {
+        private const int ActivityId = 3;
+        private readonly string activity = $"Deleting unused images from {registry}";
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private long lastShown = -1;
+        private int imagesDone;
+        private long bytesDone;
+
+        /// <summary>Shows the image about to be deleted with what is done so far (the first always, then throttled).</summary>
+        public void Report(string target)
+        {
+            long now = this.clock.ElapsedMilliseconds;
+            if (dryRun || (this.lastShown >= 0 && now - this.lastShown < 250))
+            {
+                return;
+            }
+
+            this.lastShown = now;
+            int seconds = this.imagesDone == 0 ? -1 : (int)Math.Ceiling(now / 1000.0 / this.imagesDone * (images - this.imagesDone));
+            cmdlet.WriteProgress(new ProgressRecord(
+                ActivityId,
+                this.activity,
+                string.Create(CultureInfo.InvariantCulture, $"{this.imagesDone} of {images} images done, {ByteCount.Format(this.bytesDone)} of {ByteCount.Format(bytes)}"))
+            {
+                CurrentOperation = target,
+                PercentComplete = images == 0 ? 0 : (int)(100L * this.imagesDone / images),
+                SecondsRemaining = seconds,
+            });
+        }
+
+        public void Advance(int imageCount, long byteCount)
+        {
+            this.imagesDone += imageCount;
+            this.bytesDone += byteCount;
+        }
+
+        public void Complete()
+        {
+            if (dryRun || this.lastShown < 0)
+            {
+                return;
+            }
+
+            try
+            {
+                cmdlet.WriteProgress(new ProgressRecord(ActivityId, this.activity, "Done") { RecordType = ProgressRecordType.Completed });
+            }
+            catch (PipelineStoppedException)
+            {
+                // The pipeline is stopping (Select-Object -First, Ctrl+C): that reason is the one that must propagate.
+            }
+        }
     }
 
     private string ResolveJournalPath()

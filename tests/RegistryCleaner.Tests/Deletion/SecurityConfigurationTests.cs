@@ -33,23 +33,26 @@ public sealed class SecurityConfigurationTests : IAsyncLifetime
 
         Assert.Null(result.Terminating);
         Assert.Empty(result.Output);
-        Assert.Contains(result.Warnings, w => w.Contains("dry_run_by_default", StringComparison.Ordinal) && w.Contains("-Force", StringComparison.Ordinal));
+        Assert.Contains(result.Warnings, w => w.Contains("dry_run_by_default", StringComparison.Ordinal) && w.Contains("-WhatIf:$false", StringComparison.Ordinal));
         Assert.Equal(before, this.scenario.StorageHashes());
         Assert.False(Directory.Exists(Path.Combine(this.scenario.Folder, "reports")));
     }
 
     [Theory]
-    [InlineData("-Force -Confirm:$false")]
-    [InlineData("-Confirm:$false")]
-    public void An_explicit_Confirm_or_Force_runs_for_real_despite_the_dry_run_default(string switches)
+    [InlineData("-Force -Confirm:$false", false)]
+    [InlineData("-Confirm:$false", false)]
+    [InlineData("-WhatIf:$false -Confirm:$false", true)]
+    public void Only_an_explicit_WhatIf_false_runs_for_real_under_the_dry_run_default(string switches, bool deletes)
     {
         string config = this.WriteConfig("security:\n  dry_run_by_default: true\n");
+        SortedDictionary<string, string> before = this.scenario.StorageHashes();
 
         PowerShellResult result = this.Run($"Remove-UnusedImage {this.Common} -ConfigPath '{config}' {switches}");
 
         Assert.Null(result.Terminating);
         Assert.Empty(result.Errors);
-        Assert.Equal(this.scenario.UnusedTags.Count, result.Output.Count(o => o.Properties["Status"].Value.ToString() == "Deleted"));
+        Assert.Equal(deletes ? this.scenario.UnusedTags.Count : 0, result.Output.Count(o => o.Properties["Status"].Value.ToString() == "Deleted"));
+        Assert.Equal(!deletes, before.SequenceEqual(this.scenario.StorageHashes()));
     }
 
     [Fact]

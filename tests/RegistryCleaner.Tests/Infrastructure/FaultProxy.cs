@@ -30,6 +30,9 @@ public enum FaultKind
 
     /// <summary>Forwards (the registry acts on it), then aborts without answering: a lost response.</summary>
     LoseResponse,
+
+    /// <summary>500 with a distribution error body; the registry never sees the request (not retried: not transient).</summary>
+    InternalServerError,
 }
 
 /// <summary>One programmed fault: requests matching method and path get <see cref="Kind"/>, <see cref="Remaining"/> times.</summary>
@@ -166,6 +169,11 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
                 return;
             case FaultKind.ServiceUnavailable:
                 context.Response.StatusCode = 503;
+                return;
+            case FaultKind.InternalServerError:
+                context.Response.StatusCode = 500;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("""{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"injected by the fault proxy"}]}""").ConfigureAwait(false);
                 return;
         }
 

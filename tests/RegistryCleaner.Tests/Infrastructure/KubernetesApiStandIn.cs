@@ -39,6 +39,7 @@ public sealed partial class KubernetesApiStandIn : IAsyncDisposable
     private readonly ConcurrentDictionary<string, List<StoredObject>> objects = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> expiringContinueTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<Fault> faults = [];
+    private readonly ConcurrentDictionary<string, bool> namespaces = new(StringComparer.Ordinal);
 
     private KubernetesApiStandIn(WebApplication app, string? token)
     {
@@ -103,7 +104,11 @@ public sealed partial class KubernetesApiStandIn : IAsyncDisposable
         }
     }
 
-    /// <summary>Answers list requests for a resource with 403 and a real Status object.</summary>
+    /// <summary>Makes a namespace exist without any object in it (namespaces holding an object always exist).</summary>
+    /// <param name="name">The namespace.</param>
+    public void AddNamespace(string name) => namespaces[name] = true;
+
+    /// <summary>Answers list requests for a resource with 403 and a real Status object (<c>namespaces</c>: every namespace GET).</summary>
     /// <param name="resource">The resource, e.g. <c>pods</c>.</param>
     /// <param name="namespace">The namespace whose namespaced list is forbidden; <see langword="null"/> forbids the cluster-wide list.</param>
     public void Forbid(string resource, string? @namespace = null) =>
@@ -214,6 +219,12 @@ public sealed partial class KubernetesApiStandIn : IAsyncDisposable
                 return;
         }
 
+        if (request.Method == "GET" && parts is ["api", "v1", "namespaces", string name])
+        {
+            await ReadNamespaceAsync(context, name);
+            return;
+        }
+
         // /api/v1/[namespaces/{ns}/]{resource} or /apis/{group}/v1/[namespaces/{ns}/]{resource}
         int start = parts.Length > 0 && parts[0] == "api" ? 2 : 3;
         string group = start == 3 && parts.Length > 1 ? parts[1] : "";
@@ -236,6 +247,32 @@ public sealed partial class KubernetesApiStandIn : IAsyncDisposable
         }
 
         await ListAsync(context, resource, info.Kind, info.Group.Length == 0 ? "v1" : $"{info.Group}/v1", ns);
+    }
+
+    /// <summary>Serves GET of one namespace: those holding an object, and those added with <see cref="AddNamespace"/>, exist.</summary>
+    private async Task ReadNamespaceAsync(HttpContext context, string name)
+    {
+        if (faults.Any(fault => fault.Resource == "namespaces" && fault.StatusCode == 403))
+        {
+            await WriteStatusAsync(context, 403, "Forbidden", $"namespaces \"{name}\" is forbidden: User \"system:serviceaccount:domino-platform:registry-cleaner\" cannot get resource \"namespaces\" in API group \"\" in the namespace \"{name}\"", "namespaces");
+            return;
+        }
+
+        bool exists = namespaces.ContainsKey(name) || objects.Values.Any(list =>
+        {
+            lock (list)
+            {
+                return list.Exists(item => item.Namespace == name);
+            }
+        });
+        if (!exists)
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"namespaces \"{name}\" not found", "namespaces");
+            return;
+        }
+
+        string body = JsonSerializer.Serialize(new { kind = "Namespace", apiVersion = "v1", metadata = new { name, resourceVersion = "1" }, status = new { phase = "Active" } });
+        await WriteJsonAsync(context, 200, body);
     }
 
     private async Task ListAsync(HttpContext context, string resource, string kind, string apiVersion, string? ns)

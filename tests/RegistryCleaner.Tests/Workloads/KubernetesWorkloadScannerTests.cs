@@ -63,7 +63,7 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Status_image_ids_attach_to_their_reference_or_protect_the_bare_digest()
+    public async Task Status_image_ids_attach_to_their_container_and_untied_ones_also_protect_the_bare_digest()
     {
         string environment = $"{DominoRegistry}/dominodatalab/environment:659c7bce85f6381e675bb205-12";
         V1Pod pod = Pod(Compute, "run-1", "Running", environment, "nginx", "other:1");
@@ -92,7 +92,10 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
         Assert.Equal([DigestA], images[environment].Digests);
         Assert.Equal("659c7bce85f6381e675bb205", images[environment].ObjectId);
         Assert.Equal([DigestB], images["nginx"].Digests);
-        Assert.Empty(images["other:1"].Digests);
+        // Untied IDs still belong to their container's image, so offline usage (-InUse) carries them too.
+        Assert.Equal([DigestC], images["other:1"].Digests);
+        Assert.Equal([DigestD], images["busybox"].Digests);
+        Assert.Equal([strayDigest], images["app:1"].Digests);
         Assert.Equal([debugDigest], images["busybox:1.36"].Digests);
         Assert.Equal([DigestC, DigestD, strayDigest], scan.RunningDigests);
         UsageSnapshot snapshot = scan.ToUsageSnapshot();
@@ -182,7 +185,8 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
 
         Assert.Equal(["backup:1", "compute:1", "registry:2"], scan.GetImages().Select(image => image.Image));
         Assert.All(standIn.Requests, request => Assert.Contains("/namespaces/domino-", request, StringComparison.Ordinal));
-        Assert.Equal(16, standIn.Requests.Count);
+        Assert.Equal(["GET /api/v1/namespaces/domino-compute", "GET /api/v1/namespaces/domino-platform"], standIn.Requests.Where(r => r.Count(c => c == '/') == 4).Order(StringComparer.Ordinal));
+        Assert.Equal(18, standIn.Requests.Count);
         Assert.Contains("namespaces domino-compute, domino-platform", scan.Sources.Single(), StringComparison.Ordinal);
     }
 
@@ -237,6 +241,8 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
     [Fact]
     public async Task A_forbidden_namespace_fails_the_scan_naming_the_namespace()
     {
+        standIn.AddNamespace(Compute);
+        standIn.AddNamespace(Platform);
         standIn.Forbid("pods", Platform);
 
         WorkloadAccessException error = await Assert.ThrowsAsync<WorkloadAccessException>(
@@ -246,6 +252,37 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
         Assert.Equal("list pods in namespace 'domino-platform'", error.RequiredPermission);
         Assert.Contains("Cannot list pods in namespace 'domino-platform' of context 'prod-east'", error.Message, StringComparison.Ordinal);
         Assert.Contains("RoleBinding in 'domino-platform'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_namespace_that_does_not_exist_stops_the_scan_before_any_listing()
+    {
+        standIn.Add(Pod(Compute, "run-1", "Running", "env:1"));
+
+        WorkloadNamespaceNotFoundException error = await Assert.ThrowsAsync<WorkloadNamespaceNotFoundException>(
+            () => ScanAsync(options => options with { Namespaces = [Compute, "domino-compte"] }));
+
+        Assert.Equal("domino-compte", error.Namespace);
+        Assert.Equal("prod-east", error.Context);
+        Assert.Contains("Namespace 'domino-compte' does not exist in context 'prod-east'", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(standIn.Requests, r => r.Contains("/pods", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_namespace_whose_get_is_forbidden_counts_only_when_its_listings_find_workloads()
+    {
+        standIn.Add(Pod(Compute, "run-1", "Running", "env:1"));
+        standIn.Forbid("namespaces");
+
+        WorkloadScan scan = await ScanAsync(options => options with { Namespaces = [Compute] });
+        WorkloadAccessException error = await Assert.ThrowsAsync<WorkloadAccessException>(
+            () => ScanAsync(options => options with { Namespaces = [Compute, "empty-or-typo"] }));
+
+        Assert.Equal(["env:1"], scan.GetImages().Select(image => image.Image));
+        Assert.Equal("empty-or-typo", error.Namespace);
+        Assert.Equal(403, error.StatusCode);
+        Assert.Equal("get namespaces/empty-or-typo", error.RequiredPermission);
+        Assert.Contains("nothing may be deleted", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -322,6 +359,7 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
             () => ScanAsync(options => options with { Contexts = ["prod-east", "prod-nowhere"] }));
 
         Assert.Contains("context 'prod-nowhere'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Contexts in the file: prod-east", error.Message, StringComparison.Ordinal);
         Assert.Empty(standIn.Requests);
     }
 
