@@ -5,7 +5,14 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     Import-Module (Join-Path $PSScriptRoot '../../tools/RegistryLab.psm1') -Force
-    $script:lab = Start-LabRegistry
+    # The cmdlet restarts the registry: a port below the ephemeral range cannot be taken in between.
+    $low = [int]((Get-Content /proc/sys/net/ipv4/ip_local_port_range) -split '\s+')[0]
+    $port = foreach ($attempt in 1..50) {
+        $candidate = Get-Random -Minimum ($low - 12000) -Maximum $low
+        try { $probe = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, $candidate); $probe.Start(); $probe.Stop(); $candidate; break }
+        catch [Net.Sockets.SocketException] { }
+    }
+    $script:lab = Start-LabRegistry -Port $port
     $script:repository = 'dominodatalab/environment'
     $script:old = Publish-LabImage -Lab $lab -Repository $repository -Tag '659c7bce85f6381e675bb205-1' -Layers 4096, 1024 -Seed 11
     $script:kept = Publish-LabImage -Lab $lab -Repository $repository -Tag '659c7bce85f6381e675bb205-2' -Layers 2048 -Seed 12
@@ -39,7 +46,7 @@ Describe 'Invoke-RegistryGarbageCollection on this host' {
     }
 
     It 'predicts with -WhatIf exactly the bytes that deleting an image frees, and changes nothing' {
-        $deleted = Remove-UnusedImage -Registry $lab.Url -Repository $repository -Tag $old.Tag -InUse @() -Confirm:$false
+        $deleted = Remove-UnusedImage -Registry $lab.Url -Repository $repository -Tag $old.Tag -InUse @() -MongoUsage:$false -Confirm:$false
         $deleted.Status | Should -Be 'Deleted'
         $script:expected = $old.Size + $old.ManifestSize
         $deleted.ReclaimableBytes | Should -Be $expected

@@ -362,7 +362,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     private void WriteSummary(DeletionJournal journal, Dictionary<DeletionStatus, int> counts, long freed)
     {
         string journalText = journal.HasRecords
-            ? $" Journal: {journal.Path}. Run the registry's garbage collection (Invoke-RegistryGarbageCollection) to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
+            ? $" Journal: {journal.Path}. Run the registry's garbage-collect with Invoke-RegistryGarbageCollection to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
             : " Nothing was attempted, so no journal was written.";
         this.Tell(string.Create(
             CultureInfo.InvariantCulture,

@@ -20,7 +20,7 @@ public sealed class BackupRoundTripTests : IAsyncLifetime
 
     private string Backup => Path.Combine(this.scenario.Folder, "backup");
 
-    private string Common => $"-Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}'";
+    private string Common => $"-Registry '{this.scenario.Registry.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}' -MongoUsage:$false";
 
     public async Task InitializeAsync()
     {

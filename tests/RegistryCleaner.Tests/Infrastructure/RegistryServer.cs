@@ -38,6 +38,12 @@ public sealed record RegistryServerOptions
 
     /// <summary>Extra environment variables of the registry process (REGISTRY_* override its config.yml).</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>
+    /// Takes a port below the ephemeral range, for registries that tests restart: no port-0 listener or outgoing
+    /// connection elsewhere can take it in the moment between the old process and the new one.
+    /// </summary>
+    public bool Restartable { get; init; }
 }
 
 /// <summary>
@@ -78,7 +84,7 @@ public class RegistryServer : IDisposable
         {
             try
             {
-                this.Start(FreePort());
+                this.Start(options.Restartable ? PortBelowEphemeralRange() : FreePort());
                 return;
             }
             catch (InvalidOperationException ex)
@@ -215,6 +221,36 @@ public class RegistryServer : IDisposable
         }
 
         GC.SuppressFinalize(this);
+    }
+
+    private static int PortBelowEphemeralRange()
+    {
+        int low = 32768;
+        try
+        {
+            low = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            // The usual Linux default.
+        }
+
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            int port = Random.Shared.Next(Math.Max(1024, low - 12000), low);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
+        return FreePort();
     }
 
     private static int FreePort()

@@ -102,7 +102,7 @@ public sealed class KubernetesGarbageCollectionTests : IAsyncLifetime
     {
         RegistryStatefulSet set = await this.StartAsync(deleteEnabled: false, new Dictionary<string, string> { ["REGISTRY_LOG_LEVEL"] = "error" });
         this.cluster.OfferV5 = false;
-        string common = $"-Registry '{this.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}'";
+        string common = $"-Registry '{this.Registry}' -Repository 'dominodatalab/*' -KubeConfig '{this.KubeConfig}' -MongoUsage:$false";
 
         PowerShellResult refused = this.session.Run($"Remove-UnusedImage {common} -Include twin-* -JournalPath refused.jsonl -Confirm:$false");
         ErrorRecord disabled = RemoveUnusedImageTests.StoppingError(refused);
@@ -157,7 +157,7 @@ public sealed class KubernetesGarbageCollectionTests : IAsyncLifetime
 
     private async Task<RegistryStatefulSet> StartAsync(bool deleteEnabled, IReadOnlyDictionary<string, string> environment, IDictionary<string, string>? annotations = null)
     {
-        this.scenario = await DeletionScenario.CreateAsync(deleteEnabled);
+        this.scenario = await DeletionScenario.CreateAsync(deleteEnabled, restartable: true);
         if (environment.Count > 0)
         {
             this.scenario.Registry.Restart(environment);

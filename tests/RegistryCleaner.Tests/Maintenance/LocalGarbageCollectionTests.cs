@@ -23,7 +23,7 @@ public sealed class LocalGarbageCollectionTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        this.scenario = await DeletionScenario.CreateAsync();
+        this.scenario = await DeletionScenario.CreateAsync(restartable: true);
         this.cluster = await KubernetesApiStandIn.StartAsync();
         this.cluster.Add(this.scenario.Workloads);
         this.cluster.WriteKubeConfig(this.KubeConfig);
@@ -184,7 +184,7 @@ public sealed class LocalGarbageCollectionTests : IAsyncLifetime
     /// <summary>Deletes what nothing uses and returns the bytes the plan says garbage collection frees.</summary>
     internal static long DeleteUnused(PowerShellSession session, string registry, string kubeConfig)
     {
-        string common = $"-Registry '{registry}' -Repository 'dominodatalab/*' -KubeConfig '{kubeConfig}'";
+        string common = $"-Registry '{registry}' -Repository 'dominodatalab/*' -KubeConfig '{kubeConfig}' -MongoUsage:$false";
         PowerShellResult planned = session.Run($"Get-UnusedImage {common}");
         Assert.Null(planned.Terminating);
         PowerShellResult deleted = session.Run($"Remove-UnusedImage {common} -JournalPath deletions.jsonl -Confirm:$false");

@@ -49,7 +49,7 @@ public sealed class SystemdGarbageCollectionTests : IDisposable
     public SystemdGarbageCollectionTests()
     {
         // The test's registry gives the storage and config; the stand-in's service runs it from then on.
-        this.registry = new RegistryServer(new RegistryServerOptions());
+        this.registry = new RegistryServer(new RegistryServerOptions { Restartable = true });
         string bin = Directory.CreateDirectory(Path.Combine(this.state, "bin")).FullName;
         File.WriteAllText(Path.Combine(bin, "systemctl"), SystemctlStandIn.Replace("\r", string.Empty, StringComparison.Ordinal) + "\n");
         File.SetUnixFileMode(Path.Combine(bin, "systemctl"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
