@@ -8,7 +8,8 @@
 
     Build    Writes the importable module to out/RegistryCleaner (manifest, assemblies, formats, help).
     Test     Build, then the xunit tests, then the Pester tests in a fresh pwsh -NoProfile -NonInteractive.
-             Installs what the tests need (Debian: docker-registry, apache2-utils, openssl, skopeo) when running as root.
+             Installs what the tests need (Debian: docker-registry, apache2-utils, openssl, buildah, podman, skopeo,
+             umoci) when running as root.
     Demo     Build, start a local registry with Domino-like sample images, and run the whole cleanup end to end.
     Bench    Build, then measure speed and memory against the alternatives; writes bench/results-<date>.json.
     Package  Build, then write out/packages/RegistryCleaner.<version>.nupkg for Install-PSResource.
@@ -217,7 +218,9 @@ function Invoke-PesterTests {
 }
 
 function Invoke-Test {
-    Install-DebianPackage @{ 'docker-registry' = 'docker-registry'; 'htpasswd' = 'apache2-utils'; 'openssl' = 'openssl'; 'skopeo' = 'skopeo' }
+    # The graph tests build and pull real images: buildah, podman, skopeo and umoci.
+    Install-DebianPackage @{ 'docker-registry' = 'docker-registry'; 'htpasswd' = 'apache2-utils'; 'openssl' = 'openssl'
+        'buildah' = 'buildah'; 'podman' = 'podman'; 'skopeo' = 'skopeo'; 'umoci' = 'umoci' }
     Invoke-Build
     Write-Host 'Running xunit tests...' -ForegroundColor Cyan
     $xunit = Invoke-XunitTests

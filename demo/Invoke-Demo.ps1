@@ -102,10 +102,12 @@ mongo:
     Get-RegistryImage -MongoUsage | Sort-Object Repository, Tag |
         Show-Table -Property Repository, Tag, @{ n = 'Digest'; e = { $_.Digest.Substring(0, 19) + [char]0x2026 } }, @{ n = 'Size'; e = { Format-Bytes $_.Size } }, Created, EnvironmentName, Project, Owner
 
-    Write-Heading '4. Deletion plan: Get-UnusedImage -InUse $inUse | Sort-Object ReclaimableBytes -Descending'
+    # The registry's own storage, read-only: untagged manifests are planned too, so the bytes are exact.
+    $storage = $lab.StoragePath
+    Write-Heading '4. Deletion plan: Get-UnusedImage -InUse $inUse -StoragePath $storage | Sort-Object ReclaimableBytes -Descending'
     Write-Host 'Kubernetes usage comes from the snapshot (-InUse); Domino''s records are read too (mongo.usage: auto).'
     $verbose = $null
-    $plan = @(Get-UnusedImage -InUse $inUse -Verbose 4>&1 | Tee-Object -Variable verbose |
+    $plan = @(Get-UnusedImage -InUse $inUse -StoragePath $storage -Verbose 4>&1 | Tee-Object -Variable verbose |
         Where-Object { $_ -isnot [Management.Automation.VerboseRecord] } | Sort-Object ReclaimableBytes -Descending)
     $plan | Show-Table
     Write-Host 'Why the other images stay (Get-UnusedImage -Verbose): Kubernetes workloads and Domino''s records.'
@@ -124,14 +126,14 @@ mongo:
         }
     } | Show-Table
 
-    Write-Heading '5. Dry run: Remove-UnusedImage -InUse $inUse -WhatIf'
+    Write-Heading '5. Dry run: Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf'
     $before = Get-LabBlobBytes $lab
-    Remove-UnusedImage -InUse $inUse -WhatIf | Out-Host
+    Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf | Out-Host
     if ((Get-LabBlobBytes $lab) -ne $before) { throw '-WhatIf changed the registry storage.' }
     Write-Host 'Registry storage unchanged.'
 
-    Write-Heading '6. Deletion: Remove-UnusedImage -InUse $inUse -Confirm:$false'
-    $deleted = @(Remove-UnusedImage -InUse $inUse -Confirm:$false)
+    Write-Heading '6. Deletion: Remove-UnusedImage -InUse $inUse -StoragePath $storage -Confirm:$false'
+    $deleted = @(Remove-UnusedImage -InUse $inUse -StoragePath $storage -Confirm:$false)
     $deleted | Show-Table
     $failed = @($deleted | Where-Object Status -eq 'Failed')
     if ($failed) { $exitCode = 1; Write-Host "$($failed.Count) deletions failed." -ForegroundColor Red }

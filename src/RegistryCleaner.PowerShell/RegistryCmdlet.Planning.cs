@@ -72,6 +72,7 @@ public abstract partial class RegistryCmdlet
 
         DateTimeOffset now = DateTimeOffset.UtcNow;
         IReadOnlyList<string> dominoRepositories = configuration.DominoRepositories();
+        RegistryStorage? storage = this.OpenStorage(query.StoragePath);
         ImageConfigCache? cache = this.OpenConfigCache();
         RegistryClient client = this.CreateRegistryClient(endpoint);
         try
@@ -130,6 +131,7 @@ public abstract partial class RegistryCmdlet
                         p.TagsTotal == 0 ? $"Listing tags: {p.RepositoriesListed} of {p.RepositoriesTotal} repositories" : $"Reading manifests: {p.TagsDone} of {p.TagsTotal} tags",
                         p.TagsTotal == 0 ? -1 : (int)(100L * p.TagsDone / Math.Max(1, p.TagsTotal)))),
                     ConfigCache = cache,
+                    ReadReferrers = true,
                 });
                 RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
                 SaveConfigCache(cache, queue);
@@ -137,6 +139,11 @@ public abstract partial class RegistryCmdlet
                 foreach (TagReadResult failed in reader.Errors)
                 {
                     queue.Error(RegistryErrorRecord(failed.Error!, failed.Name));
+                }
+
+                if (storage is not null)
+                {
+                    inventory = ReadUntagged(storage, inventory, queue, token);
                 }
 
                 IReadOnlyList<PlanTarget>? targets = query.Targets;
@@ -171,6 +178,7 @@ public abstract partial class RegistryCmdlet
                     .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, string>)g.ToDictionary(t => t.Tag, t => t.Digest, StringComparer.Ordinal), StringComparer.Ordinal);
                 var request = new PlanRequest(inventory, usage, options);
                 DeletionPlan planned = DeletionPlanner.Plan(request);
+                (planned, request) = await PlanUntagsAsync(planned, client, request, queue, token).ConfigureAwait(false);
                 if (records is not null)
                 {
                     (planned, usage) = KeepCloneChains(request, planned, records.Catalog, endpoint.DisplayName);
@@ -182,6 +190,12 @@ public abstract partial class RegistryCmdlet
             if (plan.BytesAreEstimates)
             {
                 this.WriteWarning("Some tags could not be read, so ReclaimableBytes are estimates (blobs are shared with what was not read).");
+            }
+            else if (!plan.IncludesUntaggedManifests && plan.UnverifiedBytes > 0)
+            {
+                this.WriteWarning(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"The sum of ReclaimableBytes ({plan.TotalReclaimableBytes} bytes) is exact only if no tag of this registry was ever overwritten: an overwritten tag leaves its old manifest untagged, the registry API cannot list it, and it keeps its layers through garbage collection. Up to {ByteCount.Format(plan.UnverifiedBytes)} ({plan.UnverifiedBytes} bytes) of layers and configurations could be held that way, so the sum is an upper bound. To make it exact, pass -StoragePath with the registry's storage rootdirectory (read-only), which adds untagged manifests to the plan."));
             }
 
             return new UnusedImagePlan(plan, client, usage, plannedTags) { Domino = domino };
@@ -200,6 +214,13 @@ public abstract partial class RegistryCmdlet
                 UsageIncompleteException incomplete => new ErrorRecord(incomplete, "WorkloadUsageIncomplete", ErrorCategory.ResourceUnavailable, null),
                 DominoDatabaseException unreadable => DominoUsageUnreadable(unreadable, query.Mongo),
                 InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
+                InventoryGraphException graph => new ErrorRecord(graph, "RegistryManifestGraphInvalid", ErrorCategory.InvalidData, endpoint.DisplayName),
+                RegistryStorageMismatchException mismatch => new ErrorRecord(mismatch, "StoragePathMismatch", ErrorCategory.InvalidArgument, storage?.RootDirectory),
+                UnauthorizedAccessException or IOException when storage is not null => new ErrorRecord(
+                    new IOException($"The registry's storage {storage.RootDirectory} could not be read, so nothing is planned: {ex.Message} Run as a user who can read it (read-only access is enough).", ex),
+                    "StoragePathUnreadable",
+                    ErrorCategory.ReadError,
+                    storage.RootDirectory),
                 RegistryException registry => RegistryErrorRecord(registry, endpoint.DisplayName),
                 ArgumentException argument => new ErrorRecord(argument, "PlanOptionsInvalid", ErrorCategory.InvalidArgument, null),
 
@@ -216,6 +237,63 @@ public abstract partial class RegistryCmdlet
             this.ThrowTerminatingError(record);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Plans rule 11 where it can matter: when candidate tags were kept only because their manifest also carries a kept
+    /// tag, asks the registry (once, without changing anything) whether it deletes tags alone, and if so plans again
+    /// with those tags untagged.
+    /// </summary>
+    private static async Task<(DeletionPlan Plan, PlanRequest Request)> PlanUntagsAsync(DeletionPlan plan, RegistryClient client, PlanRequest request, PipelineQueue queue, CancellationToken token)
+    {
+        if (plan.SharedManifestTags.Count == 0 || request.Options.TagDeletionSupported)
+        {
+            return (plan, request);
+        }
+
+        string repository = plan.SharedManifestTags[0].Repository;
+        queue.Verbose($"{plan.SharedManifestTags.Count} candidate tags share their manifest with a kept tag; asking {client.Endpoint.DisplayName} whether it deletes tags alone.");
+        if (!await client.SupportsTagDeletionAsync(repository, token).ConfigureAwait(false))
+        {
+            queue.Verbose($"{client.Endpoint.DisplayName} does not delete tags alone (distribution 2.8 answers 400 DIGEST_INVALID), so those tags are kept.");
+            return (plan, request);
+        }
+
+        queue.Verbose($"{client.Endpoint.DisplayName} deletes tags alone: those tags are untagged, their manifests stay.");
+        PlanRequest untagging = request with { Options = request.Options with { TagDeletionSupported = true } };
+        return (DeletionPlanner.Plan(untagging), untagging);
+    }
+
+    /// <summary>Opens -StoragePath on the pipeline thread, before any remote call; stops the command when it is not a registry's storage.</summary>
+    private RegistryStorage? OpenStorage(string? storagePath)
+    {
+        if (storagePath is null)
+        {
+            return null;
+        }
+
+        string path = this.ResolveFilePath(storagePath);
+        try
+        {
+            return RegistryStorage.Open(path);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw this.Terminate(ex, "StoragePathInvalid", ErrorCategory.InvalidArgument, path);
+        }
+    }
+
+    private static RegistryInventory ReadUntagged(RegistryStorage storage, RegistryInventory inventory, PipelineQueue queue, CancellationToken token)
+    {
+        queue.Verbose($"Reading untagged manifests from the registry's storage {storage.RootDirectory} (read-only).");
+        StorageReadResult read = storage.AddUntaggedManifests(inventory, token);
+        foreach (string problem in read.Problems)
+        {
+            queue.Warning($"Storage {storage.RootDirectory}: {problem}");
+        }
+
+        queue.Verbose($"The storage holds {read.Added} manifests no tag reaches (untagged); they are in the plan.");
+        return read.Inventory;
     }
 
     /// <summary>

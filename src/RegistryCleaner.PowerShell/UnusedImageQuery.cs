@@ -62,4 +62,7 @@ public sealed record UnusedImageQuery
 
     /// <summary>Gets whether the plan is for deleting: an incomplete inventory is then refused instead of reported as estimates.</summary>
     public bool ForDeletion { get; init; }
+
+    /// <summary>Gets -StoragePath: the registry's storage root, read (read-only) for untagged manifests; <see langword="null"/> reads none.</summary>
+    public string? StoragePath { get; init; }
 }

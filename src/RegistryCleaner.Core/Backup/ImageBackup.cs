@@ -24,13 +24,20 @@ public static class BackupAnnotations
 
     /// <summary>On an OCI copy of a Docker manifest (for OCI tools): the digest of the original.</summary>
     public const string ConvertedFrom = "io.registrycleaner.converted-from";
+
+    /// <summary>On a referrer (signature, SBOM, attestation): the manifest it refers to, restored before it.</summary>
+    public const string Subject = "io.registrycleaner.subject";
 }
 
 /// <summary>One image to back up: a manifest (or index) of a repository and the tags it carries.</summary>
 /// <param name="Repository">The repository.</param>
 /// <param name="Digest">The manifest digest.</param>
 /// <param name="Tags">The tags on it; empty for an untagged manifest.</param>
-public sealed record BackupImage(string Repository, string Digest, IReadOnlyList<string> Tags);
+public sealed record BackupImage(string Repository, string Digest, IReadOnlyList<string> Tags)
+{
+    /// <summary>Gets the manifest this one refers to, for a referrer (a signature, SBOM or attestation).</summary>
+    public string? Subject { get; init; }
+}
 
 /// <summary>What backing up one image wrote.</summary>
 /// <param name="Repository">The repository.</param>
@@ -219,6 +226,11 @@ public sealed class ImageBackupWriter
             if (tag is not null)
             {
                 annotations[BackupAnnotations.Tag] = tag;
+            }
+
+            if (image.Subject is not null)
+            {
+                annotations[BackupAnnotations.Subject] = image.Subject;
             }
 
             if (converted is { } copy)

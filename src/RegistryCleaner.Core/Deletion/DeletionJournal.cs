@@ -40,6 +40,21 @@ public sealed record JournalRecord(
 
     /// <summary>The kind of line written after a DELETE.</summary>
     public const string OutcomeKind = "outcome";
+
+    /// <summary>The kind of line written when a tag that left with a DELETE unplanned was put back (<see cref="Tags"/> names it).</summary>
+    public const string RetagKind = "retag";
+
+    /// <summary>The <see cref="Action"/> of a DELETE of one tag alone (the manifest stays).</summary>
+    public const string UntagAction = "untag";
+
+    /// <summary>Gets what the DELETE was: <see langword="null"/> for a manifest by digest, <see cref="UntagAction"/> for a tag alone.</summary>
+    public string? Action { get; init; }
+
+    /// <summary>
+    /// Gets every tag the DELETE removed, as the tag list read right after it showed (outcome lines): the planned
+    /// ones and any that had moved onto the manifest since the last check.
+    /// </summary>
+    public IReadOnlyList<string>? RemovedTags { get; init; }
 }
 
 /// <summary>

@@ -42,8 +42,27 @@ public sealed record ChildDeletionResult(string Repository, string Digest, strin
 
 /// <summary>Everything one DELETE of a manifest did: one result per planned tag, and the children of an index.</summary>
 /// <param name="Images">One result per planned tag of the manifest (the primary first).</param>
-/// <param name="Children">The child manifests deleted after their index.</param>
-public sealed record ManifestDeletion(IReadOnlyList<ImageDeletionResult> Images, IReadOnlyList<ChildDeletionResult> Children);
+/// <param name="Children">The child manifests and referrers deleted after the manifest, parents first.</param>
+public sealed record ManifestDeletion(IReadOnlyList<ImageDeletionResult> Images, IReadOnlyList<ChildDeletionResult> Children)
+{
+    /// <summary>
+    /// Gets the tags that left with a DELETE although nobody planned to delete them (moved onto the manifest after
+    /// the last check) and were put back at once from the journal; each is an error to report.
+    /// </summary>
+    public IReadOnlyList<TagPutBack> TagsPutBack { get; init; } = [];
+
+    /// <summary>Gets problems that did not stop the deletion but must be reported (the tags could not be re-read after a DELETE).</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+}
+
+/// <summary>A tag that a DELETE took with it unplanned, and whether it was put back.</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag.</param>
+/// <param name="Digest">The manifest it pointed at, and points at again when <paramref name="Restored"/>.</param>
+/// <param name="Restored">Whether it was put back.</param>
+/// <param name="Message">What happened, naming the tag.</param>
+public sealed record TagPutBack(string Registry, string Repository, string Tag, string Digest, bool Restored, string Message);
 
 /// <summary>The registry refuses deletion (405 UNSUPPORTED): nothing more can be deleted, so the run stops.</summary>
 public sealed class RegistryDeleteDisabledException : Exception
@@ -133,9 +152,14 @@ public sealed class ImageDeleter
         DeletionCandidate first = candidates[0];
         string repository = first.Repository;
         string digest = first.Digest;
-        if (candidates.Any(c => c.Repository != repository || c.Digest != digest))
+        if (candidates.Any(c => c.Repository != repository || c.Digest != digest || c.Action != first.Action))
         {
-            throw new ArgumentException("All candidates must name the same repository and digest.", nameof(candidates));
+            throw new ArgumentException("All candidates must name the same repository, digest and action.", nameof(candidates));
+        }
+
+        if (first.Action == CandidateAction.Untag)
+        {
+            return await this.UntagAsync(candidates, cancellationToken).ConfigureAwait(false);
         }
 
         long plannedBytes = candidates.Sum(c => c.ReclaimableBytes);
@@ -188,10 +212,11 @@ public sealed class ImageDeleter
         }
 
         string? otherTag;
+        IReadOnlyList<string> before;
         var deleting = new HashSet<string>(stillPointing.Select(i => candidates[i].Tag).OfType<string>(), StringComparer.Ordinal);
         try
         {
-            otherTag = await this.FindOtherTagOnAsync(repository, digest, deleting, cancellationToken).ConfigureAwait(false);
+            (otherTag, before) = await this.FindOtherTagOnAsync(repository, digest, deleting, null, cancellationToken).ConfigureAwait(false);
         }
         catch (RegistryException ex)
         {
@@ -209,31 +234,190 @@ public sealed class ImageDeleter
         }
 
         string[] tags = stillPointing.Select(i => candidates[i].Tag).OfType<string>().ToArray();
-        (DeletionStatus status, string message) = await this.DeleteManifestAsync(repository, digest, tags, null, cancellationToken).ConfigureAwait(false);
+        ManifestStep step = await this.DeleteManifestAsync(repository, digest, tags, null, before, cancellationToken).ConfigureAwait(false);
+        (DeletionStatus status, string message) = (step.Status, step.Message);
+        bool stays = step.PutBack.Count > 0;
         DeletionCandidate carrier = candidates[stillPointing[0]];
         foreach (int i in stillPointing)
         {
             DeletionCandidate candidate = candidates[i];
             bool isCarrier = ReferenceEquals(candidate, carrier);
-            string reason = status == DeletionStatus.Deleted
-                ? isCarrier ? candidate.Reason : $"deleted with {carrier.Tag ?? digest} (same manifest)"
-                : message;
+            string reason = status != DeletionStatus.Deleted
+                ? message
+                : stays
+                    ? $"the tag is deleted, but the manifest stays: {string.Join(", ", step.PutBack.Select(p => p.Tag))} had moved onto it after the last check and left with the DELETE, so {(step.PutBack.Count == 1 ? "it was" : "they were")} put back with the manifest; nothing is freed"
+                    : isCarrier ? candidate.Reason : $"deleted with {carrier.Tag ?? digest} (same manifest)";
 
             // The freed bytes go on the one deleted tag that carries them, so sums over Deleted stay exact.
-            results[i] = this.Result(candidate, status, reason, status == DeletionStatus.Deleted && isCarrier ? plannedBytes : 0);
+            results[i] = this.Result(candidate, status, reason, status == DeletionStatus.Deleted && isCarrier && !stays ? plannedBytes : 0);
         }
 
         var children = new List<ChildDeletionResult>();
-        if (status == DeletionStatus.Deleted)
+        var putBack = new List<TagPutBack>(step.PutBack);
+        var problems = new List<string>(step.Problems);
+        if (status == DeletionStatus.Deleted && !stays)
         {
+            // Parents go first; a manifest that stays (skipped, failed, put back) keeps everything under it.
+            IReadOnlyList<string> listing = step.TagsAfter ?? before;
+            var staying = new HashSet<string>(StringComparer.Ordinal);
             foreach (ChildDeletion child in candidates.SelectMany(c => c.ChildDeletions).DistinctBy(c => c.Digest))
             {
-                (DeletionStatus childStatus, string childMessage) = await this.DeleteManifestAsync(child.Repository, child.Digest, [], child.ParentDigest, CancellationToken.None).ConfigureAwait(false);
-                children.Add(new ChildDeletionResult(child.Repository, child.Digest, child.ParentDigest, childStatus, childMessage));
+                if (staying.Contains(child.ParentDigest))
+                {
+                    staying.Add(child.Digest);
+                    children.Add(new ChildDeletionResult(child.Repository, child.Digest, child.ParentDigest, DeletionStatus.Skipped, $"{child.ParentDigest} was not deleted and still needs it; not deleted."));
+                    continue;
+                }
+
+                (ChildDeletionResult childResult, ManifestStep? childStep) = await this.DeleteChildAsync(child, listing).ConfigureAwait(false);
+                children.Add(childResult);
+                if (childStep is not null)
+                {
+                    listing = childStep.TagsAfter ?? listing;
+                    putBack.AddRange(childStep.PutBack);
+                    problems.AddRange(childStep.Problems);
+                }
+
+                if (childResult.Status is DeletionStatus.Skipped or DeletionStatus.Failed || childStep?.PutBack.Count > 0)
+                {
+                    staying.Add(child.Digest);
+                }
             }
         }
 
-        return new ManifestDeletion(results.Select(r => r!).ToArray(), children);
+        return new ManifestDeletion(results.Select(r => r!).ToArray(), children) { TagsPutBack = putBack, Problems = problems };
+    }
+
+    /// <summary>
+    /// Rule 11: deletes each candidate tag alone (the registry supports it), so the manifest stays for its kept tags.
+    /// Each tag is re-resolved first, journaled with the manifest's bytes (so Restore-RegistryImage can put it back),
+    /// and the tag list is read again after each DELETE like after any other.
+    /// </summary>
+    private async Task<ManifestDeletion> UntagAsync(IReadOnlyList<DeletionCandidate> candidates, CancellationToken cancellationToken)
+    {
+        string repository = candidates[0].Repository;
+        string digest = candidates[0].Digest;
+        var results = new List<ImageDeletionResult>(candidates.Count);
+        var putBack = new List<TagPutBack>();
+        var problems = new List<string>();
+        IReadOnlyList<string>? listing = null;
+        ManifestContent? content = null;
+        foreach (DeletionCandidate candidate in candidates)
+        {
+            string tag = candidate.Tag ?? throw new ArgumentException("An untag candidate needs a tag.", nameof(candidates));
+            try
+            {
+                string? now = await this.client.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+                if (now is null)
+                {
+                    results.Add(this.Result(candidate, DeletionStatus.NotFound, $"Tag {repository}:{tag} no longer exists."));
+                    continue;
+                }
+
+                if (!string.Equals(now, digest, StringComparison.Ordinal))
+                {
+                    results.Add(this.Result(candidate, DeletionStatus.Skipped, $"tag moved from {digest} to {now} since the plan; not deleted."));
+                    continue;
+                }
+
+                listing ??= await this.ListTagsNowAsync(repository, cancellationToken).ConfigureAwait(false);
+                content ??= await this.client.GetManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException ex)
+            {
+                results.Add(this.Result(candidate, DeletionStatus.Failed, $"Could not re-check {Name(candidate)} before deleting: {ex.Message}"));
+                continue;
+            }
+
+            ManifestStep step = await this.DeleteTagAsync(repository, digest, tag, content, listing, cancellationToken).ConfigureAwait(false);
+            listing = step.TagsAfter ?? [.. listing.Where(t => t != tag)];
+            putBack.AddRange(step.PutBack);
+            problems.AddRange(step.Problems);
+            results.Add(this.Result(candidate, step.Status, step.Status == DeletionStatus.Deleted ? candidate.Reason : step.Message));
+        }
+
+        return new ManifestDeletion(results, []) { TagsPutBack = putBack, Problems = problems };
+    }
+
+    private async Task<ManifestStep> DeleteTagAsync(string repository, string digest, string tag, ManifestContent content, IReadOnlyList<string> tagsBefore, CancellationToken cancellationToken)
+    {
+        await this.journal.AppendAsync(
+            new JournalRecord(
+                JournalRecord.AttemptKind,
+                DateTimeOffset.UtcNow,
+                this.Registry,
+                repository,
+                digest,
+                content.MediaType,
+                [tag],
+                null,
+                Convert.ToBase64String(content.Content.Span),
+                Run: this.run)
+            {
+                Action = JournalRecord.UntagAction,
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        return await this.SendJournaledDeleteAsync(
+            new JournaledDelete(repository, digest, null, JournalRecord.UntagAction, [tag], tagsBefore, content),
+            () => this.client.DeleteTagAsync(repository, tag, CancellationToken.None),
+            message => this.RecheckTagAsync(repository, tag, digest, message)).ConfigureAwait(false);
+    }
+
+    private async Task<(DeletionStatus, string)> RecheckTagAsync(string repository, string tag, string digest, string message)
+    {
+        try
+        {
+            string? now = await this.client.HeadManifestAsync(repository, tag, CancellationToken.None).ConfigureAwait(false);
+            return now is null
+                ? (DeletionStatus.Deleted, $"Deleted tag {this.Registry}/{repository}:{tag} (confirmed with HEAD after the DELETE got no answer); its manifest stays.")
+                : (DeletionStatus.Failed, $"{message} It still points at {now}{(now == digest ? string.Empty : " (it moved)")}.");
+        }
+        catch (RegistryException ex)
+        {
+            return (DeletionStatus.Failed, $"{message} Checking it failed too: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Deletes one manifest that goes with a deleted candidate (an index child, or a referrer with its
+    /// <c>sha256-&lt;hex&gt;.sig</c>-style tags): its tags must still point at it, and no other tag may.
+    /// </summary>
+    private async Task<(ChildDeletionResult Result, ManifestStep? Step)> DeleteChildAsync(ChildDeletion child, IReadOnlyList<string> listing)
+    {
+        ChildDeletionResult Outcome(DeletionStatus status, string message) => new(child.Repository, child.Digest, child.ParentDigest, status, message);
+        var tags = new List<string>();
+        IReadOnlyList<string> before;
+        try
+        {
+            foreach (string tag in child.Tags)
+            {
+                string? now = await this.client.HeadManifestAsync(child.Repository, tag, CancellationToken.None).ConfigureAwait(false);
+                if (now is not null && !string.Equals(now, child.Digest, StringComparison.Ordinal))
+                {
+                    return (Outcome(DeletionStatus.Skipped, $"tag {tag} moved from {child.Digest} to {now} since the plan; not deleted."), null);
+                }
+
+                if (now is not null)
+                {
+                    tags.Add(tag);
+                }
+            }
+
+            (string? other, before) = await this.FindOtherTagOnAsync(
+                child.Repository, child.Digest, new HashSet<string>(tags, StringComparer.Ordinal), listing, CancellationToken.None).ConfigureAwait(false);
+            if (other is not null)
+            {
+                return (Outcome(DeletionStatus.Skipped, $"tag {other} now points at {child.Digest} (pushed or moved since the plan), and the DELETE would remove it too; not deleted."), null);
+            }
+        }
+        catch (RegistryException ex)
+        {
+            return (Outcome(DeletionStatus.Failed, $"Could not re-check {child.Repository}@{child.Digest} before deleting: {ex.Message}"), null);
+        }
+
+        ManifestStep step = await this.DeleteManifestAsync(child.Repository, child.Digest, tags, child.ParentDigest, before, CancellationToken.None).ConfigureAwait(false);
+        return (Outcome(step.Status, step.Message), step);
     }
 
     /// <summary>
@@ -241,16 +425,14 @@ public sealed class ImageDeleter
     /// <see langword="null"/>. The repository's tags are listed every time; their digests come from a sweep of every
     /// tag that is repeated after <see cref="TagSweepInterval"/>, and tags created since the sweep are read at once.
     /// </summary>
-    private async Task<string?> FindOtherTagOnAsync(string repository, string digest, IReadOnlySet<string> deleting, CancellationToken cancellationToken)
+    private async Task<(string? OtherTag, IReadOnlyList<string> Listing)> FindOtherTagOnAsync(
+        string repository, string digest, IReadOnlySet<string> deleting, IReadOnlyList<string>? listing, CancellationToken cancellationToken)
     {
-        IReadOnlyList<string> now;
-        try
+        // The listing read right after the previous DELETE of the same item is still current: no need to list again.
+        IReadOnlyList<string> now = listing ?? await this.ListTagsNowAsync(repository, cancellationToken).ConfigureAwait(false);
+        if (now.Count == 0)
         {
-            now = await this.client.ListTagsAsync(repository, 1000, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RepositoryNotFoundException)
-        {
-            return null;
+            return (null, now);
         }
 
         IReadOnlyDictionary<string, string>? planned = this.PlannedTags?.GetValueOrDefault(repository);
@@ -279,11 +461,23 @@ public sealed class ImageDeleter
 
             if (string.Equals(current, digest, StringComparison.Ordinal))
             {
-                return tag;
+                return (tag, now);
             }
         }
 
-        return null;
+        return (null, now);
+    }
+
+    private async Task<IReadOnlyList<string>> ListTagsNowAsync(string repository, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await this.client.ListTagsAsync(repository, 1000, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RepositoryNotFoundException)
+        {
+            return [];
+        }
     }
 
     /// <summary>A tag's digest now; when it cannot be read, its digest at planning time, else the error (fail closed).</summary>
@@ -331,8 +525,8 @@ public sealed class ImageDeleter
     private ImageDeletionResult Result(DeletionCandidate candidate, DeletionStatus status, string reason, long bytes = 0) =>
         new(this.Registry, candidate.Repository, candidate.Tag, candidate.Digest, status, bytes, reason);
 
-    private async Task<(DeletionStatus Status, string Message)> DeleteManifestAsync(
-        string repository, string digest, IReadOnlyList<string> tags, string? parent, CancellationToken cancellationToken)
+    private async Task<ManifestStep> DeleteManifestAsync(
+        string repository, string digest, IReadOnlyList<string> tags, string? parent, IReadOnlyList<string> tagsBefore, CancellationToken cancellationToken)
     {
         ManifestContent content;
         try
@@ -342,11 +536,11 @@ public sealed class ImageDeleter
         }
         catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
-            return (DeletionStatus.NotFound, $"{repository}@{digest} no longer exists.");
+            return ManifestStep.Only(DeletionStatus.NotFound, $"{repository}@{digest} no longer exists.");
         }
         catch (RegistryException ex)
         {
-            return (DeletionStatus.Failed, $"Could not read {repository}@{digest} for the journal, so it was not deleted: {ex.Message}");
+            return ManifestStep.Only(DeletionStatus.Failed, $"Could not read {repository}@{digest} for the journal, so it was not deleted: {ex.Message}");
         }
 
         await this.journal.AppendAsync(
@@ -363,16 +557,29 @@ public sealed class ImageDeleter
                 Run: this.run),
             cancellationToken).ConfigureAwait(false);
 
-        // From here on the attempt is journaled: finish it whatever the token says, so the outcome line follows.
+        return await this.SendJournaledDeleteAsync(
+            new JournaledDelete(repository, digest, parent, null, tags, tagsBefore, content),
+            () => this.client.DeleteManifestAsync(repository, digest, CancellationToken.None),
+            message => this.RecheckAsync(repository, digest, message)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends a DELETE whose attempt is journaled and finishes it whatever the token says, so the outcome line (with
+    /// every tag the DELETE removed, rule 10) always follows; a tag that left with it unplanned is put back.
+    /// </summary>
+    private async Task<ManifestStep> SendJournaledDeleteAsync(
+        JournaledDelete delete, Func<Task<ManifestDeleteResult>> send, Func<string, Task<(DeletionStatus, string)>> recheck)
+    {
+        (string repository, string digest, string? parent, string? action, _, _, _) = delete;
         ManifestDeleteResult answer;
         try
         {
-            answer = await this.client.DeleteManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
+            answer = await send().ConfigureAwait(false);
         }
         catch (RegistryException ex)
         {
             await this.journal.AppendAsync(
-                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message, Run: this.run),
+                new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message, Run: this.run) { Action = action },
                 CancellationToken.None).ConfigureAwait(false);
             if (ex is RegistryAuthenticationException)
             {
@@ -380,25 +587,39 @@ public sealed class ImageDeleter
                 throw;
             }
 
-            return (DeletionStatus.Failed, ex.Message);
+            return ManifestStep.Only(DeletionStatus.Failed, ex.Message);
         }
 
         (DeletionStatus status, string message) = answer.Outcome switch
         {
             ManifestDeleteOutcome.Deleted => (DeletionStatus.Deleted, answer.Message),
             ManifestDeleteOutcome.NotFound => (DeletionStatus.NotFound, answer.Message),
-            ManifestDeleteOutcome.NoAnswer => await this.RecheckAsync(repository, digest, answer.Message).ConfigureAwait(false),
+            ManifestDeleteOutcome.NoAnswer => await recheck(answer.Message).ConfigureAwait(false),
             _ => (DeletionStatus.Failed, answer.Message),
         };
-        var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message, Run: this.run);
-        JournalRecord written = await this.journal.AppendAsync(outcome, records => this.FirstDeletedWins(records, outcome), CancellationToken.None).ConfigureAwait(false);
+
+        // Rule 10: a DELETE by digest takes every tag on the manifest; the tag list now says which went.
+        TagCheck check = status == DeletionStatus.Deleted
+            ? await this.CheckTagsAfterAsync(repository, digest, delete.Tags, delete.TagsBefore).ConfigureAwait(false)
+            : TagCheck.NotChecked;
+        var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message, Run: this.run)
+        {
+            Action = action,
+            RemovedTags = check.Removed.Count == 0 ? null : check.Removed,
+        };
+
+        // Bytes are freed by a manifest's DELETE only: that is where concurrent runs must not both count them.
+        JournalRecord written = await this.journal.AppendAsync(outcome, records => action is null ? this.FirstDeletedWins(records, outcome) : outcome, CancellationToken.None).ConfigureAwait(false);
         (status, message) = (Enum.Parse<DeletionStatus>(written.Outcome!), written.Message!);
-        if (answer.Outcome == ManifestDeleteOutcome.Unsupported)
+
+        // 405 is deletion disabled; for a tag alone, 400 only refuses that way of deleting.
+        if (answer.Outcome == ManifestDeleteOutcome.Unsupported && (action is null || answer.StatusCode == System.Net.HttpStatusCode.MethodNotAllowed))
         {
             throw new RegistryDeleteDisabledException(answer.Message);
         }
 
-        return (status, message);
+        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, delete.Content, check.Unplanned).ConfigureAwait(false);
+        return new ManifestStep(status, message, check.After, putBack, check.Problem is null ? [] : [check.Problem]);
     }
 
     private async Task<(DeletionStatus, string)> RecheckAsync(string repository, string digest, string message)
@@ -414,6 +635,126 @@ public sealed class ImageDeleter
         {
             return (DeletionStatus.Failed, $"{message} Checking it failed too: {ex.Message}");
         }
+    }
+
+    /// <summary>
+    /// Lists the repository's tags again after a DELETE and compares with the listing before it: the planned tags
+    /// went, and any other tag that went with them pointed at the manifest (distribution removes exactly those), unless
+    /// it was known on another manifest that is gone too (another run deleted that one).
+    /// </summary>
+    private async Task<TagCheck> CheckTagsAfterAsync(string repository, string digest, IReadOnlyList<string> planned, IReadOnlyList<string> before)
+    {
+        IReadOnlyList<string> after;
+        try
+        {
+            after = await this.ListTagsNowAsync(repository, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RegistryException ex)
+        {
+            return new TagCheck(
+                null,
+                planned,
+                [],
+                $"The tags of {this.Registry}/{repository} could not be read again after deleting {digest}, so a tag that left with it would go unnoticed: {ex.Message} Compare the repository's tags with the journal.");
+        }
+
+        var remaining = new HashSet<string>(after, StringComparer.Ordinal);
+        var removed = new List<string>(planned.Where(t => !remaining.Contains(t)));
+        var unplanned = new List<string>();
+        foreach (string tag in before)
+        {
+            if (!remaining.Contains(tag) && !planned.Contains(tag, StringComparer.Ordinal) && await this.LeftWithAsync(repository, tag, digest).ConfigureAwait(false))
+            {
+                unplanned.Add(tag);
+                removed.Add(tag);
+            }
+        }
+
+        return new TagCheck(after, removed, unplanned, null);
+    }
+
+    private async Task<bool> LeftWithAsync(string repository, string tag, string digest)
+    {
+        string? known = this.sweeps.TryGetValue(repository, out TagSweep? sweep) && sweep.Digests.TryGetValue(tag, out string? swept)
+            ? swept
+            : this.PlannedTags?.GetValueOrDefault(repository)?.GetValueOrDefault(tag);
+        if (known is null || string.Equals(known, digest, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        // Last seen on another manifest: it went with ours only if it moved onto ours since, and then that other
+        // manifest still exists (a tag goes with its manifest). If that one is gone, another run deleted it.
+        try
+        {
+            return await this.client.HeadManifestAsync(repository, known, CancellationToken.None).ConfigureAwait(false) is not null;
+        }
+        catch (RegistryException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Puts back, from the journaled bytes, each tag that left with a DELETE unplanned (the blobs are still there).</summary>
+    private async Task<IReadOnlyList<TagPutBack>> PutBackAsync(string repository, string digest, ManifestContent content, IReadOnlyList<string> tags)
+    {
+        if (tags.Count == 0)
+        {
+            return [];
+        }
+
+        string mediaType = content.MediaType is { Length: > 0 } given
+            ? given
+            : ManifestParser.Parse(this.Registry, repository, digest, null, content.Content).MediaType;
+        var results = new List<TagPutBack>(tags.Count);
+        foreach (string tag in tags)
+        {
+            string name = $"{this.Registry}/{repository}:{tag}";
+            TagPutBack result;
+            try
+            {
+                string stored = await this.client.PutManifestAsync(repository, tag, content.Content, mediaType, CancellationToken.None).ConfigureAwait(false);
+                result = string.Equals(stored, digest, StringComparison.Ordinal)
+                    ? new TagPutBack(this.Registry, repository, tag, digest, true, $"Tag {name} pointed at {digest} when it was deleted (it moved there after the last check) and left with it; it was put back at once from the journal, with the manifest.")
+                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} left with the DELETE of {digest}; putting it back stored {stored} instead. Run Restore-RegistryImage -JournalPath '{this.journal.Path}'.");
+            }
+            catch (Exception ex) when (ex is RegistryException or ArgumentException)
+            {
+                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} pointed at {digest} when it was deleted and left with it; putting it back failed ({ex.Message}). Run Restore-RegistryImage -JournalPath '{this.journal.Path}' now.");
+            }
+
+            await this.journal.AppendAsync(
+                new JournalRecord(
+                    JournalRecord.RetagKind,
+                    DateTimeOffset.UtcNow,
+                    this.Registry,
+                    repository,
+                    digest,
+                    Tags: [tag],
+                    Outcome: result.Restored ? "Restored" : nameof(DeletionStatus.Failed),
+                    Message: result.Message,
+                    Run: this.run),
+                CancellationToken.None).ConfigureAwait(false);
+            results.Add(result);
+        }
+
+        return results;
+    }
+
+    /// <summary>A DELETE already journaled: what it names, the tags it is to remove and the listing before it.</summary>
+    private sealed record JournaledDelete(
+        string Repository, string Digest, string? Parent, string? Action, IReadOnlyList<string> Tags, IReadOnlyList<string> TagsBefore, ManifestContent Content);
+
+    /// <summary>What one DELETE (of a manifest or a tag) did, with the tag listing read right after it.</summary>
+    private sealed record ManifestStep(DeletionStatus Status, string Message, IReadOnlyList<string>? TagsAfter, IReadOnlyList<TagPutBack> PutBack, IReadOnlyList<string> Problems)
+    {
+        public static ManifestStep Only(DeletionStatus status, string message) => new(status, message, null, [], []);
+    }
+
+    /// <summary>The tag list after a DELETE: the tags it removed (planned and unplanned) and those to put back.</summary>
+    private sealed record TagCheck(IReadOnlyList<string>? After, IReadOnlyList<string> Removed, IReadOnlyList<string> Unplanned, string? Problem)
+    {
+        public static TagCheck NotChecked { get; } = new(null, [], [], null);
     }
 
     private sealed class TagSweep

@@ -29,7 +29,10 @@ public sealed record ImageRestoreResult(string Registry, string Repository, stri
 /// </summary>
 /// <param name="Attempt">The attempt record of the manifest.</param>
 /// <param name="Outcome">The outcome record, when the journal has one (none means the run stopped mid-DELETE).</param>
-/// <param name="Children">The journaled children (attempt records) of an index.</param>
+/// <param name="Children">
+/// The journaled manifests deleted with it (attempt records): index children at any depth and referrers, in the
+/// order to put them back (the reverse of deletion: what an index lists before the index).
+/// </param>
 public sealed record JournaledImage(JournalRecord Attempt, JournalRecord? Outcome, IReadOnlyList<JournalRecord> Children)
 {
     /// <summary>Gets whether the manifest may have been deleted: the outcome says Deleted, or is unknown.</summary>
@@ -51,12 +54,41 @@ public sealed record JournaledImage(JournalRecord Attempt, JournalRecord? Outcom
         ILookup<(string, string, string), JournalRecord> childrenByParent = all
             .Where(r => r.Kind == JournalRecord.AttemptKind && r.Parent is not null)
             .ToLookup(r => (r.Registry, r.Repository, r.Parent!));
+
+        // Every tag a DELETE removed comes back: the planned ones and any the tag list showed left with it.
+        JournalRecord WithRemovedTags(JournalRecord attempt) =>
+            outcomes.GetValueOrDefault((attempt.Registry, attempt.Repository, attempt.Digest, attempt.Parent)) is { RemovedTags: { Count: > 0 } removed }
+                ? attempt with { Tags = [.. (attempt.Tags ?? []).Union(removed, StringComparer.Ordinal)] }
+                : attempt;
+
+        List<JournalRecord> Descendants(JournalRecord top)
+        {
+            // Parents were deleted before their children; restoring goes the other way round.
+            var found = new List<JournalRecord>();
+            var seen = new HashSet<string>(StringComparer.Ordinal) { top.Digest };
+            var pending = new Queue<JournalRecord>([top]);
+            while (pending.TryDequeue(out JournalRecord? parent))
+            {
+                foreach (JournalRecord child in childrenByParent[(parent.Registry, parent.Repository, parent.Digest)])
+                {
+                    if (seen.Add(child.Digest))
+                    {
+                        found.Add(WithRemovedTags(child));
+                        pending.Enqueue(child);
+                    }
+                }
+            }
+
+            found.Reverse();
+            return found;
+        }
+
         return all
             .Where(r => r.Kind == JournalRecord.AttemptKind && r.Parent is null)
             .Select(r => new JournaledImage(
-                r,
+                WithRemovedTags(r),
                 outcomes.GetValueOrDefault((r.Registry, r.Repository, r.Digest, null)),
-                childrenByParent[(r.Registry, r.Repository, r.Digest)].DistinctBy(c => c.Digest).ToArray()))
+                Descendants(r)))
             .ToArray();
     }
 }
@@ -118,6 +150,7 @@ public sealed class ImageRestorer
 
             await this.PutAsync(attempt, attempt.Digest, cancellationToken).ConfigureAwait(false);
             var results = new List<ImageRestoreResult>();
+            await this.RestoreChildTagsAsync(image, registry, results, cancellationToken).ConfigureAwait(false);
             foreach (string? tag in tags)
             {
                 if (tag is null)
@@ -147,6 +180,26 @@ public sealed class ImageRestorer
         catch (FormatException ex)
         {
             return All(RestoreStatus.Failed, $"The journal entry is damaged: {ex.Message}");
+        }
+    }
+
+    /// <summary>Puts the tags of manifests deleted with the image back (a signature's <c>sha256-&lt;hex&gt;.sig</c>), where free.</summary>
+    private async Task RestoreChildTagsAsync(JournaledImage image, string registry, List<ImageRestoreResult> results, CancellationToken cancellationToken)
+    {
+        foreach (JournalRecord child in image.Children)
+        {
+            foreach (string tag in child.Tags ?? [])
+            {
+                string? current = await this.client.HeadManifestAsync(child.Repository, tag, cancellationToken).ConfigureAwait(false);
+                if (current is not null && !string.Equals(current, child.Digest, StringComparison.Ordinal))
+                {
+                    results.Add(new ImageRestoreResult(registry, child.Repository, tag, child.Digest, RestoreStatus.Skipped, $"The tag now points at {current}; it was left as it is (the manifest is restored by digest)."));
+                    continue;
+                }
+
+                await this.PutAsync(child, tag, cancellationToken).ConfigureAwait(false);
+                results.Add(new ImageRestoreResult(registry, child.Repository, tag, child.Digest, RestoreStatus.Restored, $"Restored from the journal with {image.Attempt.Digest}."));
+            }
         }
     }
 

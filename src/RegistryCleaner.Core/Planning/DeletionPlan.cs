@@ -1,5 +1,25 @@
 namespace RegistryCleaner.Planning;
 
+/// <summary>How a manifest deleted with a candidate hangs off it.</summary>
+public enum ManifestRelation
+{
+    /// <summary>A child of a deleted index (at any depth).</summary>
+    Child,
+
+    /// <summary>A referrer (signature, attestation, SBOM, referrers index) of a deleted manifest.</summary>
+    Referrer,
+}
+
+/// <summary>What one candidate's change is.</summary>
+public enum CandidateAction
+{
+    /// <summary>DELETE of the manifest by digest, which removes it and every tag of it.</summary>
+    Delete,
+
+    /// <summary>DELETE of the tag alone (registries that support it): the manifest stays for its kept tags.</summary>
+    Untag,
+}
+
 /// <summary>
 /// A manifest revision deleted because the index that referenced it is deleted and nothing else keeps it; the executor
 /// deletes it by digest after its parent.
@@ -12,7 +32,17 @@ namespace RegistryCleaner.Planning;
 /// The bytes garbage collection frees because of this child; already included in the parent candidate's
 /// <see cref="DeletionCandidate.ReclaimableBytes"/>.
 /// </param>
-public sealed record ChildDeletion(string Repository, string Digest, string MediaType, string ParentDigest, long ReclaimableBytes);
+public sealed record ChildDeletion(string Repository, string Digest, string MediaType, string ParentDigest, long ReclaimableBytes)
+{
+    /// <summary>Gets whether it is an index child or a referrer of <see cref="ParentDigest"/>.</summary>
+    public ManifestRelation Relation { get; init; } = ManifestRelation.Child;
+
+    /// <summary>Gets the tags its DELETE removes with it (a signature's <c>sha256-&lt;hex&gt;.sig</c>); usually none.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Gets its artifact type (a referrer's), when known.</summary>
+    public string? ArtifactType { get; init; }
+}
 
 /// <summary>One tag to delete (one DELETE of its manifest digest, shared with <see cref="OtherTags"/>).</summary>
 /// <param name="Registry">The registry.</param>
@@ -47,6 +77,21 @@ public sealed record DeletionCandidate(
 {
     /// <summary>Gets the blobs whose bytes this candidate counts, for tests that check each blob is counted once.</summary>
     internal IReadOnlyList<string> CountedBlobs { get; init; } = [];
+
+    /// <summary>
+    /// Gets what the change is: a DELETE of the manifest, or (where the registry deletes tags alone) of this tag only,
+    /// because the manifest also carries a kept tag; an untag frees 0 bytes.
+    /// </summary>
+    public CandidateAction Action { get; init; } = CandidateAction.Delete;
+
+    /// <summary>Gets the manifest this candidate refers to, when it is a referrer itself (one whose subject is gone).</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>Gets the candidate's artifact type, when it is an artifact rather than an image.</summary>
+    public string? ArtifactType { get; init; }
+
+    /// <summary>Gets the referrers (signatures, SBOMs, attestations) deleted with this candidate's manifest.</summary>
+    public IReadOnlyList<ChildDeletion> Referrers => [.. this.ChildDeletions.Where(static c => c.Relation == ManifestRelation.Referrer)];
 }
 
 /// <summary>An in-scope image that is kept, and why.</summary>
@@ -71,4 +116,24 @@ public sealed record DeletionPlan(
     IReadOnlyList<ChildDeletion> ChildDeletions,
     IReadOnlyList<ProtectedImage> Protected,
     long TotalReclaimableBytes,
-    bool BytesAreEstimates);
+    bool BytesAreEstimates)
+{
+    /// <summary>
+    /// Gets whether the inventory held every manifest revision, untagged ones too (the registry's storage was read):
+    /// only then is <see cref="TotalReclaimableBytes"/> exact even where tags were overwritten.
+    /// </summary>
+    public bool IncludesUntaggedManifests { get; init; }
+
+    /// <summary>
+    /// Gets, when untagged manifests were not read, the layer and configuration bytes of <see cref="TotalReclaimableBytes"/>
+    /// that an untagged manifest (an overwritten tag's old manifest) may still hold: the sum is then an upper bound by
+    /// up to this much. 0 when <see cref="IncludesUntaggedManifests"/>.
+    /// </summary>
+    public long UnverifiedBytes { get; init; }
+
+    /// <summary>
+    /// Gets the candidate tags whose manifest also carries a kept tag: kept (a DELETE by digest would take the kept tag
+    /// too), or untagged where <see cref="PlanOptions.TagDeletionSupported"/>.
+    /// </summary>
+    public IReadOnlyList<ProtectedImage> SharedManifestTags { get; init; } = [];
+}

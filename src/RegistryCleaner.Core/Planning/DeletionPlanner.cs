@@ -9,13 +9,14 @@ namespace RegistryCleaner.Planning;
 /// Turns an inventory, a usage snapshot and options into a <see cref="DeletionPlan"/>. Pure: no I/O, deterministic
 /// output order, linear in tags and blob references.
 /// </summary>
-public static class DeletionPlanner
+public static partial class DeletionPlanner
 {
     /// <summary>Plans which tags to delete and how many bytes the registry's garbage collection frees afterwards.</summary>
     /// <param name="request">The snapshots and options.</param>
     /// <returns>The plan.</returns>
     /// <exception cref="UsageIncompleteException">The usage snapshot is incomplete.</exception>
     /// <exception cref="InventoryIncompleteException">The inventory is incomplete and the options do not accept that.</exception>
+    /// <exception cref="InventoryGraphException">A tag's index tree contains itself or nests too deep.</exception>
     /// <exception cref="ArgumentException">The options are inconsistent (e.g. <c>OlderThan</c> without <c>Now</c>).</exception>
     public static DeletionPlan Plan(PlanRequest request)
     {
@@ -29,6 +30,7 @@ public static class DeletionPlanner
                 + "without being protected; nothing is planned for deletion. Fix access and read usage again, or pass the in-use set explicitly with -InUse.");
         }
 
+        RefuseGraphErrors(inventory);
         if (!inventory.Complete && !options.AcceptIncompleteInventory)
         {
             throw new InventoryIncompleteException(
@@ -56,7 +58,7 @@ public static class DeletionPlanner
         cutoff.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>One repository's manifests and tags, indexed by digest.</summary>
-    private sealed class RepositoryState(string name, int manifests, int tags)
+    private sealed partial class RepositoryState(string name, int manifests, int tags)
     {
         public string Name { get; } = name;
 
@@ -89,7 +91,7 @@ public static class DeletionPlanner
     }
 
     /// <summary>A tag and the planner's decision about it.</summary>
-    private sealed class TagState(RepositoryState repository, string? tag, string digest)
+    private sealed partial class TagState(RepositoryState repository, string? tag, string digest)
     {
         public RepositoryState Repository { get; } = repository;
 
@@ -107,10 +109,11 @@ public static class DeletionPlanner
         /// <summary>Gets or sets why the tag is kept; null for a candidate (when in scope).</summary>
         public string? KeepReason { get; set; }
 
-        public bool IsCandidate => this.InScope && this.KeepReason is null;
+        /// <summary>Gets whether the tag is a candidate; a referrer's schema tag never is: it follows its subject.</summary>
+        public bool IsCandidate => this.InScope && this.KeepReason is null && this.AttachedTo is null;
     }
 
-    private sealed class PlanBuilder
+    private sealed partial class PlanBuilder
     {
         private readonly RegistryInventory inventory;
         private readonly PlanOptions options;
@@ -137,10 +140,16 @@ public static class DeletionPlanner
         public DeletionPlan Build()
         {
             this.Index();
+            this.ValidateIndexTrees();
+            this.IndexReferrers();
             HashSet<string> scope = this.options.Repositories.Count > 0
                 ? new HashSet<string>(this.options.Repositories, StringComparer.Ordinal)
                 : new HashSet<string>(this.repositories.Keys, StringComparer.Ordinal);
             List<TagState> untaggedTargets = this.ApplyScope(scope);
+            if (this.inventory.IncludesUntaggedManifests && this.options.Targets is null)
+            {
+                untaggedTargets.AddRange(this.UntaggedCandidates(scope));
+            }
 
             foreach (RepositoryState repository in this.repositories.Values)
             {
@@ -165,6 +174,8 @@ public static class DeletionPlanner
             {
                 target.KeepReason = this.KeepReason(target);
             }
+
+            this.ApplyReferrerRules(scope);
 
             foreach (RepositoryState repository in this.repositories.Values)
             {
@@ -381,7 +392,8 @@ public static class DeletionPlanner
         private void RankLatest(RepositoryState repository)
         {
             int keep = this.options.KeepLatest;
-            foreach (IGrouping<string, TagState> group in repository.Tags.GroupBy(t => Domino.ObjectId.FromTag(t.Tag) ?? string.Empty, StringComparer.Ordinal))
+            // Signature and referrer tags are not images: they take no slot among the newest.
+            foreach (IGrouping<string, TagState> group in repository.Tags.Where(t => !ReferrerTagSchema.IsSchemaTag(t.Tag)).GroupBy(t => Domino.ObjectId.FromTag(t.Tag) ?? string.Empty, StringComparer.Ordinal))
             {
                 string owner = group.Key.Length > 0 ? group.Key : "the tags without an ObjectId";
                 var parsed = group.Select(t => (Tag: t, Version: DominoTagVersion.Parse(t.Tag!))).ToList();
@@ -432,6 +444,12 @@ public static class DeletionPlanner
         {
             foreach ((string digest, DigestGroup tags) in repository.TagsByDigest)
             {
+                if (repository.Attached.Count > 0 && repository.Attached.Contains(digest))
+                {
+                    // A referrer is deleted with its subject, never as a DELETE of its own.
+                    continue;
+                }
+
                 TagState? kept = null;
                 bool anyCandidate = false;
                 foreach (TagState tag in tags)
@@ -460,7 +478,7 @@ public static class DeletionPlanner
                 string why = kept.InScope ? kept.KeepReason! : "out of scope";
                 foreach (TagState tag in tags.Where(t => t.IsCandidate))
                 {
-                    tag.KeepReason = $"the same manifest is also tagged '{kept.Tag}', which is kept ({why}); deleting by digest would remove that tag too";
+                    this.UntagOrKeep(tag, kept, why);
                 }
             }
 
@@ -491,8 +509,7 @@ public static class DeletionPlanner
             Stack<string> pending = new();
             foreach (string digest in repository.Manifests.Keys)
             {
-                if (!repository.Roots.Contains(digest)
-                    && (repository.TagsByDigest.ContainsKey(digest) || !hasParent.Contains(digest) || this.usage.DigestUse(digest) is not null))
+                if (this.IsKeepRoot(repository, digest, hasParent))
                 {
                     repository.Kept.Add(digest, null);
                     pending.Push(digest);
@@ -506,6 +523,16 @@ public static class DeletionPlanner
                     if (repository.Manifests.ContainsKey(child.Digest) && repository.Kept.TryAdd(child.Digest, digest))
                     {
                         pending.Push(child.Digest);
+                    }
+                }
+
+                // Rule 9: what refers to a kept manifest stays with it.
+                foreach (string referrer in ReferrersOf(repository, digest))
+                {
+                    if (repository.Kept.TryAdd(referrer, digest))
+                    {
+                        repository.KeptAsReferrer.Add(referrer);
+                        pending.Push(referrer);
                     }
                 }
             }
@@ -551,6 +578,15 @@ public static class DeletionPlanner
                         if (repository.Manifests.ContainsKey(child.Digest) && !repository.Kept.ContainsKey(child.Digest))
                         {
                             pending.Push(child.Digest);
+                        }
+                    }
+
+                    // Rule 9: a deleted manifest takes what refers to it, unless something else keeps that.
+                    foreach (string referrer in ReferrersOf(repository, digest))
+                    {
+                        if (!repository.Kept.ContainsKey(referrer))
+                        {
+                            pending.Push(referrer);
                         }
                     }
                 }
@@ -616,10 +652,28 @@ public static class DeletionPlanner
             string requestedReason = this.CandidateReason(targeted: true);
             List<ProtectedImage> kept = [.. this.notFound];
             long total = 0;
+            long unverified = 0;
 
             foreach (TagState tag in all)
             {
                 RepositoryState repository = tag.Repository;
+                if (tag.Tag is not null && repository.Attached.Count > 0 && repository.Attached.Contains(tag.Digest))
+                {
+                    // A referrer's tags follow its subject: deleted with it (named on the subject's candidate), or kept.
+                    if (!repository.Deleted.Contains(tag.Digest))
+                    {
+                        kept.Add(new ProtectedImage(repository.Name, tag.Tag, tag.Digest, tag.KeepReason ?? ReferrerKeptReason(repository, tag.Digest)));
+                    }
+
+                    continue;
+                }
+
+                if (tag.UntagReason is { } untag && tag.IsCandidate)
+                {
+                    candidates.Add(this.UntagCandidate(tag, untag));
+                    continue;
+                }
+
                 if (!repository.Deleted.Contains(tag.Digest) || !tag.IsCandidate)
                 {
                     string keptReason = tag.KeepReason
@@ -648,6 +702,22 @@ public static class DeletionPlanner
 
                 childDeletions.AddRange(children);
                 total += bytes;
+                if (!this.inventory.IncludesUntaggedManifests)
+                {
+                    unverified += bytes - ManifestBlobBytes(repository, manifest, blobs, children);
+                }
+
+                string candidateReason = tag.Targeted ? requestedReason : reason;
+                if (tag.OrphanReason is { } orphan)
+                {
+                    candidateReason += "; " + orphan;
+                }
+
+                if (children.Count > 0)
+                {
+                    candidateReason += DescribeReferrers(children);
+                }
+
                 IReadOnlyList<string> otherTags = repository.TagsByDigest.TryGetValue(tag.Digest, out DigestGroup? same) && same.Count > 1
                     ? [.. same.Where(t => t != tag).Select(t => t.Tag!).Order(StringComparer.Ordinal)]
                     : [];
@@ -661,16 +731,73 @@ public static class DeletionPlanner
                     bytes,
                     Domino.ObjectId.FromTag(tag.Tag),
                     Created(repository, manifest),
-                    tag.Targeted ? requestedReason : reason,
+                    candidateReason,
                     otherTags,
                     children.Count == 0 ? [] : children.ToArray())
                 {
                     CountedBlobs = blobs.Count == 0 ? [] : blobs.ToArray(),
+                    Subject = manifest.Subject ?? tag.SchemaSubject,
+                    ArtifactType = manifest.ArtifactType,
                 });
             }
 
             kept.Sort((a, b) => CompareKeys(a.Repository, a.Tag, a.Digest, b.Repository, b.Tag, b.Digest));
-            return new DeletionPlan(this.inventory.Registry, candidates, childDeletions, kept, total, !this.inventory.Complete);
+            this.sharedManifestTags.Sort((a, b) => CompareKeys(a.Repository, a.Tag, a.Digest, b.Repository, b.Tag, b.Digest));
+            return new DeletionPlan(this.inventory.Registry, candidates, childDeletions, kept, total, !this.inventory.Complete)
+            {
+                IncludesUntaggedManifests = this.inventory.IncludesUntaggedManifests,
+                UnverifiedBytes = unverified,
+                SharedManifestTags = this.sharedManifestTags,
+            };
+        }
+
+        private DeletionCandidate UntagCandidate(TagState tag, string untagReason)
+        {
+            RepositoryState repository = tag.Repository;
+            ManifestRecord manifest = repository.Manifests[tag.Digest];
+            string reason = (tag.Targeted ? this.CandidateReason(targeted: true) : this.CandidateReason(targeted: false)) + "; " + untagReason;
+            return new DeletionCandidate(
+                this.inventory.Registry,
+                repository.Name,
+                tag.Tag,
+                tag.Digest,
+                manifest.MediaType,
+                Size(repository, manifest),
+                0,
+                Domino.ObjectId.FromTag(tag.Tag),
+                Created(repository, manifest),
+                reason,
+                [],
+                [])
+            {
+                Action = CandidateAction.Untag,
+                Subject = manifest.Subject ?? tag.SchemaSubject,
+                ArtifactType = manifest.ArtifactType,
+            };
+        }
+
+        // The bytes of the manifests themselves among the counted blobs: an untagged manifest the API cannot see
+        // shares layers and configurations, not these.
+        private static long ManifestBlobBytes(RepositoryState repository, ManifestRecord manifest, List<string> blobs, List<ChildDeletion> children)
+        {
+            long bytes = 0;
+            foreach (string blob in blobs)
+            {
+                if (blob == manifest.Digest)
+                {
+                    bytes += manifest.ManifestSize;
+                }
+            }
+
+            foreach (ChildDeletion child in children)
+            {
+                if (blobs.Contains(child.Digest))
+                {
+                    bytes += repository.Manifests[child.Digest].ManifestSize;
+                }
+            }
+
+            return bytes;
         }
 
         private static long CountChildren(
@@ -683,22 +810,44 @@ public static class DeletionPlanner
             long total = 0;
             foreach (ChildDescriptor descriptor in index.Children)
             {
-                // Children that are candidates themselves are their own DELETE and count their own bytes.
-                if (!repository.Deleted.Contains(descriptor.Digest) || repository.Roots.Contains(descriptor.Digest)
-                    || !repository.AssignedChildren.Add(descriptor.Digest))
-                {
-                    continue;
-                }
+                total += CountDeletedWith(repository, index, descriptor.Digest, ManifestRelation.Child, marked, blobs, children);
+            }
 
-                ManifestRecord child = repository.Manifests[descriptor.Digest];
-                List<string> childBlobs = [];
-                long bytes = CountManifest(child, marked, childBlobs);
-                children.Add(new ChildDeletion(repository.Name, child.Digest, child.MediaType, index.Digest, bytes));
-                blobs.AddRange(childBlobs);
-                total += bytes + CountChildren(repository, child, marked, blobs, children);
+            foreach (string referrer in ReferrersOf(repository, index.Digest))
+            {
+                total += CountDeletedWith(repository, index, referrer, ManifestRelation.Referrer, marked, blobs, children);
             }
 
             return total;
+        }
+
+        /// <summary>Counts a manifest deleted with its parent (an index child or a referrer), then what it takes in turn; parents come first.</summary>
+        private static long CountDeletedWith(
+            RepositoryState repository,
+            ManifestRecord parent,
+            string digest,
+            ManifestRelation relation,
+            HashSet<string> marked,
+            List<string> blobs,
+            List<ChildDeletion> children)
+        {
+            // Candidates themselves are their own DELETE and count their own bytes.
+            if (!repository.Deleted.Contains(digest) || repository.Roots.Contains(digest) || !repository.AssignedChildren.Add(digest))
+            {
+                return 0;
+            }
+
+            ManifestRecord child = repository.Manifests[digest];
+            List<string> childBlobs = [];
+            long bytes = CountManifest(child, marked, childBlobs);
+            children.Add(new ChildDeletion(repository.Name, child.Digest, child.MediaType, parent.Digest, bytes)
+            {
+                Relation = relation,
+                Tags = TagNames(repository, digest),
+                ArtifactType = child.ArtifactType,
+            });
+            blobs.AddRange(childBlobs);
+            return bytes + CountChildren(repository, child, marked, blobs, children);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -777,19 +926,16 @@ public static class DeletionPlanner
             }
 
             Dictionary<string, long> distinct = new(StringComparer.Ordinal);
-            foreach (ChildDescriptor child in manifest.Children)
+            foreach (ManifestRecord image in Leaves(repository, manifest))
             {
-                if (repository.Manifests.TryGetValue(child.Digest, out ManifestRecord? image))
+                if (image.Config is { } config)
                 {
-                    if (image.Config is { } config)
-                    {
-                        distinct.TryAdd(config.Digest, config.Size);
-                    }
+                    distinct.TryAdd(config.Digest, config.Size);
+                }
 
-                    foreach (BlobDescriptor layer in image.Layers)
-                    {
-                        distinct.TryAdd(layer.Digest, layer.Size);
-                    }
+                foreach (BlobDescriptor layer in image.Layers)
+                {
+                    distinct.TryAdd(layer.Digest, layer.Size);
                 }
             }
 
@@ -804,10 +950,17 @@ public static class DeletionPlanner
                 return manifest.Created;
             }
 
-            DateTimeOffset? newest = null;
-            foreach (ChildDescriptor child in manifest.Children)
+            // An index of indexes takes its newest leaf's; any child missing from the inventory makes it unknown.
+            List<ManifestRecord> leaves = Leaves(repository, manifest);
+            if (leaves.Count == 0 || !AllChildrenKnown(repository, manifest))
             {
-                if (!repository.Manifests.TryGetValue(child.Digest, out ManifestRecord? image) || image.Created is not { } created)
+                return null;
+            }
+
+            DateTimeOffset? newest = null;
+            foreach (ManifestRecord image in leaves)
+            {
+                if (image.Created is not { } created)
                 {
                     return null;
                 }
@@ -816,6 +969,19 @@ public static class DeletionPlanner
             }
 
             return newest;
+        }
+
+        private static bool AllChildrenKnown(RepositoryState repository, ManifestRecord index)
+        {
+            foreach (ChildDescriptor child in index.Children)
+            {
+                if (!repository.Manifests.TryGetValue(child.Digest, out ManifestRecord? manifest) || (manifest.IsIndex && !AllChildrenKnown(repository, manifest)))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         private static string FormatAge(TimeSpan age) =>

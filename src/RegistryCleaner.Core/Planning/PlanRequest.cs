@@ -55,6 +55,13 @@ public sealed record PlanOptions
     /// (blobs are shared with repositories that were not read).
     /// </summary>
     public bool AcceptIncompleteInventory { get; init; }
+
+    /// <summary>
+    /// Gets whether the registry deletes a tag alone (OCI distribution 1.1 <c>DELETE /v2/&lt;name&gt;/manifests/&lt;tag&gt;</c>,
+    /// as found by <see cref="Registry.RegistryClient.SupportsTagDeletionAsync"/>): a candidate tag whose manifest also
+    /// carries a kept tag is then untagged instead of kept.
+    /// </summary>
+    public bool TagDeletionSupported { get; init; }
 }
 
 /// <summary>Everything the planner needs: immutable snapshots and options. The planner does no I/O.</summary>

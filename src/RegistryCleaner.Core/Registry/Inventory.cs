@@ -42,6 +42,15 @@ public sealed record ManifestRecord(
     /// Gets the platform (<c>os/architecture[/variant]</c>) from the image configuration, when known; <see langword="null"/> for an index.
     /// </summary>
     public string? Platform { get; init; }
+
+    /// <summary>Gets the digest of the manifest this one refers to (its OCI 1.1 <c>subject</c>), when it has one.</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>
+    /// Gets what kind of artifact this is (the manifest's <c>artifactType</c>, else the media type that tells it
+    /// from an image: an artifact config's, or a signature's or SBOM's layer); <see langword="null"/> for an image.
+    /// </summary>
+    public string? ArtifactType { get; init; }
 }
 
 /// <summary>A tag and the manifest digest it points at, in one repository.</summary>
@@ -67,7 +76,21 @@ public sealed record RegistryInventory(
     IReadOnlyList<string> Repositories,
     IReadOnlyList<TagRecord> Tags,
     IReadOnlyList<ManifestRecord> Manifests,
-    bool Complete);
+    bool Complete)
+{
+    /// <summary>
+    /// Gets whether the inventory holds every manifest revision of the registry's storage, also those without a tag
+    /// (read with <see cref="RegistryStorage"/>). The distribution API cannot list untagged manifests, so without it
+    /// an overwritten tag's old manifest is unseen while it still holds blobs.
+    /// </summary>
+    public bool IncludesUntaggedManifests { get; init; }
+
+    /// <summary>
+    /// Gets the tags whose index tree could not be walked (an index containing itself, or nesting deeper than
+    /// <see cref="ManifestGraphException.MaxIndexDepth"/>); the planner refuses an inventory with any.
+    /// </summary>
+    public IReadOnlyList<string> GraphErrors { get; init; } = [];
+}
 
 /// <summary>The manifest media types the registry client accepts.</summary>
 public static class MediaTypes

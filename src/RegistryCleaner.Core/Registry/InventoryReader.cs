@@ -29,6 +29,14 @@ public sealed class InventoryReaderOptions
 
     /// <summary>Gets a progress callback, called from worker threads after each tag; it must be fast and thread-safe.</summary>
     public IProgress<InventoryProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// Gets whether to read what refers to each manifest too: its referrers from the registry's referrers API where
+    /// the registry offers one (registries without it keep them under tags of the referrers tag schema, which are read
+    /// as tags), and the subjects that schema tags and <c>subject</c> fields name when no tag reaches them (an untagged
+    /// subject). Planning needs them; listing images does not.
+    /// </summary>
+    public bool ReadReferrers { get; init; }
 }
 
 /// <summary>How far an inventory read has come.</summary>
@@ -42,7 +50,7 @@ public sealed record InventoryProgress(int RepositoriesListed, int RepositoriesT
 /// <param name="Repository">The repository.</param>
 /// <param name="Tag">The tag.</param>
 /// <param name="Manifest">The tagged manifest; <see langword="null"/> on error.</param>
-/// <param name="Children">The child manifests of an index, in index order; empty for an image manifest or on error.</param>
+/// <param name="Children">The manifests under an index at any depth (children, their children, ...), each once, parents first; empty for an image manifest or on error.</param>
 /// <param name="Error">What went wrong for this tag only (malformed manifest, missing blob, tag deleted meanwhile).</param>
 public sealed record TagReadResult(string Repository, string Tag, ManifestRecord? Manifest, IReadOnlyList<ManifestRecord> Children, RegistryException? Error)
 {
@@ -68,6 +76,9 @@ public sealed class InventoryReader
     private readonly ConcurrentDictionary<string, Task<(DateTimeOffset? Created, string? Platform)>> configs = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<TagRecord> tags = new();
     private readonly ConcurrentQueue<TagReadResult> errors = new();
+    private readonly ConcurrentQueue<string> graphErrors = new();
+    private readonly ConcurrentDictionary<(string Repository, string Digest), byte> referrersListed = new();
+    private bool referrersApi;
     private RegistryInventory? inventory;
     private int started;
 
@@ -120,6 +131,8 @@ public sealed class InventoryReader
             ?? await this.client.GetCatalogAsync(1000, cancellationToken).ConfigureAwait(false);
         repositories = repositories.Distinct(StringComparer.Ordinal).ToArray();
         List<(string Repository, string Tag)> work = await this.ListTagsAsync(repositories, fromCatalog, cancellationToken).ConfigureAwait(false);
+        this.referrersApi = this.options.ReadReferrers && work.Count > 0
+            && await this.client.SupportsReferrersApiAsync(work[0].Repository, cancellationToken).ConfigureAwait(false);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var channel = Channel.CreateBounded<TagReadResult>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = false });
@@ -169,6 +182,11 @@ public sealed class InventoryReader
         if (failure is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        if (this.options.ReadReferrers)
+        {
+            await this.ReadUntaggedSubjectsAsync(concurrency, cancellationToken).ConfigureAwait(false);
         }
 
         this.inventory = this.BuildInventory(repositories, fromCatalog);
@@ -222,19 +240,12 @@ public sealed class InventoryReader
                 static (key, state) => state.Reader.BuildManifestAsync(key.Repository, state.Content, state.Tag, state.Token),
                 (Reader: this, Content: content, Tag: tag, Token: cancellationToken)).ConfigureAwait(false);
 
-            IReadOnlyList<ManifestRecord> children = NoChildren;
-            if (manifest.Children.Count > 0)
+            IReadOnlyList<ManifestRecord> children = manifest.Children.Count == 0
+                ? NoChildren
+                : await this.DescendantsAsync(repository, tag, manifest, cancellationToken).ConfigureAwait(false);
+            if (this.referrersApi)
             {
-                var pending = new Task<ManifestRecord>[manifest.Children.Count];
-                for (int i = 0; i < pending.Length; i++)
-                {
-                    pending[i] = this.manifests.GetOrAdd(
-                        (repository, manifest.Children[i].Digest),
-                        static (key, state) => state.Reader.FetchManifestAsync(key.Repository, key.Digest, state.Token),
-                        (Reader: this, Token: cancellationToken));
-                }
-
-                children = await Task.WhenAll(pending).ConfigureAwait(false);
+                await this.ReadReferrersAsync(repository, tag, [manifest, .. children], 1, cancellationToken).ConfigureAwait(false);
             }
 
             this.tags.Enqueue(new TagRecord(repository, tag, manifest.Digest));
@@ -243,8 +254,14 @@ public sealed class InventoryReader
         catch (RegistryException ex) when (ex is not (RegistryAuthenticationException or RegistryUnreachableException or RegistryCertificateException))
         {
             // The error must name the tag the user knows, also when an index child failed.
+            if (ex is ManifestGraphException)
+            {
+                this.graphErrors.Enqueue(ex.Message);
+            }
+
             RegistryException wrapped = ex switch
             {
+                ManifestGraphException => ex,
                 ManifestFormatException format when format.Reference == tag => ex,
                 ManifestFormatException => new ManifestFormatException(ex.Registry, repository, tag, "a child manifest is malformed: " + ex.Message, ex),
                 _ => new RegistryException(ex.Registry, $"{repository}:{tag}: {ex.Message}", ex.StatusCode, ex),
@@ -253,6 +270,186 @@ public sealed class InventoryReader
             this.errors.Enqueue(failed);
             return failed;
         }
+    }
+
+    /// <summary>
+    /// Reads every manifest under an index at any depth, each once, parents first. An index that contains itself, or
+    /// nesting deeper than <see cref="ManifestGraphException.MaxIndexDepth"/>, is an error for the tag.
+    /// </summary>
+    private async Task<IReadOnlyList<ManifestRecord>> DescendantsAsync(string repository, string tag, ManifestRecord index, CancellationToken cancellationToken)
+    {
+        var found = new List<ManifestRecord>();
+        var heights = new Dictionary<string, int>(StringComparer.Ordinal);
+        var path = new HashSet<string>(StringComparer.Ordinal) { index.Digest };
+        await this.WalkAsync(repository, tag, index, 1, path, heights, found, cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    // Returns how many index levels the walked index spans (1 for an index of images).
+    private async Task<int> WalkAsync(
+        string repository, string tag, ManifestRecord index, int depth, HashSet<string> path, Dictionary<string, int> heights, List<ManifestRecord> found, CancellationToken cancellationToken)
+    {
+        int limit = ManifestGraphException.MaxIndexDepth;
+        if (depth > limit)
+        {
+            throw new ManifestGraphException(this.client.Endpoint.DisplayName, $"{repository}:{tag}: its indexes nest deeper than {limit} levels (at {index.Digest}), so nothing under it can be judged.");
+        }
+
+        var pending = new Task<ManifestRecord>[index.Children.Count];
+        for (int i = 0; i < pending.Length; i++)
+        {
+            pending[i] = this.manifests.GetOrAdd(
+                (repository, index.Children[i].Digest),
+                static (key, state) => state.Reader.FetchManifestAsync(key.Repository, key.Digest, state.Token),
+                (Reader: this, Token: cancellationToken));
+        }
+
+        ManifestRecord[] children = await Task.WhenAll(pending).ConfigureAwait(false);
+        int tallest = 0;
+        foreach (ManifestRecord child in children)
+        {
+            if (path.Contains(child.Digest))
+            {
+                throw new ManifestGraphException(this.client.Endpoint.DisplayName, $"{repository}:{tag}: index {index.Digest} contains {child.Digest}, which contains it again (a cycle), so nothing under it can be judged.");
+            }
+
+            if (heights.TryGetValue(child.Digest, out int height))
+            {
+                // Reached again by another path: only its depth on this path needs checking.
+                if (depth + height > limit)
+                {
+                    throw new ManifestGraphException(this.client.Endpoint.DisplayName, $"{repository}:{tag}: its indexes nest deeper than {limit} levels (at {child.Digest}), so nothing under it can be judged.");
+                }
+            }
+            else
+            {
+                found.Add(child);
+                height = 0;
+                if (child.Children.Count > 0)
+                {
+                    path.Add(child.Digest);
+                    height = await this.WalkAsync(repository, tag, child, depth + 1, path, heights, found, cancellationToken).ConfigureAwait(false);
+                    path.Remove(child.Digest);
+                }
+
+                heights[child.Digest] = height;
+            }
+
+            tallest = Math.Max(tallest, height);
+        }
+
+        return tallest + 1;
+    }
+
+    /// <summary>
+    /// Reads the referrers of each manifest from the referrers API, with their own index trees and referrers (a
+    /// signature of an SBOM), each subject listed once per read.
+    /// </summary>
+    private async Task ReadReferrersAsync(string repository, string tag, IReadOnlyList<ManifestRecord> subjects, int depth, CancellationToken cancellationToken)
+    {
+        var next = new List<ManifestRecord>();
+        foreach (ManifestRecord subject in subjects)
+        {
+            if (!this.referrersListed.TryAdd((repository, subject.Digest), 0))
+            {
+                continue;
+            }
+
+            IReadOnlyList<ReferrerDescriptor>? listed = await this.client.GetReferrersAsync(repository, subject.Digest, cancellationToken).ConfigureAwait(false);
+            if (listed is null || listed.Count == 0)
+            {
+                continue;
+            }
+
+            if (depth > ManifestGraphException.MaxIndexDepth)
+            {
+                throw new ManifestGraphException(this.client.Endpoint.DisplayName, $"{repository}:{tag}: referrers refer to referrers deeper than {ManifestGraphException.MaxIndexDepth} levels (at {subject.Digest}), so nothing under it can be judged.");
+            }
+
+            foreach (ReferrerDescriptor referrer in listed.DistinctBy(r => r.Digest))
+            {
+                ManifestRecord manifest = await this.manifests.GetOrAdd(
+                    (repository, referrer.Digest),
+                    static (key, state) => state.Reader.FetchManifestAsync(key.Repository, key.Digest, state.Token),
+                    (Reader: this, Token: cancellationToken)).ConfigureAwait(false);
+                next.Add(manifest);
+                if (manifest.Children.Count > 0)
+                {
+                    next.AddRange(await this.DescendantsAsync(repository, tag, manifest, cancellationToken).ConfigureAwait(false));
+                }
+            }
+        }
+
+        if (next.Count > 0)
+        {
+            await this.ReadReferrersAsync(repository, tag, next, depth + 1, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reads the subjects that referrer tags (<c>sha256-&lt;hex&gt;.sig</c> and the like) and <c>subject</c> fields name
+    /// when no tag reached them: an untagged subject still exists and keeps its referrers; one that is gone (404)
+    /// leaves them without a subject.
+    /// </summary>
+    private async Task ReadUntaggedSubjectsAsync(int concurrency, CancellationToken cancellationToken)
+    {
+        var wanted = new HashSet<(string Repository, string Digest)>();
+        foreach (TagRecord tag in this.tags)
+        {
+            if (ReferrerTagSchema.TryParse(tag.Tag, out string? subject, out _))
+            {
+                wanted.Add((tag.Repository, subject));
+            }
+        }
+
+        foreach (Task<ManifestRecord> task in this.manifests.Values)
+        {
+            if (task.IsCompletedSuccessfully && task.Result.Subject is { } subject)
+            {
+                wanted.Add((task.Result.Repository, subject));
+            }
+        }
+
+        wanted.RemoveWhere(this.manifests.ContainsKey);
+        await Parallel.ForEachAsync(
+            wanted,
+            new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
+            async (key, token) =>
+            {
+                try
+                {
+                    ManifestRecord subject = await this.manifests.GetOrAdd(
+                        key,
+                        static (k, state) => state.Reader.FetchManifestAsync(k.Repository, k.Digest, state.Token),
+                        (Reader: this, Token: token)).ConfigureAwait(false);
+                    IReadOnlyList<ManifestRecord> children = subject.Children.Count == 0
+                        ? NoChildren
+                        : await this.DescendantsAsync(key.Repository, key.Digest, subject, token).ConfigureAwait(false);
+                    if (this.referrersApi)
+                    {
+                        await this.ReadReferrersAsync(key.Repository, key.Digest, [subject, .. children], 1, token).ConfigureAwait(false);
+                    }
+                }
+                catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound && ex is not RepositoryNotFoundException)
+                {
+                    // The subject is gone: its referrers have none.
+                    this.manifests.TryRemove(key, out _);
+                }
+                catch (RegistryException ex) when (ex is not (RegistryAuthenticationException or RegistryUnreachableException or RegistryCertificateException))
+                {
+                    if (ex is ManifestGraphException)
+                    {
+                        this.graphErrors.Enqueue(ex.Message);
+                    }
+
+                    this.errors.Enqueue(new TagReadResult(
+                        key.Repository,
+                        key.Digest,
+                        null,
+                        NoChildren,
+                        new RegistryException(ex.Registry, $"{key.Repository}@{key.Digest} (the subject of a referrer): {ex.Message}", ex.StatusCode, ex)));
+                }
+            }).ConfigureAwait(false);
     }
 
     private async Task<ManifestRecord> FetchManifestAsync(string repository, string digest, CancellationToken cancellationToken)
@@ -309,6 +506,9 @@ public sealed class InventoryReader
             .ThenBy(static m => m.Digest, StringComparer.Ordinal)
             .ToArray();
         bool complete = fromCatalog && this.options.TagFilter is null && this.errors.IsEmpty;
-        return new RegistryInventory(this.client.Endpoint.DisplayName, repositories, tagRecords, manifestRecords, complete);
+        return new RegistryInventory(this.client.Endpoint.DisplayName, repositories, tagRecords, manifestRecords, complete)
+        {
+            GraphErrors = this.graphErrors.ToArray(),
+        };
     }
 }

@@ -27,6 +27,15 @@ public sealed record RegistryImage(
     DateTimeOffset? Created,
     string? ObjectId)
 {
+    /// <summary>
+    /// Gets the manifest this one refers to, for a referrer: its <c>subject</c>, or the digest a tag of the referrers
+    /// tag schema names (<c>sha256-&lt;hex&gt;.sig</c> is a signature of <c>sha256:&lt;hex&gt;</c>).
+    /// </summary>
+    public string? Subject { get; init; }
+
+    /// <summary>Gets what kind of artifact it is (signature, SBOM, chart...); <see langword="null"/> for an image.</summary>
+    public string? ArtifactType { get; init; }
+
     /// <summary>Gets the Domino environment of the image (for a model image, the one it was built on), when Domino's records were read.</summary>
     public string? EnvironmentName { get; init; }
 
@@ -102,14 +111,7 @@ public static class InventoryViews
                 }
             }
 
-            foreach (ChildDescriptor child in manifest.Children)
-            {
-                string? platform = child.Platform ?? (byKey.TryGetValue((manifest.Repository, child.Digest), out ManifestRecord? c) ? c.Platform : null);
-                if (platform is not null && !platforms.Contains(platform))
-                {
-                    platforms.Add(platform);
-                }
-            }
+            AddPlatforms(manifest, byKey, platforms, new HashSet<string>(StringComparer.Ordinal) { manifest.Digest });
 
             images.Add(new RegistryImage(
                 inventory.Registry,
@@ -122,10 +124,43 @@ public static class InventoryViews
                 layers,
                 platforms,
                 created,
-                ObjectId.FromTag(tag.Tag)));
+                ObjectId.FromTag(tag.Tag))
+            {
+                Subject = manifest.Subject ?? (ReferrerTagSchema.TryParse(tag.Tag, out string? subject, out _) ? subject : null),
+                ArtifactType = manifest.ArtifactType,
+            });
         }
 
         return images;
+    }
+
+    // The platforms of an index's leaves: a child index's own children name theirs.
+    private static void AddPlatforms(ManifestRecord index, Dictionary<(string, string), ManifestRecord> byKey, List<string> platforms, HashSet<string> seen)
+    {
+        foreach (ChildDescriptor child in index.Children)
+        {
+            if (!seen.Add(child.Digest))
+            {
+                continue;
+            }
+
+            byKey.TryGetValue((index.Repository, child.Digest), out ManifestRecord? resolved);
+            if (resolved is { IsIndex: true } || (resolved is null && MediaTypes.IsIndex(child.MediaType)))
+            {
+                if (resolved is not null)
+                {
+                    AddPlatforms(resolved, byKey, platforms, seen);
+                }
+
+                continue;
+            }
+
+            string? platform = child.Platform ?? resolved?.Platform;
+            if (platform is not null && !platforms.Contains(platform))
+            {
+                platforms.Add(platform);
+            }
+        }
     }
 
     /// <summary>Builds one <see cref="RegistryLayer"/> per distinct blob (layers and configs), ordered by digest.</summary>
@@ -248,7 +283,8 @@ public static class InventoryViews
         return byKey;
     }
 
-    // An image manifest is its own image; an index stands for its children found in the same repository.
+    // An image manifest is its own image; an index stands for the images under it (at any depth) found in the same
+    // repository, each once. The reader refuses trees deeper than ManifestGraphException.MaxIndexDepth.
     private static IEnumerable<ManifestRecord> ImagesOf(ManifestRecord manifest, Dictionary<(string, string), ManifestRecord> byKey)
     {
         if (!manifest.IsIndex)
@@ -257,11 +293,43 @@ public static class InventoryViews
             yield break;
         }
 
-        foreach (ChildDescriptor child in manifest.Children)
+        var seen = new HashSet<string>(StringComparer.Ordinal) { manifest.Digest };
+        var pending = new Stack<IEnumerator<ChildDescriptor>>();
+        pending.Push(manifest.Children.GetEnumerator());
+        try
         {
-            if (byKey.TryGetValue((manifest.Repository, child.Digest), out ManifestRecord? resolved))
+            while (pending.TryPeek(out IEnumerator<ChildDescriptor>? children))
             {
-                yield return resolved;
+                if (!children.MoveNext())
+                {
+                    pending.Pop().Dispose();
+                    continue;
+                }
+
+                ChildDescriptor child = children.Current;
+                if (!seen.Add(child.Digest) || !byKey.TryGetValue((manifest.Repository, child.Digest), out ManifestRecord? resolved))
+                {
+                    continue;
+                }
+
+                if (resolved.IsIndex)
+                {
+                    if (pending.Count < ManifestGraphException.MaxIndexDepth)
+                    {
+                        pending.Push(resolved.Children.GetEnumerator());
+                    }
+                }
+                else
+                {
+                    yield return resolved;
+                }
+            }
+        }
+        finally
+        {
+            while (pending.TryPop(out IEnumerator<ChildDescriptor>? left))
+            {
+                left.Dispose();
             }
         }
     }

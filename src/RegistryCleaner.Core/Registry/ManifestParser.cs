@@ -55,7 +55,11 @@ public static class ManifestParser
                 }
 
                 return new ManifestRecord(
-                    repository, digest, mediaType ?? MediaTypes.OciIndex, content.Length, null, Array.Empty<BlobDescriptor>(), children, null);
+                    repository, digest, mediaType ?? MediaTypes.OciIndex, content.Length, null, Array.Empty<BlobDescriptor>(), children, null)
+                {
+                    Subject = SubjectOf(root, registry, repository, named),
+                    ArtifactType = StringProperty(root, "artifactType"),
+                };
             }
 
             if (!root.TryGetProperty("config", out JsonElement config) || config.ValueKind != JsonValueKind.Object)
@@ -80,15 +84,20 @@ public static class ManifestParser
                 }
             }
 
+            var configDescriptor = new BlobDescriptor(configDigest, configSize, configType);
             return new ManifestRecord(
                 repository,
                 digest,
                 mediaType ?? MediaTypes.OciManifest,
                 content.Length,
-                new BlobDescriptor(configDigest, configSize, configType),
+                configDescriptor,
                 layers,
                 Array.Empty<ChildDescriptor>(),
-                null);
+                null)
+            {
+                Subject = SubjectOf(root, registry, repository, named),
+                ArtifactType = StringProperty(root, "artifactType") ?? ArtifactTypeOf(configDescriptor, layers),
+            };
         }
         catch (JsonException ex)
         {
@@ -170,6 +179,53 @@ public static class ManifestParser
         string mediaType = element.TryGetProperty("mediaType", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;
         return (value, s.GetInt64(), mediaType);
     }
+
+    /// <summary>Returns whether a config media type is an image configuration (Docker or OCI), not an artifact's.</summary>
+    /// <param name="mediaType">The config descriptor's media type.</param>
+    /// <returns><see langword="true"/> for an image configuration (or none given).</returns>
+    internal static bool IsImageConfig(string mediaType) =>
+        mediaType is "application/vnd.docker.container.image.v1+json" or "application/vnd.oci.image.config.v1+json" or "";
+
+    // The OCI 1.1 subject: the manifest this one refers to (signature, SBOM, attestation).
+    private static string? SubjectOf(JsonElement root, string registry, string repository, string named)
+    {
+        if (!root.TryGetProperty("subject", out JsonElement subject) || subject.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return Descriptor(subject, registry, repository, named, "subject").Digest;
+    }
+
+    // An image has image layers under an image config; anything else is an artifact, named the way the referrers API
+    // names it (artifactType, else the config's media type), except that a signature or SBOM stored under an image or
+    // empty config (cosign) is named by its layer, which is what says what it is.
+    private static string? ArtifactTypeOf(BlobDescriptor config, IReadOnlyList<BlobDescriptor> layers)
+    {
+        bool genericConfig = IsImageConfig(config.MediaType) || config.MediaType == "application/vnd.oci.empty.v1+json";
+        if (!genericConfig)
+        {
+            return config.MediaType;
+        }
+
+        foreach (BlobDescriptor layer in layers)
+        {
+            if (!IsImageLayer(layer.MediaType))
+            {
+                return layer.MediaType;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsImageLayer(string mediaType) =>
+        mediaType.Length == 0
+        || mediaType.StartsWith("application/vnd.oci.image.layer.", StringComparison.Ordinal)
+        || mediaType.StartsWith("application/vnd.docker.image.rootfs.", StringComparison.Ordinal);
+
+    private static string? StringProperty(JsonElement root, string name) =>
+        root.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;
 
     private static string? PlatformOf(JsonElement element, bool nested = true)
     {

@@ -26,6 +26,10 @@ public sealed partial class RegistryClient : IDisposable
     // never answered is unreachable, and the user should hear so within one timeout, not after every retry.
     private volatile bool answered;
 
+    // What the registry was found to support, asked once per client (SupportsReferrersApiAsync, SupportsTagDeletionAsync).
+    private Task<bool>? referrersApi;
+    private Task<bool>? tagDeletion;
+
     /// <summary>Initializes a client.</summary>
     /// <param name="endpoint">The registry.</param>
     /// <param name="options">The options; defaults when <see langword="null"/>.</param>
@@ -292,8 +296,221 @@ public sealed partial class RegistryClient : IDisposable
         return HeaderValue(response, "Docker-Content-Digest") ?? ManifestParser.ComputeDigest(content.Span);
     }
 
+    /// <summary>
+    /// Tells whether the registry offers the OCI 1.1 referrers API, asking once per client (one client is one
+    /// registry): <c>GET /v2/&lt;repository&gt;/referrers/&lt;digest&gt;</c> of the empty blob's digest. A registry with
+    /// the API must answer 200 (an empty list) for any digest of an existing repository and must never answer 404, so
+    /// 404 means it does not offer it (distribution 2.8 answers 404 for the unknown route), and clients use the tag schema.
+    /// </summary>
+    /// <param name="repository">An existing repository to ask in.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Whether the referrers API answers.</returns>
+    /// <exception cref="RegistryException">The registry failed in another way (5xx after retries).</exception>
+    public Task<bool> SupportsReferrersApiAsync(string repository, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        // Concurrent callers share one answer; a failed or cancelled ask is asked again.
+        Task<bool>? known = this.referrersApi;
+        if (known is not null && !known.IsFaulted && !known.IsCanceled)
+        {
+            return known;
+        }
+
+        Task<bool> asked = this.ProbeReferrersApiAsync(repository, cancellationToken);
+        Task<bool>? raced = Interlocked.CompareExchange(ref this.referrersApi, asked, known);
+        return ReferenceEquals(raced, known) ? asked : raced!;
+    }
+
+    /// <summary>Lists the referrers of a manifest with the OCI 1.1 referrers API, following <c>Link</c> pages.</summary>
+    /// <param name="repository">The repository.</param>
+    /// <param name="digest">The subject manifest's digest.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The referrers, or <see langword="null"/> when the registry does not offer the API (404).</returns>
+    /// <exception cref="RegistryException">The registry failed, or answered something that is not an image index.</exception>
+    public async Task<IReadOnlyList<ReferrerDescriptor>?> GetReferrersAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        if (!IsDigest(digest))
+        {
+            throw new ArgumentException($"'{digest}' is not a digest.", nameof(digest));
+        }
+
+        var referrers = new List<ReferrerDescriptor>();
+        string? path = $"v2/{repository}/referrers/{digest}";
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (path is not null)
+        {
+            if (!seen.Add(path))
+            {
+                throw new RegistryException(this.Name, $"Registry {this.Name} returned a referrers Link header that loops back to {path}.", null);
+            }
+
+            using HttpResponseMessage response = await this.SendAsync(HttpMethod.Get, path, PullScope(repository), MediaTypes.OciIndex, retry: true, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound && referrers.Count == 0 && seen.Count == 1)
+            {
+                if (await IsNameUnknownAsync(response, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new RepositoryNotFoundException(this.Name, repository);
+                }
+
+                return null;
+            }
+
+            await this.EnsureSuccessAsync(response, $"GET referrers of {repository}@{digest}", cancellationToken).ConfigureAwait(false);
+            byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using JsonDocument document = JsonDocument.Parse(body);
+                if (!document.RootElement.TryGetProperty("manifests", out JsonElement manifests) || manifests.ValueKind != JsonValueKind.Array)
+                {
+                    throw new RegistryException(this.Name, $"Registry {this.Name} answered the referrers of {repository}@{digest} without a 'manifests' list.", response.StatusCode);
+                }
+
+                foreach (JsonElement entry in manifests.EnumerateArray())
+                {
+                    if (entry.ValueKind != JsonValueKind.Object
+                        || !entry.TryGetProperty("digest", out JsonElement d) || d.ValueKind != JsonValueKind.String || d.GetString() is not { } referrer || !IsDigest(referrer)
+                        || !entry.TryGetProperty("size", out JsonElement s) || s.ValueKind != JsonValueKind.Number)
+                    {
+                        throw new RegistryException(this.Name, $"Registry {this.Name} listed a referrer of {repository}@{digest} without a digest or size.", response.StatusCode);
+                    }
+
+                    string mediaType = entry.TryGetProperty("mediaType", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;
+                    string? artifactType = entry.TryGetProperty("artifactType", out JsonElement a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+                    referrers.Add(new ReferrerDescriptor(referrer, mediaType, s.GetInt64(), artifactType));
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+            {
+                throw new RegistryException(this.Name, $"Registry {this.Name} answered the referrers of {repository}@{digest} with something that is not an image index: {ex.Message}", response.StatusCode, ex);
+            }
+
+            path = this.NextLink(response);
+        }
+
+        return referrers;
+    }
+
+    /// <summary>
+    /// Deletes one tag, leaving its manifest and every other tag (OCI distribution 1.1 <c>DELETE
+    /// /v2/&lt;name&gt;/manifests/&lt;tag&gt;</c>). Only for a registry where <see cref="SupportsTagDeletionAsync"/> said
+    /// yes. Never retried: a request that got no answer returns <see cref="ManifestDeleteOutcome.NoAnswer"/>.
+    /// </summary>
+    /// <param name="repository">The repository.</param>
+    /// <param name="tag">The tag (a digest is refused: that would delete the manifest and all its tags).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>What happened; 400 and 405 are <see cref="ManifestDeleteOutcome.Unsupported"/>.</returns>
+    /// <exception cref="RegistryAuthenticationException">The credentials were refused or lack delete permission.</exception>
+    public async Task<ManifestDeleteResult> DeleteTagAsync(string repository, string tag, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        ArgumentException.ThrowIfNullOrEmpty(tag);
+        if (IsDigest(tag) || tag.Contains('/', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{tag}' is not a tag: a DELETE by digest removes the manifest and every tag of it.", nameof(tag));
+        }
+
+        string target = $"{this.Name}/{repository}:{tag}";
+        HttpResponseMessage response;
+        try
+        {
+            response = await this.SendAsync(HttpMethod.Delete, $"v2/{repository}/manifests/{tag}", DeleteScope(repository), null, retry: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryUnreachableException ex)
+        {
+            return new ManifestDeleteResult(ManifestDeleteOutcome.NoAnswer, null, $"The delete of tag {target} got no answer ({ex.Message}); check with HEAD whether it still exists.");
+        }
+
+        using (response)
+        {
+            string detail = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            return response.StatusCode switch
+            {
+                HttpStatusCode.Accepted or HttpStatusCode.OK or HttpStatusCode.NoContent =>
+                    new ManifestDeleteResult(ManifestDeleteOutcome.Deleted, response.StatusCode, $"Deleted tag {target}; its manifest stays."),
+                HttpStatusCode.NotFound =>
+                    new ManifestDeleteResult(ManifestDeleteOutcome.NotFound, response.StatusCode, $"Tag {target} does not exist (already deleted)."),
+                HttpStatusCode.BadRequest or HttpStatusCode.MethodNotAllowed =>
+                    new ManifestDeleteResult(ManifestDeleteOutcome.Unsupported, response.StatusCode, $"Registry {this.Name} refused to delete tag {target} alone ({(int)response.StatusCode}{detail})."),
+                _ => new ManifestDeleteResult(ManifestDeleteOutcome.Failed, response.StatusCode, $"The delete of tag {target} failed with {(int)response.StatusCode} {response.ReasonPhrase}{detail}."),
+            };
+        }
+    }
+
+    /// <summary>
+    /// Tells whether the registry deletes a tag alone, asking once per client (one client is one registry) and never
+    /// changing anything: it deletes a tag that cannot exist. The tag is a fresh random name that is first checked
+    /// absent with HEAD; no one pushes it, so there is nothing to delete. A registry that deletes tags looks the name up
+    /// as a tag and answers 404 (distribution 3: <c>MANIFEST_UNKNOWN</c>) or 202; distribution 2.8 parses every DELETE
+    /// reference as a digest and answers <c>400 DIGEST_INVALID</c>, and a registry with deletion disabled answers 405.
+    /// Anything else (no delete permission, no answer, a server error) is "no": the caller must never guess yes.
+    /// </summary>
+    /// <param name="repository">An existing repository to ask in (the DELETE needs delete permission on it).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Whether tags can be deleted alone.</returns>
+    public Task<bool> SupportsTagDeletionAsync(string repository, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        // Concurrent callers share one answer; a failed or cancelled ask is asked again.
+        Task<bool>? known = this.tagDeletion;
+        if (known is not null && !known.IsFaulted && !known.IsCanceled)
+        {
+            return known;
+        }
+
+        Task<bool> asked = this.ProbeTagDeletionAsync(repository, cancellationToken);
+        Task<bool>? raced = Interlocked.CompareExchange(ref this.tagDeletion, asked, known);
+        return ReferenceEquals(raced, known) ? asked : raced!;
+    }
+
     /// <inheritdoc/>
     public void Dispose() => this.http.Dispose();
+
+    private async Task<bool> ProbeReferrersApiAsync(string repository, CancellationToken cancellationToken)
+    {
+        // The digest of empty content: valid syntax, and no manifest has it.
+        const string EmptyDigest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        using HttpResponseMessage response = await this.SendAsync(
+            HttpMethod.Get, $"v2/{repository}/referrers/{EmptyDigest}", PullScope(repository), MediaTypes.OciIndex, retry: true, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            return true;
+        }
+
+        if ((int)response.StatusCode >= 500)
+        {
+            await this.EnsureSuccessAsync(response, $"GET referrers in {repository}", cancellationToken).ConfigureAwait(false);
+        }
+
+        // 404 (no such route) and any other client error: the registry does not speak the referrers API as specified.
+        return false;
+    }
+
+    private async Task<bool> ProbeTagDeletionAsync(string repository, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                string tag = "registrycleaner-probe-" + Guid.NewGuid().ToString("N");
+                if (await this.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    // Someone has this name after all: never DELETE a tag that exists.
+                    continue;
+                }
+
+                ManifestDeleteResult answer = await this.DeleteTagAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+                return answer.Outcome is ManifestDeleteOutcome.NotFound or ManifestDeleteOutcome.Deleted;
+            }
+
+            return false;
+        }
+        catch (RegistryException)
+        {
+            // No delete permission, no answer, a server error: not known to support it, so it does not.
+            return false;
+        }
+    }
 
     internal static bool IsDigest(string reference) => reference.Contains(':', StringComparison.Ordinal);
 

@@ -7,7 +7,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the tags of a Docker/OCI registry with their digest, size, layers, platforms and creation time.</para>
-/// <para type="description">Emits one RegistryCleaner.RegistryImage per tag as soon as its manifest has been read. Size counts each distinct blob of the image once (config and layers; for a multi-arch index, the blobs of all children). With -MongoUsage, each Domino image also carries its environment name, project and owner from Domino's records.</para>
+/// <para type="description">Emits one RegistryCleaner.RegistryImage per tag as soon as its manifest has been read. Size counts each distinct blob of the image once (config and layers; for a multi-arch index, the blobs of all the images under it, at any depth). A referrer (signature, SBOM) shows its Subject and ArtifactType. With -MongoUsage, each Domino image also carries its environment name, project and owner from Domino's records.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "RegistryImage", DefaultParameterSetName = AllSet)]
 [OutputType(OutputTypeNames.RegistryImage)]

@@ -28,6 +28,18 @@ public sealed record UnusedImage(
     IReadOnlyList<string> OtherTags,
     string MediaType)
 {
+    /// <summary>Gets the change: <c>Delete</c> (the manifest, by digest) or <c>Untag</c> (this tag alone; the manifest stays for its kept tags).</summary>
+    public CandidateAction Action { get; init; }
+
+    /// <summary>Gets what goes with the manifest: its referrers' tags (<c>sha256-&lt;hex&gt;.sig</c>) and untagged referrers by digest.</summary>
+    public IReadOnlyList<string> Referrers { get; init; } = [];
+
+    /// <summary>Gets the manifest this candidate refers to, when it is itself a referrer whose subject is gone.</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>Gets the artifact type, when the candidate is an artifact rather than an image.</summary>
+    public string? ArtifactType { get; init; }
+
     /// <summary>Gets the Domino environment of the image (for a model image, the one it was built on), when Domino's records were read.</summary>
     public string? EnvironmentName { get; init; }
 
@@ -43,13 +55,19 @@ public sealed record UnusedImage(
     public static UnusedImage From(DeletionCandidate candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
-        return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, candidate.OtherTags, candidate.MediaType);
+        return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, candidate.OtherTags, candidate.MediaType)
+        {
+            Action = candidate.Action,
+            Referrers = [.. candidate.Referrers.SelectMany(static r => r.Tags.Count > 0 ? r.Tags : [r.Digest])],
+            Subject = candidate.Subject,
+            ArtifactType = candidate.ArtifactType,
+        };
     }
 }
 
 /// <summary>
-/// <para type="synopsis">Lists the registry images no workload uses, with exactly how many bytes deleting each frees after garbage collection.</para>
-/// <para type="description">Reads which images are in use (live from Kubernetes, or -InUse), reads the whole registry catalog (layers are shared across repositories), and applies the deletion rules: images in use by tag or digest on any host are kept, a manifest that a kept tag also points at is kept, children of kept indexes are kept. The sum of ReclaimableBytes over the output is exactly what the registry's garbage collection frees after Remove-UnusedImage deletes them.</para>
+/// <para type="synopsis">Lists the registry images no workload uses, with how many bytes deleting each frees after garbage collection.</para>
+/// <para type="description">Reads which images are in use (live from Kubernetes, or -InUse), reads the whole registry catalog (layers are shared across repositories), and applies the deletion rules: images in use by tag or digest on any host are kept, a manifest that a kept tag also points at is kept, children of kept indexes are kept. A candidate takes its referrers with it (cosign signatures and attestations, SBOMs: tags such as sha256-&lt;hex&gt;.sig and manifests whose subject it is), and the referrers of a kept image are kept. Where the registry deletes tags alone, a candidate tag whose manifest also carries a kept tag is untagged (Action Untag, 0 bytes). The sum of ReclaimableBytes over the output is what the registry's garbage collection frees after Remove-UnusedImage deletes them; it is exact when no tag was ever overwritten, or with -StoragePath, and an upper bound otherwise (a warning says by how much at most).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "UnusedImage")]
 [OutputType(OutputTypeNames.UnusedImage)]
@@ -149,6 +167,10 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [Parameter]
     public string? Database { get; set; }
 
+    /// <summary><para type="description">The registry's filesystem storage: the rootdirectory of its storage.filesystem configuration (the folder holding docker/registry/v2), read-only. Adds the manifests no tag reaches (an overwritten tag's old manifest, images pushed by digest) to the plan as candidates by digest, so ReclaimableBytes is exact. Needs read access to the folder only.</para></summary>
+    [Parameter]
+    public string? StoragePath { get; set; }
+
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
@@ -215,6 +237,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
             Context = this.Context,
             Namespace = this.Namespace,
             Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
+            StoragePath = this.StoragePath,
         });
         using (planned.Client)
         {

@@ -63,17 +63,31 @@ public sealed partial class RemoveUnusedImageCommand
         }
 
         DeletionCandidate first = candidates[0];
-        var image = new BackupImage(first.Repository, first.Digest, candidates.Select(c => c.Tag).OfType<string>().Distinct(StringComparer.Ordinal).ToArray());
+        if (candidates.All(c => c.Action == CandidateAction.Untag))
+        {
+            return true; // the manifest stays for its kept tags: nothing is lost
+        }
+
+        // The image, then its referrers (signatures, SBOMs, attestations), which a DELETE of it takes along.
+        BackupImage[] images =
+        [
+            new BackupImage(first.Repository, first.Digest, candidates.Select(c => c.Tag).OfType<string>().Distinct(StringComparer.Ordinal).ToArray()),
+            .. candidates.SelectMany(c => c.Referrers).DistinctBy(r => r.Digest).Select(r => new BackupImage(r.Repository, r.Digest, r.Tags) { Subject = r.ParentDigest }),
+        ];
         if (this.backup is null)
         {
-            this.wouldBackUp.Add(image);
+            this.wouldBackUp.AddRange(images);
             return true;
         }
 
         try
         {
-            ImageBackupResult written = this.RunEngine((_, token) => this.backup.BackUpAsync(image, token));
-            this.WriteVerbose(string.Create(CultureInfo.InvariantCulture, $"Backed up {first.Repository}@{first.Digest} to {this.backupFolder}: {written.BlobsWritten} blobs ({written.BytesWritten} bytes) written, {written.BlobsPresent} already there."));
+            foreach (BackupImage image in images)
+            {
+                ImageBackupResult written = this.RunEngine((_, token) => this.backup.BackUpAsync(image, token));
+                this.WriteVerbose(string.Create(CultureInfo.InvariantCulture, $"Backed up {image.Repository}@{image.Digest}{(image.Subject is null ? string.Empty : $" (a referrer of {image.Subject})")} to {this.backupFolder}: {written.BlobsWritten} blobs ({written.BytesWritten} bytes) written, {written.BlobsPresent} already there."));
+            }
+
             return true;
         }
         catch (Exception ex) when (ex is RegistryException or OciLayoutException or IOException or UnauthorizedAccessException)

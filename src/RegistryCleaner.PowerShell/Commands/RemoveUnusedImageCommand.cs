@@ -11,7 +11,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Deletes unused registry images safely: one confirmation per image, every protection re-applied, every deleted manifest journaled first.</para>
-/// <para type="description">With no input, deletes what Get-UnusedImage plans for the same parameters; a typed -Tag or -Digest narrows that plan. With input (UnusedImage, RegistryImage, ArchivedEnvTag or any object with Repository, Tag and Digest), deletes only those exact images, and still skips any that is in use or shares its manifest with a kept tag. Right before each DELETE the tag is re-resolved (a moved tag is skipped) and the raw manifest is appended to the journal, so Restore-RegistryImage can put it back until garbage collection runs. Nothing is deleted when usage cannot be read completely.</para>
+/// <para type="description">With no input, deletes what Get-UnusedImage plans for the same parameters; a typed -Tag or -Digest narrows that plan. With input (UnusedImage, RegistryImage, ArchivedEnvTag or any object with Repository, Tag and Digest), deletes only those exact images, and still skips any that is in use or shares its manifest with a kept tag. Right before each DELETE the tag is re-resolved (a moved tag is skipped) and the raw manifest is appended to the journal, so Restore-RegistryImage can put it back until garbage collection runs. An image's index children and referrers (signatures, SBOMs) go with it on the same confirmation; after every DELETE the tags are listed again and a tag that left with it unplanned is put back at once and reported. Where the registry deletes tags alone, a tag sharing a kept manifest is untagged. Nothing is deleted when usage cannot be read completely.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "UnusedImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.ImageDeletion)]
@@ -112,6 +112,10 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [Parameter]
     public string? JournalPath { get; set; }
 
+    /// <summary><para type="description">The registry's filesystem storage: the rootdirectory of its storage.filesystem configuration, read-only. Adds the manifests no tag reaches (an overwritten tag's old manifest) to the plan as candidates by digest, so the freed bytes are exact.</para></summary>
+    [Parameter]
+    public string? StoragePath { get; set; }
+
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
@@ -210,6 +214,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
             Targets = targeted ? this.targets.Distinct().ToArray() : null,
             ForDeletion = true,
+            StoragePath = this.StoragePath,
         });
         using (planned.Client)
         {
@@ -260,7 +265,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 string target = first.Tag is null
                     ? $"{registry}/{first.Repository}@{first.Digest}"
                     : $"{registry}/{first.Repository}:{first.Tag} ({ShortDigest(first.Digest)})";
-                string action = $"Delete image{(otherTags.Length > 0 ? $" (the same DELETE removes tag{(otherTags.Length > 1 ? "s" : string.Empty)} {string.Join(", ", otherTags)})" : string.Empty)}, freeing {ByteCount.Format(bytes)} after garbage collection";
+                string action = DescribeAction(candidates, otherTags, bytes);
                 progress.Report(target);
                 progress.Advance(candidates.Length, bytes);
                 if (!this.ShouldChange(target, action))
@@ -328,9 +333,11 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                     }
                     else
                     {
-                        this.WriteVerbose($"{child.Status}: child {child.Repository}@{child.Digest} of {child.ParentDigest}.");
+                        this.WriteVerbose($"{child.Status}: {child.Repository}@{child.Digest} with {child.ParentDigest}: {child.Reason}");
                     }
                 }
+
+                this.ReportTagChecks(result);
             }
         }
         finally
@@ -346,6 +353,39 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         }
 
         this.WriteSummary(journal, counts, freed);
+    }
+
+    /// <summary>What ShouldProcess asks: the DELETE, the tags and referrers it takes, and the bytes it frees.</summary>
+    private static string DescribeAction(DeletionCandidate[] candidates, string[] otherTags, long bytes)
+    {
+        DeletionCandidate first = candidates[0];
+        if (first.Action == CandidateAction.Untag)
+        {
+            return $"Delete tag{(candidates.Length > 1 ? "s " + string.Join(", ", candidates.Select(c => c.Tag)) : string.Empty)} only (the manifest stays for its kept tags), freeing 0 bytes";
+        }
+
+        string[] referrers = [.. candidates.SelectMany(c => c.Referrers).DistinctBy(r => r.Digest).SelectMany(r => r.Tags.Count > 0 ? r.Tags : [r.Digest])];
+        string sameDelete = otherTags.Length > 0 ? $" (the same DELETE removes tag{(otherTags.Length > 1 ? "s" : string.Empty)} {string.Join(", ", otherTags)})" : string.Empty;
+        string with = referrers.Length > 0 ? $" with its referrer{(referrers.Length > 1 ? "s" : string.Empty)} {string.Join(", ", referrers)}" : string.Empty;
+        return $"Delete image{sameDelete}{with}, freeing {ByteCount.Format(bytes)} after garbage collection";
+    }
+
+    /// <summary>Rule 10: a tag that left with a DELETE unplanned was put back; each one is an error naming it.</summary>
+    private void ReportTagChecks(ManifestDeletion result)
+    {
+        foreach (TagPutBack putBack in result.TagsPutBack)
+        {
+            this.WriteError(new ErrorRecord(
+                new InvalidOperationException(putBack.Message),
+                putBack.Restored ? "RegistryTagPutBack" : "RegistryTagPutBackFailed",
+                ErrorCategory.WriteError,
+                putBack));
+        }
+
+        foreach (string problem in result.Problems)
+        {
+            this.WriteError(new ErrorRecord(new InvalidOperationException(problem), "RegistryTagCheckFailed", ErrorCategory.ReadError, null));
+        }
     }
 
     private void Emit(ImageDeletionResult result, Dictionary<DeletionStatus, int> counts)

@@ -227,7 +227,8 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
 
         Assert.Empty(result.Errors);
         Assert.Equal(Expected(_ => true), Names(result));
-        string warning = Assert.Single(result.Warnings);
+        // Said once (the plan's bytes may add their own warning: no -StoragePath was given).
+        string warning = Assert.Single(result.Warnings, w => w.StartsWith("Domino's records are not read", StringComparison.Ordinal));
         Assert.Contains("-MongoUsage:$false", warning, StringComparison.Ordinal);
         Assert.Contains($"{EnvironmentRepository}, {ModelRepository}", warning, StringComparison.Ordinal);
     }
@@ -247,7 +248,7 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
         Assert.Contains($"mongo.usage: true in {always}", ((other.Terminating as IContainsErrorRecord)?.ErrorRecord ?? other.Errors[0]).Exception.Message, StringComparison.Ordinal);
         Assert.Empty(optedOut.Errors);
         Assert.Equal(Expected(_ => true), Names(optedOut));
-        Assert.Contains("mongo.usage: false", Assert.Single(optedOut.Warnings), StringComparison.Ordinal);
+        Assert.Contains("mongo.usage: false", Assert.Single(optedOut.Warnings, w => w.StartsWith("Domino's records are not read", StringComparison.Ordinal)), StringComparison.Ordinal);
     }
 
     [Fact]

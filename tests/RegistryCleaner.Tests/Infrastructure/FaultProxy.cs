@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.Tests.Infrastructure;
 
@@ -94,11 +96,13 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
     private readonly ConcurrentQueue<Fault> faults = new();
     private readonly HttpClient upstream;
     private readonly Uri target;
+    private readonly string? oci11Storage;
     private WebApplication app = null!;
 
-    private FaultProxy(Uri target)
+    private FaultProxy(Uri target, string? oci11Storage)
     {
         this.target = target;
+        this.oci11Storage = oci11Storage;
         this.upstream = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, UseCookies = false })
         {
             Timeout = TimeSpan.FromSeconds(30),
@@ -111,9 +115,15 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
     /// <summary>Gets the count of requests seen, by "METHOD path".</summary>
     public ConcurrentDictionary<string, int> Requests { get; } = new(StringComparer.Ordinal);
 
-    public static FaultProxy Start(Uri target)
+    /// <summary>
+    /// Starts a proxy. With <paramref name="oci11Storage"/> (the registry's storage root) it also speaks what
+    /// distribution 2.8 lacks of OCI distribution 1.1, from the registry's own files: the referrers API (every
+    /// revision of the repository whose <c>subject</c> is the digest, two per page), and tag deletion, which removes the
+    /// tag's folder <c>_manifests/tags/&lt;tag&gt;</c> exactly as distribution 3 does (404 <c>MANIFEST_UNKNOWN</c> when absent).
+    /// </summary>
+    public static FaultProxy Start(Uri target, string? oci11Storage = null)
     {
-        var proxy = new FaultProxy(target);
+        var proxy = new FaultProxy(target, oci11Storage);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -147,6 +157,11 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
         HttpRequest request = context.Request;
         this.Requests.AddOrUpdate($"{request.Method} {request.Path}", 1, static (_, n) => n + 1);
         Fault? fault = this.faults.FirstOrDefault(f => f.TryFire(request));
+        if (fault is null && this.oci11Storage is not null && await this.TryAnswerOci11Async(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (fault is { Delay.Ticks: > 0 })
         {
             // Any fault may come late (Slow is only a delay): lets tests line up concurrent runs on one request.
@@ -215,6 +230,91 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
         }
 
         await context.Response.Body.WriteAsync(body).ConfigureAwait(false);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, string contentType, string body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = contentType;
+        context.Response.Headers["Docker-Distribution-Api-Version"] = "registry/2.0";
+        await context.Response.WriteAsync(body).ConfigureAwait(false);
+    }
+
+    private async Task<bool> TryAnswerOci11Async(HttpContext context)
+    {
+        const string NameUnknown = "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known to registry\"}]}";
+        const string ManifestUnknown = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}";
+        string path = context.Request.Path.Value ?? string.Empty;
+        string v2 = Path.Combine(this.oci11Storage!, "docker", "registry", "v2");
+        Match referrers = Regex.Match(path, "^/v2/(?<name>.+)/referrers/(?<digest>sha256:[0-9a-f]{64})$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        if (referrers.Success && HttpMethods.IsGet(context.Request.Method))
+        {
+            string repository = Path.Combine(v2, "repositories", referrers.Groups["name"].Value);
+            if (!Directory.Exists(Path.Combine(repository, "_manifests")))
+            {
+                await WriteJsonAsync(context, 404, "application/json", NameUnknown).ConfigureAwait(false);
+                return true;
+            }
+
+            string revisions = Path.Combine(repository, "_manifests", "revisions", "sha256");
+            var found = new List<JsonObject>();
+            foreach (string revision in Directory.Exists(revisions) ? Directory.EnumerateDirectories(revisions).Order(StringComparer.Ordinal) : Enumerable.Empty<string>())
+            {
+                if (!File.Exists(Path.Combine(revision, "link")))
+                {
+                    continue;
+                }
+
+                string hex = Path.GetFileName(revision);
+                byte[] manifest = await File.ReadAllBytesAsync(Path.Combine(v2, "blobs", "sha256", hex[..2], hex, "data")).ConfigureAwait(false);
+                JsonObject parsed = JsonNode.Parse(manifest)!.AsObject();
+                if ((string?)parsed["subject"]?["digest"] != referrers.Groups["digest"].Value)
+                {
+                    continue;
+                }
+
+                var descriptor = new JsonObject
+                {
+                    ["mediaType"] = (string?)parsed["mediaType"],
+                    ["size"] = manifest.Length,
+                    ["digest"] = "sha256:" + hex,
+                };
+                string? artifactType = (string?)parsed["artifactType"] ?? (string?)parsed["config"]?["mediaType"];
+                if (artifactType is not null)
+                {
+                    descriptor["artifactType"] = artifactType;
+                }
+
+                found.Add(descriptor);
+            }
+
+            int page = int.TryParse(context.Request.Query["page"], out int p) ? p : 0;
+            if (found.Count > (page + 1) * 2)
+            {
+                context.Response.Headers.Link = $"<{path}?page={page + 1}>; rel=\"next\"";
+            }
+
+            var body = new JsonObject { ["schemaVersion"] = 2, ["mediaType"] = MediaTypes.OciIndex, ["manifests"] = new JsonArray([.. found.Skip(page * 2).Take(2)]) };
+            await WriteJsonAsync(context, 200, MediaTypes.OciIndex, body.ToJsonString()).ConfigureAwait(false);
+            return true;
+        }
+
+        Match tag = Regex.Match(path, "^/v2/(?<name>.+)/manifests/(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        if (tag.Success && HttpMethods.IsDelete(context.Request.Method))
+        {
+            string folder = Path.Combine(v2, "repositories", tag.Groups["name"].Value, "_manifests", "tags", tag.Groups["tag"].Value);
+            if (!Directory.Exists(folder))
+            {
+                await WriteJsonAsync(context, 404, "application/json", ManifestUnknown).ConfigureAwait(false);
+                return true;
+            }
+
+            Directory.Delete(folder, recursive: true);
+            context.Response.StatusCode = 202;
+            return true;
+        }
+
+        return false;
     }
 
     private async Task<HttpResponseMessage> ForwardAsync(HttpContext context)

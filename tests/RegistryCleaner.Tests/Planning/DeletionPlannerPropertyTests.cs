@@ -39,7 +39,9 @@ public class DeletionPlannerPropertyTests
             Targets = random.Next(4) == 0
                 ? [.. inventory.Tags.Where(_ => random.Next(2) == 0).Select(t => new PlanTarget(t.Repository, t.Tag, random.Next(2) == 0 ? t.Digest : null))]
                 : null,
+            TagDeletionSupported = random.Next(3) == 0,
         };
+        inventory = inventory with { IncludesUntaggedManifests = random.Next(3) == 0 };
 
         DeletionPlan plan = DeletionPlanner.Plan(new PlanRequest(inventory, usage, options));
 
@@ -66,11 +68,45 @@ public class DeletionPlannerPropertyTests
         Assert.DoesNotContain(deleted, d => digestsInUse.Contains(d.Digest));
         Assert.DoesNotContain(inventory.Tags, t => deleted.Contains((t.Repository, t.Digest)) && tagsInUse.Contains((t.Repository, t.Tag)));
 
-        // Every tag that disappears is a candidate: no DELETE silently takes a kept tag.
-        HashSet<(string, string?)> candidateTags = [.. plan.Candidates.Select(c => (c.Repository, c.Tag))];
+        // Every tag that disappears is a candidate, or a tag of a referrer deleted with its subject: no DELETE
+        // silently takes a kept tag.
+        HashSet<(string, string?)> candidateTags =
+        [
+            .. plan.Candidates.Select(c => (c.Repository, c.Tag)),
+            .. plan.ChildDeletions.SelectMany(c => c.Tags.Select(t => (c.Repository, (string?)t))),
+        ];
         Assert.All(
             inventory.Tags.Where(t => deleted.Contains((t.Repository, t.Digest))),
             t => Assert.Contains((t.Repository, (string?)t.Tag), candidateTags));
+
+        // A referrer of a manifest that stays stays too (by subject field and by referrers-schema tag).
+        foreach (ManifestRecord referrer in inventory.Manifests.Where(m => m.Subject is not null && manifests.ContainsKey((m.Repository, m.Subject!))))
+        {
+            Assert.True(
+                deleted.Contains((referrer.Repository, referrer.Subject!)) || !deleted.Contains((referrer.Repository, referrer.Digest)),
+                $"{referrer.Digest} was deleted while its subject {referrer.Subject} stays");
+        }
+
+        foreach (TagRecord tag in inventory.Tags)
+        {
+            if (ReferrerTagSchema.TryParse(tag.Tag, out string? subject, out _) && subject != tag.Digest && manifests.ContainsKey((tag.Repository, subject)))
+            {
+                Assert.True(deleted.Contains((tag.Repository, subject)) || !deleted.Contains((tag.Repository, tag.Digest)), $"{tag.Tag} was deleted while its subject stays");
+            }
+        }
+
+        // An untag deletes no manifest, frees nothing, and its manifest keeps a tag that is not a candidate.
+        foreach (DeletionCandidate untag in plan.Candidates.Where(c => c.Action == CandidateAction.Untag))
+        {
+            Assert.True(options.TagDeletionSupported);
+            Assert.Equal(0, untag.ReclaimableBytes);
+            Assert.DoesNotContain((untag.Repository, untag.Digest), deleted);
+            Assert.Contains(inventory.Tags, t => t.Repository == untag.Repository && t.Digest == untag.Digest && !candidateTags.Contains((t.Repository, t.Tag)));
+        }
+
+        // Untagged candidates come only from storage (or from a request by digest).
+        Assert.All(plan.Candidates.Where(c => c.Tag is null), c => Assert.True(inventory.IncludesUntaggedManifests || options.Targets is not null));
+        Assert.Equal(inventory.IncludesUntaggedManifests, plan.IncludesUntaggedManifests);
 
         // Children of a kept index stay.
         foreach (ManifestRecord index in inventory.Manifests.Where(m => m.IsIndex && !deleted.Contains((m.Repository, m.Digest))))
@@ -84,12 +120,15 @@ public class DeletionPlannerPropertyTests
         Assert.All(plan.Protected, p => Assert.DoesNotContain((p.Repository, p.Digest!), deleted));
     }
 
+    private static string Hex(int n) => "sha256:" + n.ToString("x64", System.Globalization.CultureInfo.InvariantCulture);
+
     private static (RegistryInventory Inventory, UsageSnapshot Usage) RandomRegistry(Random random)
     {
         string[] repositories = [.. new[] { "dominodatalab/environment", "dominodatalab/model", "other/app" }.Take(random.Next(1, 4))];
         BlobDescriptor[] blobs = [.. Enumerable.Range(0, random.Next(4, 30)).Select(i => new BlobDescriptor($"sha256:blob{i}", random.Next(1, 1000), "layer"))];
         Dictionary<(string, string), ManifestRecord> manifests = [];
         List<ManifestRecord> images = [];
+        List<TagRecord> schemaTags = [];
         int next = 0;
 
         foreach (string repository in repositories)
@@ -105,7 +144,7 @@ public class DeletionPlannerPropertyTests
                 }
                 else
                 {
-                    string digest = $"sha256:img{next++}";
+                    string digest = Hex(next++);
                     BlobDescriptor config = random.Next(5) == 0 ? blobs[random.Next(blobs.Length)] : new BlobDescriptor("sha256:cfg-" + digest, random.Next(1, 50), "config");
                     image = new ManifestRecord(
                         repository,
@@ -132,12 +171,40 @@ public class DeletionPlannerPropertyTests
                     .. inRepository.OrderBy(_ => random.Next()).Take(random.Next(1, 4))
                         .Select(m => new ChildDescriptor(m.Digest, m.ManifestSize, m.MediaType, "linux/amd64")),
                 ];
-                string digest = $"sha256:idx{next++}";
+                string digest = Hex(next++);
                 manifests.TryAdd((repository, digest), new ManifestRecord(repository, digest, MediaTypes.OciIndex, random.Next(1, 100), null, [], children, null));
+            }
+
+            // Referrers: signatures and SBOMs of earlier manifests, by subject field or only by a referrers-schema tag,
+            // now and then of a subject that is not there.
+            int referrers = random.Next(0, 4);
+            for (int i = 0; i < referrers; i++)
+            {
+                ManifestRecord[] inRepository = [.. manifests.Values.Where(m => m.Repository == repository)];
+                string subject = random.Next(6) == 0 ? Hex(900_000 + next) : inRepository[random.Next(inRepository.Length)].Digest;
+                string digest = Hex(next++);
+                bool bySubjectField = random.Next(2) == 0;
+                manifests.TryAdd((repository, digest), new ManifestRecord(
+                    repository,
+                    digest,
+                    MediaTypes.OciManifest,
+                    random.Next(1, 100),
+                    new BlobDescriptor("sha256:empty", 2, "application/vnd.oci.empty.v1+json"),
+                    [random.Next(3) == 0 ? blobs[random.Next(blobs.Length)] : new BlobDescriptor("sha256:sig-" + digest, random.Next(1, 50), "application/vnd.dev.cosign.simplesigning.v1+json")],
+                    [],
+                    null)
+                {
+                    Subject = bySubjectField ? subject : null,
+                    ArtifactType = "application/vnd.dev.cosign.simplesigning.v1+json",
+                });
+                if (!bySubjectField || random.Next(2) == 0)
+                {
+                    schemaTags.Add(new TagRecord(repository, "sha256-" + subject["sha256:".Length..] + (random.Next(2) == 0 ? ".sig" : ".att"), digest));
+                }
             }
         }
 
-        List<TagRecord> tags = [];
+        List<TagRecord> tags = [.. schemaTags];
         string[] names = ["t1", "t2", "t3", "x1", "x2", "659c7bce85f6381e675bb205-1", "659c7bce85f6381e675bb205-2", "659c7bce85f6381e675bb205-10"];
         foreach (string repository in repositories)
         {

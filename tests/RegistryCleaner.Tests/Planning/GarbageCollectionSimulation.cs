@@ -9,10 +9,10 @@ namespace RegistryCleaner.Tests.Planning;
 /// </summary>
 internal static class GarbageCollectionSimulation
 {
-    /// <summary>The manifest revisions the plan deletes: each candidate's digest and each child deletion.</summary>
+    /// <summary>The manifest revisions the plan deletes: each candidate's digest (untags delete none) and each child deletion.</summary>
     public static HashSet<(string Repository, string Digest)> Deleted(DeletionPlan plan) =>
     [
-        .. plan.Candidates.Select(c => (c.Repository, c.Digest)),
+        .. plan.Candidates.Where(c => c.Action == CandidateAction.Delete).Select(c => (c.Repository, c.Digest)),
         .. plan.ChildDeletions.Select(c => (c.Repository, c.Digest)),
     ];
 

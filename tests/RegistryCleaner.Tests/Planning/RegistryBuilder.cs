@@ -39,6 +39,26 @@ internal sealed class RegistryBuilder
         return this;
     }
 
+    /// <summary>An artifact (signature, SBOM) whose subject is <paramref name="subject"/>, when given (OCI 1.1 subject field).</summary>
+    public RegistryBuilder Artifact(string repository, string digest, string? subject, string artifactType, string[] layers, DateTimeOffset? created = null)
+    {
+        this.AddRepository(repository);
+        List<BlobDescriptor> descriptors = [.. layers.Select(l => new BlobDescriptor(l, this.blobSizes.GetValueOrDefault(l, 100), artifactType))];
+        this.manifests[(repository, digest)] = new ManifestRecord(
+            repository, digest, MediaTypes.OciManifest, ManifestSize, new BlobDescriptor("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2, "application/vnd.oci.empty.v1+json"), descriptors, [], created)
+        {
+            Subject = subject,
+            ArtifactType = artifactType,
+        };
+        return this;
+    }
+
+    /// <summary>The digest <c>sha256:</c> followed by 64 copies of <paramref name="c"/>, as real tags of the referrers schema need.</summary>
+    public static string Digest(char c) => "sha256:" + new string(c, 64);
+
+    /// <summary>The referrers-schema tag of a subject: <c>sha256-&lt;hex&gt;</c> plus a suffix such as <c>.sig</c>.</summary>
+    public static string SchemaTag(string subject, string suffix = "") => "sha256-" + subject["sha256:".Length..] + suffix;
+
     public RegistryBuilder Tag(string repository, string tag, string digest)
     {
         this.AddRepository(repository);
@@ -46,11 +66,18 @@ internal sealed class RegistryBuilder
         return this;
     }
 
-    public RegistryInventory Inventory(bool complete = true) =>
-        new(Registry, [.. this.repositories], [.. this.tags], [.. this.manifests.Values], complete);
+    public RegistryInventory Inventory(bool complete = true, bool includesUntagged = false) =>
+        new(Registry, [.. this.repositories], [.. this.tags], [.. this.manifests.Values], complete) { IncludesUntaggedManifests = includesUntagged };
 
-    public DeletionPlan Plan(UsageSnapshot? usage = null, PlanOptions? options = null) =>
-        DeletionPlanner.Plan(new PlanRequest(this.Inventory(), usage ?? Usage(), options ?? new PlanOptions()));
+    public DeletionPlan Plan(UsageSnapshot? usage = null, PlanOptions? options = null, bool includesUntagged = false) =>
+        DeletionPlanner.Plan(new PlanRequest(this.Inventory(includesUntagged: includesUntagged), usage ?? Usage(), options ?? new PlanOptions()));
+
+    /// <summary>Leaves a manifest out of the inventory (what the registry API cannot see: an untagged one).</summary>
+    public RegistryBuilder Without(string repository, string digest)
+    {
+        this.manifests.Remove((repository, digest));
+        return this;
+    }
 
     /// <summary>The bytes one image frees when nothing else shares it: manifest, config and its layers.</summary>
     public long Exclusive(params string[] layers) => ManifestSize + ConfigSize + layers.Sum(l => this.blobSizes.GetValueOrDefault(l, 100));
