@@ -12,6 +12,8 @@
     FunctionsToExport      = @()
     CmdletsToExport        = @(
         'Compare-DominoRegistry'
+        'Disable-RegistryDeletion'
+        'Enable-RegistryDeletion'
         'Find-ArchivedEnvTag'
         'Get-DominoImageUsage'
         'Get-RegistryCleanerConfig'
@@ -19,9 +21,11 @@
         'Get-RegistryLayer'
         'Get-UnusedImage'
         'Get-WorkloadImage'
+        'Invoke-RegistryGarbageCollection'
         'Remove-MongoEnvRevision'
         'Remove-UnusedImage'
         'Restore-RegistryImage'
+        'Test-RegistryImage'
     )
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -73,6 +73,9 @@ function Start-LabRegistry {
     The user and password of -Htpasswd; the lab's own pushes use it.
     .PARAMETER DeleteEnabled
     Sets storage.delete.enabled (default $true); $false makes manifest DELETE answer 405.
+    .PARAMETER Port
+    The loopback port to serve on; default a free one. A registry that is restarted during a test should get one
+    below the ephemeral range, which nothing else takes while it restarts.
     .EXAMPLE
     $lab = Start-LabRegistry; try { Publish-LabImage -Lab $lab -Repository demo/app -Tag v1 } finally { Stop-LabRegistry $lab }
     #>
@@ -80,7 +83,8 @@ function Start-LabRegistry {
     param(
         [switch] $Htpasswd,
         [pscredential] $Credential,
-        [bool] $DeleteEnabled = $true
+        [bool] $DeleteEnabled = $true,
+        [int] $Port
     )
     $binary = '/usr/bin/docker-registry'
     if (-not (Test-Path $binary)) {
@@ -91,7 +95,7 @@ function Start-LabRegistry {
     $root = Join-Path ([IO.Path]::GetTempPath()) ("registrylab-" + [Guid]::NewGuid().ToString('n').Substring(0, 12))
     $storage = Join-Path $root 'storage'
     [void](New-Item -ItemType Directory -Path $storage -Force)
-    $port = Get-LabFreePort
+    $port = if ($Port) { $Port } else { Get-LabFreePort }
     $config = Join-Path $root 'config.yml'
     $log = Join-Path $root 'registry.log'
     $yaml = @(

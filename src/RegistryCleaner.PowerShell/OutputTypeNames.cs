@@ -38,4 +38,16 @@ public static class OutputTypeNames
 
     /// <summary>One configuration key.</summary>
     public const string ConfigEntry = "RegistryCleaner.ConfigEntry";
+
+    /// <summary>One problem an integrity check found (a missing or wrong-sized manifest or blob).</summary>
+    public const string RegistryImageProblem = "RegistryCleaner.RegistryImageProblem";
+
+    /// <summary>The summary of an integrity check.</summary>
+    public const string RegistryIntegrity = "RegistryCleaner.RegistryIntegrity";
+
+    /// <summary>The outcome of a garbage collection run (or its dry run).</summary>
+    public const string GarbageCollection = "RegistryCleaner.GarbageCollection";
+
+    /// <summary>The delete setting of a registry workload after Enable-/Disable-RegistryDeletion.</summary>
+    public const string RegistryDeletionSetting = "RegistryCleaner.RegistryDeletionSetting";
 }

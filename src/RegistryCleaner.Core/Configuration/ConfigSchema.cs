@@ -85,6 +85,18 @@ public static class ConfigSchema
     /// <summary>The key holding the namespaces to scan.</summary>
     public const string Namespaces = "kubernetes.namespaces";
 
+    /// <summary>The key naming the StatefulSet that runs the registry (in kubernetes.platform_namespace).</summary>
+    public const string RegistryStatefulSet = "kubernetes.registry_statefulset";
+
+    /// <summary>The key naming the registry's container in that StatefulSet.</summary>
+    public const string RegistryContainer = "kubernetes.registry_container";
+
+    /// <summary>The key holding the registry's config.yml path inside its container.</summary>
+    public const string RegistryConfigInContainer = "kubernetes.registry_config";
+
+    /// <summary>The key holding the registry binary inside its container.</summary>
+    public const string RegistryCommandInContainer = "kubernetes.registry_command";
+
     /// <summary>The key holding the concurrency limit.</summary>
     public const string MaxWorkers = "analysis.max_workers";
 
@@ -153,6 +165,10 @@ public static class ConfigSchema
         new(KubeConfig, ConfigValueKind.String, null, "KUBECONFIG", "kubeconfig file; else ~/.kube/config, else the in-cluster service account."),
         new(Contexts, ConfigValueKind.StringList, Array.Empty<string>(), null, "kubeconfig contexts to read and merge; empty means the current context."),
         new(Namespaces, ConfigValueKind.StringList, Array.Empty<string>(), null, "Namespaces to scan for workloads; empty means all namespaces (the safe default)."),
+        new(RegistryStatefulSet, ConfigValueKind.String, "docker-registry", null, "StatefulSet that runs the registry, in kubernetes.platform_namespace: Invoke-RegistryGarbageCollection and Enable-/Disable-RegistryDeletion change and restart it (-StatefulSet)."),
+        new(RegistryContainer, ConfigValueKind.String, null, null, "The registry's container in that StatefulSet; unset: the one named like the StatefulSet, registry or docker-registry, or the only one."),
+        new(RegistryConfigInContainer, ConfigValueKind.String, "/etc/docker/registry/config.yml", null, "The registry's config.yml inside its container, which garbage-collect reads."),
+        new(RegistryCommandInContainer, ConfigValueKind.String, "registry", null, "The registry binary inside its container (registry in the distribution image)."),
         new(MaxWorkers, ConfigValueKind.Integer, 16, null, "Concurrent requests per registry (-ThrottleLimit)."),
         new(Timeout, ConfigValueKind.Integer, 60, null, "Per-request timeout in seconds for the registry, Kubernetes and MongoDB (-TimeoutSec)."),
         new(OutputDir, ConfigValueKind.String, "reports", null, "Folder for deletion journals and MongoDB backups, relative to the current folder."),

@@ -69,7 +69,7 @@ public sealed class RegistryDeleteDisabledException : Exception
 {
     /// <summary>Initializes the exception with the standard advice.</summary>
     public RegistryDeleteDisabledException()
-        : this("The registry has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it.")
+        : this("The registry has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it; for a registry StatefulSet (Domino's docker-registry), Enable-RegistryDeletion does that.")
     {
     }
 

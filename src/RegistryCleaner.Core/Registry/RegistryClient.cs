@@ -12,7 +12,7 @@ namespace RegistryCleaner.Registry;
 /// An OCI distribution (Docker registry v2) client for one registry: one pooled HTTP/1.1 connection pool, anonymous,
 /// basic and bearer-token authentication, retries of idempotent requests. Thread-safe; dispose once.
 /// </summary>
-public sealed class RegistryClient : IDisposable
+public sealed partial class RegistryClient : IDisposable
 {
     private const string CatalogScope = "registry:catalog:*";
     private readonly HttpClient http;
@@ -258,7 +258,7 @@ public sealed class RegistryClient : IDisposable
                     return new ManifestDeleteResult(
                         ManifestDeleteOutcome.Unsupported,
                         response.StatusCode,
-                        $"Registry {this.Name} has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it.");
+                        $"Registry {this.Name} has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it; for a registry StatefulSet (Domino's docker-registry), Enable-RegistryDeletion does that.");
                 default:
                     string detail = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
                     return new ManifestDeleteResult(ManifestDeleteOutcome.Failed, response.StatusCode, $"The delete of {target} failed with {(int)response.StatusCode} {response.ReasonPhrase}{detail}.");
@@ -669,10 +669,11 @@ public sealed class RegistryClient : IDisposable
         string? accept,
         bool retry,
         CancellationToken cancellationToken,
-        Func<HttpContent>? content = null)
+        Func<HttpContent>? content = null,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
         AuthenticationHeaderValue? authorization = await this.AuthorizationAsync(scope, cancellationToken).ConfigureAwait(false);
-        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             // A 401 means the request was not executed, so resending it (even a DELETE) is safe.
@@ -680,7 +681,7 @@ public sealed class RegistryClient : IDisposable
             AuthenticationHeaderValue? challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
             response.Dispose();
             authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization, cancellationToken).ConfigureAwait(false);
-            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken).ConfigureAwait(false);
+            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
                 // A token without the needed action is a permission problem, not a wrong password.
@@ -887,14 +888,15 @@ public sealed class RegistryClient : IDisposable
         AuthenticationHeaderValue? authorization,
         bool retry,
         Func<HttpContent>? content,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
         try
         {
             if (!retry)
             {
                 using HttpRequestMessage request = this.CreateRequest(method, path, accept, authorization, content);
-                HttpResponseMessage response = await this.http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                HttpResponseMessage response = await this.http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
                 this.answered = true;
                 return response;
             }
@@ -903,9 +905,9 @@ public sealed class RegistryClient : IDisposable
                 async (state, ct) =>
                 {
                     using HttpRequestMessage request = state.Client.CreateRequest(state.Method, state.Path, state.Accept, state.Authorization, state.Content);
-                    return await state.Client.http.SendAsync(request, ct).ConfigureAwait(false);
+                    return await state.Client.http.SendAsync(request, state.Completion, ct).ConfigureAwait(false);
                 },
-                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content),
+                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content, Completion: completion),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)

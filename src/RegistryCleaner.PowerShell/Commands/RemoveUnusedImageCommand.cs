@@ -248,6 +248,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
 
         var journal = new DeletionJournal(this.ResolveJournalPath());
         var deleter = new ImageDeleter(planned.Client, journal) { PlannedTags = planned.PlannedTags };
+        this.OpenBackup(planned.Client);
         var counts = new Dictionary<DeletionStatus, int>();
         long freed = 0;
         int wouldDelete = 0;
@@ -273,6 +274,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                     {
                         wouldDelete += candidates.Length;
                         wouldFree += bytes;
+                        this.BackUp(candidates, registry, counts);
                     }
                     else
                     {
@@ -282,6 +284,11 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                         }
                     }
 
+                    continue;
+                }
+
+                if (!this.BackUp(candidates, registry, counts))
+                {
                     continue;
                 }
 
@@ -341,6 +348,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         if (this.IsDryRun)
         {
             this.Tell(string.Create(CultureInfo.InvariantCulture, $"What if: would delete {wouldDelete} images, freeing {ByteCount.Format(wouldFree)} ({wouldFree} bytes) after garbage collection."));
+            this.WriteBackupEstimate(planned.Client);
             return;
         }
 
@@ -394,7 +402,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     private void WriteSummary(DeletionJournal journal, Dictionary<DeletionStatus, int> counts, long freed)
     {
         string journalText = journal.HasRecords
-            ? $" Journal: {journal.Path}. Run the registry's garbage collection (registry garbage-collect <config.yml>) to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
+            ? $" Journal: {journal.Path}. Run the registry's garbage-collect with Invoke-RegistryGarbageCollection to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
             : " Nothing was attempted, so no journal was written.";
         this.Tell(string.Create(
             CultureInfo.InvariantCulture,

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using RegistryCleaner.Backup;
 using RegistryCleaner.Deletion;
 using RegistryCleaner.Registry;
 
@@ -8,18 +9,24 @@ namespace RegistryCleaner.PowerShell.Commands;
 /// <para type="synopsis">Puts images deleted by Remove-UnusedImage back from its journal, until the registry's garbage collection has run.</para>
 /// <para type="description">Reads the journal written by Remove-UnusedImage, checks that every blob of each deleted manifest (config, layers, and those of index children) still exists in the registry, then puts the children back by digest, the manifest by digest and under each of its tags. A tag that meanwhile points at another image is left alone. An image whose blobs garbage collection already removed fails with an error naming the missing blob.</para>
 /// </summary>
-[Cmdlet(VerbsData.Restore, "RegistryImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsData.Restore, "RegistryImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = BackupSet)]
 [OutputType(OutputTypeNames.ImageRestore)]
-public sealed class RestoreRegistryImageCommand : DestructiveCmdlet
+public sealed partial class RestoreRegistryImageCommand : DestructiveCmdlet
 {
     /// <summary><para type="description">The journal written by Remove-UnusedImage -JournalPath (JSON lines).</para></summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = JournalSet)]
     [Alias("Path")]
     public string JournalPath { get; set; } = string.Empty;
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        if (this.ParameterSetName == BackupSet)
+        {
+            this.RestoreFromBackup();
+            return;
+        }
+
         string path = this.ResolveFilePath(this.JournalPath);
         IReadOnlyList<JournaledImage> images;
         try
@@ -34,6 +41,7 @@ public sealed class RestoreRegistryImageCommand : DestructiveCmdlet
         RegistryEndpoint endpoint = this.ResolveEndpoint();
         using RegistryClient client = this.CreateRegistryClient(endpoint);
         var restorer = new ImageRestorer(client);
+        BackupRestorer? fromBackup = this.OpenBackup(client);
         foreach (JournaledImage image in images)
         {
             JournalRecord attempt = image.Attempt;
@@ -50,7 +58,9 @@ public sealed class RestoreRegistryImageCommand : DestructiveCmdlet
                 continue;
             }
 
-            IReadOnlyList<ImageRestoreResult> results = this.RunEngine((_, token) => restorer.RestoreAsync(image, token));
+            IReadOnlyList<ImageRestoreResult> results = image.MayBeDeleted && fromBackup?.Holds(attempt.Digest) == true
+                ? this.RunEngine((_, token) => fromBackup.RestoreAsync(FromJournal(image, endpoint), token))
+                : this.RunEngine((_, token) => restorer.RestoreAsync(image, token));
             if (results.FirstOrDefault(r => r.Status == RestoreStatus.Failed) is { } failed)
             {
                 this.WriteError(new ErrorRecord(new InvalidOperationException(failed.Reason), "RegistryImageRestoreFailed", ErrorCategory.WriteError, failed));

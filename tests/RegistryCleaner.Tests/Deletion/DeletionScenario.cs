@@ -38,9 +38,9 @@ public sealed class DeletionScenario : IDisposable
     /// <summary>Gets the workloads that use the other images.</summary>
     public List<IKubernetesObject<V1ObjectMeta>> Workloads { get; } = [];
 
-    public static async Task<DeletionScenario> CreateAsync(bool deleteEnabled = true)
+    public static async Task<DeletionScenario> CreateAsync(bool deleteEnabled = true, bool restartable = false)
     {
-        var registry = new RegistryServer(new RegistryServerOptions { DeleteEnabled = deleteEnabled });
+        var registry = new RegistryServer(new RegistryServerOptions { DeleteEnabled = deleteEnabled, Restartable = restartable });
         var scenario = new DeletionScenario(registry, Directory.CreateTempSubdirectory("registrycleaner-deletion-").FullName);
         await scenario.SeedAsync();
         return scenario;

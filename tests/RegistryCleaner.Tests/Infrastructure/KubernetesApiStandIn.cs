@@ -21,7 +21,7 @@ namespace RegistryCleaner.Tests.Infrastructure;
 /// cluster-wide and namespaced, paged with <c>limit</c>/<c>continue</c> like the real server, with bearer-token auth
 /// and injectable faults. Good enough for the real KubernetesClient and for kubectl.
 /// </summary>
-public sealed class KubernetesApiStandIn : IAsyncDisposable
+public sealed partial class KubernetesApiStandIn : IAsyncDisposable
 {
     private static readonly Dictionary<string, (string Kind, string Group, string Version)> Resources = new(StringComparer.Ordinal)
     {
@@ -71,6 +71,7 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         WebApplication app = builder.Build();
         KubernetesApiStandIn? standIn = null;
+        app.UseWebSockets();
         app.Run(context => standIn!.HandleAsync(context));
         await app.StartAsync();
         standIn = new KubernetesApiStandIn(app, token);
@@ -192,6 +193,10 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
 
         string path = request.Path.Value ?? "/";
         string[] parts = path.Trim('/').Split('/');
+        if (await TryHandleRegistryWorkloadAsync(context, parts))
+        {
+            return;
+        }
         switch (path)
         {
             case "/version":
@@ -317,6 +322,8 @@ public sealed class KubernetesApiStandIn : IAsyncDisposable
         {
             scoped = ns is null ? all.ToArray() : all.Where(item => item.Namespace == ns).ToArray();
         }
+
+        scoped = WithLabels(scoped, context.Request.Query["labelSelector"]);
 
         int limit = int.TryParse(limitText, CultureInfo.InvariantCulture, out int parsed) && parsed > 0 ? parsed : int.MaxValue;
         int count = Math.Min(limit, Math.Max(0, scoped.Length - offset));

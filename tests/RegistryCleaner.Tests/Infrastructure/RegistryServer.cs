@@ -35,6 +35,15 @@ public sealed record RegistryServerOptions
 
     /// <summary>The token issuer, for <see cref="RegistryAuthMode.Token"/>.</summary>
     public TokenIssuer? Issuer { get; init; }
+
+    /// <summary>Extra environment variables of the registry process (REGISTRY_* override its config.yml).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>
+    /// Takes a port below the ephemeral range, for registries that tests restart: no port-0 listener or outgoing
+    /// connection elsewhere can take it in the moment between the old process and the new one.
+    /// </summary>
+    public bool Restartable { get; init; }
 }
 
 /// <summary>
@@ -46,12 +55,15 @@ public class RegistryServer : IDisposable
     private const string Binary = "/usr/bin/docker-registry";
     private readonly string root;
     private readonly StringBuilder output = new();
+    private readonly List<int> adopted = [];
     private Process? process;
+    private IReadOnlyDictionary<string, string>? environment;
 
     public RegistryServer(RegistryServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.Options = options;
+        this.environment = options.Environment;
         this.root = Directory.CreateTempSubdirectory("registrycleaner-registry-").FullName;
         this.StoragePath = Path.Combine(this.root, "storage");
         this.ConfigPath = Path.Combine(this.root, "config.yml");
@@ -72,7 +84,7 @@ public class RegistryServer : IDisposable
         {
             try
             {
-                this.Start(FreePort());
+                this.Start(options.Restartable ? PortBelowEphemeralRange() : FreePort());
                 return;
             }
             catch (InvalidOperationException ex)
@@ -99,6 +111,32 @@ public class RegistryServer : IDisposable
 
     /// <summary>Gets the self-signed certificate (TLS only).</summary>
     public X509Certificate2? Certificate { get; private set; }
+
+    /// <summary>Gets the registry's process ID (the one this server started last).</summary>
+    public int ProcessId => this.process?.Id ?? throw new InvalidOperationException("The registry is not running.");
+
+    /// <summary>
+    /// Restarts the registry on the same port and storage with these extra environment variables (what a rollout of a
+    /// StatefulSet with a changed environment does to its pod).
+    /// </summary>
+    public void Restart(IReadOnlyDictionary<string, string>? environment)
+    {
+        this.Kill();
+        this.environment = environment;
+        this.Start(this.BaseAddress.Port);
+    }
+
+    /// <summary>
+    /// Takes over a registry process that replaced this one (a cmdlet restarted it), so that it is stopped with this
+    /// server; only that process ID is ever signalled.
+    /// </summary>
+    public void Adopt(int processId)
+    {
+        lock (this.adopted)
+        {
+            this.adopted.Add(processId);
+        }
+    }
 
     /// <summary>Runs <c>docker-registry garbage-collect</c> on this registry's config and returns its output.</summary>
     public string RunGarbageCollect(bool deleteUntagged = false)
@@ -148,6 +186,30 @@ public class RegistryServer : IDisposable
     public void Dispose()
     {
         this.Kill();
+        lock (this.adopted)
+        {
+            foreach (int id in this.adopted)
+            {
+                try
+                {
+                    using Process adoptedProcess = Process.GetProcessById(id);
+                    if (!adoptedProcess.HasExited && adoptedProcess.ProcessName.Contains("registry", StringComparison.Ordinal))
+                    {
+                        adoptedProcess.Kill();
+                        adoptedProcess.WaitForExit(5000);
+                    }
+                }
+                catch (ArgumentException)
+                {
+                    // Already gone.
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already gone.
+                }
+            }
+        }
+
         this.Certificate?.Dispose();
         try
         {
@@ -159,6 +221,36 @@ public class RegistryServer : IDisposable
         }
 
         GC.SuppressFinalize(this);
+    }
+
+    private static int PortBelowEphemeralRange()
+    {
+        int low = 32768;
+        try
+        {
+            low = int.Parse(File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            // The usual Linux default.
+        }
+
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            int port = Random.Shared.Next(Math.Max(1024, low - 12000), low);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
+        return FreePort();
     }
 
     private static int FreePort()
@@ -176,6 +268,11 @@ public class RegistryServer : IDisposable
         var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add(this.ConfigPath);
+        foreach ((string name, string value) in this.environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         this.process = Process.Start(start)!;
         this.process.OutputDataReceived += this.Collect;
         this.process.ErrorDataReceived += this.Collect;

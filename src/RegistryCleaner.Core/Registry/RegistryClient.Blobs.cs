@@ -1,0 +1,177 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace RegistryCleaner.Registry;
+
+/// <content>
+/// Streaming blob transfer (backups read layers of any size, restores upload them) and the probes that tell whether
+/// the registry accepts writes and deletes right now.
+/// </content>
+public sealed partial class RegistryClient
+{
+    private const int CopyBufferSize = 1 << 16;
+
+    /// <summary>A digest no blob or manifest has: probes name it so that nothing real is ever touched.</summary>
+    private const string ProbeDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    /// <summary>
+    /// Streams a blob into <paramref name="destination"/> without holding it in memory. The caller verifies the
+    /// content against the digest (the registry is not trusted); a read that makes no progress for the request timeout
+    /// fails.
+    /// </summary>
+    /// <param name="repository">The repository.</param>
+    /// <param name="digest">The blob digest.</param>
+    /// <param name="destination">Where the bytes go.</param>
+    /// <param name="cancellationToken">Cancels the transfer.</param>
+    /// <returns>The number of bytes copied.</returns>
+    /// <exception cref="RegistryException">The blob does not exist (status 404) or another error.</exception>
+    public async Task<long> CopyBlobAsync(string repository, string digest, Stream destination, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        ArgumentException.ThrowIfNullOrEmpty(digest);
+        ArgumentNullException.ThrowIfNull(destination);
+        using HttpResponseMessage response = await this.SendAsync(
+            HttpMethod.Get, $"v2/{repository}/blobs/{digest}", PullScope(repository), null, retry: true, cancellationToken, completion: HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw await this.NotFoundAsync(response, repository, $"Blob {digest} does not exist in {this.Name}/{repository}.", cancellationToken).ConfigureAwait(false);
+        }
+
+        await this.EnsureSuccessAsync(response, $"GET blob {repository}@{digest}", cancellationToken).ConfigureAwait(false);
+        Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
+        {
+            byte[] buffer = new byte[CopyBufferSize];
+            long copied = 0;
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            while (true)
+            {
+                idle.CancelAfter(this.options.Timeout);
+                int read;
+                try
+                {
+                    read = await source.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new RegistryUnreachableException(this.Name, $"Registry {this.Name} stopped sending blob {repository}@{digest} after {copied} bytes (nothing for {this.options.Timeout.TotalSeconds:0.#} s).", ex);
+                }
+                catch (HttpRequestException ex)
+                {
+                    throw new RegistryUnreachableException(this.Name, $"The download of blob {repository}@{digest} from registry {this.Name} broke off after {copied} bytes ({ex.Message}).", ex);
+                }
+
+                if (read == 0)
+                {
+                    return copied;
+                }
+
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                copied += read;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Uploads a blob monolithically (<c>POST /blobs/uploads/</c>, then one <c>PUT ?digest=</c> with the content); the
+    /// registry checks the digest and refuses content that does not match it.
+    /// </summary>
+    /// <param name="repository">The repository.</param>
+    /// <param name="digest">The blob digest.</param>
+    /// <param name="size">The content length.</param>
+    /// <param name="open">Opens the content; called once per attempt.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    /// <returns>A task that completes when the registry has stored the blob (201).</returns>
+    /// <exception cref="RegistryException">The registry refused the upload.</exception>
+    public async Task UploadBlobAsync(string repository, string digest, long size, Func<Stream> open, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        ArgumentException.ThrowIfNullOrEmpty(digest);
+        ArgumentNullException.ThrowIfNull(open);
+        string location = await this.StartUploadAsync(repository, cancellationToken).ConfigureAwait(false)
+            ?? throw new RegistryException(this.Name, $"Registry {this.Name} refuses uploads to {repository} (405): it is read-only or a pull-through cache.", HttpStatusCode.MethodNotAllowed);
+        string separator = location.Contains('?', StringComparison.Ordinal) ? "&" : "?";
+
+        // Not retried: a PUT that failed half-way leaves an upload session the registry may not accept again.
+        using HttpResponseMessage response = await this.SendAsync(
+            HttpMethod.Put,
+            location + separator + "digest=" + Uri.EscapeDataString(digest),
+            PushScope(repository),
+            null,
+            retry: false,
+            cancellationToken,
+            () =>
+            {
+                var body = new StreamContent(open(), CopyBufferSize);
+                body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                body.Headers.ContentLength = size;
+                return body;
+            }).ConfigureAwait(false);
+        await this.EnsureSuccessAsync(response, $"PUT blob {repository}@{digest}", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Tells whether the registry accepts writes now: starts a blob upload (read-only registries answer 405) and
+    /// cancels it at once, so nothing is stored.
+    /// </summary>
+    /// <param name="repository">A repository the credentials may push to.</param>
+    /// <param name="cancellationToken">Cancels the probe.</param>
+    /// <returns><see langword="true"/> when writable, <see langword="false"/> when read-only.</returns>
+    /// <exception cref="RegistryAuthenticationException">The credentials may not push, so the state cannot be told.</exception>
+    public async Task<bool> IsWritableAsync(string repository, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        string? location = await this.StartUploadAsync(repository, cancellationToken).ConfigureAwait(false);
+        if (location is null)
+        {
+            return false;
+        }
+
+        using HttpResponseMessage cancel = await this.SendAsync(HttpMethod.Delete, location, PushScope(repository), null, retry: true, cancellationToken).ConfigureAwait(false);
+
+        // 204 cancelled; 404 the session is already gone. Either way nothing was stored.
+        return true;
+    }
+
+    /// <summary>
+    /// Tells whether the registry accepts manifest deletes now: DELETE of a digest nothing has answers 404 where
+    /// deletion is enabled and 405 where it is not.
+    /// </summary>
+    /// <param name="repository">A repository the credentials may delete from.</param>
+    /// <param name="cancellationToken">Cancels the probe.</param>
+    /// <returns><see langword="true"/> when enabled, <see langword="false"/> when disabled.</returns>
+    public async Task<bool> IsDeleteEnabledAsync(string repository, CancellationToken cancellationToken)
+    {
+        ManifestDeleteResult answer = await this.DeleteManifestAsync(repository, ProbeDigest, cancellationToken).ConfigureAwait(false);
+        return answer.Outcome switch
+        {
+            ManifestDeleteOutcome.NotFound => true,
+            ManifestDeleteOutcome.Unsupported => false,
+            _ => throw new RegistryException(this.Name, $"Registry {this.Name} answered a DELETE of a digest nothing has with {answer.Message}", answer.StatusCode),
+        };
+    }
+
+    /// <summary>Starts an upload; returns its location as a path relative to the registry, or <see langword="null"/> on 405.</summary>
+    private async Task<string?> StartUploadAsync(string repository, CancellationToken cancellationToken)
+    {
+        using HttpResponseMessage response = await this.SendAsync(
+            HttpMethod.Post, $"v2/{repository}/blobs/uploads/", PushScope(repository), null, retry: true, cancellationToken, () => new ByteArrayContent([])).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.MethodNotAllowed)
+        {
+            return null;
+        }
+
+        await this.EnsureSuccessAsync(response, $"POST blob upload {repository}", cancellationToken).ConfigureAwait(false);
+        Uri location = response.Headers.Location
+            ?? throw new RegistryException(this.Name, $"Registry {this.Name} started an upload to {repository} without a Location header.", response.StatusCode);
+        Uri absolute = location.IsAbsoluteUri ? location : new Uri(this.Endpoint.BaseUri, location);
+
+        // The upload continues with our credentials, so it may only continue on the registry itself.
+        if (!string.Equals(absolute.GetLeftPart(UriPartial.Authority), this.Endpoint.BaseUri.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RegistryException(this.Name, $"Registry {this.Name} sent the upload to {repository} to another host ({absolute.Authority}); credentials are sent to the registry only.", response.StatusCode);
+        }
+
+        return absolute.PathAndQuery.TrimStart('/');
+    }
+}

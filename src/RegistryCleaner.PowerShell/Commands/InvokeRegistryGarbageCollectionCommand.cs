@@ -1,0 +1,234 @@
+using System.Globalization;
+using System.Management.Automation;
+using RegistryCleaner.Configuration;
+using RegistryCleaner.Maintenance;
+using RegistryCleaner.PowerShell.Completion;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Runs a self-hosted registry's garbage collection safely: read-only while it runs, restarted with its own settings afterwards, every image verified.</para>
+/// <para type="description">Frees the space of deleted images. Switches the registry to read-only (REGISTRY_STORAGE_MAINTENANCE_READONLY) and waits until it answers, read-only (a blob upload must be refused), runs garbage-collect --dry-run and measures what it names, runs garbage-collect, restarts the registry with its own settings (which also drops its blob descriptor cache) and confirms it accepts writes again, then checks every image (Test-RegistryImage). Each step shows in progress and -Verbose, and a failed step undoes the ones before it. -WhatIf runs only garbage-collect --dry-run and reports the blobs and bytes it would free. The registry runs in Kubernetes (Domino's docker-registry StatefulSet, the default), as a systemd service (-ServiceName), or as a process on this host (-ProcessId). Never passes --delete-untagged to distribution 2.x, which deletes the children of multi-architecture images with it.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "RegistryGarbageCollection", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = KubernetesSet)]
+[OutputType(OutputTypeNames.GarbageCollection)]
+public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
+{
+    private const string KubernetesSet = "Kubernetes";
+    private const string ProcessSet = "Process";
+    private const string ServiceSet = "Service";
+    private const int ProgressActivity = 4;
+
+    // The queue of the engine call running now: the collector's progress and verbose lines go there.
+    private volatile PipelineQueue? current;
+
+    /// <summary><para type="description">The kubeconfig file. Default: kubernetes.kubeconfig (KUBECONFIG), else ~/.kube/config, else the in-cluster service account.</para></summary>
+    [Parameter(ParameterSetName = KubernetesSet)]
+    [ValidateNotNullOrEmpty]
+    public string? KubeConfig { get; set; }
+
+    /// <summary><para type="description">The kubeconfig context. Default: the one context of kubernetes.contexts, else the current context.</para></summary>
+    [Parameter(ParameterSetName = KubernetesSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
+    public string? Context { get; set; }
+
+    /// <summary><para type="description">The namespace of the registry's StatefulSet. Default: kubernetes.platform_namespace (domino-platform).</para></summary>
+    [Parameter(ParameterSetName = KubernetesSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
+    public string? Namespace { get; set; }
+
+    /// <summary><para type="description">The StatefulSet that runs the registry. Default: kubernetes.registry_statefulset (docker-registry).</para></summary>
+    [Parameter(ParameterSetName = KubernetesSet)]
+    [ValidateNotNullOrEmpty]
+    public string? StatefulSet { get; set; }
+
+    /// <summary><para type="description">The process ID of a registry running on this host (Linux), which is restarted with the same program, arguments, working directory and environment.</para></summary>
+    [Parameter(Mandatory = true, ParameterSetName = ProcessSet)]
+    [ValidateRange(1, int.MaxValue)]
+    public int ProcessId { get; set; }
+
+    /// <summary><para type="description">The systemd service that runs the registry, e.g. docker-registry (Debian's package).</para></summary>
+    [Parameter(Mandatory = true, ParameterSetName = ServiceSet)]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceName { get; set; }
+
+    /// <summary><para type="description">The registry's own config.yml, which garbage-collect reads. Default: the one on the registry's command line (serve &lt;config&gt;), else its REGISTRY_CONFIGURATION_PATH.</para></summary>
+    [Parameter(ParameterSetName = ProcessSet)]
+    [Parameter(ParameterSetName = ServiceSet)]
+    [ValidateNotNullOrEmpty]
+    public string? RegistryConfigPath { get; set; }
+
+    /// <summary><para type="description">The registry binary garbage-collect runs with. Default: the binary the registry runs, else registry or docker-registry on PATH.</para></summary>
+    [Parameter(ParameterSetName = ProcessSet)]
+    [Parameter(ParameterSetName = ServiceSet)]
+    [ValidateNotNullOrEmpty]
+    public string? RegistryCommand { get; set; }
+
+    /// <summary><para type="description">Also deletes manifests no tag references (garbage-collect --delete-untagged). Refused on distribution 2.x, where it deletes the children of tagged multi-architecture images.</para></summary>
+    [Parameter]
+    public SwitchParameter DeleteUntagged { get; set; }
+
+    /// <summary><para type="description">Skips checking every image after garbage collection.</para></summary>
+    [Parameter]
+    public SwitchParameter SkipVerification { get; set; }
+
+    /// <summary><para type="description">Seconds a restart (a rollout in Kubernetes) may take until the registry answers again. Default: 300.</para></summary>
+    [Parameter]
+    [ValidateRange(10, 86400)]
+    public int RestartTimeoutSec { get; set; } = 300;
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        RegistryEndpoint endpoint = this.ResolveEndpoint();
+        using IRegistryHost host = this.CreateHost();
+        using RegistryClient client = this.CreateRegistryClient(endpoint);
+        string title = $"Garbage-collecting {endpoint.DisplayName}";
+        var collector = new RegistryGarbageCollector(host, client, new GarbageCollectionOptions
+        {
+            DeleteUntagged = this.DeleteUntagged.IsPresent,
+            Verify = !this.SkipVerification.IsPresent,
+            ProbeRepository = this.Configuration.DefaultRepositories().FirstOrDefault() ?? "dominodatalab/environment",
+            RestartTimeout = TimeSpan.FromSeconds(this.RestartTimeoutSec),
+            Log = line => this.current?.Verbose(line),
+            Progress = new StepProgress(step =>
+            {
+                var record = new ProgressRecord(ProgressActivity, title, step.Activity)
+                {
+                    PercentComplete = (int)(100L * (step.Step - 1) / Math.Max(1, step.Steps)),
+                    CurrentOperation = string.Create(CultureInfo.InvariantCulture, $"Step {step.Step} of {step.Steps}"),
+                };
+                this.current?.Post(c => c.WriteProgress(record));
+            }),
+        });
+
+        RegistryVersion version;
+        try
+        {
+            version = this.RunEngine((queue, token) =>
+            {
+                this.current = queue;
+                return collector.PrepareAsync(token);
+            });
+        }
+        catch (RegistryHostException ex)
+        {
+            throw this.Terminate(ex, "RegistryHostUnusable", ErrorCategory.InvalidOperation, host.Target);
+        }
+        catch (GarbageCollectionRefusedException ex)
+        {
+            throw this.Terminate(ex, "GarbageCollectionRefused", ErrorCategory.InvalidArgument, host.Target);
+        }
+
+        string target = $"{endpoint.DisplayName} ({host.Target}, version {version})";
+        string action = $"Garbage-collect: switch the registry to read-only, delete every blob no manifest references{(this.DeleteUntagged.IsPresent ? " and every untagged manifest" : string.Empty)}, restart it with its own settings{(this.SkipVerification.IsPresent ? string.Empty : ", verify every image")}";
+        bool confirmed = this.ShouldChange(target, action);
+        if (!confirmed && !this.IsDryRun)
+        {
+            this.WriteProgress(new ProgressRecord(ProgressActivity, title, "Not confirmed") { RecordType = ProgressRecordType.Completed });
+            this.WriteVerbose($"Not confirmed: {target} was left as it is.");
+            return;
+        }
+
+        GarbageCollectionResult result;
+        try
+        {
+            result = this.RunToTheEnd(collector, dryRun: !confirmed, title);
+        }
+        catch (RegistryException ex)
+        {
+            // Only before anything changed: the registry did not answer, or refused the probe's credentials.
+            this.ThrowTerminatingError(RegistryErrorRecord(ex, endpoint.DisplayName));
+            throw;
+        }
+        catch (RegistryHostException ex)
+        {
+            throw this.Terminate(ex, "RegistryHostUnusable", ErrorCategory.InvalidOperation, host.Target);
+        }
+
+        this.WriteTyped(result, OutputTypeNames.GarbageCollection);
+        if (result.Status == GarbageCollectionStatus.Failed)
+        {
+            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), "GarbageCollectionFailed", ErrorCategory.InvalidResult, result));
+        }
+        else if (result.Verification == "Failed")
+        {
+            this.WriteError(new ErrorRecord(
+                new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"After garbage collection, {result.VerificationProblems} problems were found in the images of {endpoint.DisplayName}: {string.Join("; ", result.Problems.Take(3).Select(p => $"{p.Repository}:{p.Tag} {p.Kind} {p.Digest} {p.Problem}"))}. See the Problems property, or run Test-RegistryImage -Repository *.")),
+                "RegistryVerificationFailed",
+                ErrorCategory.InvalidResult,
+                result));
+        }
+    }
+
+    private GarbageCollectionResult RunToTheEnd(RegistryGarbageCollector collector, bool dryRun, string title)
+    {
+        using var queue = new PipelineQueue();
+        this.current = queue;
+        Task<GarbageCollectionResult> task = Task.Run(() => collector.RunAsync(dryRun, this.StopToken));
+        try
+        {
+            queue.Drain(this, task);
+        }
+        catch (PipelineStoppedException)
+        {
+            // Ctrl+C: the collection restores the registry at its next step; wait for that before unwinding.
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+                // Stopping matters more than how the collection ended; its steps are in -Verbose.
+            }
+
+            throw;
+        }
+        finally
+        {
+            this.current = null;
+        }
+
+        this.WriteProgress(new ProgressRecord(ProgressActivity, title, "Done") { RecordType = ProgressRecordType.Completed });
+        GarbageCollectionResult result = task.GetAwaiter().GetResult();
+        if (result.Status == GarbageCollectionStatus.Stopped && this.StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+
+        return result;
+    }
+
+    /// <summary>Reports on the calling thread, in order.</summary>
+    private sealed class StepProgress(Action<GarbageCollectionProgress> report) : IProgress<GarbageCollectionProgress>
+    {
+        public void Report(GarbageCollectionProgress value) => report(value);
+    }
+
+    private IRegistryHost CreateHost()
+    {
+        TimeSpan rollout = TimeSpan.FromSeconds(this.RestartTimeoutSec);
+        switch (this.ParameterSetName)
+        {
+            case ProcessSet:
+                string logs = this.ResolveFilePath(this.Configuration.GetString(ConfigSchema.OutputDir) is { Length: > 0 } folder ? folder : "reports");
+                return new ProcessRegistryHost(this.ProcessId, this.RegistryConfigPath is null ? null : this.ResolveFilePath(this.RegistryConfigPath), this.RegistryCommand, logs);
+            case ServiceSet:
+                try
+                {
+                    return new SystemdRegistryHost(this.ServiceName!, this.RegistryConfigPath is null ? null : this.ResolveFilePath(this.RegistryConfigPath), this.RegistryCommand);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw this.Terminate(new ArgumentException($"-ServiceName: {ex.Message}", ex), "ServiceNameInvalid", ErrorCategory.InvalidArgument, this.ServiceName);
+                }
+
+            default:
+                return new KubernetesRegistryHost(RegistryWorkloadParameters.Resolve(
+                    this.Configuration, this.KubeConfig is null ? null : this.ResolveFilePath(this.KubeConfig), this.Context, this.Namespace, this.StatefulSet, this.EffectiveTimeout, rollout));
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Management.Automation;
+using RegistryCleaner.Maintenance;
+using RegistryCleaner.PowerShell.Completion;
+using RegistryCleaner.Registry;
+
+namespace RegistryCleaner.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Checks that every image can still be pulled whole: its manifest, every child of an index, and every configuration and layer with the right size.</para>
+/// <para type="description">For every tag of the repositories (or the images piped in), reads the manifest by digest (its content is verified), every child of an index at any depth, and asks HEAD for every configuration and layer, which must answer 200 with the size the manifest declares. Emits one RegistryCleaner.RegistryImageProblem per problem as it is found, then one RegistryCleaner.RegistryIntegrity summary. Invoke-RegistryGarbageCollection runs the same check after garbage collection.</para>
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "RegistryImage")]
+[OutputType(OutputTypeNames.RegistryImageProblem, OutputTypeNames.RegistryIntegrity)]
+public sealed class TestRegistryImageCommand : RegistryCmdlet
+{
+    private readonly List<IntegrityTarget> piped = [];
+
+    /// <summary><para type="description">Repositories to check, every tag of each (wildcards are matched against the catalog; * checks the whole registry); or the repository of each piped image, by property name. Default: registry.repository with registry.images.</para></summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
+    public string[]? Repository { get; set; }
+
+    /// <summary><para type="description">The tag of a piped image (by property name), or one tag to check with -Repository.</para></summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Tag { get; set; }
+
+    /// <summary><para type="description">The manifest digest of a piped image (by property name); it is checked instead of what the tag points at now.</para></summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Digest { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        bool named = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.Tag)) || this.MyInvocation.BoundParameters.ContainsKey(nameof(this.Digest));
+        if (!this.MyInvocation.ExpectingInput && !named)
+        {
+            return;
+        }
+
+        string? digest = string.IsNullOrEmpty(this.Digest) ? null : this.Digest.Trim();
+        string? tag = string.IsNullOrEmpty(this.Tag) ? null : this.Tag.Trim();
+        if (this.Repository is not [string repository] || WildcardPattern.ContainsWildcardCharacters(repository) || (tag is null && digest is null))
+        {
+            this.WriteError(new ErrorRecord(
+                new ArgumentException("An image to check needs one Repository (no wildcards) and a Tag or a Digest."),
+                "ImageTargetInvalid",
+                ErrorCategory.InvalidArgument,
+                new { this.Repository, this.Tag, this.Digest }));
+            return;
+        }
+
+        if (digest is not null && !OciDigest(digest))
+        {
+            this.WriteError(new ErrorRecord(
+                new ArgumentException($"'{digest}' is not a digest (sha256:<64 hex characters>), so {repository}{(tag is null ? string.Empty : ":" + tag)} cannot be checked by it."),
+                "ImageDigestInvalid",
+                ErrorCategory.InvalidArgument,
+                digest));
+            return;
+        }
+
+        this.piped.Add(new IntegrityTarget(repository.Trim('/'), tag, digest?.ToLowerInvariant()));
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        bool targeted = this.MyInvocation.ExpectingInput || this.piped.Count > 0;
+        if (targeted && this.piped.Count == 0)
+        {
+            return;
+        }
+
+        RegistryEndpoint endpoint = this.ResolveEndpoint();
+        using RegistryClient client = this.CreateRegistryClient(endpoint);
+        try
+        {
+            this.RunEngine(async (queue, token) =>
+            {
+                IReadOnlyList<IntegrityTarget> targets;
+                if (targeted)
+                {
+                    targets = this.piped.Distinct().ToArray();
+                }
+                else
+                {
+                    IReadOnlyList<string> repositories = await this.ResolveRepositoriesAsync(this.Repository, client, token).ConfigureAwait(false);
+                    queue.Verbose($"Listing the tags of {repositories.Count} repositories of {endpoint.DisplayName}.");
+                    targets = await RegistryIntegrityChecker.TagsOfAsync(client, repositories, token).ConfigureAwait(false);
+                }
+
+                queue.Verbose($"Checking {targets.Count} images: GET of every manifest and index child, HEAD of every configuration and layer.");
+                IntegritySummary summary = await CheckAsync(client, targets, queue, token).ConfigureAwait(false);
+                queue.Output(summary, OutputTypeNames.RegistryIntegrity);
+            });
+        }
+        catch (RegistryException ex)
+        {
+            this.ThrowTerminatingError(RegistryErrorRecord(ex, endpoint.DisplayName));
+        }
+    }
+
+    /// <summary>Runs a check with progress, each problem written to the pipeline as it is found.</summary>
+    /// <param name="client">The registry.</param>
+    /// <param name="targets">The images.</param>
+    /// <param name="queue">Where problems and progress go.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The summary.</returns>
+    internal static async Task<IntegritySummary> CheckAsync(RegistryClient client, IReadOnlyList<IntegrityTarget> targets, PipelineQueue queue, CancellationToken cancellationToken)
+    {
+        const int activity = 3;
+        string title = $"Checking the images of {client.Endpoint.DisplayName}";
+        long last = 0;
+        var checker = new RegistryIntegrityChecker(client)
+        {
+            Progress = new SynchronousProgress<IntegrityProgress>(p =>
+            {
+                long now = Environment.TickCount64;
+                if (p.ImagesDone != p.ImagesTotal && now - Interlocked.Read(ref last) < 250)
+                {
+                    return;
+                }
+
+                Interlocked.Exchange(ref last, now);
+                var record = new ProgressRecord(activity, title, string.Create(CultureInfo.InvariantCulture, $"{p.ImagesDone} of {p.ImagesTotal} images, {p.Problems} problems"))
+                {
+                    PercentComplete = p.ImagesTotal == 0 ? 100 : (int)(100L * p.ImagesDone / p.ImagesTotal),
+                };
+                queue.Post(c => c.WriteProgress(record));
+            }),
+        };
+        try
+        {
+            return await checker.CheckAsync(targets, problem => queue.Output(problem, OutputTypeNames.RegistryImageProblem), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            var done = new ProgressRecord(activity, title, "Done") { RecordType = ProgressRecordType.Completed };
+            queue.Post(c => c.WriteProgress(done));
+        }
+    }
+
+    private static bool OciDigest(string digest) => Backup.OciImageLayout.IsValidDigest(digest.ToLowerInvariant());
+
+    /// <summary>Reports on the calling thread, in order (Progress&lt;T&gt; would post to the thread pool out of order).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
