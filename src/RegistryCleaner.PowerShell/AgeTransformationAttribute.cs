@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Management.Automation;
+using System.Text.RegularExpressions;
 
 namespace RegistryCleaner.PowerShell;
 
@@ -10,10 +11,13 @@ namespace RegistryCleaner.PowerShell;
 /// because it would make every image old enough.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-public sealed class AgeTransformationAttribute : ArgumentTransformationAttribute
+public sealed partial class AgeTransformationAttribute : ArgumentTransformationAttribute
 {
     /// <summary>The shortest age accepted.</summary>
     public static readonly TimeSpan Minimum = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest age accepted: no registry image is older, and the cutoff date must stay a date.</summary>
+    public static readonly TimeSpan Maximum = TimeSpan.FromDays(36525);
 
     private const string Forms = "Give days as a number (90 is 90 days, 1.5 is 36 hours) or a TimeSpan ('90.00:00:00' for 90 days, '12:00:00' for 12 hours, (New-TimeSpan -Days 90)).";
 
@@ -34,6 +38,12 @@ public sealed class AgeTransformationAttribute : ArgumentTransformationAttribute
             string text => Parse(text),
             _ => throw new ArgumentTransformationMetadataException($"{Describe(value)} is not an age. {Forms}"),
         };
+        if (age > Maximum)
+        {
+            throw new ArgumentTransformationMetadataException(
+                $"{Describe(value)} is {age.TotalDays.ToString("N0", CultureInfo.InvariantCulture)} days, but an age can be at most 100 years (36525 days). {Forms}");
+        }
+
         return age >= Minimum
             ? age
             : throw new ArgumentTransformationMetadataException(
@@ -46,6 +56,15 @@ public sealed class AgeTransformationAttribute : ArgumentTransformationAttribute
         if (double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out double days))
         {
             return Days(days, text);
+        }
+
+        // .NET (and PowerShell's [TimeSpan]) reads '36:00:00' as 36 days, not 36 hours: hours past 23 without a day
+        // part are refused as ambiguous rather than guessed, since a wrong guess deletes 24 times more or less.
+        Match clock = ClockWithoutDays().Match(trimmed);
+        if (clock.Success && int.Parse(clock.Groups["hours"].Value, CultureInfo.InvariantCulture) > 23)
+        {
+            throw new ArgumentTransformationMetadataException(
+                $"{Describe(text)} is ambiguous: TimeSpan text reads hours past 23 as days. Write days and hours ('1.12:00:00' is 36 hours) or days as a number (1.5). {Forms}");
         }
 
         return TimeSpan.TryParse(trimmed, CultureInfo.InvariantCulture, out TimeSpan span)
@@ -62,6 +81,9 @@ public sealed class AgeTransformationAttribute : ArgumentTransformationAttribute
 
         return TimeSpan.FromDays(days);
     }
+
+    [GeneratedRegex(@"^(?<hours>\d+):\d+(?::\d+(?:\.\d+)?)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex ClockWithoutDays();
 
     private static string Describe(object value) =>
         value is string text ? $"'{text}'" : Convert.ToString(value, CultureInfo.InvariantCulture) ?? value.GetType().Name;

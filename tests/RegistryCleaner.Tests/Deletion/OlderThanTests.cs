@@ -68,6 +68,27 @@ public sealed class OlderThanTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Ambiguous_and_impossible_ages_are_refused_and_fractions_of_days_read_as_days()
+    {
+        UserSession session = this.user.Run($$"""
+            Get-UnusedImage {{this.Common}} -OlderThan '36:00:00'
+            Remove-UnusedImage {{this.Common}} -OlderThan 3000000 -Confirm:$false
+            Remove-UnusedImage {{this.Common}} -OlderThan '30s' -Confirm:$false
+            "=== half a day"
+            Get-UnusedImage {{this.Common}} -OlderThan 0.5 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { "verbose $_" }
+            """);
+
+        Assert.Equal(3, session.Errors.Count);
+        Assert.All(session.ErrorIds, id => Assert.Equal("ParameterArgumentTransformationError", id));
+        Assert.Contains("'36:00:00' is ambiguous", session.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("'1.12:00:00' is 36 hours", session.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("at most 100 years", session.Errors[1].Message, StringComparison.Ordinal);
+        Assert.Contains("'30s' is not an age", session.Errors[2].Message, StringComparison.Ordinal);
+        string cutoff = DateTimeOffset.UtcNow.AddHours(-12).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        Assert.Contains(session.Output.Split('\n'), l => l.StartsWith("verbose ", StringComparison.Ordinal) && l.Contains($"created before {cutoff}T", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Remove_UnusedImage_with_a_bare_number_keeps_what_is_younger()
     {
         UserSession session = this.user.Run($"Remove-UnusedImage {this.Common} -OlderThan 90 -JournalPath j.jsonl -Confirm:$false");
