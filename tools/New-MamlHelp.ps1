@@ -117,7 +117,9 @@ try {
         Add-Paragraphs $writer (& $text 'DESCRIPTION')
         $writer.WriteEndElement()
 
-        $parameters = $cmdlet.Parameters.Values | Where-Object Name -notin $commonParameters
+        # A parameter hidden from users (DontShow, e.g. a guard that only inspects piped objects) has no help.
+        $parameters = $cmdlet.Parameters.Values | Where-Object Name -notin $commonParameters |
+            Where-Object { -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) }
         $describe = {
             param($parameter, $set)
             # A parameter of every set is listed under __AllParameterSets, not under the set's own name.

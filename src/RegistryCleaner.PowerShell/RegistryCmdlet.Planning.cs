@@ -324,7 +324,9 @@ public abstract partial class RegistryCmdlet
     private static IReadOnlyList<PlanTarget> Narrow(UnusedImageQuery query, RegistryInventory inventory, IReadOnlyList<string> repositories, string registry, PipelineQueue queue)
     {
         NarrowedTargets narrowed = PlanNarrowing.Expand(inventory, repositories, query.Tags, query.Digests);
-        string where = $"{string.Join(", ", repositories)} of registry {registry}";
+        string where = repositories.Count == 0
+            ? $"registry {registry}, because no repository is in scope"
+            : $"{string.Join(", ", repositories)} of registry {registry}";
         foreach (string tag in narrowed.UnmatchedTags)
         {
             queue.Error(new ErrorRecord(

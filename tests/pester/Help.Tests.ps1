@@ -6,7 +6,7 @@ BeforeDiscovery {
     $cmdlets = foreach ($command in Get-Command -Module RegistryCleaner -CommandType Cmdlet) {
         @{
             Name       = $command.Name
-            Parameters = @($command.Parameters.Keys | Where-Object { $_ -notin $commonParameters } | ForEach-Object { @{ Cmdlet = $command.Name; Parameter = $_ } })
+            Parameters = @($command.Parameters.Values | Where-Object { $_.Name -notin $commonParameters -and -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) } | ForEach-Object Name | ForEach-Object { @{ Cmdlet = $command.Name; Parameter = $_ } })
         }
     }
 }

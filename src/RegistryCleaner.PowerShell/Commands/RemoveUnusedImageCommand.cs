@@ -33,6 +33,13 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string[]? Digest { get; set; }
 
+    /// <summary>
+    /// The piped object itself, only to refuse what must never be a deletion target: Get-WorkloadImage's objects are
+    /// the images in use, and binding their Repository and Tag would name exactly those for deletion.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     /// <summary><para type="description">Only tags of these Domino ObjectIds.</para></summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -166,6 +173,18 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     {
         if (!this.MyInvocation.ExpectingInput)
         {
+            return;
+        }
+
+        // Also after Export-Clixml/Import-Clixml ("Deserialized.") or Export-Csv -IncludeTypeInformation ("CSV:").
+        if (this.InputObject is { } piped
+            && (piped.BaseObject is WorkloadImageEntry || piped.TypeNames.Any(t => t.EndsWith(OutputTypeNames.WorkloadImage, StringComparison.Ordinal))))
+        {
+            this.WriteError(new ErrorRecord(
+                new ArgumentException($"{piped.Properties["Image"]?.Value ?? "This image"} comes from Get-WorkloadImage, which lists the images in use; it is not deleted. Pass workload images as usage instead: Remove-UnusedImage -InUse (Get-WorkloadImage -Path <snapshot>)."),
+                "WorkloadImageIsUsage",
+                ErrorCategory.InvalidArgument,
+                piped));
             return;
         }
 

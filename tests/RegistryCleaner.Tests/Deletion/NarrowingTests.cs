@@ -157,4 +157,32 @@ public sealed class NarrowingTests : IAsyncLifetime
         Assert.Contains("WARNING: No repository", wildcard.Text, StringComparison.Ordinal);
         Assert.Contains("acme/*", wildcard.Text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_wildcard_Repository_that_matches_nothing_with_a_Tag_names_nothing_and_says_why()
+    {
+        UserSession session = this.user.Run($"Remove-UnusedImage -Registry '{this.Registry}' {UserScenario.InUse} -Repository 'acme/*' -Tag v1 -Confirm:$false");
+
+        Assert.Equal(["RegistryTagNotFound"], session.ErrorIds);
+        Assert.Contains("Tag 'v1' was not found in registry", session.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("no repository is in scope", session.Errors[0].Message, StringComparison.Ordinal);
+        Assert.Contains("WARNING: No repository", session.Text, StringComparison.Ordinal);
+        Assert.Equal(this.user.AllBut(), await this.user.RemainingTagsAsync());
+    }
+
+    [Fact]
+    public async Task Workload_images_piped_to_Remove_UnusedImage_are_refused_as_targets_because_they_are_the_images_in_use()
+    {
+        UserSession session = this.user.Run($"""
+            Get-WorkloadImage -Path ./cluster.json | Remove-UnusedImage -Registry '{this.Registry}' -InUse @() {UserScenario.KubernetesOnly} -JournalPath j.jsonl -Confirm:$false
+            Get-WorkloadImage -Path ./cluster.json | Export-Clixml ./in-use.xml
+            Import-Clixml ./in-use.xml | Remove-UnusedImage -Registry '{this.Registry}' -InUse @() {UserScenario.KubernetesOnly} -JournalPath j.jsonl -Confirm:$false
+            """);
+
+        Assert.NotEmpty(session.ErrorIds);
+        Assert.All(session.ErrorIds, id => Assert.Equal("WorkloadImageIsUsage", id));
+        Assert.Contains("-InUse (Get-WorkloadImage", session.Errors[0].Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(this.user.Scenario.Folder, "j.jsonl")));
+        Assert.Equal(this.user.AllBut(), await this.user.RemainingTagsAsync());
+    }
 }
