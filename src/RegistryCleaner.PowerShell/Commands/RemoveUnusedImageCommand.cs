@@ -18,6 +18,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnectionParameters
 {
     private readonly List<PlanTarget> targets = [];
+    private bool summaryWritten;
 
     /// <summary><para type="description">Repositories to clean (wildcards allowed) when nothing is piped; the repository of each piped image (by property name). Default: registry.repository with registry.images.</para></summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -252,23 +253,24 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     {
         DeletionPlan plan = planned.Plan;
         string registry = planned.Client.Endpoint.DisplayName;
+        var counts = new Dictionary<DeletionStatus, int>();
         foreach (ProtectedImage kept in plan.Protected)
         {
             string name = $"{kept.Repository}{(kept.Tag is null ? "@" + kept.Digest : ":" + kept.Tag)}";
             this.WriteVerbose($"kept: {name} — {kept.Reason}");
             if (targeted)
             {
-                // A named image (piped, or by a typed -Tag/-Digest) that a protection keeps is reported, so scripts see why it stayed.
-                this.WriteTyped(
+                // A named image (piped, or by a typed -Tag/-Digest) that a protection keeps is reported, so scripts see
+                // why it stayed, and counted in the summary like every other row.
+                this.Emit(
                     new ImageDeletionResult(registry, kept.Repository, kept.Tag, kept.Digest ?? string.Empty, kept.Digest is null ? DeletionStatus.NotFound : DeletionStatus.Skipped, 0, kept.Reason),
-                    OutputTypeNames.ImageDeletion);
+                    counts);
             }
         }
 
         var journal = new DeletionJournal(this.ResolveJournalPath());
         var deleter = new ImageDeleter(planned.Client, journal) { PlannedTags = planned.PlannedTags };
         this.OpenBackup(planned.Client);
-        var counts = new Dictionary<DeletionStatus, int>();
         long freed = 0;
         int wouldDelete = 0;
         long wouldFree = 0;
@@ -359,6 +361,15 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 this.ReportTagChecks(result);
             }
         }
+        catch (Exception) when (!this.IsDryRun && !this.summaryWritten)
+        {
+            // -ErrorAction Stop (or $ErrorActionPreference = 'Stop') ends the run at the first error, Ctrl+C at any
+            // point, after images may already be gone: the person still needs what was done, the journal and the
+            // restore command.
+            progress.Complete();
+            this.WriteSummary(journal, counts, freed);
+            throw;
+        }
         finally
         {
             progress.Complete();
@@ -410,16 +421,18 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     private void Emit(ImageDeletionResult result, Dictionary<DeletionStatus, int> counts)
     {
         counts[result.Status] = counts.GetValueOrDefault(result.Status) + 1;
+
+        // The row first: under -ErrorAction Stop the error ends the run, and -OutVariable/Export-Csv still get the row.
+        this.WriteTyped(result, OutputTypeNames.ImageDeletion);
         if (result.Status == DeletionStatus.Failed)
         {
             this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), "RegistryManifestDeleteFailed", ErrorCategory.WriteError, result));
         }
-
-        this.WriteTyped(result, OutputTypeNames.ImageDeletion);
     }
 
     private void WriteSummary(DeletionJournal journal, Dictionary<DeletionStatus, int> counts, long freed)
     {
+        this.summaryWritten = true;
         string journalText = journal.HasRecords
             ? $" Journal: {journal.Path}. Run the registry's garbage-collect with Invoke-RegistryGarbageCollection to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
             : " Nothing was attempted, so no journal was written.";
@@ -436,7 +449,16 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     {
         var record = new InformationRecord(new HostInformationMessage { Message = text }, this.MyInvocation.MyCommand.Name);
         record.Tags.AddRange(["PSHOST", "RegistryCleaner", "Summary"]);
-        this.WriteInformation(record);
+        try
+        {
+            this.WriteInformation(record);
+        }
+        catch (PipelineStoppedException)
+        {
+            // The run is ending (-ErrorAction Stop, Ctrl+C): the pipeline takes no more records, the host still does.
+            this.Host.UI.WriteLine(text);
+            throw;
+        }
     }
 
     /// <summary>Write-Progress for the deletion: images done of all, bytes, time left; at most four a second, always completed.</summary>
@@ -484,6 +506,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 return;
             }
 
+            this.lastShown = -1;
             try
             {
                 cmdlet.WriteProgress(new ProgressRecord(ActivityId, this.activity, "Done") { RecordType = ProgressRecordType.Completed });

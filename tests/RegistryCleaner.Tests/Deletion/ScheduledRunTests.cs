@@ -99,6 +99,62 @@ public sealed partial class ScheduledRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_error_that_leaves_the_row_Deleted_still_makes_the_run_partial_and_a_stop_before_deleting_exits_1()
+    {
+        string logs = Path.Combine(this.folder, "logs");
+        string script = Path.Combine(this.folder, "run.ps1");
+        File.WriteAllText(script, ReadmeScheduledScript()
+            .Replace("/etc/registry-cleaner/config.yaml", Path.Combine(this.folder, "config.yaml"), StringComparison.Ordinal)
+            .Replace("/var/log/registry-cleaner", logs, StringComparison.Ordinal));
+        var shell = new UserShell(this.folder);
+        shell.Environment["PSModulePath"] = Path.Combine(UserShell.RepositoryRoot, "out") + Path.PathSeparator + Environment.GetEnvironmentVariable("PSModulePath");
+
+        // A-1 and B-1 are past -KeepLatest 5 and -OlderThan 30; A-1 is signed, and the signature's DELETE fails. The
+        // image itself goes (its row says Deleted), but its signature stays behind: an error, so the night is partial.
+        string signature;
+        using (var artifacts = new Graph.ArtifactPusher(this.registry.BaseAddress))
+        {
+            signature = await artifacts.SignAsync(Repository, this.digests[$"{A}-1"]);
+        }
+
+        Fault failing = this.proxy.Add("DELETE", $"^/v2/{Repository}/manifests/{Regex.Escape(signature)}$", FaultKind.InternalServerError, times: -1);
+        Night night = this.RunNight(shell, script, logs);
+        Assert.True(night.ExitCode == 2, night.Output);
+        Assert.Equal("Deleted", night.Rows[$"{A}-1"]);
+        Assert.DoesNotContain("Failed", night.Rows.Values);
+        Assert.True(night.Log.Contains(signature, StringComparison.Ordinal), night.Log);
+        failing.Disable();
+
+        // The cluster refuses to list pods: usage is unreadable, the run stops before deleting anything.
+        this.cluster.Forbid("pods");
+        night = this.RunNight(shell, script, logs);
+        Assert.True(night.ExitCode == 1, night.Output);
+        Assert.Empty(night.Rows);
+        Assert.Empty(night.Attempted);
+        Assert.True(night.Log.Contains("WorkloadUsageUnreadable", StringComparison.Ordinal) || night.Log.Contains("forbidden", StringComparison.OrdinalIgnoreCase), night.Log);
+    }
+
+    [Fact]
+    public void Under_ErrorAction_Stop_the_run_ends_at_the_first_failed_image_and_still_tells_what_was_done()
+    {
+        var shell = new UserShell(this.folder);
+        this.proxy.Add("DELETE", $"^/v2/{Repository}/manifests/{Regex.Escape(this.digests[$"{B}-1"])}$", FaultKind.InternalServerError, times: -1);
+
+        UserSession session = shell.Run("""
+            Remove-UnusedImage -ConfigPath ./config.yaml -KeepLatest 5 -OlderThan 30 -JournalPath j.jsonl -Confirm:$false -ErrorAction Stop -OutVariable rows
+            """);
+
+        // The stop ends the session script at once; what the admin saw is the rows, the error and the summary.
+        Assert.False(session.LastSucceeded, session.ToString());
+        Assert.Contains("500 Internal Server Error", session.Text, StringComparison.Ordinal);
+        Assert.Matches(@"Failed\s+acme/apps\s+659c7bce85f6381e675bb2b2-1", session.Text);
+        string journal = Path.Combine(this.folder, "j.jsonl");
+        Assert.True(session.Text.Contains("Deleted 2 images", StringComparison.Ordinal), session.ToString());
+        Assert.Contains("failed 1.", session.Text, StringComparison.Ordinal);
+        Assert.Contains($"Restore-RegistryImage -JournalPath '{journal}'", session.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_help_example_of_a_scheduled_run_is_the_README_script()
     {
         string help = File.ReadAllText(Path.Combine(UserShell.RepositoryRoot, "module", "help", "Remove-UnusedImage.md"));
@@ -123,15 +179,19 @@ public sealed partial class ScheduledRunTests : IAsyncLifetime
         UserSession session = shell.RunFile(script);
         string[] added = [.. Directory.GetFiles(logs).Except(before)];
         string csv = Assert.Single(added, f => f.EndsWith(".csv", StringComparison.Ordinal));
-        string journal = Assert.Single(added, f => f.EndsWith(".jsonl", StringComparison.Ordinal));
+        string? journal = added.SingleOrDefault(f => f.EndsWith(".jsonl", StringComparison.Ordinal));
         string log = Assert.Single(added, f => f.EndsWith(".log", StringComparison.Ordinal));
         Dictionary<string, string> rows = File.ReadAllLines(csv)
             .Skip(1)
             .Select(line => CsvFields().Matches(line).Select(m => m.Groups[1].Value).ToArray())
             .ToDictionary(fields => fields[2], fields => fields[4], StringComparer.Ordinal);
-        string[] header = CsvFields().Matches(File.ReadLines(csv).First()).Select(m => m.Groups[1].Value).ToArray();
-        Assert.Equal(["Registry", "Repository", "Tag", "Digest", "Status"], header[..5]);
-        string[] attempted = [.. DeletionJournal.Read(journal).Where(r => r.Kind == JournalRecord.AttemptKind).Select(r => r.Digest)];
+        if (rows.Count > 0)
+        {
+            string[] header = CsvFields().Matches(File.ReadLines(csv).First()).Select(m => m.Groups[1].Value).ToArray();
+            Assert.Equal(["Registry", "Repository", "Tag", "Digest", "Status"], header[..5]);
+        }
+
+        string[] attempted = journal is null ? [] : [.. DeletionJournal.Read(journal).Where(r => r.Kind == JournalRecord.AttemptKind).Select(r => r.Digest)];
         return new Night(session.ExitCode, session.Output, rows, attempted, File.ReadAllText(log));
     }
 
