@@ -140,7 +140,8 @@ try {
             $writer.WriteElementString('maml', 'name', $maml, $parameter.Name)
             $writer.WriteStartElement('maml', 'description', $maml)
             $key = "-$($parameter.Name)"
-            Add-Paragraphs $writer $(if ($parameterText.Contains($key)) { @(Get-Paragraphs $parameterText[$key]) } else { @() })
+            $paragraphs = if ($parameterText.Contains($key)) { @(Get-Paragraphs $parameterText[$key]) } else { @() }
+            Add-Paragraphs $writer $paragraphs
             $writer.WriteEndElement()
             if (-not $isSwitch) {
                 $writer.WriteStartElement('command', 'parameterValue', $command)
@@ -152,7 +153,12 @@ try {
             $writer.WriteStartElement('dev', 'type', $dev)
             $writer.WriteElementString('maml', 'name', $maml, (Get-TypeName $parameter.ParameterType))
             $writer.WriteEndElement()
-            $writer.WriteElementString('dev', 'defaultValue', $dev, $(if ($isSwitch) { 'False' } else { 'None' }))
+            # "Default value" in Get-Help shows what the description states ("Default: analysis.timeout (300)."), so it
+            # never says None beside a description that names a default; a sentence ends at a period before a capital.
+            $stated = ($paragraphs -join ' ') | Select-String -Pattern 'Default:\s+(?<value>.+?)\.(?=\s+[A-Z(]|\s*$)' |
+                Select-Object -First 1
+            $default = if ($stated) { $stated.Matches[0].Groups['value'].Value } elseif ($isSwitch) { 'False' } else { 'None' }
+            $writer.WriteElementString('dev', 'defaultValue', $dev, $default)
             $writer.WriteEndElement()
         }
 

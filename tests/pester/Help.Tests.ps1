@@ -37,6 +37,12 @@ Describe 'Help for <Name>' -ForEach $cmdlets {
         $parameterHelp = $help.Parameters.Parameter | Where-Object Name -eq $Parameter
         $parameterHelp | Should -Not -BeNullOrEmpty
         ($parameterHelp.Description | Out-String).Trim() | Should -Not -BeNullOrEmpty -Because "-$Parameter of $Cmdlet needs a description"
+        # Get-Help's "Default value" line agrees with the description: never None beside a stated default.
+        $described = ($parameterHelp.Description | Out-String) -replace '\s+', ' '
+        if ($described -match 'Default: ') {
+            $parameterHelp.defaultValue | Should -Not -Be 'None' -Because "the description of -$Parameter of $Cmdlet states a default"
+            $described | Should -BeLike "*Default: $($parameterHelp.defaultValue)*"
+        }
     }
 }
 
