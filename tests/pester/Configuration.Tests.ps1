@@ -48,6 +48,23 @@ Describe 'Get-RegistryCleanerConfig' {
         (Get-RegistryCleanerConfig analysis.timeout).Value | Should -Be 9
     }
 
+    It 'names the closest key for a -Key that is no key, and completes -Key from the schema' {
+        $entries = @(Get-RegistryCleanerConfig -Key registry.ulr -ErrorVariable problems -ErrorAction SilentlyContinue)
+        $entries.Count | Should -Be 0
+        $problems.Count | Should -Be 1
+        $problems[0].FullyQualifiedErrorId | Should -BeLike 'ConfigKeyNotFound,*'
+        $problems[0].Exception.Message | Should -BeLike "*'registry.ulr' is not a configuration key. Did you mean 'registry.url'?*"
+        @(Get-RegistryCleanerConfig -Key 'nosuch.*' -ErrorVariable none).Count | Should -Be 0
+        $none.Count | Should -Be 0
+
+        $line = 'Get-RegistryCleanerConfig -Key registry.u'
+        $completed = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+        $completed.CompletionText | Should -Contain 'registry.url'
+        $completed.CompletionText | Should -Contain 'registry.username'
+        $completed.CompletionText | Should -Not -Contain 'mongo.uri'
+        ($completed | Where-Object CompletionText -eq 'registry.url').ToolTip | Should -Not -BeNullOrEmpty
+    }
+
     It 'masks secrets and never shows their value' {
         $env:REGISTRY_PASSWORD = 'Hunter2-NeverShown'
         $entry = Get-RegistryCleanerConfig registry.password

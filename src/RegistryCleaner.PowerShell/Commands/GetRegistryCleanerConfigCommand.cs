@@ -28,12 +28,28 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
     /// </summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(Completion.ConfigKeyCompleter))]
     public string[]? Key { get; set; }
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        WildcardPattern[] patterns = (this.Key ?? ["*"]).Select(k => new WildcardPattern(k, WildcardOptions.IgnoreCase)).ToArray();
+        string[] keys = this.Key ?? ["*"];
+        WildcardPattern[] patterns = keys.Select(k => new WildcardPattern(k, WildcardOptions.IgnoreCase)).ToArray();
+        for (int i = 0; i < keys.Length; i++)
+        {
+            // A name that matches no key is a typo worth saying (as Get-Item does), naming the closest key; a wildcard
+            // that matches nothing is an empty answer, as Get-ChildItem gives.
+            if (!WildcardPattern.ContainsWildcardCharacters(keys[i]) && !this.Configuration.Values.Any(v => patterns[i].IsMatch(v.Key.Name)))
+            {
+                this.WriteError(new ErrorRecord(
+                    new ItemNotFoundException($"'{keys[i]}' is not a configuration key. Did you mean '{ConfigSchema.Closest(keys[i])}'? Get-RegistryCleanerConfig without -Key lists every key."),
+                    "ConfigKeyNotFound",
+                    ErrorCategory.ObjectNotFound,
+                    keys[i]));
+            }
+        }
+
         foreach (ConfigValue value in this.Configuration.Values)
         {
             if (!patterns.Any(p => p.IsMatch(value.Key.Name)))
