@@ -168,6 +168,16 @@ Describe 'Get-RegistryLayer' {
         foreach ($layer in $layers) { $layer.Size | Should -Be $sample.Blobs[$layer.Digest] }
     }
 
+    It 'calls image configurations Config, also Docker''s (whose media type does not say config), and shows it' {
+        $configTypes = 'application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'
+        foreach ($layer in $layers) {
+            $layer.Kind | Should -Be $(if ($layer.MediaType -in $configTypes) { 'Config' } else { 'Layer' })
+        }
+        @($layers | Where-Object { $_.Kind -eq 'Config' -and $_.MediaType -eq $configTypes[0] }).Count | Should -BeGreaterThan 0
+        @($layers | Where-Object Kind -EQ 'Layer').Count | Should -BeGreaterThan 0
+        ($layers | Format-Table | Out-String -Width 120) | Should -Match '\bConfig\b'
+    }
+
     It 'names the repositories, tags and ObjectIds that need a base layer' {
         $baseDigest = ($expected["${environment}:$($sample.Environments[0].Tags[0])"]).Blobs.Keys |
             Where-Object { $d = $_; @($sample.Images | Where-Object { $_.Blobs.ContainsKey($d) }).Count -eq $sample.Images.Count } |

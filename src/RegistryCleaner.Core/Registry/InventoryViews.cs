@@ -54,6 +54,7 @@ public sealed record RegistryImage(
 /// <param name="Tags">The tags (<c>repository:tag</c>) whose image needs the blob.</param>
 /// <param name="TagCount">The number of such tags.</param>
 /// <param name="ObjectIds">The Domino ObjectIds of those tags.</param>
+/// <param name="Kind"><c>Config</c> for an image configuration, <c>Layer</c> for a filesystem layer (or an artifact's blob).</param>
 public sealed record RegistryLayer(
     string Digest,
     long Size,
@@ -61,7 +62,8 @@ public sealed record RegistryLayer(
     IReadOnlyList<string> Repositories,
     IReadOnlyList<string> Tags,
     int TagCount,
-    IReadOnlyList<string> ObjectIds);
+    IReadOnlyList<string> ObjectIds,
+    string Kind);
 
 /// <summary>Pure views over a <see cref="RegistryInventory"/>: per tag and per blob.</summary>
 public static class InventoryViews
@@ -183,9 +185,16 @@ public static class InventoryViews
             return entry;
         }
 
-        // Every manifest, tagged or not, marks its repository on the blobs it references.
+        // Every manifest, tagged or not, marks its repository on the blobs it references. A configuration is known by
+        // its place in a manifest, not by its media type (Docker's is application/vnd.docker.container.image.v1+json).
+        var configs = new HashSet<string>(StringComparer.Ordinal);
         foreach (ManifestRecord manifest in inventory.Manifests)
         {
+            if (manifest.Config is { } config)
+            {
+                configs.Add(config.Digest);
+            }
+
             foreach (BlobDescriptor blob in BlobsOf(manifest))
             {
                 EntryOf(blob).Item2.Add(manifest.Repository);
@@ -217,7 +226,7 @@ public static class InventoryViews
 
         return blobs.Values
             .OrderBy(static e => e.Blob.Digest, StringComparer.Ordinal)
-            .Select(static e => new RegistryLayer(e.Blob.Digest, e.Blob.Size, e.Blob.MediaType, e.Repositories.ToArray(), e.Tags.ToArray(), e.Tags.Count, e.ObjectIds.ToArray()))
+            .Select(e => new RegistryLayer(e.Blob.Digest, e.Blob.Size, e.Blob.MediaType, e.Repositories.ToArray(), e.Tags.ToArray(), e.Tags.Count, e.ObjectIds.ToArray(), configs.Contains(e.Blob.Digest) ? "Config" : "Layer"))
             .ToArray();
     }
 
