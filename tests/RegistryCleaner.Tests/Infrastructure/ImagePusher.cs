@@ -53,6 +53,33 @@ public sealed class ImagePusher : IDisposable
         this.http.DefaultRequestHeaders.Authorization = authorization;
     }
 
+    /// <summary>Gets the media type of a layer (Docker or OCI).</summary>
+    public static string LayerMediaType(bool oci) => oci ? OciLayer : DockerLayer;
+
+    /// <summary>Gets the media type of an image configuration (Docker or OCI).</summary>
+    public static string ConfigMediaType(bool oci) => oci ? OciConfig : DockerConfig;
+
+    /// <summary>The image configuration this pusher writes: platform, creation time and the layers' digests.</summary>
+    public static byte[] ImageConfig(string os, string architecture, DateTimeOffset created, IReadOnlyList<PushedBlob> layers) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
+        {
+            ["architecture"] = architecture,
+            ["os"] = os,
+            ["created"] = created.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["rootfs"] = new { type = "layers", diff_ids = layers.Select(static l => l.Digest).ToArray() },
+            ["config"] = new { Env = new[] { "PATH=/usr/bin" } },
+        });
+
+    /// <summary>The image manifest this pusher writes over a configuration and layers.</summary>
+    public static byte[] ImageManifest(string mediaType, PushedBlob config, IReadOnlyList<PushedBlob> layers) =>
+        JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            schemaVersion = 2,
+            mediaType,
+            config = new { mediaType = config.MediaType, size = config.Size, digest = config.Digest },
+            layers = layers.Select(static l => new { mediaType = l.MediaType, size = l.Size, digest = l.Digest }).ToArray(),
+        });
+
     /// <summary>Returns <paramref name="size"/> deterministic random bytes for <paramref name="seed"/>.</summary>
     public static byte[] Layer(int seed, int size)
     {
@@ -91,23 +118,10 @@ public sealed class ImagePusher : IDisposable
             pushedLayers.Add(await this.PushBlobAsync(repository, layer, oci ? OciLayer : DockerLayer).ConfigureAwait(false));
         }
 
-        byte[] config = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
-        {
-            ["architecture"] = osArch[1],
-            ["os"] = osArch[0],
-            ["created"] = when.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture),
-            ["rootfs"] = new { type = "layers", diff_ids = pushedLayers.Select(static l => l.Digest).ToArray() },
-            ["config"] = new { Env = new[] { "PATH=/usr/bin" } },
-        });
+        byte[] config = ImageConfig(osArch[0], osArch[1], when, pushedLayers);
         PushedBlob pushedConfig = await this.PushBlobAsync(repository, config, configMediaType ?? (oci ? OciConfig : DockerConfig)).ConfigureAwait(false);
         string mediaType = oci ? MediaTypes.OciManifest : MediaTypes.DockerManifest;
-        byte[] manifest = JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            schemaVersion = 2,
-            mediaType,
-            config = new { mediaType = pushedConfig.MediaType, size = pushedConfig.Size, digest = pushedConfig.Digest },
-            layers = pushedLayers.Select(static l => new { mediaType = l.MediaType, size = l.Size, digest = l.Digest }).ToArray(),
-        });
+        byte[] manifest = ImageManifest(mediaType, pushedConfig, pushedLayers);
         string digest = await this.PutManifestAsync(repository, tag ?? Digest(manifest), manifest, mediaType).ConfigureAwait(false);
         return new PushedImage(repository, digest, mediaType, manifest, pushedConfig, pushedLayers, Array.Empty<PushedImage>(), platform, when);
     }
