@@ -74,6 +74,7 @@ public sealed class RepositoryCompleter : IArgumentCompleter
             {
                 Credential = credential,
                 SkipCertificateCheck = skip,
+                TokenRealmHosts = configuration?.GetList(ConfigSchema.RegistryTokenRealmHosts) ?? [],
                 Timeout = Timeout,
                 MaxConcurrency = 1,
             });
