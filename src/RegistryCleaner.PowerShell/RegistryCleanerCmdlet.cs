@@ -215,6 +215,10 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
         {
             loaded = RegistryCleanerConfiguration.Load(lookup);
         }
+        catch (ConfigFileUnsafeException ex)
+        {
+            throw this.Terminate(ex, "ConfigFileUnsafe", ErrorCategory.SecurityError, ex.FilePath);
+        }
         catch (ConfigurationException ex)
         {
             throw this.Terminate(ex, ex.Line is null ? "ConfigFileNotFound" : "ConfigFileInvalid", ex.Line is null && ex.FilePath is not null ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, ex.FilePath);

@@ -160,6 +160,7 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
         {
             Credential = credential,
             SkipCertificateCheck = skipCertificateCheck,
+            TokenRealmHosts = this.Configuration.GetList(ConfigSchema.RegistryTokenRealmHosts),
             Timeout = this.EffectiveTimeout,
             MaxConcurrency = this.EffectiveThrottleLimit,
         });
@@ -214,6 +215,7 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
         {
             RegistryAuthenticationException => ("RegistryCredentialsRefused", ErrorCategory.AuthenticationError),
             RegistryCertificateException => ("RegistryCertificateInvalid", ErrorCategory.SecurityError),
+            TokenRealmRefusedException => ("RegistryTokenRealmRefused", ErrorCategory.SecurityError),
             RegistryUnreachableException => ("RegistryUnreachable", ErrorCategory.ConnectionError),
             RepositoryNotFoundException => ("RepositoryNotFound", ErrorCategory.ObjectNotFound),
             ManifestFormatException => ("RegistryManifestInvalid", ErrorCategory.InvalidData),

@@ -67,6 +67,9 @@ public static class ConfigSchema
     /// <summary>The key naming other host names of the same registry.</summary>
     public const string RegistryAliases = "registry.aliases";
 
+    /// <summary>The key naming other hosts whose token service may receive the registry credentials.</summary>
+    public const string RegistryTokenRealmHosts = "registry.token_realm_hosts";
+
     /// <summary>The key holding the Domino platform namespace.</summary>
     public const string PlatformNamespace = "kubernetes.platform_namespace";
 
@@ -159,6 +162,7 @@ public static class ConfigSchema
         new(RegistryPassword, ConfigValueKind.Secret, null, "REGISTRY_PASSWORD", "Registry password. Prefer the REGISTRY_PASSWORD environment variable or -Credential over the file."),
         new(RegistrySkipCertificateCheck, ConfigValueKind.Boolean, false, null, "Skip TLS certificate verification (as -SkipCertificateCheck). Only for registries with self-signed certificates."),
         new(RegistryAliases, ConfigValueKind.StringList, Array.Empty<string>(), null, "Other host names of the same registry (service FQDN, IP, node port), used with -StrictHost."),
+        new(RegistryTokenRealmHosts, ConfigValueKind.StringList, Array.Empty<string>(), null, "Hosts, besides the registry's own site (same host, or same domain such as auth.docker.io for registry-1.docker.io), whose token service (the realm of a Bearer challenge) may receive the registry credentials. Any port of a listed host is allowed; an HTTPS registry's token service must still be https."),
         new(PlatformNamespace, ConfigValueKind.String, "domino-platform", "PLATFORM_NAMESPACE", "Namespace of Domino's platform services (registry, MongoDB)."),
         new(ComputeNamespace, ConfigValueKind.String, "domino-compute", "COMPUTE_NAMESPACE", "Namespace of Domino's runs and model pods."),
         new(PodPrefixes, ConfigValueKind.StringList, new[] { "model-", "run-" }, null, "Pod name prefixes Get-WorkloadImage -PodPrefix reports by default when asked; never narrows what is protected."),

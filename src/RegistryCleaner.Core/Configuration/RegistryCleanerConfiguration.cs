@@ -75,16 +75,23 @@ public sealed class RegistryCleanerConfiguration
     /// <param name="lookup">Where to look.</param>
     /// <returns>The resolved configuration.</returns>
     /// <exception cref="ConfigurationException">The file is missing, is not valid YAML, or holds a value of the wrong type.</exception>
+    /// <exception cref="ConfigFileUnsafeException">A file found implicitly (variable or current folder) may have been written by someone else.</exception>
     public static RegistryCleanerConfiguration Load(ConfigLookup lookup)
     {
         ArgumentNullException.ThrowIfNull(lookup);
-        (string? path, bool bundled) = FindFile(lookup);
+        (string? path, bool bundled, string? foundImplicitly) = FindFile(lookup);
         var resolved = ConfigSchema.Keys.ToDictionary(k => k.Name, k => new ConfigValue(k, k.Default, ConfigSource.Default), StringComparer.Ordinal);
         var warnings = new List<string>();
         if (path is not null)
         {
             ConfigSource source = bundled ? ConfigSource.Default : ConfigSource.File;
-            foreach ((ConfigKey key, object? value) in ReadFile(path, warnings))
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            if (foundImplicitly is not null && ConfigFileTrust.Problem(file.SafeFileHandle) is { } problem)
+            {
+                throw ConfigFileUnsafeException.For(path, foundImplicitly, problem.Reason, problem.ForeignOwner, ConfigFileTrust.EffectiveUserId());
+            }
+
+            foreach ((ConfigKey key, object? value) in ReadFile(path, file, warnings))
             {
                 resolved[key.Name] = new ConfigValue(key, value, source);
             }
@@ -152,13 +159,14 @@ public sealed class RegistryCleanerConfiguration
         return [.. new[] { "environment", "model" }.Select(image => prefix.Length == 0 ? image : prefix + "/" + image)];
     }
 
-    private static (string? Path, bool Bundled) FindFile(ConfigLookup lookup)
+    // FoundImplicitly says how a file the user did not name was found ("found in the current folder"); null otherwise.
+    private static (string? Path, bool Bundled, string? FoundImplicitly) FindFile(ConfigLookup lookup)
     {
         if (!string.IsNullOrWhiteSpace(lookup.ExplicitPath))
         {
             string full = Path.GetFullPath(lookup.ExplicitPath, lookup.CurrentDirectory);
             return File.Exists(full)
-                ? (full, false)
+                ? (full, false, null)
                 : throw new ConfigurationException($"Config file '{full}' (from -ConfigPath) does not exist. Check the path, or omit -ConfigPath to use the default lookup.", full);
         }
 
@@ -166,23 +174,23 @@ public sealed class RegistryCleanerConfiguration
         {
             string full = Path.GetFullPath(fromEnvironment, lookup.CurrentDirectory);
             return File.Exists(full)
-                ? (full, false)
+                ? (full, false, $"named by the {ConfigLookup.PathVariable} environment variable")
                 : throw new ConfigurationException($"Config file '{full}' (from the {ConfigLookup.PathVariable} environment variable) does not exist. Fix or unset {ConfigLookup.PathVariable}.", full);
         }
 
         string local = Path.Combine(lookup.CurrentDirectory, "config.yaml");
         if (File.Exists(local))
         {
-            return (local, false);
+            return (local, false, "found in the current folder");
         }
 
-        return lookup.BundledPath is not null && File.Exists(lookup.BundledPath) ? (lookup.BundledPath, true) : (null, false);
+        return lookup.BundledPath is not null && File.Exists(lookup.BundledPath) ? (lookup.BundledPath, true, null) : (null, false, null);
     }
 
-    private static List<(ConfigKey Key, object? Value)> ReadFile(string path, List<string> warnings)
+    private static List<(ConfigKey Key, object? Value)> ReadFile(string path, Stream file, List<string> warnings)
     {
         var stream = new YamlStream();
-        using var reader = new StreamReader(path);
+        using var reader = new StreamReader(file, leaveOpen: true);
         var scanner = new Scanner(reader);
         var parser = new FlowCollectionTracker(new Parser(scanner));
         try
@@ -428,7 +436,7 @@ internal sealed class FlowCollectionTracker(IParser inner) : IParser
 }
 
 /// <summary>A configuration problem: a missing or invalid file, or a value of the wrong type.</summary>
-public sealed class ConfigurationException : Exception
+public class ConfigurationException : Exception
 {
     /// <summary>Initializes a new instance of the <see cref="ConfigurationException"/> class.</summary>
     /// <param name="message">What is wrong and what to do.</param>
@@ -472,4 +480,52 @@ public sealed class ConfigurationException : Exception
 
     /// <summary>Gets the 1-based column, if known.</summary>
     public int? Column { get; }
+}
+
+/// <summary>
+/// A configuration file found implicitly (<c>REGISTRY_CLEANER_CONFIG</c>, <c>./config.yaml</c>) that someone else may
+/// have written: on Unix, not owned by the current user or root, or writable by group or others. It was not read.
+/// </summary>
+public sealed class ConfigFileUnsafeException : ConfigurationException
+{
+    /// <summary>Initializes a new instance of the <see cref="ConfigFileUnsafeException"/> class.</summary>
+    public ConfigFileUnsafeException()
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="ConfigFileUnsafeException"/> class.</summary>
+    /// <param name="message">The message.</param>
+    public ConfigFileUnsafeException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="ConfigFileUnsafeException"/> class.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="inner">The underlying error.</param>
+    public ConfigFileUnsafeException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="ConfigFileUnsafeException"/> class.</summary>
+    /// <param name="message">Why the file is not read and how to fix it.</param>
+    /// <param name="filePath">The file.</param>
+    public ConfigFileUnsafeException(string message, string filePath)
+        : base(message, filePath)
+    {
+    }
+
+    internal static ConfigFileUnsafeException For(string path, string foundHow, string problem, bool foreignOwner, uint? self)
+    {
+        string owner = self is { } uid ? uid.ToString(System.Globalization.CultureInfo.InvariantCulture) : "$(id -u)";
+        string quoted = "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        string elsewhere = foundHow.Contains(ConfigLookup.PathVariable, StringComparison.Ordinal)
+            ? $"unset {ConfigLookup.PathVariable}"
+            : "run the command from another folder";
+        return new ConfigFileUnsafeException(
+            $"Config file '{path}' ({foundHow}) was not read: {problem}, so someone else may have written it, and a config file decides where the registry and MongoDB passwords go and which kubeconfig runs. "
+            + $"If it is yours, fix it: chmod go-w {quoted}{(foreignOwner ? $" and, as root, chown {owner} {quoted}" : string.Empty)}. To use it as it is, pass -ConfigPath {quoted} explicitly; to ignore it, {elsewhere}.",
+            path);
+    }
 }

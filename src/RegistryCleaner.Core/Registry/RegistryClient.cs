@@ -19,6 +19,7 @@ public sealed partial class RegistryClient : IDisposable
     private readonly RegistryClientOptions options;
     private readonly ResiliencePipeline<HttpResponseMessage> retryPipeline;
     private readonly ConcurrentDictionary<string, Task<BearerToken>> tokens = new(StringComparer.Ordinal);
+    private readonly TokenRealmPolicy realmPolicy;
     private volatile BearerChallenge? bearerChallenge;
     private volatile bool useBasic;
 
@@ -38,6 +39,7 @@ public sealed partial class RegistryClient : IDisposable
         ArgumentNullException.ThrowIfNull(endpoint);
         this.Endpoint = endpoint;
         this.options = options ?? new RegistryClientOptions();
+        this.realmPolicy = new TokenRealmPolicy(endpoint, this.options.TokenRealmHosts);
         int connections = Math.Max(1, this.options.MaxConcurrency);
         var handler = new SocketsHttpHandler
         {
@@ -784,6 +786,9 @@ public sealed partial class RegistryClient : IDisposable
     private async Task<BearerToken> FetchTokenAsync(BearerChallenge challenge, string scope)
     {
         RegistryCredential? credential = this.options.Credential;
+
+        // The registry names the realm: check it before anything, a password or a refresh token above all, is sent there.
+        this.realmPolicy.Check(challenge.Realm, withCredentials: credential?.Password is not null || credential?.IdentityToken is not null);
         var query = new StringBuilder();
         if (!string.IsNullOrEmpty(challenge.Service))
         {

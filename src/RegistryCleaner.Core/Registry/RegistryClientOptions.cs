@@ -6,6 +6,12 @@ public sealed class RegistryClientOptions
     /// <summary>Gets the credential; <see langword="null"/> for anonymous access (see <see cref="RegistryCredentialResolver"/>).</summary>
     public RegistryCredential? Credential { get; init; }
 
+    /// <summary>
+    /// Gets the hosts, besides the registry's own site, whose token service (bearer realm) may receive the credentials
+    /// (<c>registry.token_realm_hosts</c>; see <see cref="TokenRealmPolicy"/>).
+    /// </summary>
+    public IReadOnlyList<string> TokenRealmHosts { get; init; } = [];
+
     /// <summary>Gets whether to accept any TLS certificate (self-signed registries).</summary>
     public bool SkipCertificateCheck { get; init; }
 

@@ -81,6 +81,8 @@ internal static class CompletionInputs
         }
         catch (Exception ex) when (ex is ConfigurationException or IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
         {
+            // Also an implicit file someone else may have written (ConfigFileUnsafeException): nothing is completed
+            // from it, and the registry it names never hears from a TAB press.
             return null;
         }
     }

@@ -74,6 +74,7 @@ public sealed class RepositoryCompleter : IArgumentCompleter
             {
                 Credential = credential,
                 SkipCertificateCheck = skip,
+                TokenRealmHosts = configuration?.GetList(ConfigSchema.RegistryTokenRealmHosts) ?? [],
                 Timeout = Timeout,
                 MaxConcurrency = 1,
             });
@@ -104,6 +105,8 @@ public sealed class RepositoryCompleter : IArgumentCompleter
         }
         catch (Exception ex) when (ex is ConfigurationException or IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
         {
+            // Also an implicit file someone else may have written (ConfigFileUnsafeException): nothing is completed
+            // from it, and the registry it names never hears from a TAB press.
             return null;
         }
     }

@@ -22,19 +22,20 @@ public sealed class StubHttpServer : IAsyncDisposable, IDisposable
         this.BaseAddress = baseAddress;
     }
 
-    /// <summary>Gets <c>http://127.0.0.1:port/</c>.</summary>
+    /// <summary>Gets <c>http://127.0.0.1:port/</c> (or the address it was started on).</summary>
     public Uri BaseAddress { get; }
 
-    public static StubHttpServer Start(RequestDelegate handler)
+    /// <summary>Starts a server on a free port of <paramref name="address"/> (127.0.0.1 by default; all of 127.0.0.0/8 is loopback on Linux, so 127.0.0.2 is another host on this machine).</summary>
+    public static StubHttpServer Start(RequestDelegate handler, IPAddress? address = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(address ?? IPAddress.Loopback, 0));
         WebApplication app = builder.Build();
         app.Run(handler);
         app.StartAsync().GetAwaiter().GetResult();
-        string address = app.Services.GetRequiredServiceOf<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new StubHttpServer(app, new Uri(address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/"));
+        string listening = app.Services.GetRequiredServiceOf<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new StubHttpServer(app, new Uri(listening.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/"));
     }
 
     public async ValueTask DisposeAsync()

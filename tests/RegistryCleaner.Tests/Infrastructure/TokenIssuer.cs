@@ -17,8 +17,10 @@ public sealed class TokenIssuer : IDisposable
     private readonly StubHttpServer server;
     private readonly string keyId;
     private int requests;
+    private int seen;
+    private int withCredentials;
 
-    public TokenIssuer(string username = "bob", string password = "token-password", string refreshToken = "refresh-token-for-bob")
+    public TokenIssuer(string username = "bob", string password = "token-password", string refreshToken = "refresh-token-for-bob", System.Net.IPAddress? address = null)
     {
         this.Username = username;
         this.Password = password;
@@ -27,7 +29,7 @@ public sealed class TokenIssuer : IDisposable
         using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
         this.CertificatePem = certificate.ExportCertificatePem();
         this.keyId = LibtrustKeyId(this.key.ExportSubjectPublicKeyInfo());
-        this.server = StubHttpServer.Start(this.HandleAsync);
+        this.server = StubHttpServer.Start(this.HandleAsync, address);
     }
 
     public string Username { get; }
@@ -50,6 +52,12 @@ public sealed class TokenIssuer : IDisposable
 
     /// <summary>Gets how many token requests were answered with a token.</summary>
     public int TokensIssued => Volatile.Read(ref this.requests);
+
+    /// <summary>Gets how many requests of any kind reached the service.</summary>
+    public int RequestsSeen => Volatile.Read(ref this.seen);
+
+    /// <summary>Gets how many requests carried credentials: an Authorization header or a refresh token form.</summary>
+    public int RequestsWithCredentials => Volatile.Read(ref this.withCredentials);
 
     /// <summary>Mints a token directly (for pushing test images).</summary>
     public string IssueToken(params string[] scopes)
@@ -131,6 +139,12 @@ public sealed class TokenIssuer : IDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        Interlocked.Increment(ref this.seen);
+        if (context.Request.Headers.Authorization.Count > 0 || HttpMethods.IsPost(context.Request.Method))
+        {
+            Interlocked.Increment(ref this.withCredentials);
+        }
+
         if (context.Request.Path != "/token")
         {
             context.Response.StatusCode = 404;
