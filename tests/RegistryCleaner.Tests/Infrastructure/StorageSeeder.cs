@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using RegistryCleaner.Registry;
 
@@ -9,13 +10,14 @@ namespace RegistryCleaner.Tests.Infrastructure;
 /// every blob, <c>_manifests/revisions</c> links for every manifest, <c>_manifests/tags/&lt;tag&gt;/current</c> and
 /// <c>index</c> links for every tag), so a benchmark can lay out 100,000 tags in seconds instead of pushing them for
 /// hours. The registry serves such a storage exactly as if the images had been pushed; the configuration and manifest
-/// bytes are the ones <see cref="ImagePusher"/> pushes.
+/// bytes are the ones <see cref="ImagePusher"/> pushes. <see cref="WriteImage"/> may run on several threads at once
+/// (file creation is what takes the time); a blob shared by two images is written once.
 /// </summary>
 public sealed class StorageSeeder
 {
     private readonly string v2;
-    private readonly HashSet<string> blobs = new(StringComparer.Ordinal);
-    private readonly HashSet<(string Repository, string Digest)> layerLinks = [];
+    private readonly ConcurrentDictionary<string, bool> blobs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Repository, string Digest), bool> layerLinks = new();
 
     /// <summary>Initializes a new instance of the <see cref="StorageSeeder"/> class.</summary>
     /// <param name="rootDirectory">The registry's <c>storage.filesystem.rootdirectory</c>.</param>
@@ -64,7 +66,7 @@ public sealed class StorageSeeder
     {
         string digest = ImagePusher.Digest(content);
         string hex = Hex(digest);
-        if (this.blobs.Add(digest))
+        if (this.blobs.TryAdd(digest, true))
         {
             string folder = Path.Combine(this.v2, "blobs", "sha256", hex[..2], hex);
             Directory.CreateDirectory(folder);
@@ -72,7 +74,7 @@ public sealed class StorageSeeder
         }
 
         // A pushed blob is linked into the repository that received it; a manifest only under _manifests/revisions.
-        if (layerLink && this.layerLinks.Add((repository, digest)))
+        if (layerLink && this.layerLinks.TryAdd((repository, digest), true))
         {
             WriteLink(Path.Combine(this.RepositoryFolder(repository), "_layers", "sha256", hex, "link"), digest);
         }
