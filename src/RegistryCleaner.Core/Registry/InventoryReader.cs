@@ -278,6 +278,7 @@ public sealed class InventoryReader
                 ManifestFormatException format when format.Reference == tag => ex,
                 ManifestFormatException => new ManifestFormatException(ex.Registry, repository, tag, "a child manifest is malformed: " + ex.Message, ex),
                 RegistryLimitException limit => new RegistryLimitException(ex.Registry, limit.Limit, $"{repository}:{tag}: {ex.Message}", ex),
+                BlobContentException => new BlobContentException(ex.Registry, $"{repository}:{tag}: {ex.Message}", ex),
                 _ => new RegistryException(ex.Registry, $"{repository}:{tag}: {ex.Message}", ex.StatusCode, ex),
             };
             var failed = new TagReadResult(repository, tag, null, NoChildren, wrapped);

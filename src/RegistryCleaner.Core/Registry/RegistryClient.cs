@@ -114,7 +114,7 @@ public sealed partial class RegistryClient : IDisposable
     /// <param name="reference">A tag or a digest.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The raw manifest, its media type and digest.</returns>
-    /// <exception cref="ManifestFormatException">The reference is a digest and the content does not hash to it.</exception>
+    /// <exception cref="ManifestFormatException">The content does not hash to the requested digest or, by tag, to the registry's <c>Docker-Content-Digest</c>.</exception>
     /// <exception cref="RegistryLimitException">The manifest is larger than <see cref="RegistryClientOptions.MaxManifestBytes"/>.</exception>
     /// <exception cref="RegistryException">The manifest does not exist (status 404) or another error.</exception>
     public async Task<ManifestContent> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken)
@@ -142,6 +142,11 @@ public sealed partial class RegistryClient : IDisposable
         {
             this.VerifyManifest(repository, reference, reference, content, fromHeader: false);
             digest = reference;
+        }
+        else if (digest is not null)
+        {
+            // By tag the registry names the digest; the manifest is filed and protected under it, so it must be true.
+            this.VerifyManifest(repository, reference, digest, content, fromHeader: true);
         }
 
         digest ??= ManifestParser.ComputeDigest(content);

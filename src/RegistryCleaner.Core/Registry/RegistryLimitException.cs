@@ -74,8 +74,9 @@ public sealed class BlobContentException : RegistryException
     /// <summary>Initializes a new instance.</summary>
     /// <param name="registry">The registry display name.</param>
     /// <param name="message">The message.</param>
-    public BlobContentException(string registry, string message)
-        : base(registry, message, null)
+    /// <param name="innerException">The cause.</param>
+    public BlobContentException(string registry, string message, Exception? innerException = null)
+        : base(registry, message, null, innerException)
     {
     }
 }

@@ -126,8 +126,7 @@ public class RegistryBoundsTests
             ImageConfigCache cache = ImageConfigCache.Open(cacheFolder);
             (List<TagReadResult> results, InventoryReader _) = await ReadAsync(registry, cache: cache);
 
-            RegistryException error = results.Single(r => r.Tag == "hostile").Error!;
-            Assert.IsType<BlobContentException>(error.InnerException);
+            BlobContentException error = Assert.IsType<BlobContentException>(results.Single(r => r.Tag == "hostile").Error);
             Assert.Contains("app:hostile", error.Message, StringComparison.Ordinal);
             Assert.Contains($"blob app@{ConfigDigest} whose content hashes to {ImagePusher.Digest(Encoding.UTF8.GetBytes(forged))}", error.Message, StringComparison.Ordinal);
             Assert.False(cache.TryGet(ConfigDigest, out _));
@@ -136,6 +135,55 @@ public class RegistryBoundsTests
         {
             Directory.Delete(cacheFolder, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task A_tag_whose_body_does_not_hash_to_Docker_Content_Digest_is_an_error_for_that_tag_and_the_others_are_read()
+    {
+        string claimed = ImagePusher.Digest(Encoding.UTF8.GetBytes(GoodManifest));
+        string served = GoodManifest.Replace("\"size\":10,", "\"size\":99,", StringComparison.Ordinal);
+        await using var registry = HostileRegistry.Start(
+            async (context, _) =>
+            {
+                context.Response.ContentType = MediaTypes.DockerManifest;
+                context.Response.Headers["Docker-Content-Digest"] = claimed;
+                await context.Response.WriteAsync(served);
+            });
+
+        (List<TagReadResult> results, InventoryReader reader) = await ReadAsync(registry);
+
+        ManifestFormatException error = Assert.IsType<ManifestFormatException>(results.Single(r => r.Tag == "hostile").Error);
+        Assert.Contains("app:hostile", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"not to the Docker-Content-Digest {claimed} the registry sent with it", error.Message, StringComparison.Ordinal);
+        AssertOthersRead(results, reader);
+        Assert.DoesNotContain(reader.Inventory.Manifests, m => m.Digest == claimed && m.Layers.Any(l => l.Size == 99));
+    }
+
+    [Fact]
+    public async Task Sha512_references_and_headers_are_verified_and_other_algorithms_refused()
+    {
+        byte[] body = Encoding.UTF8.GetBytes(GoodManifest);
+        string sha512 = "sha512:" + Convert.ToHexString(SHA512.HashData(body)).ToLowerInvariant();
+        string wrong512 = "sha512:" + new string('0', 128);
+        await using var stub = StubHttpServer.Start(async context =>
+        {
+            string path = context.Request.Path.Value!;
+            context.Response.ContentType = MediaTypes.DockerManifest;
+            context.Response.Headers["Docker-Content-Digest"] = path.EndsWith("/by-sha512", StringComparison.Ordinal) ? sha512 : path.EndsWith("/by-md5", StringComparison.Ordinal) ? "md5:0123" : wrong512;
+            await context.Response.Body.WriteAsync(body);
+        });
+        using var client = new RegistryClient(RegistryEndpoint.Parse(stub.BaseAddress.ToString()));
+
+        Assert.Equal(sha512, (await client.GetManifestAsync("app", sha512, CancellationToken.None)).Digest);
+        Assert.Equal(sha512, (await client.GetManifestAsync("app", "by-sha512", CancellationToken.None)).Digest);
+        ManifestFormatException byDigest = await Assert.ThrowsAsync<ManifestFormatException>(() => client.GetManifestAsync("app", wrong512, CancellationToken.None));
+        Assert.Contains($"hashes to {sha512}, not to the requested digest", byDigest.Message, StringComparison.Ordinal);
+        ManifestFormatException byTag = await Assert.ThrowsAsync<ManifestFormatException>(() => client.GetManifestAsync("app", "by-wrong", CancellationToken.None));
+        Assert.Contains($"not to the Docker-Content-Digest {wrong512}", byTag.Message, StringComparison.Ordinal);
+        ManifestFormatException md5 = await Assert.ThrowsAsync<ManifestFormatException>(() => client.GetManifestAsync("app", "by-md5", CancellationToken.None));
+        Assert.Contains("uses the algorithm 'md5', which RegistryCleaner cannot verify", md5.Message, StringComparison.Ordinal);
+        ManifestFormatException md5Reference = await Assert.ThrowsAsync<ManifestFormatException>(() => client.GetManifestAsync("app", "md5:0123", CancellationToken.None));
+        Assert.Contains("cannot verify", md5Reference.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -320,7 +368,8 @@ public class RegistryBoundsTests
 /// <summary>
 /// A registry stub with repository <c>app</c> and tags <c>good</c>, <c>other</c> and <c>hostile</c>: the hostile
 /// answer (the tag's manifest, or with <c>hostileBlob</c> that blob) comes from a delegate that writes through a
-/// <see cref="ServedBytes"/>, which counts what the stub managed to send.
+/// <see cref="ServedBytes"/>, which counts what the stub managed to send. Repository <c>endless</c> lists its tags in
+/// distinct <c>Link</c> pages that never end.
 /// </summary>
 internal sealed class HostileRegistry : IAsyncDisposable
 {
@@ -328,6 +377,7 @@ internal sealed class HostileRegistry : IAsyncDisposable
     private readonly StubHttpServer stub;
     private readonly ServedBytes served;
     private int hostileRequests;
+    private int endlessPages;
 
     private HostileRegistry(Func<HttpContext, ServedBytes, Task> hostile, string? hostileManifest, string? hostileBlob, bool goodConfigServed)
     {
@@ -354,6 +404,17 @@ internal sealed class HostileRegistry : IAsyncDisposable
                 return;
             }
 
+            if (path == "/v2/endless/tags/list")
+            {
+                // Repository "endless": distinct Link pages forever, each well within any request timeout.
+                int page = Interlocked.Increment(ref this.endlessPages);
+                await Task.Delay(100, context.RequestAborted);
+                context.Response.ContentType = "application/json";
+                context.Response.Headers.Link = $"</v2/endless/tags/list?n=1&last=t{page}>; rel=\"next\"";
+                await context.Response.WriteAsync($$"""{"name":"endless","tags":["t{{page}}"]}""");
+                return;
+            }
+
             (int status, string body, string type) = path switch
             {
                 "/v2/" => (200, "{}", "application/json"),
@@ -371,6 +432,9 @@ internal sealed class HostileRegistry : IAsyncDisposable
     }
 
     public string BaseAddress => this.stub.BaseAddress.ToString();
+
+    /// <summary>Gets how many pages of repository <c>endless</c> were served.</summary>
+    public int EndlessPages => Volatile.Read(ref this.endlessPages);
 
     /// <summary>Gets how many requests reached the hostile answer.</summary>
     public int HostileRequests => Volatile.Read(ref this.hostileRequests);
