@@ -32,7 +32,7 @@ public sealed class RegistryLimitException : RegistryException
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="registry">The registry display name.</param>
-    /// <param name="limit">The limit, as its <see cref="RegistryClientOptions"/> property name (e.g. <c>MaxManifestBytes</c>).</param>
+    /// <param name="limit">The limit: its <see cref="RegistryClientOptions"/> property name (e.g. <c>MaxManifestBytes</c>), or "its descriptor's size".</param>
     /// <param name="message">The message, naming the limit and its value.</param>
     /// <param name="innerException">The cause.</param>
     public RegistryLimitException(string registry, string limit, string message, Exception? innerException = null)
@@ -41,7 +41,7 @@ public sealed class RegistryLimitException : RegistryException
         this.Limit = limit;
     }
 
-    /// <summary>Gets the limit that was hit, as its <see cref="RegistryClientOptions"/> property name.</summary>
+    /// <summary>Gets the limit that was hit: its <see cref="RegistryClientOptions"/> property name, or "its descriptor's size" for a blob longer than its descriptor says.</summary>
     public string Limit { get; }
 }
 
