@@ -219,6 +219,8 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
             RegistryUnreachableException => ("RegistryUnreachable", ErrorCategory.ConnectionError),
             RepositoryNotFoundException => ("RepositoryNotFound", ErrorCategory.ObjectNotFound),
             ManifestFormatException => ("RegistryManifestInvalid", ErrorCategory.InvalidData),
+            RegistryLimitException => ("RegistryLimitExceeded", ErrorCategory.LimitsExceeded),
+            BlobContentException => ("RegistryBlobInvalid", ErrorCategory.InvalidData),
             RegistryException => ("RegistryRequestFailed", ErrorCategory.ProtocolError),
             _ => ("RegistryRequestFailed", ErrorCategory.NotSpecified),
         };

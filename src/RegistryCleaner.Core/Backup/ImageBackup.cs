@@ -190,7 +190,7 @@ public sealed class ImageBackupWriter
                 bool stored = await this.layout.WriteBlobAsync(
                     blob.Digest,
                     blob.Size,
-                    (stream, t) => this.client.CopyBlobAsync(image.Repository, blob.Digest, stream, t),
+                    (stream, t) => this.client.CopyBlobAsync(image.Repository, blob.Digest, stream, t, blob.Size),
                     token).ConfigureAwait(false);
                 lock (gate)
                 {

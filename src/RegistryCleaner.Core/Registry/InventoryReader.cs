@@ -51,14 +51,15 @@ public sealed record InventoryProgress(int RepositoriesListed, int RepositoriesT
 /// <param name="Tag">The tag.</param>
 /// <param name="Manifest">The tagged manifest; <see langword="null"/> on error.</param>
 /// <param name="Children">The manifests under an index at any depth (children, their children, ...), each once, parents first; empty for an image manifest or on error.</param>
-/// <param name="Error">What went wrong for this tag only (malformed manifest, missing blob, tag deleted meanwhile).</param>
+/// <param name="Error">What went wrong for this tag only (malformed manifest, missing blob, tag deleted meanwhile, a limit hit).</param>
+/// <remarks>A repository whose tags could not be listed (a listing limit hit) is one result with an empty <see cref="Tag"/>.</remarks>
 public sealed record TagReadResult(string Repository, string Tag, ManifestRecord? Manifest, IReadOnlyList<ManifestRecord> Children, RegistryException? Error)
 {
     /// <summary>Gets the manifest digest the tag resolved to, when it was read.</summary>
     public string? Digest => this.Manifest?.Digest;
 
-    /// <summary>Gets the tag as <c>repository:tag</c>.</summary>
-    public string Name => $"{this.Repository}:{this.Tag}";
+    /// <summary>Gets the tag as <c>repository:tag</c>, or the repository alone for a repository whose tags could not be listed.</summary>
+    public string Name => this.Tag.Length == 0 ? this.Repository : $"{this.Repository}:{this.Tag}";
 }
 
 /// <summary>
@@ -131,6 +132,11 @@ public sealed class InventoryReader
             ?? await this.client.GetCatalogAsync(1000, cancellationToken).ConfigureAwait(false);
         repositories = repositories.Distinct(StringComparer.Ordinal).ToArray();
         List<(string Repository, string Tag)> work = await this.ListTagsAsync(repositories, fromCatalog, cancellationToken).ConfigureAwait(false);
+        foreach (TagReadResult unlisted in this.errors)
+        {
+            yield return unlisted;
+        }
+
         this.referrersApi = this.options.ReadReferrers && work.Count > 0
             && await this.client.SupportsReferrersApiAsync(work[0].Repository, cancellationToken).ConfigureAwait(false);
 
@@ -210,6 +216,13 @@ public sealed class InventoryReader
                     // A catalog entry can outlive its last tag; it simply has nothing to read.
                     perRepository[i] = Array.Empty<string>();
                 }
+                catch (RegistryLimitException ex)
+                {
+                    // A tag list over its limits is an error for that repository: none of its tags is read, and the
+                    // inventory is incomplete, so no plan deletes anything from it.
+                    perRepository[i] = Array.Empty<string>();
+                    this.errors.Enqueue(new TagReadResult(repositories[i], string.Empty, null, NoChildren, new RegistryLimitException(ex.Registry, ex.Limit, $"{repositories[i]}: {ex.Message}", ex)));
+                }
 
                 this.options.Progress?.Report(new InventoryProgress(Interlocked.Increment(ref listed), repositories.Count, 0, 0));
             }).ConfigureAwait(false);
@@ -264,6 +277,8 @@ public sealed class InventoryReader
                 ManifestGraphException => ex,
                 ManifestFormatException format when format.Reference == tag => ex,
                 ManifestFormatException => new ManifestFormatException(ex.Registry, repository, tag, "a child manifest is malformed: " + ex.Message, ex),
+                RegistryLimitException limit => new RegistryLimitException(ex.Registry, limit.Limit, $"{repository}:{tag}: {ex.Message}", ex),
+                BlobContentException => new BlobContentException(ex.Registry, $"{repository}:{tag}: {ex.Message}", ex),
                 _ => new RegistryException(ex.Registry, $"{repository}:{tag}: {ex.Message}", ex.StatusCode, ex),
             };
             var failed = new TagReadResult(repository, tag, null, NoChildren, wrapped);
@@ -468,12 +483,12 @@ public sealed class InventoryReader
 
         (DateTimeOffset? created, string? platform) = await this.configs.GetOrAdd(
             config.Digest,
-            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Token),
-            (Reader: this, Repository: repository, Token: cancellationToken)).ConfigureAwait(false);
+            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Size, state.Token),
+            (Reader: this, Repository: repository, config.Size, Token: cancellationToken)).ConfigureAwait(false);
         return manifest with { Created = created, Platform = platform };
     }
 
-    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, CancellationToken cancellationToken)
+    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, long size, CancellationToken cancellationToken)
     {
         ImageConfigCache? cache = this.options.ConfigCache;
         if (cache is not null && cache.TryGet(digest, out ImageConfigFacts known))
@@ -481,7 +496,17 @@ public sealed class InventoryReader
             return (known.Created, known.Platform);
         }
 
-        byte[] blob = await this.client.GetBlobAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        long max = this.client.Options.MaxConfigBytes;
+        if (size < 0 || size > max)
+        {
+            throw new RegistryLimitException(
+                this.client.Endpoint.DisplayName,
+                nameof(RegistryClientOptions.MaxConfigBytes),
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The image configuration {repository}@{digest} is {size} bytes by its descriptor, over {BoundedContent.Format(max)} (MaxConfigBytes); it was not downloaded."));
+        }
+
+        // Read up to its descriptor's size and checked against its digest before it is parsed or cached.
+        byte[] blob = await this.client.GetBlobAsync(repository, digest, size, cancellationToken).ConfigureAwait(false);
         (DateTimeOffset? created, string? platform) = ManifestParser.ParseConfig(blob);
         cache?.Add(digest, blob, new ImageConfigFacts(created, platform));
         return (created, platform);

@@ -17,15 +17,18 @@ public sealed partial class RegistryClient
     /// <summary>
     /// Streams a blob into <paramref name="destination"/> without holding it in memory. The caller verifies the
     /// content against the digest (the registry is not trusted); a read that makes no progress for the request timeout
-    /// fails.
+    /// fails, and with <paramref name="expectedSize"/> a body longer than the descriptor's size stops one byte after it
+    /// (a <c>Content-Length</c> over it is refused before anything is read).
     /// </summary>
     /// <param name="repository">The repository.</param>
     /// <param name="digest">The blob digest.</param>
     /// <param name="destination">Where the bytes go.</param>
     /// <param name="cancellationToken">Cancels the transfer.</param>
+    /// <param name="expectedSize">The size the blob's descriptor names; <see langword="null"/> for no bound.</param>
     /// <returns>The number of bytes copied.</returns>
+    /// <exception cref="RegistryLimitException">The registry sent more than <paramref name="expectedSize"/> bytes.</exception>
     /// <exception cref="RegistryException">The blob does not exist (status 404) or another error.</exception>
-    public async Task<long> CopyBlobAsync(string repository, string digest, Stream destination, CancellationToken cancellationToken)
+    public async Task<long> CopyBlobAsync(string repository, string digest, Stream destination, CancellationToken cancellationToken, long? expectedSize = null)
     {
         ValidateRepository(repository);
         ArgumentException.ThrowIfNullOrEmpty(digest);
@@ -38,6 +41,12 @@ public sealed partial class RegistryClient
         }
 
         await this.EnsureSuccessAsync(response, $"GET blob {repository}@{digest}", cancellationToken).ConfigureAwait(false);
+        var limit = expectedSize is { } size ? new ResponseLimit(size, "its descriptor's size", $"blob {repository}@{digest}") : null;
+        if (limit is not null && response.Content.Headers.ContentLength is long announced && announced > limit.Bytes)
+        {
+            throw this.OverLimit(limit, announced);
+        }
+
         Stream source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))
         {
@@ -50,7 +59,9 @@ public sealed partial class RegistryClient
                 int read;
                 try
                 {
-                    read = await source.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                    // Never more than one byte past the descriptor's size: that byte proves the blob is too long.
+                    int wanted = limit is null ? buffer.Length : (int)Math.Clamp(limit.Bytes + 1 - copied, 1, buffer.Length);
+                    read = await source.ReadAsync(buffer.AsMemory(0, wanted), idle.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -64,6 +75,11 @@ public sealed partial class RegistryClient
                 if (read == 0)
                 {
                     return copied;
+                }
+
+                if (limit is not null && copied + read > limit.Bytes)
+                {
+                    throw this.OverLimit(limit, null);
                 }
 
                 await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);

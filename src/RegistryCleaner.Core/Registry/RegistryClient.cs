@@ -64,6 +64,9 @@ public sealed partial class RegistryClient : IDisposable
             Timeout = this.options.Timeout,
             DefaultRequestVersion = HttpVersion.Version11,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+
+            // Only token service answers are buffered by HttpClient itself; every registry answer is read within its own limit.
+            MaxResponseContentBufferSize = this.options.MaxTokenResponseBytes,
         };
         this.http.DefaultRequestHeaders.UserAgent.ParseAdd("RegistryCleaner/0.1");
         this.retryPipeline = this.BuildRetryPipeline();
@@ -113,14 +116,21 @@ public sealed partial class RegistryClient : IDisposable
     /// <param name="reference">A tag or a digest.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The raw manifest, its media type and digest.</returns>
-    /// <exception cref="ManifestFormatException">The reference is a digest and the content does not hash to it.</exception>
+    /// <exception cref="ManifestFormatException">The content does not hash to the requested digest or, by tag, to the registry's <c>Docker-Content-Digest</c>.</exception>
+    /// <exception cref="RegistryLimitException">The manifest is larger than <see cref="RegistryClientOptions.MaxManifestBytes"/>.</exception>
     /// <exception cref="RegistryException">The manifest does not exist (status 404) or another error.</exception>
     public async Task<ManifestContent> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
         ArgumentException.ThrowIfNullOrEmpty(reference);
         using HttpResponseMessage response = await this.SendAsync(
-            HttpMethod.Get, $"v2/{repository}/manifests/{reference}", PullScope(repository), MediaTypes.AcceptAll, retry: true, cancellationToken).ConfigureAwait(false);
+            HttpMethod.Get,
+            $"v2/{repository}/manifests/{reference}",
+            PullScope(repository),
+            MediaTypes.AcceptAll,
+            retry: true,
+            cancellationToken,
+            limit: new ResponseLimit(this.options.MaxManifestBytes, nameof(RegistryClientOptions.MaxManifestBytes), $"the manifest {repository}{RefSeparator(reference)}{reference}")).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             throw await this.NotFoundAsync(response, repository, $"Manifest {this.Name}/{repository}{RefSeparator(reference)}{reference} does not exist.", cancellationToken).ConfigureAwait(false);
@@ -132,16 +142,13 @@ public sealed partial class RegistryClient : IDisposable
         string? digest = HeaderValue(response, "Docker-Content-Digest");
         if (IsDigest(reference))
         {
-            if (reference.StartsWith("sha256:", StringComparison.Ordinal))
-            {
-                string computed = ManifestParser.ComputeDigest(content);
-                if (!string.Equals(computed, reference, StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new ManifestFormatException(this.Name, repository, reference, $"its content hashes to {computed}, not to the requested digest");
-                }
-            }
-
+            this.VerifyManifest(repository, reference, reference, content, fromHeader: false);
             digest = reference;
+        }
+        else if (digest is not null)
+        {
+            // By tag the registry names the digest; the manifest is filed and protected under it, so it must be true.
+            this.VerifyManifest(repository, reference, digest, content, fromHeader: true);
         }
 
         digest ??= ManifestParser.ComputeDigest(content);
@@ -177,25 +184,40 @@ public sealed partial class RegistryClient : IDisposable
         return (await this.GetManifestAsync(repository, reference, cancellationToken).ConfigureAwait(false)).Digest;
     }
 
-    /// <summary>Downloads a blob (used for image configurations, which are small).</summary>
+    /// <summary>
+    /// Downloads a small blob (an image configuration) up to its descriptor's size and checks it against its digest
+    /// before returning it; a longer body is not read further.
+    /// </summary>
     /// <param name="repository">The repository.</param>
     /// <param name="digest">The blob digest.</param>
+    /// <param name="size">The size its descriptor names.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The blob bytes.</returns>
+    /// <returns>The blob bytes, verified.</returns>
+    /// <exception cref="RegistryLimitException">The registry sent more than <paramref name="size"/> bytes.</exception>
+    /// <exception cref="BlobContentException">The content is shorter than <paramref name="size"/> or does not hash to <paramref name="digest"/>.</exception>
     /// <exception cref="RegistryException">The blob does not exist (status 404) or another error.</exception>
-    public async Task<byte[]> GetBlobAsync(string repository, string digest, CancellationToken cancellationToken)
+    public async Task<byte[]> GetBlobAsync(string repository, string digest, long size, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
         ArgumentException.ThrowIfNullOrEmpty(digest);
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
         using HttpResponseMessage response = await this.SendAsync(
-            HttpMethod.Get, $"v2/{repository}/blobs/{digest}", PullScope(repository), null, retry: true, cancellationToken).ConfigureAwait(false);
+            HttpMethod.Get,
+            $"v2/{repository}/blobs/{digest}",
+            PullScope(repository),
+            null,
+            retry: true,
+            cancellationToken,
+            limit: new ResponseLimit(size, "its descriptor's size", $"blob {repository}@{digest}")).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             throw await this.NotFoundAsync(response, repository, $"Blob {digest} does not exist in {this.Name}/{repository}.", cancellationToken).ConfigureAwait(false);
         }
 
         await this.EnsureSuccessAsync(response, $"GET blob {repository}@{digest}", cancellationToken).ConfigureAwait(false);
-        return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        byte[] content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        this.VerifyBlob(repository, digest, size, content);
+        return content;
     }
 
     /// <summary>Checks a blob with <c>HEAD</c>.</summary>
@@ -337,6 +359,19 @@ public sealed partial class RegistryClient : IDisposable
             throw new ArgumentException($"'{digest}' is not a digest.", nameof(digest));
         }
 
+        using var budget = new ListingBudget(this, $"the referrers of {repository}@{digest}", cancellationToken);
+        try
+        {
+            return await this.ListReferrersAsync(repository, digest, budget).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (budget.Expired(ex) is { } expired)
+        {
+            throw expired;
+        }
+    }
+
+    private async Task<IReadOnlyList<ReferrerDescriptor>?> ListReferrersAsync(string repository, string digest, ListingBudget budget)
+    {
         var referrers = new List<ReferrerDescriptor>();
         string? path = $"v2/{repository}/referrers/{digest}";
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -347,10 +382,18 @@ public sealed partial class RegistryClient : IDisposable
                 throw new RegistryException(this.Name, $"Registry {this.Name} returned a referrers Link header that loops back to {path}.", null);
             }
 
-            using HttpResponseMessage response = await this.SendAsync(HttpMethod.Get, path, PullScope(repository), MediaTypes.OciIndex, retry: true, cancellationToken).ConfigureAwait(false);
+            budget.NextPage();
+            using HttpResponseMessage response = await this.SendAsync(
+                HttpMethod.Get,
+                path,
+                PullScope(repository),
+                MediaTypes.OciIndex,
+                retry: true,
+                budget.Token,
+                limit: new ResponseLimit(this.options.MaxManifestBytes, nameof(RegistryClientOptions.MaxManifestBytes), $"a page of the referrers of {repository}@{digest}")).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound && referrers.Count == 0 && seen.Count == 1)
             {
-                if (await IsNameUnknownAsync(response, cancellationToken).ConfigureAwait(false))
+                if (await IsNameUnknownAsync(response, budget.Token).ConfigureAwait(false))
                 {
                     throw new RepositoryNotFoundException(this.Name, repository);
                 }
@@ -358,8 +401,8 @@ public sealed partial class RegistryClient : IDisposable
                 return null;
             }
 
-            await this.EnsureSuccessAsync(response, $"GET referrers of {repository}@{digest}", cancellationToken).ConfigureAwait(false);
-            byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            await this.EnsureSuccessAsync(response, $"GET referrers of {repository}@{digest}", budget.Token).ConfigureAwait(false);
+            byte[] body = await response.Content.ReadAsByteArrayAsync(budget.Token).ConfigureAwait(false);
             try
             {
                 using JsonDocument document = JsonDocument.Parse(body);
@@ -387,6 +430,7 @@ public sealed partial class RegistryClient : IDisposable
                 throw new RegistryException(this.Name, $"Registry {this.Name} answered the referrers of {repository}@{digest} with something that is not an image index: {ex.Message}", response.StatusCode, ex);
             }
 
+            budget.CheckItems(referrers.Count);
             path = this.NextLink(response);
         }
 
@@ -542,7 +586,8 @@ public sealed partial class RegistryClient : IDisposable
     {
         try
         {
-            string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            // Bounded: a blob stream's error body is not read ahead like the others.
+            string body = Encoding.UTF8.GetString(await BoundedContent.ReadPrefixAsync(response.Content, BoundedContent.MaxErrorBytes, cancellationToken).ConfigureAwait(false));
             if (body.Length == 0)
             {
                 return string.Empty;
@@ -583,6 +628,19 @@ public sealed partial class RegistryClient : IDisposable
 
     private async Task<IReadOnlyList<string>> GetPagedAsync(string firstPath, string scope, string property, string? repository, CancellationToken cancellationToken)
     {
+        using var budget = new ListingBudget(this, repository is null ? "the catalog" : $"the tags of {repository}", cancellationToken);
+        try
+        {
+            return await this.ReadPagesAsync(firstPath, scope, property, repository, budget).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (budget.Expired(ex) is { } expired)
+        {
+            throw expired;
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> ReadPagesAsync(string firstPath, string scope, string property, string? repository, ListingBudget budget)
+    {
         var items = new List<string>();
         string? path = firstPath;
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -593,15 +651,16 @@ public sealed partial class RegistryClient : IDisposable
                 throw new RegistryException(this.Name, $"Registry {this.Name} returned a Link header that loops back to {path}.", null);
             }
 
-            using HttpResponseMessage response = await this.SendAsync(HttpMethod.Get, path, scope, "application/json", retry: true, cancellationToken).ConfigureAwait(false);
+            budget.NextPage();
+            using HttpResponseMessage response = await this.SendAsync(HttpMethod.Get, path, scope, "application/json", retry: true, budget.Token, limit: budget.PageLimit).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound && repository is not null)
             {
                 // distribution answers NAME_UNKNOWN; treat a bare 404 on tags/list the same way.
                 throw new RepositoryNotFoundException(this.Name, repository);
             }
 
-            await this.EnsureSuccessAsync(response, "GET " + path, cancellationToken).ConfigureAwait(false);
-            byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            await this.EnsureSuccessAsync(response, "GET " + path, budget.Token).ConfigureAwait(false);
+            byte[] body = await response.Content.ReadAsByteArrayAsync(budget.Token).ConfigureAwait(false);
             try
             {
                 using JsonDocument document = JsonDocument.Parse(body);
@@ -621,6 +680,7 @@ public sealed partial class RegistryClient : IDisposable
                 throw new RegistryException(this.Name, $"Registry {this.Name} returned a {property} list that is not JSON: {ex.Message}", response.StatusCode, ex);
             }
 
+            budget.CheckItems(items.Count);
             path = this.NextLink(response);
         }
 
@@ -672,10 +732,11 @@ public sealed partial class RegistryClient : IDisposable
         bool retry,
         CancellationToken cancellationToken,
         Func<HttpContent>? content = null,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        ResponseLimit? limit = null)
     {
         AuthenticationHeaderValue? authorization = await this.AuthorizationAsync(scope, cancellationToken).ConfigureAwait(false);
-        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion).ConfigureAwait(false);
+        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, limit).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             // A 401 means the request was not executed, so resending it (even a DELETE) is safe.
@@ -683,7 +744,7 @@ public sealed partial class RegistryClient : IDisposable
             AuthenticationHeaderValue? challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
             response.Dispose();
             authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization, cancellationToken).ConfigureAwait(false);
-            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion).ConfigureAwait(false);
+            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, limit).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
                 // A token without the needed action is a permission problem, not a wrong password.
@@ -894,14 +955,15 @@ public sealed partial class RegistryClient : IDisposable
         bool retry,
         Func<HttpContent>? content,
         CancellationToken cancellationToken,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        ResponseLimit? limit = null)
     {
         try
         {
             if (!retry)
             {
                 using HttpRequestMessage request = this.CreateRequest(method, path, accept, authorization, content);
-                HttpResponseMessage response = await this.http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+                HttpResponseMessage response = await this.SendAttemptAsync(request, completion, limit, cancellationToken).ConfigureAwait(false);
                 this.answered = true;
                 return response;
             }
@@ -910,9 +972,9 @@ public sealed partial class RegistryClient : IDisposable
                 async (state, ct) =>
                 {
                     using HttpRequestMessage request = state.Client.CreateRequest(state.Method, state.Path, state.Accept, state.Authorization, state.Content);
-                    return await state.Client.http.SendAsync(request, state.Completion, ct).ConfigureAwait(false);
+                    return await state.Client.SendAttemptAsync(request, state.Completion, state.Limit, ct).ConfigureAwait(false);
                 },
-                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content, Completion: completion),
+                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content, Completion: completion, Limit: limit),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)

@@ -3,6 +3,9 @@ namespace RegistryCleaner.Registry;
 /// <summary>Options of a <see cref="RegistryClient"/>.</summary>
 public sealed class RegistryClientOptions
 {
+    /// <summary>How many request timeouts one listing may take when <see cref="MaxListingTime"/> is not set (10).</summary>
+    public const int ListingTimeoutFactor = 10;
+
     /// <summary>Gets the credential; <see langword="null"/> for anonymous access (see <see cref="RegistryCredentialResolver"/>).</summary>
     public RegistryCredential? Credential { get; init; }
 
@@ -29,6 +32,40 @@ public sealed class RegistryClientOptions
 
     /// <summary>Gets the longest delay between retries, also the cap on a server's <c>Retry-After</c>.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets the largest manifest read, in bytes: 4 MiB, distribution's own limit. Also bounds a page of referrers
+    /// and any other answer that is not a listing, a blob or an error. A manifest over it is an error for its tag.
+    /// </summary>
+    public long MaxManifestBytes { get; init; } = 4L << 20;
+
+    /// <summary>
+    /// Gets the largest image configuration read, in bytes (8 MiB): a configuration whose descriptor names more is
+    /// refused without downloading it. Every configuration is read up to its descriptor's size and checked against its digest.
+    /// </summary>
+    public long MaxConfigBytes { get; init; } = 8L << 20;
+
+    /// <summary>Gets the largest token service answer read, in bytes (1 MiB).</summary>
+    public long MaxTokenResponseBytes { get; init; } = 1L << 20;
+
+    /// <summary>Gets the largest page of a listing (catalog, tags), in bytes (8 MiB; 1000 names of 255 characters take 0.3 MiB).</summary>
+    public long MaxListingPageBytes { get; init; } = 8L << 20;
+
+    /// <summary>Gets the most pages one listing follows through <c>Link</c> headers (10,000).</summary>
+    public int MaxListingPages { get; init; } = 10_000;
+
+    /// <summary>Gets the most entries one listing returns (1,000,000 repositories, tags or referrers).</summary>
+    public int MaxListingItems { get; init; } = 1_000_000;
+
+    /// <summary>
+    /// Gets how long one listing (all pages of a catalog, of a repository's tags, or of a manifest's referrers) may
+    /// take; <see langword="null"/> means <see cref="ListingTimeoutFactor"/> times <see cref="Timeout"/>, so
+    /// <c>-TimeoutSec</c> bounds a listing as a whole and not only each page.
+    /// </summary>
+    public TimeSpan? MaxListingTime { get; init; }
+
+    /// <summary>Gets the effective time one listing may take.</summary>
+    public TimeSpan ListingDeadline => this.MaxListingTime ?? this.Timeout * ListingTimeoutFactor;
 }
 
 /// <summary>A manifest as the registry stores it.</summary>

@@ -8,9 +8,10 @@ using RegistryCleaner.Workloads;
 namespace RegistryCleaner.Tests.Graph;
 
 /// <summary>
-/// Index trees a real registry will not hold (content addressing forbids a cycle; nobody nests ten levels), served by
-/// a stub under sha512 digests, which the client cannot check against the content: the reader walks to any depth up
-/// to the limit, and a cycle or anything deeper is an error for that tag that refuses the plan.
+/// Index trees a real registry will not hold (nobody nests ten levels), served by a stub: the reader walks to any depth
+/// up to the limit, and anything deeper is an error for that tag that refuses the plan. A cycle needs digests that lie
+/// (content addressing forbids it), and the client checks every manifest against its digest (sha512 too), so a cycle
+/// is an error for its tag before the reader's own cycle check is reached.
 /// </summary>
 public class ManifestGraphReaderTests
 {
@@ -23,8 +24,18 @@ public class ManifestGraphReaderTests
 
     private static string Sha512(string name) => "sha512:" + Convert.ToHexString(System.Security.Cryptography.SHA512.HashData(Encoding.UTF8.GetBytes(name))).ToLowerInvariant();
 
-    private static string Index(string child) =>
-        $$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.OciIndex}}}","manifests":[{"mediaType":"{{{MediaTypes.OciIndex}}}","size":100,"digest":"{{{child}}}"}]}""";
+    private static string Index(string child, string? name = null)
+    {
+        string annotations = name is null ? string.Empty : ",\"annotations\":{\"name\":\"" + name + "\"}";
+        return $$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.OciIndex}}}","manifests":[{"mediaType":"{{{MediaTypes.OciIndex}}}","size":100,"digest":"{{{child}}}"}]{{{annotations}}}}""";
+    }
+
+    private static string Add(Dictionary<string, string> manifests, string body)
+    {
+        string digest = ImagePusher.Digest(Encoding.UTF8.GetBytes(body));
+        manifests[digest] = body;
+        return digest;
+    }
 
     [Fact]
     public async Task Indexes_are_read_to_the_depth_limit_and_a_cycle_or_deeper_nesting_is_an_error_that_refuses_the_plan()
@@ -36,13 +47,11 @@ public class ManifestGraphReaderTests
         string top9 = LeafDigest;
         for (int level = 1; level <= ManifestGraphException.MaxIndexDepth + 1; level++)
         {
-            string body = Index(level == 1 ? LeafDigest : Sha512($"nine-{level - 1}"));
-            manifests[Sha512($"nine-{level}")] = body;
-            top9 = Sha512($"nine-{level}");
+            // Each level is its own content (the annotation), addressed by its true digest.
+            top9 = Add(manifests, Index(top9, $"nine-{level}"));
             if (level <= ManifestGraphException.MaxIndexDepth)
             {
-                manifests[Sha512($"eight-{level}")] = Index(level == 1 ? LeafDigest : Sha512($"eight-{level - 1}"));
-                top8 = Sha512($"eight-{level}");
+                top8 = Add(manifests, Index(top8, $"eight-{level}"));
             }
         }
 
@@ -84,13 +93,13 @@ public class ManifestGraphReaderTests
         Assert.Equal(["linux/arm64"], image.Platforms);
 
         Assert.Contains("deeper than 8 levels", results.Single(r => r.Tag == "deep-9").Error!.Message, StringComparison.Ordinal);
-        Assert.Contains("a cycle", results.Single(r => r.Tag == "loop").Error!.Message, StringComparison.Ordinal);
+        Assert.Contains("hashes to", results.Single(r => r.Tag == "loop").Error!.Message, StringComparison.Ordinal);
         RegistryInventory inventory = reader.Inventory;
-        Assert.Equal(2, inventory.GraphErrors.Count);
+        Assert.Single(inventory.GraphErrors);
         Assert.False(inventory.Complete);
         var usage = new UsageSnapshot([], [], ["test"], DateTimeOffset.UnixEpoch, Complete: true);
         InventoryGraphException refused = Assert.Throws<InventoryGraphException>(
             () => DeletionPlanner.Plan(new PlanRequest(inventory, usage, new PlanOptions { AcceptIncompleteInventory = true })));
-        Assert.Contains("app:loop", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("app:deep-9", refused.Message, StringComparison.Ordinal);
     }
 }

@@ -35,6 +35,15 @@ public enum FaultKind
 
     /// <summary>500 with a distribution error body; the registry never sees the request (not retried: not transient).</summary>
     InternalServerError,
+
+    /// <summary>
+    /// Forwards, then answers with the registry's status and headers and a chunked body that never ends: the registry's
+    /// body followed by spaces (still JSON) until the client leaves; <see cref="FaultProxy.EndlessBytes"/> counts what was sent.
+    /// </summary>
+    EndlessBody,
+
+    /// <summary>Forwards, then answers the registry's body with a space appended, under the registry's own <c>Docker-Content-Digest</c>.</summary>
+    AlteredBody,
 }
 
 /// <summary>One programmed fault: requests matching method and path get <see cref="Kind"/>, <see cref="Remaining"/> times.</summary>
@@ -98,6 +107,7 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
     private readonly Uri target;
     private readonly string? oci11Storage;
     private WebApplication app = null!;
+    private long endlessBytes;
 
     private FaultProxy(Uri target, string? oci11Storage)
     {
@@ -114,6 +124,9 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
 
     /// <summary>Gets the count of requests seen, by "METHOD path".</summary>
     public ConcurrentDictionary<string, int> Requests { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Gets the bytes sent by <see cref="FaultKind.EndlessBody"/> answers so far.</summary>
+    public long EndlessBytes => Interlocked.Read(ref this.endlessBytes);
 
     /// <summary>
     /// Starts a proxy. With <paramref name="oci11Storage"/> (the registry's storage root) it also speaks what
@@ -215,6 +228,17 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
             body = body[..(body.Length / 2)];
         }
 
+        if (fault?.Kind == FaultKind.AlteredBody)
+        {
+            body = [.. body, (byte)' '];
+        }
+
+        if (fault?.Kind == FaultKind.EndlessBody && !head)
+        {
+            await this.WriteEndlessAsync(context, body).ConfigureAwait(false);
+            return;
+        }
+
         context.Response.ContentLength = head ? response.Content.Headers.ContentLength : body.Length;
         if (head)
         {
@@ -230,6 +254,34 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
         }
 
         await context.Response.Body.WriteAsync(body).ConfigureAwait(false);
+    }
+
+    private async Task WriteEndlessAsync(HttpContext context, byte[] body)
+    {
+        byte[] spaces = new byte[1 << 16];
+        Array.Fill(spaces, (byte)' ');
+        try
+        {
+            await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+            for (long sent = 0; sent < 2L << 30 && !context.RequestAborted.IsCancellationRequested; sent += spaces.Length)
+            {
+                // Kestrel completes writes to a closed connection without sending them: the flush result says so.
+                System.IO.Pipelines.FlushResult flushed = await context.Response.BodyWriter.WriteAsync(spaces, context.RequestAborted).ConfigureAwait(false);
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    return;
+                }
+
+                Interlocked.Add(ref this.endlessBytes, spaces.Length);
+
+                // RequestAborted is signalled from the thread pool: yield so it is seen.
+                await Task.Yield();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client left: what a bounded read looks like from here.
+        }
     }
 
     private static async Task WriteJsonAsync(HttpContext context, int status, string contentType, string body)
