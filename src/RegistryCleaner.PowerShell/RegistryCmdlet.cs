@@ -217,6 +217,7 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
             RegistryUnreachableException => ("RegistryUnreachable", ErrorCategory.ConnectionError),
             RepositoryNotFoundException => ("RepositoryNotFound", ErrorCategory.ObjectNotFound),
             ManifestFormatException => ("RegistryManifestInvalid", ErrorCategory.InvalidData),
+            RegistryNameException => ("RegistryNameInvalid", ErrorCategory.InvalidData),
             RegistryException => ("RegistryRequestFailed", ErrorCategory.ProtocolError),
             _ => ("RegistryRequestFailed", ErrorCategory.NotSpecified),
         };

@@ -170,10 +170,11 @@ public static class ManifestParser
             throw Malformed(registry, repository, digest, $"a {where} descriptor lacks a digest or size");
         }
 
+        // The digest goes into URLs (blobs/<digest>, manifests/<digest>) and storage paths: only a digest may.
         string value = d.GetString()!;
-        if (!value.Contains(':', StringComparison.Ordinal))
+        if (RegistryNames.DigestError(value) is { } error)
         {
-            throw Malformed(registry, repository, digest, $"a {where} digest '{value}' is not algorithm:hex");
+            throw Malformed(registry, repository, digest, $"a {where} descriptor's digest is invalid: {error}");
         }
 
         string mediaType = element.TryGetProperty("mediaType", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;

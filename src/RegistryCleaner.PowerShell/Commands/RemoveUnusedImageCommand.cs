@@ -22,11 +22,13 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     /// <summary><para type="description">Repositories to clean (wildcards allowed) when nothing is piped; the repository of each piped image (by property name). Default: registry.repository with registry.images.</para></summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ValidateRegistryName(RegistryNameKind.Repository)]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">Typed: only these tags (wildcards allowed, case-insensitive) of the repositories -Repository names, or of the configured ones; with -Include, a tag must match both. Piped: the exact tag of each image (by property name).</para></summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ValidateRegistryName(RegistryNameKind.Tag)]
     public string[]? Tag { get; set; }
 
     /// <summary><para type="description">Typed: only these manifests (with -Tag, only the named tags pointing at them), in every repository in scope. Piped: the digest of each image (by property name); with a tag, the tag must still point at it, alone, the manifest and every tag on it are targeted.</para></summary>
