@@ -262,7 +262,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             {
                 DeletionCandidate[] candidates = group.ToArray();
                 DeletionCandidate first = candidates[0];
-                long bytes = candidates.Sum(c => c.ReclaimableBytes);
+                long bytes = ByteTotal.Sum(candidates.Select(c => c.ReclaimableBytes));
                 string[] otherTags = candidates.Skip(1).Select(c => c.Tag).OfType<string>().ToArray();
                 string target = first.Tag is null
                     ? $"{registry}/{first.Repository}@{first.Digest}"
@@ -275,7 +275,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                     if (this.IsDryRun)
                     {
                         wouldDelete += candidates.Length;
-                        wouldFree += bytes;
+                        wouldFree = ByteTotal.Add(wouldFree, bytes);
                         this.BackUp(candidates, registry, counts);
                     }
                     else
@@ -323,7 +323,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
 
                 foreach (ImageDeletionResult image in result.Images)
                 {
-                    freed += image.Status == DeletionStatus.Deleted ? image.ReclaimableBytes : 0;
+                    freed = ByteTotal.Add(freed, image.Status == DeletionStatus.Deleted ? image.ReclaimableBytes : 0);
                     this.Emit(image, counts);
                 }
 
@@ -457,7 +457,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         public void Advance(int imageCount, long byteCount)
         {
             this.imagesDone += imageCount;
-            this.bytesDone += byteCount;
+            this.bytesDone = ByteTotal.Add(this.bytesDone, byteCount);
         }
 
         public void Complete()

@@ -41,6 +41,26 @@ public class HostileRegistryTests
     }
 
     [Fact]
+    public async Task Negative_and_overflowing_sizes_make_that_tag_an_error_and_the_others_are_read()
+    {
+        await using var registry = new HostileRegistry();
+        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        var reader = new InventoryReader(client, new InventoryReaderOptions { Repositories = ["app"] });
+
+        RegistryInventory inventory = await reader.ReadAllAsync(CancellationToken.None);
+
+        ManifestFormatException huge = Assert.IsType<ManifestFormatException>(reader.Errors.Single(static r => r.Tag == "huge").Error);
+        Assert.Contains("add up to more than 9223372036854775807 bytes", huge.Message, StringComparison.Ordinal);
+        Assert.Contains("app:huge", huge.Message, StringComparison.Ordinal);
+        ManifestFormatException negative = Assert.IsType<ManifestFormatException>(reader.Errors.Single(static r => r.Tag == "negative").Error);
+        Assert.Contains("negative size -1000000000000000", negative.Message, StringComparison.Ordinal);
+
+        Assert.Equal(HostileRegistry.GoodTags.Order(), inventory.Tags.Select(static t => t.Tag).Order());
+        RegistryImage image = Assert.Single(InventoryViews.Images(inventory), static i => i.Tag == "good");
+        Assert.True(image.Size > 0);
+    }
+
+    [Fact]
     public async Task Every_client_method_refuses_a_name_that_is_not_one_before_sending_anything()
     {
         await using var registry = new HostileRegistry();
@@ -77,13 +97,26 @@ public class HostileRegistryTests
     }
 
     [Fact]
-    public void A_manifest_descriptor_whose_digest_is_not_a_digest_is_malformed()
+    public void A_manifest_descriptor_that_is_not_a_size_or_digest_is_malformed()
     {
         static string Manifest(string layer) =>
             $$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:{{new string('c', 64)}}"},"layers":[{{layer}}]}""";
+        string hex = new('1', 64);
+
+        Assert.Contains("negative size", Parse(Manifest($$"""{"mediaType":"x","size":-1,"digest":"sha256:{{hex}}"}""")), StringComparison.Ordinal);
+        Assert.Contains("add up to more than", Parse(Manifest($$"""{"size":9223372036854775807,"digest":"sha256:{{hex}}"}""")), StringComparison.Ordinal);
         Assert.Contains("digest is invalid", Parse(Manifest("""{"size":1,"digest":"sha256:ABC"}""")), StringComparison.Ordinal);
+        Assert.Contains("'urls' is not a list", Parse(Manifest($$"""{"size":1,"digest":"sha256:{{hex}}","urls":"https://x"}""")), StringComparison.Ordinal);
         string subject = $$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.OciManifest}}}","config":{"size":2,"digest":"sha256:{{{new string('c', 64)}}}"},"layers":[],"subject":{"size":1,"digest":"sha256:../../x"}}""";
         Assert.Contains("subject descriptor's digest is invalid", Parse(subject), StringComparison.Ordinal);
+        string index = $$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciIndex}}","manifests":[{"size":-5,"digest":"sha256:{{hex}}"}]}""";
+        Assert.Contains("negative size", Parse(index), StringComparison.Ordinal);
+
+        ManifestRecord foreign = ManifestParser.Parse(
+            "r", "app", "sha256:" + new string('d', 64), null, System.Text.Encoding.UTF8.GetBytes(Manifest($$"""{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":5,"digest":"sha256:{{hex}}","urls":["https://mcr.example/blob"]}""")));
+        BlobDescriptor layer = Assert.Single(foreign.Layers);
+        Assert.Equal(["https://mcr.example/blob"], layer.Urls);
+        Assert.True(layer.IsForeign);
 
         static string Parse(string json) =>
             Assert.Throws<ManifestFormatException>(() => ManifestParser.Parse("r", "app", "sha256:" + new string('d', 64), null, System.Text.Encoding.UTF8.GetBytes(json))).Message;
