@@ -9,9 +9,15 @@ public static class ByteCount
 
     /// <summary>Formats bytes with binary units, e.g. <c>1.2 GB</c>.</summary>
     /// <param name="bytes">The byte count.</param>
-    /// <returns>The text.</returns>
+    /// <returns>The text; a negative count is called invalid, not formatted.</returns>
     public static string Format(long bytes)
     {
+        // Sizes are checked where they are read, so a negative count is a fault: never shown as if it were bytes.
+        if (bytes < 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"an invalid byte count ({bytes})");
+        }
+
         double value = bytes;
         int unit = 0;
         while (Math.Abs(value) >= 1024 && unit < Units.Length - 1)

@@ -221,6 +221,7 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
             ManifestFormatException => ("RegistryManifestInvalid", ErrorCategory.InvalidData),
             RegistryLimitException => ("RegistryLimitExceeded", ErrorCategory.LimitsExceeded),
             BlobContentException => ("RegistryBlobInvalid", ErrorCategory.InvalidData),
+            RegistryNameException => ("RegistryNameInvalid", ErrorCategory.InvalidData),
             RegistryException => ("RegistryRequestFailed", ErrorCategory.ProtocolError),
             _ => ("RegistryRequestFailed", ErrorCategory.NotSpecified),
         };

@@ -32,6 +32,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(RepositoryCompleter))]
+    [ValidateRegistryName(RegistryNameKind.Repository)]
     public string[]? Repository { get; set; }
 
     /// <summary>
@@ -40,6 +41,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ValidateRegistryName(RegistryNameKind.Tag)]
     public string[]? Tag { get; set; }
 
     /// <summary>

@@ -110,8 +110,7 @@ public sealed record ManifestTree(string Digest, string MediaType, byte[] Conten
     }
 
     // Windows base layers live elsewhere (the descriptor's urls): registries do not store them.
-    private static bool IsExternal(BlobDescriptor blob) =>
-        blob.MediaType.Contains("foreign", StringComparison.Ordinal) || blob.MediaType.Contains("nondistributable", StringComparison.Ordinal);
+    private static bool IsExternal(BlobDescriptor blob) => MediaTypes.IsNondistributable(blob.MediaType);
 
     private static async Task<ManifestTree> ReadAsync(
         Func<string, Task<(string MediaType, byte[] Content)>> read, string source, string repository, string digest, string? mediaType, int depth)
@@ -194,7 +193,7 @@ public sealed class ImageBackupWriter
                     token).ConfigureAwait(false);
                 lock (gate)
                 {
-                    (written, present, bytes) = stored ? (written + 1, present, bytes + blob.Size) : (written, present + 1, bytes);
+                    (written, present, bytes) = stored ? (written + 1, present, ByteTotal.Add(bytes, blob.Size)) : (written, present + 1, bytes);
                 }
             }).ConfigureAwait(false);
 
@@ -318,7 +317,7 @@ public sealed class ImageBackupWriter
             else
             {
                 missing++;
-                bytes += size;
+                bytes = ByteTotal.Add(bytes, size);
             }
         }
 

@@ -89,7 +89,7 @@ public sealed class DeletionJournal
     /// <summary>Reads every complete record of a journal; a torn last line (a crash mid-write) is ignored.</summary>
     /// <param name="path">The journal file.</param>
     /// <returns>The records in file order.</returns>
-    /// <exception cref="InvalidDataException">A line other than the last is not a journal record.</exception>
+    /// <exception cref="InvalidDataException">A line other than the last is not a journal record, or a record's repository, digest or tags are not names.</exception>
     public static IReadOnlyList<JournalRecord> Read(string path)
     {
         return Parse(ReadLinesShared(path), path);
@@ -150,8 +150,16 @@ public sealed class DeletionJournal
 
             try
             {
-                records.Add(JsonSerializer.Deserialize<JournalRecord>(lines[i], SerializerOptions)
-                    ?? throw new JsonException("The line is null."));
+                JournalRecord record = JsonSerializer.Deserialize<JournalRecord>(lines[i], SerializerOptions)
+                    ?? throw new JsonException("The line is null.");
+
+                // Its names go into URLs when it is restored: a record whose names are not names is refused.
+                if (JournalRecordNames.Error(record) is { } invalid)
+                {
+                    throw new InvalidDataException($"Journal '{path}' line {i + 1} is refused: {invalid}.");
+                }
+
+                records.Add(record);
             }
             catch (JsonException ex) when (i == lines.Length - 1)
             {

@@ -162,7 +162,7 @@ public sealed class ImageDeleter
             return await this.UntagAsync(candidates, cancellationToken).ConfigureAwait(false);
         }
 
-        long plannedBytes = candidates.Sum(c => c.ReclaimableBytes);
+        long plannedBytes = ByteTotal.Sum(candidates.Select(c => c.ReclaimableBytes));
         var results = new ImageDeletionResult?[candidates.Count];
         var stillPointing = new List<int>();
         try

@@ -235,7 +235,7 @@ public sealed class RegistryIntegrityChecker
 
         foreach ((BlobDescriptor blob, string blobKind) in needed.DistinctBy(b => b.Blob.Digest))
         {
-            if (blob.MediaType.Contains("foreign", StringComparison.Ordinal) || blob.MediaType.Contains("nondistributable", StringComparison.Ordinal))
+            if (MediaTypes.IsNondistributable(blob.MediaType))
             {
                 continue; // stored outside registries, by design
             }

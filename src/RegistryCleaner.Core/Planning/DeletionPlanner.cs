@@ -697,14 +697,14 @@ public static partial class DeletionPlanner
                     }
 
                     bytes = CountManifest(manifest, remaining, blobs);
-                    bytes += CountChildren(repository, manifest, remaining, blobs, children);
+                    bytes = ByteTotal.Add(bytes, CountChildren(repository, manifest, remaining, blobs, children));
                 }
 
                 childDeletions.AddRange(children);
-                total += bytes;
+                total = ByteTotal.Add(total, bytes);
                 if (!this.inventory.IncludesUntaggedManifests)
                 {
-                    unverified += bytes - ManifestBlobBytes(repository, manifest, blobs, children);
+                    unverified = ByteTotal.Add(unverified, bytes - ManifestBlobBytes(repository, manifest, blobs, children));
                 }
 
                 string candidateReason = tag.Targeted ? requestedReason : reason;
@@ -785,7 +785,7 @@ public static partial class DeletionPlanner
             {
                 if (blob == manifest.Digest)
                 {
-                    bytes += manifest.ManifestSize;
+                    bytes = ByteTotal.Add(bytes, manifest.ManifestSize);
                 }
             }
 
@@ -793,7 +793,7 @@ public static partial class DeletionPlanner
             {
                 if (blobs.Contains(child.Digest))
                 {
-                    bytes += repository.Manifests[child.Digest].ManifestSize;
+                    bytes = ByteTotal.Add(bytes, repository.Manifests[child.Digest].ManifestSize);
                 }
             }
 
@@ -810,12 +810,12 @@ public static partial class DeletionPlanner
             long total = 0;
             foreach (ChildDescriptor descriptor in index.Children)
             {
-                total += CountDeletedWith(repository, index, descriptor.Digest, ManifestRelation.Child, marked, blobs, children);
+                total = ByteTotal.Add(total, CountDeletedWith(repository, index, descriptor.Digest, ManifestRelation.Child, marked, blobs, children));
             }
 
             foreach (string referrer in ReferrersOf(repository, index.Digest))
             {
-                total += CountDeletedWith(repository, index, referrer, ManifestRelation.Referrer, marked, blobs, children);
+                total = ByteTotal.Add(total, CountDeletedWith(repository, index, referrer, ManifestRelation.Referrer, marked, blobs, children));
             }
 
             return total;
@@ -847,7 +847,7 @@ public static partial class DeletionPlanner
                 ArtifactType = child.ArtifactType,
             });
             blobs.AddRange(childBlobs);
-            return bytes + CountChildren(repository, child, marked, blobs, children);
+            return ByteTotal.Add(bytes, CountChildren(repository, child, marked, blobs, children));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -856,12 +856,17 @@ public static partial class DeletionPlanner
             long bytes = Count(manifest.Digest, manifest.ManifestSize, marked, blobs);
             if (manifest.Config is { } config)
             {
-                bytes += Count(config.Digest, config.Size, marked, blobs);
+                bytes = ByteTotal.Add(bytes, Count(config.Digest, config.Size, marked, blobs));
             }
 
             foreach (BlobDescriptor layer in manifest.Layers)
             {
-                bytes += Count(layer.Digest, layer.Size, marked, blobs);
+                // A foreign layer may not be in the registry at all (Windows base layers): garbage collection is not
+                // counted on to free it, so it is never reclaimable (it still counts in Size).
+                if (!layer.IsForeign)
+                {
+                    bytes = ByteTotal.Add(bytes, Count(layer.Digest, layer.Size, marked, blobs));
+                }
             }
 
             return bytes;
@@ -920,13 +925,9 @@ public static partial class DeletionPlanner
 
         private static long Size(RepositoryState repository, ManifestRecord manifest)
         {
-            if (!manifest.IsIndex)
-            {
-                return (manifest.Config?.Size ?? 0) + manifest.Layers.Sum(l => l.Size);
-            }
-
+            // Each distinct blob once, as Get-RegistryImage counts it: a layer listed twice is stored once.
             Dictionary<string, long> distinct = new(StringComparer.Ordinal);
-            foreach (ManifestRecord image in Leaves(repository, manifest))
+            foreach (ManifestRecord image in manifest.IsIndex ? Leaves(repository, manifest) : [manifest])
             {
                 if (image.Config is { } config)
                 {
@@ -939,7 +940,7 @@ public static partial class DeletionPlanner
                 }
             }
 
-            return distinct.Values.Sum();
+            return ByteTotal.Sum(distinct.Values);
         }
 
         /// <summary>The image's creation time; an index without one takes its newest child's, when every child's is known.</summary>

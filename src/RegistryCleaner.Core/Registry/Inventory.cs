@@ -4,7 +4,18 @@ namespace RegistryCleaner.Registry;
 /// <param name="Digest">The blob digest, <c>sha256:…</c>.</param>
 /// <param name="Size">The blob size in bytes, as the manifest declares it.</param>
 /// <param name="MediaType">The descriptor's media type.</param>
-public sealed record BlobDescriptor(string Digest, long Size, string MediaType);
+public sealed record BlobDescriptor(string Digest, long Size, string MediaType)
+{
+    /// <summary>Gets the URLs a foreign layer is downloaded from (the descriptor's <c>urls</c>); <see langword="null"/> when it has none.</summary>
+    public IReadOnlyList<string>? Urls { get; init; }
+
+    /// <summary>
+    /// Gets whether the blob is a foreign layer: a nondistributable media type (<see cref="MediaTypes.IsNondistributable"/>)
+    /// or a descriptor with <see cref="Urls"/>. Such a layer may live outside the registry (Windows base layers), so
+    /// garbage collection is never counted on to free it.
+    /// </summary>
+    public bool IsForeign => this.Urls is { Count: > 0 } || MediaTypes.IsNondistributable(this.MediaType);
+}
 
 /// <summary>A child manifest of an image index or Docker manifest list.</summary>
 /// <param name="Digest">The child manifest digest.</param>
@@ -109,6 +120,22 @@ public static class MediaTypes
 
     /// <summary>The Accept header value for manifest requests: all four media types.</summary>
     public const string AcceptAll = DockerManifest + ", " + DockerManifestList + ", " + OciManifest + ", " + OciIndex;
+
+    /// <summary>Docker's foreign layer: stored outside registries, at the descriptor's <c>urls</c>.</summary>
+    public const string DockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+    /// <summary>The prefix of the OCI nondistributable layer media types (deprecated in OCI 1.1, still in use).</summary>
+    public const string OciNondistributableLayerPrefix = "application/vnd.oci.image.layer.nondistributable.";
+
+    /// <summary>
+    /// Returns whether a layer media type is one that registries do not store (Docker's foreign layer, OCI's
+    /// nondistributable layers): pushes skip it, so a registry never has it to back up, check or free.
+    /// </summary>
+    /// <param name="mediaType">The layer descriptor's media type.</param>
+    /// <returns><see langword="true"/> for a foreign or nondistributable layer.</returns>
+    public static bool IsNondistributable(string? mediaType) =>
+        string.Equals(mediaType, DockerForeignLayer, StringComparison.Ordinal)
+        || (mediaType is not null && mediaType.StartsWith(OciNondistributableLayerPrefix, StringComparison.Ordinal));
 
     /// <summary>Returns whether a media type is an index or manifest list.</summary>
     /// <param name="mediaType">The media type.</param>

@@ -58,7 +58,7 @@ public sealed record TagReadResult(string Repository, string Tag, ManifestRecord
     /// <summary>Gets the manifest digest the tag resolved to, when it was read.</summary>
     public string? Digest => this.Manifest?.Digest;
 
-    /// <summary>Gets the tag as <c>repository:tag</c>, or the repository alone for a repository whose tags could not be listed.</summary>
+    /// <summary>Gets the tag as <c>repository:tag</c>; a whole repository that could not be read is its name alone.</summary>
     public string Name => this.Tag.Length == 0 ? this.Repository : $"{this.Repository}:{this.Tag}";
 }
 
@@ -131,12 +131,10 @@ public sealed class InventoryReader
         IReadOnlyList<string> repositories = this.options.Repositories
             ?? await this.client.GetCatalogAsync(1000, cancellationToken).ConfigureAwait(false);
         repositories = repositories.Distinct(StringComparer.Ordinal).ToArray();
-        List<(string Repository, string Tag)> work = await this.ListTagsAsync(repositories, fromCatalog, cancellationToken).ConfigureAwait(false);
-        foreach (TagReadResult unlisted in this.errors)
-        {
-            yield return unlisted;
-        }
-
+        // Repositories and tags that are not names, and repositories whose tag list broke a limit, are errors of the
+        // read (yielded first); nothing else of them is requested.
+        List<TagReadResult> rejected = this.RejectInvalidNames(ref repositories);
+        List<(string Repository, string Tag)> work = await this.ListTagsAsync(repositories, fromCatalog, rejected, cancellationToken).ConfigureAwait(false);
         this.referrersApi = this.options.ReadReferrers && work.Count > 0
             && await this.client.SupportsReferrersApiAsync(work[0].Repository, cancellationToken).ConfigureAwait(false);
 
@@ -173,6 +171,11 @@ public sealed class InventoryReader
 
         try
         {
+            foreach (TagReadResult result in rejected)
+            {
+                yield return result;
+            }
+
             await foreach (TagReadResult result in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return result;
@@ -198,7 +201,38 @@ public sealed class InventoryReader
         this.inventory = this.BuildInventory(repositories, fromCatalog);
     }
 
-    private async Task<List<(string Repository, string Tag)>> ListTagsAsync(IReadOnlyList<string> repositories, bool fromCatalog, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the repositories that are not names by the distribution grammar out of the read (a hostile catalog's
+    /// <c>x/%2E%2E/app</c> would leave <c>/v2/</c>): each is an error for that repository, naming it escaped.
+    /// </summary>
+    private List<TagReadResult> RejectInvalidNames(ref IReadOnlyList<string> repositories)
+    {
+        var rejected = new List<TagReadResult>();
+        if (repositories.All(RegistryNames.IsRepository))
+        {
+            return rejected;
+        }
+
+        foreach (string repository in repositories)
+        {
+            if (RegistryNames.RepositoryError(repository) is { } error)
+            {
+                rejected.Add(this.Rejected(RegistryNames.Quote(repository), string.Empty, $"Registry {this.client.Endpoint.DisplayName} listed a repository that is not a repository name, so it is not read: {error}."));
+            }
+        }
+
+        repositories = repositories.Where(RegistryNames.IsRepository).ToArray();
+        return rejected;
+    }
+
+    private TagReadResult Rejected(string repository, string tag, string message)
+    {
+        var result = new TagReadResult(repository, tag, null, NoChildren, new RegistryNameException(this.client.Endpoint.DisplayName, message));
+        this.errors.Enqueue(result);
+        return result;
+    }
+
+    private async Task<List<(string Repository, string Tag)>> ListTagsAsync(IReadOnlyList<string> repositories, bool fromCatalog, List<TagReadResult> rejected, CancellationToken cancellationToken)
     {
         var perRepository = new IReadOnlyList<string>[repositories.Count];
         int listed = 0;
@@ -221,7 +255,12 @@ public sealed class InventoryReader
                     // A tag list over its limits is an error for that repository: none of its tags is read, and the
                     // inventory is incomplete, so no plan deletes anything from it.
                     perRepository[i] = Array.Empty<string>();
-                    this.errors.Enqueue(new TagReadResult(repositories[i], string.Empty, null, NoChildren, new RegistryLimitException(ex.Registry, ex.Limit, $"{repositories[i]}: {ex.Message}", ex)));
+                    var unlisted = new TagReadResult(repositories[i], string.Empty, null, NoChildren, new RegistryLimitException(ex.Registry, ex.Limit, $"{repositories[i]}: {ex.Message}", ex));
+                    this.errors.Enqueue(unlisted);
+                    lock (rejected)
+                    {
+                        rejected.Add(unlisted);
+                    }
                 }
 
                 this.options.Progress?.Report(new InventoryProgress(Interlocked.Increment(ref listed), repositories.Count, 0, 0));
@@ -233,6 +272,13 @@ public sealed class InventoryReader
         {
             foreach (string tag in perRepository[i])
             {
+                if (RegistryNames.TagError(tag) is { } error)
+                {
+                    // Never a URL: a tag such as a/../../b%2F.. would leave the repository's endpoint.
+                    rejected.Add(this.Rejected(repositories[i], RegistryNames.Quote(tag), $"Registry {this.client.Endpoint.DisplayName} listed a tag of {repositories[i]} that is not a tag, so it is not read: {error}."));
+                    continue;
+                }
+
                 if (filter is null || filter(repositories[i], tag))
                 {
                     work.Add((repositories[i], tag));

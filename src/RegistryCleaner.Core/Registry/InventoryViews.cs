@@ -121,7 +121,7 @@ public static class InventoryViews
                 tag.Tag,
                 tag.Digest,
                 manifest.MediaType,
-                blobs.Values.Sum(),
+                ByteTotal.Sum(blobs.Values),
                 layers.Count,
                 layers,
                 platforms,
@@ -274,7 +274,7 @@ public static class InventoryViews
         {
             if (owner is not null)
             {
-                result[owner] += size;
+                result[owner] = ByteTotal.Add(result[owner], size);
             }
         }
 

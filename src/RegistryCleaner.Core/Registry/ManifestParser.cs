@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -68,6 +69,7 @@ public static class ManifestParser
             }
 
             (string configDigest, long configSize, string configType) = Descriptor(config, registry, repository, named, "config");
+            long imageBytes = configSize;
             var layers = new List<BlobDescriptor>();
             if (root.TryGetProperty("layers", out JsonElement layerArray))
             {
@@ -80,7 +82,8 @@ public static class ManifestParser
                 foreach (JsonElement layer in layerArray.EnumerateArray())
                 {
                     (string layerDigest, long size, string layerType) = Descriptor(layer, registry, repository, named, "layers[]");
-                    layers.Add(new BlobDescriptor(layerDigest, size, layerType));
+                    layers.Add(new BlobDescriptor(layerDigest, size, layerType) { Urls = UrlsOf(layer, registry, repository, named) });
+                    imageBytes = AddSize(imageBytes, size, registry, repository, named, "config and layer");
                 }
             }
 
@@ -170,14 +173,50 @@ public static class ManifestParser
             throw Malformed(registry, repository, digest, $"a {where} descriptor lacks a digest or size");
         }
 
+        // The digest goes into URLs (blobs/<digest>, manifests/<digest>) and storage paths: only a digest may.
         string value = d.GetString()!;
-        if (!value.Contains(':', StringComparison.Ordinal))
+        if (RegistryNames.DigestError(value) is { } error)
         {
-            throw Malformed(registry, repository, digest, $"a {where} digest '{value}' is not algorithm:hex");
+            throw Malformed(registry, repository, digest, $"a {where} descriptor's digest is invalid: {error}");
+        }
+
+        long size = s.GetInt64();
+        if (size < 0)
+        {
+            throw Malformed(registry, repository, digest, string.Create(CultureInfo.InvariantCulture, $"a {where} descriptor has the negative size {size}"));
         }
 
         string mediaType = element.TryGetProperty("mediaType", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : string.Empty;
-        return (value, s.GetInt64(), mediaType);
+        return (value, size, mediaType);
+    }
+
+    // An image's bytes must add up in a long: a manifest whose sizes cannot is an error for its tag, never a wrapped number.
+    private static long AddSize(long total, long size, string registry, string repository, string digest, string what)
+    {
+        try
+        {
+            return checked(total + size);
+        }
+        catch (OverflowException ex)
+        {
+            throw Malformed(registry, repository, digest, $"its {what} sizes add up to more than {long.MaxValue} bytes", ex);
+        }
+    }
+
+    // Foreign layers (Windows base layers) name where they are downloaded from instead of the registry.
+    private static IReadOnlyList<string>? UrlsOf(JsonElement descriptor, string registry, string repository, string digest)
+    {
+        if (!descriptor.TryGetProperty("urls", out JsonElement urls) || urls.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (urls.ValueKind != JsonValueKind.Array || urls.EnumerateArray().Any(static u => u.ValueKind != JsonValueKind.String))
+        {
+            throw Malformed(registry, repository, digest, "a layers[] descriptor's 'urls' is not a list of strings");
+        }
+
+        return urls.GetArrayLength() == 0 ? null : urls.EnumerateArray().Select(static u => u.GetString()!).ToArray();
     }
 
     /// <summary>Returns whether a config media type is an image configuration (Docker or OCI), not an artifact's.</summary>

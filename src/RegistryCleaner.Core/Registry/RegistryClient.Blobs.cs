@@ -31,7 +31,7 @@ public sealed partial class RegistryClient
     public async Task<long> CopyBlobAsync(string repository, string digest, Stream destination, CancellationToken cancellationToken, long? expectedSize = null)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(digest);
+        RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
         ArgumentNullException.ThrowIfNull(destination);
         using HttpResponseMessage response = await this.SendAsync(
             HttpMethod.Get, $"v2/{repository}/blobs/{digest}", PullScope(repository), null, retry: true, cancellationToken, completion: HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
@@ -102,7 +102,7 @@ public sealed partial class RegistryClient
     public async Task UploadBlobAsync(string repository, string digest, long size, Func<Stream> open, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(digest);
+        RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
         ArgumentNullException.ThrowIfNull(open);
         string location = await this.StartUploadAsync(repository, cancellationToken).ConfigureAwait(false)
             ?? throw new RegistryException(this.Name, $"Registry {this.Name} refuses uploads to {repository} (405): it is read-only or a pull-through cache.", HttpStatusCode.MethodNotAllowed);

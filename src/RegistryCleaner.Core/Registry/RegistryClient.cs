@@ -122,7 +122,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<ManifestContent> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(reference);
+        RegistryNames.ThrowIfNotReference(reference, nameof(reference));
         using HttpResponseMessage response = await this.SendAsync(
             HttpMethod.Get,
             $"v2/{repository}/manifests/{reference}",
@@ -139,7 +139,7 @@ public sealed partial class RegistryClient : IDisposable
         await this.EnsureSuccessAsync(response, $"GET manifest {repository}{RefSeparator(reference)}{reference}", cancellationToken).ConfigureAwait(false);
         byte[] content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         string mediaType = ManifestParser.NormalizeContentType(response.Content.Headers.ContentType?.MediaType) ?? string.Empty;
-        string? digest = HeaderValue(response, "Docker-Content-Digest");
+        string? digest = this.DigestHeader(response, repository, reference);
         if (IsDigest(reference))
         {
             this.VerifyManifest(repository, reference, reference, content, fromHeader: false);
@@ -163,7 +163,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<string?> HeadManifestAsync(string repository, string reference, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(reference);
+        RegistryNames.ThrowIfNotReference(reference, nameof(reference));
         using (HttpResponseMessage response = await this.SendAsync(
             HttpMethod.Head, $"v2/{repository}/manifests/{reference}", PullScope(repository), MediaTypes.AcceptAll, retry: true, cancellationToken).ConfigureAwait(false))
         {
@@ -173,7 +173,7 @@ public sealed partial class RegistryClient : IDisposable
             }
 
             await this.EnsureSuccessAsync(response, $"HEAD manifest {repository}{RefSeparator(reference)}{reference}", cancellationToken).ConfigureAwait(false);
-            string? digest = HeaderValue(response, "Docker-Content-Digest");
+            string? digest = this.DigestHeader(response, repository, reference);
             if (digest is not null)
             {
                 return digest;
@@ -199,7 +199,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<byte[]> GetBlobAsync(string repository, string digest, long size, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(digest);
+        RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         using HttpResponseMessage response = await this.SendAsync(
             HttpMethod.Get,
@@ -228,7 +228,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<long?> HeadBlobAsync(string repository, string digest, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(digest);
+        RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
         using HttpResponseMessage response = await this.SendAsync(
             HttpMethod.Head, $"v2/{repository}/blobs/{digest}", PullScope(repository), null, retry: true, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
@@ -301,7 +301,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<string> PutManifestAsync(string repository, string reference, ReadOnlyMemory<byte> content, string mediaType, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(reference);
+        RegistryNames.ThrowIfNotReference(reference, nameof(reference));
         ArgumentException.ThrowIfNullOrEmpty(mediaType);
         using HttpResponseMessage response = await this.SendAsync(
             HttpMethod.Put,
@@ -317,7 +317,7 @@ public sealed partial class RegistryClient : IDisposable
                 return body;
             }).ConfigureAwait(false);
         await this.EnsureSuccessAsync(response, $"PUT manifest {repository}{RefSeparator(reference)}{reference}", cancellationToken).ConfigureAwait(false);
-        return HeaderValue(response, "Docker-Content-Digest") ?? ManifestParser.ComputeDigest(content.Span);
+        return this.DigestHeader(response, repository, reference) ?? ManifestParser.ComputeDigest(content.Span);
     }
 
     /// <summary>
@@ -415,7 +415,7 @@ public sealed partial class RegistryClient : IDisposable
                 {
                     if (entry.ValueKind != JsonValueKind.Object
                         || !entry.TryGetProperty("digest", out JsonElement d) || d.ValueKind != JsonValueKind.String || d.GetString() is not { } referrer || !IsDigest(referrer)
-                        || !entry.TryGetProperty("size", out JsonElement s) || s.ValueKind != JsonValueKind.Number)
+                        || !entry.TryGetProperty("size", out JsonElement s) || s.ValueKind != JsonValueKind.Number || s.GetInt64() < 0)
                     {
                         throw new RegistryException(this.Name, $"Registry {this.Name} listed a referrer of {repository}@{digest} without a digest or size.", response.StatusCode);
                     }
@@ -455,6 +455,8 @@ public sealed partial class RegistryClient : IDisposable
         {
             throw new ArgumentException($"'{tag}' is not a tag: a DELETE by digest removes the manifest and every tag of it.", nameof(tag));
         }
+
+        RegistryNames.ThrowIfNotTag(tag, nameof(tag));
 
         string target = $"{this.Name}/{repository}:{tag}";
         HttpResponseMessage response;
@@ -558,7 +560,8 @@ public sealed partial class RegistryClient : IDisposable
         }
     }
 
-    internal static bool IsDigest(string reference) => reference.Contains(':', StringComparison.Ordinal);
+    // A tag never holds ':', so a reference with one is meant as a digest; the grammar then decides whether it is one.
+    internal static bool IsDigest(string reference) => reference.Contains(':', StringComparison.Ordinal) && RegistryNames.IsDigest(reference);
 
     private static string RefSeparator(string reference) => IsDigest(reference) ? "@" : ":";
 
@@ -570,17 +573,24 @@ public sealed partial class RegistryClient : IDisposable
 
     private static string DeleteScope(string repository) => $"repository:{repository}:delete";
 
+    // Every name goes into a URL path: only the distribution grammar gets there (no '..', '%', '?', '#' or controls).
     private static void ValidateRepository(string repository)
     {
         ArgumentException.ThrowIfNullOrEmpty(repository);
-        if (repository.StartsWith('/') || repository.EndsWith('/') || repository.Contains("..", StringComparison.Ordinal) || repository.Contains('?', StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"'{repository}' is not a repository name.", nameof(repository));
-        }
+        RegistryNames.ThrowIfNotRepository(repository, nameof(repository));
     }
 
     private static string? HeaderValue(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
+
+    // The registry's word for a digest is used in later URLs and journals: it must be one.
+    private string? DigestHeader(HttpResponseMessage response, string repository, string reference)
+    {
+        string? digest = HeaderValue(response, "Docker-Content-Digest");
+        return digest is null || RegistryNames.IsDigest(digest)
+            ? digest
+            : throw new ManifestFormatException(this.Name, repository, reference, $"its Docker-Content-Digest header {RegistryNames.Quote(digest)} is not a digest");
+    }
 
     private static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

@@ -114,7 +114,7 @@ public sealed class RegistryStorage
     /// <returns>The digest, or <see langword="null"/> when the storage has no such tag.</returns>
     public string? TagDigest(string repository, string tag)
     {
-        if (!IsSafeName(repository) || tag.Contains('/', StringComparison.Ordinal) || tag.Contains('\\', StringComparison.Ordinal) || tag.StartsWith('.'))
+        if (!IsSafeName(repository) || !RegistryNames.IsTag(tag))
         {
             return null;
         }
@@ -204,16 +204,20 @@ public sealed class RegistryStorage
 
         var known = new HashSet<(string, string)>(inventory.Manifests.Select(static m => (m.Repository, m.Digest)));
         var repositories = new List<string>(inventory.Repositories);
+        var problems = new List<string>();
         foreach (string repository in this.Repositories())
         {
-            if (!repositories.Contains(repository, StringComparer.Ordinal))
+            if (RegistryNames.RepositoryError(repository) is { } error)
+            {
+                problems.Add($"A repository folder of the storage is not a repository name, so it is not read: {error}.");
+            }
+            else if (!repositories.Contains(repository, StringComparer.Ordinal))
             {
                 repositories.Add(repository);
             }
         }
 
         var added = new List<ManifestRecord>();
-        var problems = new List<string>();
         var configs = new Dictionary<string, (DateTimeOffset? Created, string? Platform)>(StringComparer.Ordinal);
         foreach (string repository in repositories)
         {
@@ -278,10 +282,9 @@ public sealed class RegistryStorage
         return true;
     }
 
-    // Repository names come from the registry: never let one walk out of the storage folder.
-    private static bool IsSafeName(string repository) =>
-        repository.Length > 0
-        && !repository.Split('/').Any(static part => part.Length == 0 || part == "." || part == ".." || part.StartsWith('_') || part.Contains('\\', StringComparison.Ordinal));
+    // Repository names come from the registry or from folder names: only a name by the distribution grammar (no '.',
+    // '..', '_' start, separators or controls) becomes a path, so none walks out of the storage folder.
+    private static bool IsSafeName(string repository) => RegistryNames.IsRepository(repository);
 
     private static string? ReadLink(string path)
     {

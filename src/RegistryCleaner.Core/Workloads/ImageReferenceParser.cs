@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.RegularExpressions;
+using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.Workloads;
 
@@ -137,9 +138,9 @@ public static partial class ImageReferenceParser
         {
             tag = name[(colon + 1)..];
             name = name[..colon];
-            if (!TagPattern().IsMatch(tag))
+            error = RegistryNames.TagError(tag);
+            if (error is not null)
             {
-                error = $"the tag '{tag}' must be 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'";
                 return false;
             }
         }
@@ -210,35 +211,13 @@ public static partial class ImageReferenceParser
     }
 
     /// <returns>Why the digest is invalid, or <see langword="null"/> when it is valid.</returns>
-    private static string? ValidateDigest(string digest)
-    {
-        Match match = DigestPattern().Match(digest);
-        if (!match.Success)
-        {
-            return $"the digest '{digest}' must be algorithm:hex with at least 32 hex digits";
-        }
+    private static string? ValidateDigest(string digest) => RegistryNames.DigestError(digest);
 
-        string algorithm = match.Groups["algorithm"].Value;
-        string hex = match.Groups["hex"].Value;
-        return algorithm switch
-        {
-            "sha256" when hex.Length != 64 || hex.Any(char.IsUpper) => $"the sha256 digest '{digest}' must be 64 lower-case hex digits",
-            "sha512" when hex.Length != 128 || hex.Any(char.IsUpper) => $"the sha512 digest '{digest}' must be 128 lower-case hex digits",
-            _ => null,
-        };
-    }
+    // One grammar for names: the registry client, the planner's inputs and workload references share it.
+    private static Regex PathComponentPattern() => RegistryNames.PathComponent();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", RegexOptions.CultureInvariant)]
-    private static partial Regex TagPattern();
-
-    [GeneratedRegex(@"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex PathComponentPattern();
-
-    [GeneratedRegex(@"^(?:(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])(?:\.(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]))*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])(?:\.(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]))*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\z", RegexOptions.CultureInvariant)]
     private static partial Regex HostPattern();
-
-    [GeneratedRegex(@"^(?<algorithm>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):(?<hex>[0-9a-fA-F]{32,})$", RegexOptions.CultureInvariant)]
-    private static partial Regex DigestPattern();
 }
 
 /// <summary>The image a container actually runs, read from its status <c>imageID</c>.</summary>

@@ -49,6 +49,7 @@ public sealed class FindArchivedEnvTagCommand : RegistryCmdlet, IMongoConnection
     /// </summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ValidateRegistryName(RegistryNameKind.Repository)]
     public string? Repository { get; set; }
 
     /// <summary>

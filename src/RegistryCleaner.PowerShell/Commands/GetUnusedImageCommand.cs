@@ -84,12 +84,14 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ValidateRegistryName(RegistryNameKind.Repository)]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">Only these tags (wildcards allowed, case-insensitive) of the repositories in scope; with -Include, a tag must match both. An exact tag that no repository in scope has is an error (RegistryTagNotFound).</para></summary>
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ValidateRegistryName(RegistryNameKind.Tag)]
     public string[]? Tag { get; set; }
 
     /// <summary><para type="description">Only tags of these Domino ObjectIds (24 hex characters; a tag belongs to X when it equals X or starts with X-).</para></summary>

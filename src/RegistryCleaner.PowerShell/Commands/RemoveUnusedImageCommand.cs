@@ -23,11 +23,13 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     /// <summary><para type="description">Repositories to clean (wildcards allowed) when nothing is piped; the repository of each piped image (by property name). Default: registry.repository with registry.images.</para></summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ValidateRegistryName(RegistryNameKind.Repository)]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">Typed: only these tags (wildcards allowed, case-insensitive) of the repositories -Repository names, or of the configured ones; with -Include, a tag must match both. Piped: the exact tag of each image (by property name).</para></summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ValidateRegistryName(RegistryNameKind.Tag)]
     public string[]? Tag { get; set; }
 
     /// <summary><para type="description">Typed: only these manifests (with -Tag, only the named tags pointing at them), in every repository in scope. Piped: the digest of each image (by property name); with a tag, the tag must still point at it, alone, the manifest and every tag on it are targeted.</para></summary>
@@ -281,7 +283,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             {
                 DeletionCandidate[] candidates = group.ToArray();
                 DeletionCandidate first = candidates[0];
-                long bytes = candidates.Sum(c => c.ReclaimableBytes);
+                long bytes = ByteTotal.Sum(candidates.Select(c => c.ReclaimableBytes));
                 string[] otherTags = candidates.Skip(1).Select(c => c.Tag).OfType<string>().ToArray();
                 string target = first.Tag is null
                     ? $"{registry}/{first.Repository}@{first.Digest}"
@@ -294,7 +296,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                     if (this.IsDryRun)
                     {
                         wouldDelete += candidates.Length;
-                        wouldFree += bytes;
+                        wouldFree = ByteTotal.Add(wouldFree, bytes);
                         this.BackUp(candidates, registry, counts);
                     }
                     else
@@ -342,7 +344,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
 
                 foreach (ImageDeletionResult image in result.Images)
                 {
-                    freed += image.Status == DeletionStatus.Deleted ? image.ReclaimableBytes : 0;
+                    freed = ByteTotal.Add(freed, image.Status == DeletionStatus.Deleted ? image.ReclaimableBytes : 0);
                     this.Emit(image, counts);
                 }
 
@@ -496,7 +498,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         public void Advance(int imageCount, long byteCount)
         {
             this.imagesDone += imageCount;
-            this.bytesDone += byteCount;
+            this.bytesDone = ByteTotal.Add(this.bytesDone, byteCount);
         }
 
         public void Complete()

@@ -26,12 +26,14 @@ public sealed partial class RestoreRegistryImageCommand
     [Parameter(ParameterSetName = BackupSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ValidateRegistryName(RegistryNameKind.Repository)]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">With -BackupPath alone: only images with one of these tags (wildcards allowed); an image keeps all its tags.</para></summary>
     [Parameter(ParameterSetName = BackupSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ValidateRegistryName(RegistryNameKind.Tag)]
     public string[]? Tag { get; set; }
 
     private static BackedUpImage FromJournal(JournaledImage image, RegistryEndpoint endpoint) => new(

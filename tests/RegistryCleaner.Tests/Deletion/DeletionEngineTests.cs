@@ -177,7 +177,7 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
         {
             for (int i = 0; i < 100; i++)
             {
-                await journal.AppendAsync(new JournalRecord(JournalRecord.AttemptKind, DateTimeOffset.UtcNow, who, "r", $"sha256:{i}", Manifest: big), CancellationToken.None);
+                await journal.AppendAsync(new JournalRecord(JournalRecord.AttemptKind, DateTimeOffset.UtcNow, who, "r", "sha256:" + i.ToString("x64", System.Globalization.CultureInfo.InvariantCulture), Manifest: big), CancellationToken.None);
             }
         }
 

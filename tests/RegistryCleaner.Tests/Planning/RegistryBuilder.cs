@@ -12,6 +12,7 @@ internal sealed class RegistryBuilder
     public const long ConfigSize = 5;
 
     private readonly Dictionary<string, long> blobSizes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BlobDescriptor> foreign = new(StringComparer.Ordinal);
     private readonly List<TagRecord> tags = [];
     private readonly Dictionary<(string, string), ManifestRecord> manifests = [];
     private readonly List<string> repositories = [];
@@ -22,10 +23,18 @@ internal sealed class RegistryBuilder
         return this;
     }
 
+    /// <summary>A foreign layer: one with download <paramref name="urls"/>, or of a nondistributable media type.</summary>
+    public RegistryBuilder Foreign(string digest, long size, string mediaType, params string[] urls)
+    {
+        this.blobSizes[digest] = size;
+        this.foreign[digest] = new BlobDescriptor(digest, size, mediaType) { Urls = urls.Length == 0 ? null : urls };
+        return this;
+    }
+
     public RegistryBuilder Image(string repository, string digest, string[] layers, DateTimeOffset? created = null)
     {
         this.AddRepository(repository);
-        List<BlobDescriptor> descriptors = [.. layers.Select(l => new BlobDescriptor(l, this.blobSizes.GetValueOrDefault(l, 100), "layer"))];
+        List<BlobDescriptor> descriptors = [.. layers.Select(l => this.foreign.GetValueOrDefault(l) ?? new BlobDescriptor(l, this.blobSizes.GetValueOrDefault(l, 100), "layer"))];
         this.manifests[(repository, digest)] = new ManifestRecord(
             repository, digest, MediaTypes.DockerManifest, ManifestSize, new BlobDescriptor("cfg-" + digest, ConfigSize, "config"), descriptors, [], created);
         return this;

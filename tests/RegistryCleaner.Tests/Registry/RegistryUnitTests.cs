@@ -98,18 +98,18 @@ public class RegistryCredentialResolverTests : IDisposable
 
 public class ManifestParserTests
 {
-    private const string Config = """{"mediaType":"application/vnd.docker.container.image.v1+json","size":7,"digest":"sha256:c0"}""";
+    private const string Config = """{"mediaType":"application/vnd.docker.container.image.v1+json","size":7,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000"}""";
 
     [Theory]
     [InlineData(MediaTypes.DockerManifest)]
     [InlineData(MediaTypes.OciManifest)]
     public void Image_manifests_yield_config_and_layers(string mediaType)
     {
-        string json = $$$"""{"schemaVersion":2,"mediaType":"{{{mediaType}}}","config":{{{Config}}},"layers":[{"mediaType":"l","size":10,"digest":"sha256:a"},{"mediaType":"l","size":20,"digest":"sha256:b"}]}""";
+        string json = $$$"""{"schemaVersion":2,"mediaType":"{{{mediaType}}}","config":{{{Config}}},"layers":[{"mediaType":"l","size":10,"digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},{"mediaType":"l","size":20,"digest":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}]}""";
         ManifestRecord record = ManifestParser.Parse("r", "repo", "sha256:m", null, Encoding.UTF8.GetBytes(json));
         Assert.Equal(mediaType, record.MediaType);
         Assert.Equal(7, record.Config?.Size);
-        Assert.Equal(new[] { "sha256:a", "sha256:b" }, record.Layers.Select(static l => l.Digest));
+        Assert.Equal(new[] { "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" }, record.Layers.Select(static l => l.Digest));
         Assert.False(record.IsIndex);
         Assert.Equal(json.Length, record.ManifestSize);
     }
@@ -119,7 +119,7 @@ public class ManifestParserTests
     [InlineData(MediaTypes.OciIndex)]
     public void Indexes_yield_children_with_platforms(string mediaType)
     {
-        string json = $$$"""{"schemaVersion":2,"mediaType":"{{{mediaType}}}","manifests":[{"mediaType":"m","size":5,"digest":"sha256:x","platform":{"os":"linux","architecture":"arm64","variant":"v8"}},{"mediaType":"m","size":6,"digest":"sha256:y"}]}""";
+        string json = $$$"""{"schemaVersion":2,"mediaType":"{{{mediaType}}}","manifests":[{"mediaType":"m","size":5,"digest":"sha256:eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee","platform":{"os":"linux","architecture":"arm64","variant":"v8"}},{"mediaType":"m","size":6,"digest":"sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"}]}""";
         ManifestRecord record = ManifestParser.Parse("r", "repo", "sha256:m", null, Encoding.UTF8.GetBytes(json));
         Assert.True(record.IsIndex);
         Assert.Null(record.Config);
@@ -130,7 +130,7 @@ public class ManifestParserTests
     [Fact]
     public void Media_type_falls_back_to_content_type_and_artifact_configs_are_tolerated()
     {
-        string json = """{"schemaVersion":2,"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","size":3,"digest":"sha256:h"},"layers":[]}""";
+        string json = """{"schemaVersion":2,"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","size":3,"digest":"sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"},"layers":[]}""";
         ManifestRecord record = ManifestParser.Parse("r", "repo", "sha256:m", MediaTypes.OciManifest + "; charset=utf-8", Encoding.UTF8.GetBytes(json));
         Assert.Equal(MediaTypes.OciManifest, record.MediaType);
         Assert.Equal("application/vnd.cncf.helm.config.v1+json", record.Config?.MediaType);
