@@ -43,6 +43,10 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
     /// <returns><see langword="true"/> to go ahead.</returns>
     protected bool ShouldChange(string target, string action)
     {
+        // Tags, repositories and reasons come from registries and journals: the prompt shows them escaped, so an ANSI
+        // sequence cannot overwrite the "What if" line or fake the target (PowerShell's prompt prints them as given).
+        target = TerminalText.Escape(target);
+        action = TerminalText.Escape(action);
         if (this.DryRunByDefaultApplies)
         {
             if (!this.dryRunWarned)
@@ -52,7 +56,7 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
                 this.dryRunWarned = true;
             }
 
-            this.Host.UI.WriteLine($"What if: Performing the operation \"{action}\" on target \"{target}\".");
+            this.Host.UI.WriteLine(WhatIfText(target, action));
             return false;
         }
 
@@ -78,4 +82,11 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
                 target);
         }
     }
+
+    /// <summary>Gets the line a dry run shows for one item, worded as PowerShell's own -WhatIf, with the texts escaped.</summary>
+    /// <param name="target">The target.</param>
+    /// <param name="action">The action.</param>
+    /// <returns>The line.</returns>
+    internal static string WhatIfText(string target, string action) =>
+        $"What if: Performing the operation \"{TerminalText.Escape(action)}\" on target \"{TerminalText.Escape(target)}\".";
 }

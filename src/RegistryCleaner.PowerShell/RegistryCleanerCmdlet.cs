@@ -59,6 +59,39 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
         this.WriteObject(wrapped);
     }
 
+    // Everything below that reaches the host goes through TerminalText: names, pod names and registry messages are
+    // data from elsewhere, and an ANSI sequence in them must show as text, never act on the terminal. These hide
+    // Cmdlet's own Write* (which are not virtual), so every this.Write… and queue.… of a RegistryCleaner cmdlet is
+    // escaped; the objects written to the pipeline keep the raw values.
+
+    /// <summary>Writes a warning with its control characters escaped (see <see cref="TerminalText"/>).</summary>
+    /// <param name="text">The warning.</param>
+    public new void WriteWarning(string text) => base.WriteWarning(TerminalText.Escape(text));
+
+    /// <summary>Writes a verbose message with its control characters escaped.</summary>
+    /// <param name="text">The message.</param>
+    public new void WriteVerbose(string text) => base.WriteVerbose(TerminalText.Escape(text));
+
+    /// <summary>Writes a debug message with its control characters escaped.</summary>
+    /// <param name="text">The message.</param>
+    public new void WriteDebug(string text) => base.WriteDebug(TerminalText.Escape(text));
+
+    /// <summary>Writes a non-terminating error whose shown message and target are escaped; the exception stays as it was.</summary>
+    /// <param name="errorRecord">The error.</param>
+    public new void WriteError(ErrorRecord errorRecord) => base.WriteError(HostText.ForDisplay(errorRecord));
+
+    /// <summary>Stops the command with an error whose shown message and target are escaped.</summary>
+    /// <param name="errorRecord">The error.</param>
+    public new void ThrowTerminatingError(ErrorRecord errorRecord) => base.ThrowTerminatingError(HostText.ForDisplay(errorRecord));
+
+    /// <summary>Writes progress whose activity, status and current operation are escaped.</summary>
+    /// <param name="progressRecord">The progress.</param>
+    public new void WriteProgress(ProgressRecord progressRecord) => base.WriteProgress(HostText.ForDisplay(progressRecord));
+
+    /// <summary>Writes to the information stream; a text message (or host message) is escaped.</summary>
+    /// <param name="informationRecord">The record.</param>
+    public new void WriteInformation(InformationRecord informationRecord) => base.WriteInformation(HostText.ForDisplay(informationRecord));
+
     /// <summary>Cancels engine work when the user presses Ctrl+C.</summary>
     protected override void StopProcessing() => this.stopping.Cancel();
 

@@ -95,7 +95,7 @@ internal static class CompletionInputs
             .Where(v => v.Length > 0 && v.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.OrdinalIgnoreCase)
-            .Select(v => new CompletionResult(CompletionText.Quote(v), v, CompletionResultType.ParameterValue, $"{what} {v}"))
+            .Select(v => CompletionText.Result(v, what))
             .ToArray();
     }
 

@@ -35,7 +35,7 @@ public sealed class RepositoryCompleter : IArgumentCompleter
             .Where(n => n.Length > 0 && n.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.OrdinalIgnoreCase)
-            .Select(n => new CompletionResult(CompletionText.Quote(n), n, CompletionResultType.ParameterValue, $"Repository {n}"))
+            .Select(n => CompletionText.Result(n, "Repository"))
             .ToArray();
     }
 
