@@ -30,10 +30,13 @@ public enum DominoRecordKind
     /// <summary>A version of an app that is live in <c>model_products</c> (<c>app_versions.environmentId</c>).</summary>
     AppVersion,
 
-    /// <summary>The image built for a version of a model that is not archived (<c>model_versions.metadata.builds[].slug.image</c>).</summary>
+    /// <summary>
+    /// The image built for a version of a model that is not archived, or of a version that <c>sagas</c> show deployed
+    /// whatever its model's state (<c>model_versions.metadata.builds[].slug.image</c>).
+    /// </summary>
     ModelBuild,
 
-    /// <summary>The environment revision a version of a live model was built on (<c>model_versions.environmentRevisionId</c>).</summary>
+    /// <summary>The environment revision such a model version was built on (<c>model_versions.environmentRevisionId</c>).</summary>
     ModelEnvironment,
 
     /// <summary>

@@ -51,6 +51,9 @@ public sealed partial class DominoDatabase
 
     private static readonly string[] DeploymentSagas = ["ModelVersionDeployment", "StartModelVersion", "StopModelVersion"];
 
+    // Saga states after which a completed stop did not stop anything.
+    private static readonly HashSet<string> FailedStates = new(["failed", "error", "aborted", "compensated"], StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Reads the environment revisions and model builds with their environments, models, projects and owners.</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The catalog.</returns>
@@ -559,53 +562,72 @@ public sealed partial class DominoDatabase
 
         private async Task ModelVersionsAsync()
         {
-            // Deployment sagas say which versions run and when they last started; they never narrow what is protected.
-            var sagas = new Dictionary<string, (DateTimeOffset? Started, string Status)>(StringComparer.Ordinal);
+            Dictionary<string, DeploymentSaga> sagas = await this.LatestDeploymentSagasAsync().ConfigureAwait(false);
+            foreach (VersionRecord version in this.versions)
+            {
+                DominoImageCatalog.ModelRecord? model = version.ModelId is { } id ? this.models.GetValueOrDefault(id) : null;
+                DeploymentSaga? saga = sagas.GetValueOrDefault(version.Id);
+                if (model is { Archived: false })
+                {
+                    this.PinVersion(version, model, ModelVersionsCollection, version.Id, null, string.Empty, saga);
+                }
+                else if (saga is { Deployed: true })
+                {
+                    // A deployed version runs whatever its model's state: the saga that deployed it names it.
+                    string why = model is null ? $"model {version.ModelId ?? "(unreadable modelId)"} is not in Domino's records" : $"model {model.Id} is archived";
+                    this.PinVersion(version, model, SagasCollection, saga.Id, "model deployment", $"its latest deployment saga ({saga.Status}) deploys model version {version.Id} ({why}); ", saga);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Reads the deployment sagas and keeps the latest per model version: the latest <c>started</c> (a saga without
+        /// one counts as the oldest), then the greatest <c>_id</c> (ObjectIds grow with time).
+        /// </summary>
+        private async Task<Dictionary<string, DeploymentSaga>> LatestDeploymentSagasAsync()
+        {
+            var sagas = new Dictionary<string, DeploymentSaga>(StringComparer.Ordinal);
             var filter = new BsonDocument("sagaName", new BsonDocument("$in", new BsonArray(DeploymentSagas)));
             await this.Scan(SagasCollection, filter, ["parameters.modelVersionId", "sagaName", "state", "isCompleted", "started"], d =>
             {
-                if (IdAt(d, "parameters.modelVersionId") is not { } version)
+                if (IdOf(d["_id"]) is not { } id || IdAt(d, "parameters.modelVersionId") is not { } version)
                 {
                     return;
                 }
 
-                DateTimeOffset? started = DateAt(d, "started");
-                string status = $"{StringAt(d, "sagaName")} {StringAt(d, "state")}{(IsTrue(d, "isCompleted") ? string.Empty : " (not completed)")}".Trim();
-                if (!sagas.TryGetValue(version, out var seen) || Compare(started, seen.Started, string.Empty, string.Empty) > 0)
+                var saga = new DeploymentSaga(id, StringAt(d, "sagaName") ?? string.Empty, StringAt(d, "state"), IsTrue(d, "isCompleted"), DateAt(d, "started"));
+                if (!sagas.TryGetValue(version, out DeploymentSaga? seen) || Compare(saga.Started, seen.Started, saga.Id, seen.Id) > 0)
                 {
-                    sagas[version] = (started, status);
+                    sagas[version] = saga;
                 }
             }).ConfigureAwait(false);
+            return sagas;
+        }
 
-            foreach (VersionRecord version in this.versions)
+        /// <summary>Pins a model version's builds (unless failed) and the environment revision it was built on.</summary>
+        private void PinVersion(VersionRecord version, DominoImageCatalog.ModelRecord? model, string source, string recordId, string? label, string why, DeploymentSaga? saga)
+        {
+            Pending Make(DominoRecordKind kind, string detail) => new(kind, source, recordId, model?.Name, detail)
             {
-                if (version.ModelId is not { } modelId || !this.models.TryGetValue(modelId, out DominoImageCatalog.ModelRecord? model) || model.Archived)
-                {
-                    continue;
-                }
+                Label = label,
+                ModelId = version.ModelId,
+                ProjectId = model?.ProjectId,
+                OwnerId = version.CreatedBy ?? this.projects.GetValueOrDefault(model?.ProjectId ?? string.Empty)?.OwnerId,
+                LastUsed = saga?.Started,
+                Status = saga?.Status,
+            };
 
-                (DateTimeOffset? started, string? status) = sagas.TryGetValue(version.Id, out var saga) ? saga : (null, null);
-                Pending Make(DominoRecordKind kind, string detail) => new(kind, ModelVersionsCollection, version.Id, model.Name, detail)
-                {
-                    ModelId = modelId,
-                    ProjectId = model.ProjectId,
-                    OwnerId = version.CreatedBy ?? this.projects.GetValueOrDefault(model.ProjectId ?? string.Empty)?.OwnerId,
-                    LastUsed = started,
-                    Status = status,
-                };
+            foreach (DominoModelBuild build in version.Builds.Where(b => !b.Failed))
+            {
+                Pending reference = Make(DominoRecordKind.ModelBuild, $"{why}build of model {version.ModelId}");
+                reference.Image = (build.Repository, build.Tag);
+                reference.EnvironmentRevisionOfImage = version.EnvironmentRevisionId;
+                this.pending.Add(reference);
+            }
 
-                foreach (DominoModelBuild build in version.Builds.Where(b => !b.Failed))
-                {
-                    Pending reference = Make(DominoRecordKind.ModelBuild, $"build of model {modelId}");
-                    reference.Image = (build.Repository, build.Tag);
-                    reference.EnvironmentRevisionOfImage = version.EnvironmentRevisionId;
-                    this.pending.Add(reference);
-                }
-
-                if (version.EnvironmentRevisionId is { } revision)
-                {
-                    this.Pin(Make(DominoRecordKind.ModelEnvironment, $"environment revision {revision} it was built on"), revision);
-                }
+            if (version.EnvironmentRevisionId is { } revision)
+            {
+                this.Pin(Make(DominoRecordKind.ModelEnvironment, $"{why}environment revision {revision} it was built on"), revision);
             }
         }
 
@@ -713,6 +735,18 @@ public sealed partial class DominoDatabase
 
         private sealed record VersionRecord(string Id, string? ModelId, string? EnvironmentRevisionId, string? CreatedBy, List<DominoModelBuild> Builds);
 
+        /// <summary>The latest deployment saga of a model version.</summary>
+        private sealed record DeploymentSaga(string Id, string Name, string? State, bool Completed, DateTimeOffset? Started)
+        {
+            /// <summary>
+            /// Gets whether the version counts as deployed: unless this saga is a StopModelVersion that completed without
+            /// failing, the version may run (a start or deployment in any state, a stop still under way or failed).
+            /// </summary>
+            public bool Deployed => !(this.Name == "StopModelVersion" && this.Completed && !FailedStates.Contains(this.State ?? string.Empty));
+
+            public string Status => $"{this.Name} {this.State}{(this.Completed ? string.Empty : " (not completed)")}".Trim();
+        }
+
         private sealed class RunGroup
         {
             public int Count { get; set; }
@@ -728,6 +762,9 @@ public sealed partial class DominoDatabase
         private sealed class Pending(DominoRecordKind kind, string source, string recordId, string? recordName, string detail)
         {
             public DominoRecordKind Kind { get; } = kind;
+
+            /// <summary>Gets the record's name in the reason when the kind alone does not say it (a deployment saga).</summary>
+            public string? Label { get; init; }
 
             public string Detail { get; set; } = detail;
 
@@ -751,7 +788,7 @@ public sealed partial class DominoDatabase
 
             public string Describe(DominoImageCatalog? catalog = null)
             {
-                string label = this.Kind switch
+                string label = this.Label ?? this.Kind switch
                 {
                     DominoRecordKind.ActiveRevision => "environment",
                     DominoRecordKind.Run => this.Count == 1 ? "run" : "runs (latest)",

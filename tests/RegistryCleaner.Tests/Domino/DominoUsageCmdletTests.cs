@@ -141,7 +141,7 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
         Assert.Null(Assert.Single(images.Output, o => (string)o.Properties["Tag"].Value == UnknownModelTag).Properties["Owner"].Value);
 
         // Revision authors (alice) own the environment images, model version creators (bob) the model images.
-        Assert.Equal(["=1", "alice=9", "bob=2"], result.Output.Select(o => o.BaseObject.ToString()));
+        Assert.Equal(["=1", "alice=9", "bob=3"], result.Output.Select(o => o.BaseObject.ToString()));
     }
 
     [Fact]
@@ -274,7 +274,7 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
         PowerShellResult plain = this.Run($"Get-RegistryImage -Registry '{registry.Registry}' -Repository '{ModelRepository}'");
 
         Assert.Empty(result.Errors);
-        Assert.Equal(["=1", "alice=27", "bob=3"], result.Output.Select(o => o.BaseObject.ToString()));
+        Assert.Equal(["=1", "alice=28", "bob=5"], result.Output.Select(o => o.BaseObject.ToString()));
         Assert.All(plain.Output, o => Assert.Null(o.Properties["Owner"].Value));
     }
 

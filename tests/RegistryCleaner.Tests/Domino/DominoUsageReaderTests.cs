@@ -3,6 +3,7 @@ using RegistryCleaner.Domino;
 using RegistryCleaner.Tests.Infrastructure;
 using static RegistryCleaner.Tests.Domino.DominoUsageScenario;
 using static RegistryCleaner.Tests.Infrastructure.DominoDocuments;
+using MongoObjectId = MongoDB.Bson.ObjectId;
 
 namespace RegistryCleaner.Tests.Domino;
 
@@ -66,7 +67,7 @@ public sealed class DominoUsageReaderTests : IAsyncLifetime
         Assert.Equal(new DateTimeOffset(Epoch.AddDays(30)), workspace.LastUsed);
         Assert.Contains($"environmentRevisionSpec SomeRevision({Rev(Python, 4)})", workspace.Reason, StringComparison.Ordinal);
 
-        DominoImageReference build = Assert.Single(report.References, r => r.Kind == DominoRecordKind.ModelBuild);
+        DominoImageReference build = Assert.Single(report.References, r => r.Kind == DominoRecordKind.ModelBuild && r.Tag == LiveModelTag);
         Assert.Equal((LiveModelTag, LiveVersion.ToString(), LiveModel.ToString(), "churn", "bob"), (build.Tag, build.RecordId, build.ModelId, build.Project, build.Owner));
         Assert.Equal("StartModelVersion succeeded", build.Status);
         Assert.Equal(Python.ToString(), build.EnvironmentId);
@@ -145,6 +146,53 @@ public sealed class DominoUsageReaderTests : IAsyncLifetime
         Assert.DoesNotContain(report.References, r => r.RevisionId == broken);
         Assert.Contains(report.References, r => r.Kind == DominoRecordKind.ClonedRevision && r.RevisionId == RevisionRecordScenario.CloneSource.ToString() && r.RecordId == RevisionRecordScenario.CloneOfSource.ToString());
         Assert.Contains(report.Notes, n => n.StartsWith("1 Workspace reference(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_version_whose_latest_deployment_saga_is_not_a_completed_stop_is_deployed_whatever_its_model()
+    {
+        // Versions of an archived model (and one of a model Domino no longer has), each with one build of its own.
+        DateTime day = DateTime.UtcNow.AddDays(-5);
+        var cases = new (string Name, MongoObjectId Model, bool Kept, BsonDocument[] Sagas)[]
+        {
+            ("stopping", ArchivedModel, true, [Saga(Id("5a9b0000", 1), Id("f2f20000", 11), "StartModelVersion", day), Saga(Id("5a9b0000", 2), Id("f2f20000", 11), "StopModelVersion", day.AddHours(1), "running", completed: false)]),
+            ("stop failed", ArchivedModel, true, [Saga(Id("5a9b0000", 3), Id("f2f20000", 12), "StartModelVersion", day), Saga(Id("5a9b0000", 4), Id("f2f20000", 12), "StopModelVersion", day.AddHours(1), "failed")]),
+            ("start failed", ArchivedModel, true, [Saga(Id("5a9b0000", 5), Id("f2f20000", 13), "StartModelVersion", day, "failed")]),
+            ("restarted", ArchivedModel, true, [Saga(Id("5a9b0000", 6), Id("f2f20000", 14), "StopModelVersion", day), Saga(Id("5a9b0000", 7), Id("f2f20000", 14), "ModelVersionDeployment", day.AddHours(1))]),
+            ("stopped, same start time", ArchivedModel, false, [Saga(Id("5a9b0000", 8), Id("f2f20000", 15), "StartModelVersion", day), Saga(Id("5a9b0000", 9), Id("f2f20000", 15), "StopModelVersion", day)]),
+            ("never deployed", ArchivedModel, false, []),
+            ("model gone", Id("dead0000", 7), true, [Saga(Id("5a9b0000", 10), Id("f2f20000", 17), "StartModelVersion", day)]),
+        };
+        for (int i = 0; i < cases.Length; i++)
+        {
+            await database.SeedAsync(DominoDatabase.ModelVersionsCollection, ModelVersion(Id("f2f20000", 11 + i), cases[i].Model, Rev(Python, 12), Bob, (ModelTag(cases[i].Model, 11 + i, "Case0000"), Id("b0b00000", 11 + i))));
+            if (cases[i].Sagas.Length > 0)
+            {
+                await database.SeedAsync(DominoDatabase.SagasCollection, cases[i].Sagas);
+            }
+        }
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        for (int i = 0; i < cases.Length; i++)
+        {
+            DominoImageReference[] pins = report.Pins.Where(r => r.Tag == ModelTag(cases[i].Model, 11 + i, "Case0000")).ToArray();
+            if (!cases[i].Kept)
+            {
+                Assert.True(pins.Length == 0, $"{cases[i].Name}: {string.Join("; ", pins.Select(p => p.Reason))}");
+                continue;
+            }
+
+            DominoImageReference pin = Assert.Single(pins);
+            string latest = cases[i].Sagas[^1]["_id"].AsObjectId.ToString();
+            Assert.Equal((DominoDatabase.SagasCollection, latest, DominoRecordKind.ModelBuild), (pin.Source, pin.RecordId, pin.Kind));
+            Assert.StartsWith($"Domino model deployment {latest}", pin.Reason, StringComparison.Ordinal);
+            Assert.Contains($"deploys model version {Id("f2f20000", 11 + i)}", pin.Reason, StringComparison.Ordinal);
+            Assert.Contains(cases[i].Model == ArchivedModel ? $"model {ArchivedModel} is archived" : $"model {cases[i].Model} is not in Domino's records", pin.Reason, StringComparison.Ordinal);
+        }
+
+        // The revision a deployed version was built on is pinned by the same saga.
+        Assert.Contains(report.Pins, r => r.Kind == DominoRecordKind.ModelEnvironment && r.Tag == Tag(Python, 12) && r.RecordId == Id("5a9b0000", 2).ToString());
     }
 
     [Fact]

@@ -45,6 +45,11 @@ public static class DominoUsageScenario
     public static readonly MongoObjectId LiveVersion = Id("f1f10000", 1);
     public static readonly MongoObjectId ArchivedVersion = Id("f2f20000", 2);
     public static readonly MongoObjectId FailedBuild = Id("b0b00000", 2);
+    public static readonly MongoObjectId DeployedModel = Id("f4000000", 4);
+    public static readonly MongoObjectId StoppedModel = Id("f5000000", 5);
+    public static readonly MongoObjectId DeployedVersion = Id("f4f40000", 4);
+    public static readonly MongoObjectId StoppedVersion = Id("f5f50000", 5);
+    public static readonly MongoObjectId DeployingSaga = Id("5a9a0000", 4);
 
     public static readonly MongoObjectId StoppedWorkspace = Id("a0a00000", 1);
     public static readonly MongoObjectId DeletedWorkspace = Id("a0a00000", 2);
@@ -64,6 +69,10 @@ public static class DominoUsageScenario
     public static string ArchivedModelTag => ModelTag(ArchivedModel, 1, "Zzzzzzzz");
 
     public static string UnknownModelTag => ModelTag(UnknownModel, 1, "Unknown0");
+
+    public static string DeployedModelTag => ModelTag(DeployedModel, 1, "DePLoYed");
+
+    public static string StoppedModelTag => ModelTag(StoppedModel, 1, "SToPPeD0");
 
     /// <summary>Every image pushed, with its fate. Revision n of Python is <c>Rev(Python, n)</c>.</summary>
     public static IReadOnlyList<ScenarioImage> Images { get; } =
@@ -95,10 +104,13 @@ public static class DominoUsageScenario
         Env(Compute, 1, DominoRecordKind.Workspace, $"Domino workspace {ComputeWorkspace} 'spark' (project churn, owner bob): compute cluster environment"),
         Env(WorkspaceActive, 1, DominoRecordKind.Workspace, "environmentRevisionSpec ActiveRevision"),
         Env(Archived, 1, null, "the active revision of an archived environment"),
+        Env(Python, 17, DominoRecordKind.ModelEnvironment, $"Domino model deployment {DeployingSaga} 'deployed model' (project churn, owner bob)"),
         new(ModelRepository, LiveModelTag, DominoRecordKind.ModelBuild, $"Domino model version {LiveVersion} 'churn model' (project churn, owner bob)"),
         new(ModelRepository, FailedModelTag, null, "a failed build"),
         new(ModelRepository, ArchivedModelTag, null, "an archived model"),
         new(ModelRepository, UnknownModelTag, null, "no record"),
+        new(ModelRepository, DeployedModelTag, DominoRecordKind.ModelBuild, $"Domino model deployment {DeployingSaga} 'deployed model' (project churn, owner bob): its latest deployment saga (StartModelVersion succeeded) deploys model version {DeployedVersion} (model {DeployedModel} is archived)"),
+        new(ModelRepository, StoppedModelTag, null, "a stopped version of an archived model"),
     ];
 
     /// <summary>The revision id of revision <paramref name="number"/> of an environment (deterministic).</summary>
@@ -167,11 +179,15 @@ public static class DominoUsageScenario
         await database.SeedAsync(
             DominoDatabase.ModelsCollection,
             Model(LiveModel, "churn model", Churn),
-            Model(ArchivedModel, "old model", Churn, archived: true));
+            Model(ArchivedModel, "old model", Churn, archived: true),
+            Model(DeployedModel, "deployed model", Churn, archived: true),
+            Model(StoppedModel, "stopped model", Churn, archived: true));
         await database.SeedAsync(
             DominoDatabase.ModelVersionsCollection,
             ModelVersion(LiveVersion, LiveModel, Rev(Python, 8), Bob, (LiveModelTag, Id("b0b00000", 1)), (FailedModelTag, FailedBuild)),
-            ModelVersion(ArchivedVersion, ArchivedModel, Rev(Python, 12), Bob, (ArchivedModelTag, Id("b0b00000", 3))));
+            ModelVersion(ArchivedVersion, ArchivedModel, Rev(Python, 12), Bob, (ArchivedModelTag, Id("b0b00000", 3))),
+            ModelVersion(DeployedVersion, DeployedModel, Rev(Python, 17), Bob, (DeployedModelTag, Id("b0b00000", 4))),
+            ModelVersion(StoppedVersion, StoppedModel, Rev(Python, 12), Bob, (StoppedModelTag, Id("b0b00000", 5))));
         await database.SeedAsync(
             DominoDatabase.BuildsCollection,
             Build(Id("b0b00000", 1), "Succeeded"),
@@ -180,7 +196,11 @@ public static class DominoUsageScenario
         await database.SeedAsync(
             DominoDatabase.SagasCollection,
             Saga(Id("5a9a0000", 1), LiveVersion, "ModelVersionDeployment", recent.AddDays(-1)),
-            Saga(Id("5a9a0000", 2), LiveVersion, "StartModelVersion", recent));
+            Saga(Id("5a9a0000", 2), LiveVersion, "StartModelVersion", recent),
+            Saga(Id("5a9a0000", 3), DeployedVersion, "ModelVersionDeployment", old),
+            Saga(DeployingSaga, DeployedVersion, "StartModelVersion", recent),
+            Saga(Id("5a9a0000", 5), StoppedVersion, "StartModelVersion", old),
+            Saga(Id("5a9a0000", 6), StoppedVersion, "StopModelVersion", recent));
     }
 
     /// <summary>Pushes every image to a registry, each with a layer of its own; returns the digests by repository:tag.</summary>

@@ -186,12 +186,12 @@ public static class DominoDocuments
 
     public static BsonDocument Build(MongoObjectId id, string status) => new() { { "_id", id }, { "status", status } };
 
-    public static BsonDocument Saga(MongoObjectId id, MongoObjectId version, string name, DateTime started, string state = "succeeded") => new()
+    public static BsonDocument Saga(MongoObjectId id, MongoObjectId version, string name, DateTime started, string state = "succeeded", bool completed = true) => new()
     {
         { "_id", id },
         { "sagaName", name },
         { "state", state },
-        { "isCompleted", true },
+        { "isCompleted", completed },
         { "started", new BsonDateTime(started) },
         { "parameters", new BsonDocument { { "modelVersionId", version }, { "replicas", 1 } } },
     };
