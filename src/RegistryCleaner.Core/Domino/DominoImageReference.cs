@@ -31,8 +31,9 @@ public enum DominoRecordKind
     AppVersion,
 
     /// <summary>
-    /// The image built for a version of a model that is not archived, or of a version that <c>sagas</c> show deployed
-    /// whatever its model's state (<c>model_versions.metadata.builds[].slug.image</c>).
+    /// The image built for a version of a model that is not archived, of a version that <c>sagas</c> show deployed
+    /// whatever its model's state, or of a version whose model is not in the records (treated as live)
+    /// (<c>model_versions.metadata.builds[].slug.image</c>).
     /// </summary>
     ModelBuild,
 

@@ -195,7 +195,12 @@ public sealed partial class DominoDatabase
                     return;
                 }
 
-                var version = new VersionRecord(id, IdAt(d, "modelId.value"), IdAt(d, "environmentRevisionId"), IdAt(d, "metadata.createdBy"), []);
+                // Domino stores {value: ObjectId}; older records may hold the ObjectId (or its hex) itself.
+                BsonValue? modelId = ValueAt(d, "modelId");
+                var version = new VersionRecord(id, IdAt(d, "modelId.value") ?? IdOf(modelId), IdAt(d, "environmentRevisionId"), IdAt(d, "metadata.createdBy"), [])
+                {
+                    ModelIdText = modelId is null or BsonNull ? "(none)" : modelId.ToJson(),
+                };
                 if (ValueAt(d, "metadata.builds") is BsonArray list)
                 {
                     foreach (BsonDocument build in list.OfType<BsonDocument>())
@@ -563,6 +568,7 @@ public sealed partial class DominoDatabase
         private async Task ModelVersionsAsync()
         {
             Dictionary<string, DeploymentSaga> sagas = await this.LatestDeploymentSagasAsync().ConfigureAwait(false);
+            var unknown = new List<string>();
             foreach (VersionRecord version in this.versions)
             {
                 DominoImageCatalog.ModelRecord? model = version.ModelId is { } id ? this.models.GetValueOrDefault(id) : null;
@@ -577,6 +583,20 @@ public sealed partial class DominoDatabase
                     string why = model is null ? $"model {version.ModelId ?? "(unreadable modelId)"} is not in Domino's records" : $"model {model.Id} is archived";
                     this.PinVersion(version, model, SagasCollection, saga.Id, "model deployment", $"its latest deployment saga ({saga.Status}) deploys model version {version.Id} ({why}); ", saga);
                 }
+                else if (model is null)
+                {
+                    // Fail safe: a version that cannot be tied to an archived model may be live.
+                    unknown.Add(version.Id);
+                    string which = version.ModelId is { } known ? $"model {known}" : $"modelId {version.ModelIdText}";
+                    this.PinVersion(version, null, ModelVersionsCollection, version.Id, null, $"its {which} is not in Domino's records, so the version is treated as live; ", saga);
+                }
+            }
+
+            if (unknown.Count > 0)
+            {
+                this.notes.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{unknown.Count} model version(s) name a model that Domino's records do not have, or no readable modelId ({string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", …" : string.Empty)}): they are treated as live, so their build images and environment revisions are kept."));
             }
         }
 
@@ -733,7 +753,11 @@ public sealed partial class DominoDatabase
         [GeneratedRegex(@"^SomeRevision\(([0-9a-fA-F]{24})\)$")]
         private static partial Regex SomeRevisionPattern();
 
-        private sealed record VersionRecord(string Id, string? ModelId, string? EnvironmentRevisionId, string? CreatedBy, List<DominoModelBuild> Builds);
+        private sealed record VersionRecord(string Id, string? ModelId, string? EnvironmentRevisionId, string? CreatedBy, List<DominoModelBuild> Builds)
+        {
+            /// <summary>Gets the stored <c>modelId</c> as JSON, for messages when it names no model.</summary>
+            public string ModelIdText { get; init; } = string.Empty;
+        }
 
         /// <summary>The latest deployment saga of a model version.</summary>
         private sealed record DeploymentSaga(string Id, string Name, string? State, bool Completed, DateTimeOffset? Started)

@@ -274,7 +274,7 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
         PowerShellResult plain = this.Run($"Get-RegistryImage -Registry '{registry.Registry}' -Repository '{ModelRepository}'");
 
         Assert.Empty(result.Errors);
-        Assert.Equal(["=1", "alice=28", "bob=5"], result.Output.Select(o => o.BaseObject.ToString()));
+        Assert.Equal(["=1", "alice=28", "bob=6"], result.Output.Select(o => o.BaseObject.ToString()));
         Assert.All(plain.Output, o => Assert.Null(o.Properties["Owner"].Value));
     }
 

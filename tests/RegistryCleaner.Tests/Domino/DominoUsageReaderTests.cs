@@ -44,7 +44,7 @@ public sealed class DominoUsageReaderTests : IAsyncLifetime
         Assert.Contains(report.References, r => r.Kind == DominoRecordKind.ClonedRevision && r.Tag == Tag(Python, 9) && r.RecordId == Rev(Python, 15).ToString());
         Assert.Contains(report.References, r => r.Kind == DominoRecordKind.ClonedRevision && r.Tag == Tag(Python, 16) && r.RecordId == Rev(Cloned, 1).ToString());
         Assert.DoesNotContain(report.References, r => r.Repository.Length == 0);
-        Assert.Empty(report.Notes);
+        Assert.StartsWith($"1 model version(s) name a model that Domino's records do not have, or no readable modelId ({OrphanVersion})", Assert.Single(report.Notes), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -193,6 +193,57 @@ public sealed class DominoUsageReaderTests : IAsyncLifetime
 
         // The revision a deployed version was built on is pinned by the same saga.
         Assert.Contains(report.Pins, r => r.Kind == DominoRecordKind.ModelEnvironment && r.Tag == Tag(Python, 12) && r.RecordId == Id("5a9b0000", 2).ToString());
+    }
+
+    [Fact]
+    public async Task A_version_whose_model_is_unknown_is_treated_as_live_and_said_so_and_a_plain_modelId_is_read()
+    {
+        BsonDocument Version(int number, BsonValue? modelId)
+        {
+            BsonDocument version = ModelVersion(Id("f7f70000", number), LiveModel, Rev(Python, 14), Bob, (ModelTag(Id("f7000000", number), 1, "Plain000"), Id("b0b00000", 20 + number)));
+            if (modelId is null)
+            {
+                version.Remove("modelId");
+            }
+            else
+            {
+                version["modelId"] = modelId;
+            }
+
+            return version;
+        }
+
+        await database.SeedAsync(
+            DominoDatabase.ModelVersionsCollection,
+            Version(1, LiveModel),
+            Version(2, new BsonString(LiveModel.ToString())),
+            Version(3, ArchivedModel),
+            Version(4, null),
+            Version(5, new BsonString("churn-model")),
+            Version(6, new BsonDocument("value", Id("dead0000", 9))));
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        DominoImageReference[] PinsOf(int number) => report.Pins.Where(r => r.Tag == ModelTag(Id("f7000000", number), 1, "Plain000")).ToArray();
+        foreach (int live in new[] { 1, 2 })
+        {
+            DominoImageReference pin = Assert.Single(PinsOf(live));
+            Assert.Equal((DominoRecordKind.ModelBuild, Id("f7f70000", live).ToString(), LiveModel.ToString(), "churn"), (pin.Kind, pin.RecordId, pin.ModelId, pin.Project));
+            Assert.DoesNotContain("treated as live", pin.Reason, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(PinsOf(3));
+        foreach ((int number, string names) in new[] { (4, "its modelId (none)"), (5, "its modelId \"churn-model\""), (6, $"its model {Id("dead0000", 9)}") })
+        {
+            DominoImageReference pin = Assert.Single(PinsOf(number));
+            Assert.Equal((DominoDatabase.ModelVersionsCollection, Id("f7f70000", number).ToString()), (pin.Source, pin.RecordId));
+            Assert.Contains($"{names} is not in Domino's records, so the version is treated as live", pin.Reason, StringComparison.Ordinal);
+        }
+
+        // The environment revision such a version was built on is kept too, and a note names the versions.
+        Assert.Contains(report.Pins, r => r.Kind == DominoRecordKind.ModelEnvironment && r.Tag == Tag(Python, 14) && r.RecordId == Id("f7f70000", 4).ToString());
+        string note = Assert.Single(report.Notes, n => n.Contains("model version(s) name a model", StringComparison.Ordinal));
+        Assert.All(new[] { OrphanVersion, Id("f7f70000", 4), Id("f7f70000", 5), Id("f7f70000", 6) }, id => Assert.Contains(id.ToString(), note, StringComparison.Ordinal));
     }
 
     [Fact]

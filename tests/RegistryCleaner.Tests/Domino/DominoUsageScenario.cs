@@ -50,6 +50,8 @@ public static class DominoUsageScenario
     public static readonly MongoObjectId DeployedVersion = Id("f4f40000", 4);
     public static readonly MongoObjectId StoppedVersion = Id("f5f50000", 5);
     public static readonly MongoObjectId DeployingSaga = Id("5a9a0000", 4);
+    public static readonly MongoObjectId MissingModel = Id("f6000000", 6);
+    public static readonly MongoObjectId OrphanVersion = Id("f6f60000", 6);
 
     public static readonly MongoObjectId StoppedWorkspace = Id("a0a00000", 1);
     public static readonly MongoObjectId DeletedWorkspace = Id("a0a00000", 2);
@@ -73,6 +75,8 @@ public static class DominoUsageScenario
     public static string DeployedModelTag => ModelTag(DeployedModel, 1, "DePLoYed");
 
     public static string StoppedModelTag => ModelTag(StoppedModel, 1, "SToPPeD0");
+
+    public static string OrphanModelTag => ModelTag(MissingModel, 1, "oRPHaN00");
 
     /// <summary>Every image pushed, with its fate. Revision n of Python is <c>Rev(Python, n)</c>.</summary>
     public static IReadOnlyList<ScenarioImage> Images { get; } =
@@ -111,6 +115,7 @@ public static class DominoUsageScenario
         new(ModelRepository, UnknownModelTag, null, "no record"),
         new(ModelRepository, DeployedModelTag, DominoRecordKind.ModelBuild, $"Domino model deployment {DeployingSaga} 'deployed model' (project churn, owner bob): its latest deployment saga (StartModelVersion succeeded) deploys model version {DeployedVersion} (model {DeployedModel} is archived)"),
         new(ModelRepository, StoppedModelTag, null, "a stopped version of an archived model"),
+        new(ModelRepository, OrphanModelTag, DominoRecordKind.ModelBuild, $"Domino model version {OrphanVersion} (owner bob): its model {MissingModel} is not in Domino's records, so the version is treated as live"),
     ];
 
     /// <summary>The revision id of revision <paramref name="number"/> of an environment (deterministic).</summary>
@@ -187,7 +192,8 @@ public static class DominoUsageScenario
             ModelVersion(LiveVersion, LiveModel, Rev(Python, 8), Bob, (LiveModelTag, Id("b0b00000", 1)), (FailedModelTag, FailedBuild)),
             ModelVersion(ArchivedVersion, ArchivedModel, Rev(Python, 12), Bob, (ArchivedModelTag, Id("b0b00000", 3))),
             ModelVersion(DeployedVersion, DeployedModel, Rev(Python, 17), Bob, (DeployedModelTag, Id("b0b00000", 4))),
-            ModelVersion(StoppedVersion, StoppedModel, Rev(Python, 12), Bob, (StoppedModelTag, Id("b0b00000", 5))));
+            ModelVersion(StoppedVersion, StoppedModel, Rev(Python, 12), Bob, (StoppedModelTag, Id("b0b00000", 5))),
+            ModelVersion(OrphanVersion, MissingModel, Rev(Python, 17), Bob, (OrphanModelTag, Id("b0b00000", 6))));
         await database.SeedAsync(
             DominoDatabase.BuildsCollection,
             Build(Id("b0b00000", 1), "Succeeded"),
