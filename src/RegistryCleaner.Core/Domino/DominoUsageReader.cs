@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using RegistryCleaner.Workloads;
 using MongoObjectId = MongoDB.Bson.ObjectId;
 
 namespace RegistryCleaner.Domino;
@@ -83,13 +84,23 @@ public sealed partial class DominoDatabase
             return read.Report();
         });
 
-    /// <summary>The repository path of an image as Domino records it: without a registry host and slashes around it.</summary>
+    /// <summary>
+    /// Gets the names of Domino's registry service that records may put in front of a repository without a port
+    /// (<c>docker-registry/dominodatalab/environment</c>); any first component with '.' or ':' or <c>localhost</c> is a host anyway.
+    /// </summary>
+    public static IReadOnlyList<string> RegistryServiceNames { get; } = ["docker-registry"];
+
+    /// <summary>
+    /// The repository path of an image as Domino records it: without slashes around it and without a registry host, by
+    /// the distribution rule (<see cref="ImageReferenceParser.IsRegistryHost"/>) or because the first component is
+    /// Domino's registry service (<see cref="RegistryServiceNames"/>) followed by at least two more.
+    /// </summary>
     /// <param name="repository">The repository, with or without a registry host.</param>
     /// <returns>The path, for example <c>dominodatalab/environment</c>.</returns>
     public static string RepositoryPath(string repository)
     {
         ArgumentNullException.ThrowIfNull(repository);
-        return WithoutRegistryHost(repository.Trim('/')).Trim('/');
+        return ImageReferenceParser.WithoutRegistryHost(repository.Trim('/'), RegistryServiceNames).Trim('/');
     }
 
     private async Task ScanAsync(

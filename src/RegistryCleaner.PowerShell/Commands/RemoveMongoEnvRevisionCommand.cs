@@ -262,15 +262,6 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         base.Dispose(disposing);
     }
 
-    private static string WithoutRegistryHost(string repository)
-    {
-        int slash = repository.IndexOf('/', StringComparison.Ordinal);
-        string first = slash < 0 ? string.Empty : repository[..slash];
-        return slash > 0 && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
-            ? repository[(slash + 1)..]
-            : repository;
-    }
-
     /// <summary>An image name without '/' (the image:tag form) is an image below registry.repository, as Domino records it.</summary>
     private string BelowPrefix(string image) =>
         ((this.Configuration.GetString(ConfigSchema.RegistryRepository) ?? string.Empty).Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty) + image;
@@ -327,7 +318,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         DominoDatabase domino = this.connection!.Domino;
         if (this.registryClient is { } client && revision.Tag is { Length: > 0 } tag)
         {
-            string repository = WithoutRegistryHost(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
+            string repository = DominoDatabase.RepositoryPath(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
             string? digest;
             try
             {

@@ -128,6 +128,22 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
     }
 
     [Fact]
+    public async Task A_record_whose_repository_the_registry_lacks_keeps_its_tag_in_every_Domino_repository_and_says_so()
+    {
+        await this.Database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, Revision(Rev(Python, 60), Python, 14, repository: "mirror.example:443/legacy/env"));
+        await this.Database.SeedAsync(DominoDatabase.WorkspacesCollection, Workspace(Id("a0a00000", 60), "mirrored", Churn, Alice, "Stopped", Python, $"SomeRevision({Rev(Python, 60)})"));
+
+        PowerShellResult result = this.Run($"{this.Plan} {Mongo} -Verbose");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(Expected(i => i.KeptBy is null && i.Tag != Tag(Python, 14)), Names(result));
+        string kept = Assert.Single(result.Verbose, v => v.StartsWith($"kept: {EnvironmentRepository}:{Tag(Python, 14)} ", StringComparison.Ordinal));
+        Assert.Contains($"Domino workspace {Id("a0a00000", 60)} 'mirrored'", kept, StringComparison.Ordinal);
+        Assert.Contains("recorded in repository 'legacy/env', which the registry does not have", kept, StringComparison.Ordinal);
+        Assert.Contains(result.Verbose, v => v.StartsWith("Domino: 1 reference(s) name images in repository 'legacy/env', which the registry does not have: their tags are kept in every Domino repository", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Unused_images_carry_their_environment_project_and_owner_so_space_groups_by_owner()
     {
         PowerShellResult result = this.Run(

@@ -118,6 +118,16 @@ public static class DominoUsageScenario
         new(ModelRepository, OrphanModelTag, DominoRecordKind.ModelBuild, $"Domino model version {OrphanVersion} (owner bob): its model {MissingModel} is not in Domino's records, so the version is treated as live"),
     ];
 
+    /// <summary>How some environments' revisions record the environment repository: with each way of naming the registry.</summary>
+    public static IReadOnlyDictionary<MongoObjectId, string> RecordedRepositories { get; } = new Dictionary<MongoObjectId, string>
+    {
+        [Jobs] = "docker-registry/" + EnvironmentRepository,
+        [OrgDefault] = "docker-registry:5000/" + EnvironmentRepository,
+        [UserDefault] = "10.0.0.1:5000/" + EnvironmentRepository,
+        [AppEnvironment] = "[::1]:5000/" + EnvironmentRepository,
+        [Compute] = "docker-registry.domino-platform.svc.cluster.local:5000/" + EnvironmentRepository,
+    };
+
     /// <summary>The revision id of revision <paramref name="number"/> of an environment (deterministic).</summary>
     public static MongoObjectId Rev(MongoObjectId environment, int number) =>
         MongoObjectId.Parse(environment.ToString()[..8] + "ee" + number.ToString("x14", System.Globalization.CultureInfo.InvariantCulture));
@@ -152,7 +162,7 @@ public static class DominoUsageScenario
             var environment = MongoObjectId.Parse(image.Tag[..24]);
             int number = int.Parse(image.Tag[25..], System.Globalization.CultureInfo.InvariantCulture);
             MongoObjectId? clonedFrom = (environment == Python && number == 15) ? Rev(Python, 9) : (environment == Cloned ? Rev(Python, 16) : null);
-            revisions.Add(Revision(Rev(environment, number), environment, number, author: Alice, clonedFrom: clonedFrom));
+            revisions.Add(Revision(Rev(environment, number), environment, number, author: Alice, clonedFrom: clonedFrom, repository: RecordedRepositories.GetValueOrDefault(environment, EnvironmentRepository)));
         }
 
         await database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, [.. revisions]);

@@ -40,11 +40,18 @@ public static class DominoDocuments
         { "description", "An environment" },
     };
 
-    public static BsonDocument Revision(MongoObjectId id, MongoObjectId environment, int number, MongoObjectId? author = null, MongoObjectId? clonedFrom = null, bool? built = null)
+    /// <summary>An environment revision; <paramref name="repository"/> as Domino recorded it (empty: no repository field).</summary>
+    public static BsonDocument Revision(MongoObjectId id, MongoObjectId environment, int number, MongoObjectId? author = null, MongoObjectId? clonedFrom = null, bool? built = null, string repository = EnvironmentRepository)
     {
+        var image = new BsonDocument { { "repository", repository }, { "tag", Tag(environment, number) } };
+        if (repository.Length == 0)
+        {
+            image.Remove("repository");
+        }
+
         var metadata = new BsonDocument
         {
-            { "dockerImageName", new BsonDocument { { "repository", EnvironmentRepository }, { "tag", Tag(environment, number) } } },
+            { "dockerImageName", image },
             { "created", new BsonDateTime(Epoch.AddDays(number)) },
             { "dockerfileInstructions", "RUN pip install pandas" },
         };
