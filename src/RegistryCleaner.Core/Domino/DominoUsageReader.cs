@@ -358,7 +358,8 @@ public sealed partial class DominoDatabase
             };
             if (options.RunsSince is { } since)
             {
-                // Domino stores these times as dates; older records hold epoch milliseconds. A run not started yet will run.
+                // Domino stores these times as dates; older records hold epoch milliseconds. A run not started yet will
+                // run, and a run without a completed time may still be running, however long ago it started.
                 var date = new BsonDateTime(since.UtcDateTime);
                 var millis = new BsonInt64(since.ToUnixTimeMilliseconds());
                 filter["$or"] = new BsonArray
@@ -368,6 +369,7 @@ public sealed partial class DominoDatabase
                     new BsonDocument("started", new BsonDocument("$gte", millis)),
                     new BsonDocument("completed", new BsonDocument("$gte", millis)),
                     new BsonDocument("started", BsonNull.Value),
+                    new BsonDocument("completed", BsonNull.Value),
                 };
             }
 
@@ -383,7 +385,7 @@ public sealed partial class DominoDatabase
                 DateTimeOffset? started = DateAt(d, "started");
                 DateTimeOffset? completed = DateAt(d, "completed");
                 DateTimeOffset? last = Latest(started, completed);
-                if (options.RunsSince is { } since && started is not null && (last is null || last < since))
+                if (options.RunsSince is { } since && started is not null && completed is not null && last < since)
                 {
                     return;
                 }
@@ -444,9 +446,19 @@ public sealed partial class DominoDatabase
                     Status = StringAt(d, "state"),
                 };
 
+                BsonValue? spec = ValueAt(d, "configTemplate.environmentRevisionSpec");
                 if (IdAt(d, "configTemplate.environmentId") is { } environment)
                 {
-                    this.PinSpec(Make, environment, ValueAt(d, "configTemplate.environmentRevisionSpec"), "environmentRevisionSpec", "environment");
+                    this.PinSpec(Make, environment, spec, "environmentRevisionSpec", "environment");
+                }
+                else if (spec is BsonString text && SomeRevisionPattern().Match(text.Value.Trim()) is { Success: true } named)
+                {
+                    // The revision id alone names the image.
+                    this.Pin(Make($"environmentRevisionSpec {text.Value.Trim()} (the workspace records no environmentId)"), named.Groups[1].Value.ToLowerInvariant());
+                }
+                else if (spec is not null && !spec.IsBsonNull)
+                {
+                    this.unresolved[DominoRecordKind.Workspace] = this.unresolved.GetValueOrDefault(DominoRecordKind.Workspace) + 1;
                 }
 
                 if (IdAt(d, "configTemplate.computeClusterProps.computeEnvironmentId") is { } compute)
@@ -717,8 +729,17 @@ public sealed partial class DominoDatabase
 
         private void Pin(Pending reference, string revisionId)
         {
-            if (this.revisionsById!.TryGetValue(revisionId, out DominoRevision? revision) && revision.Repository is { } repository && revision.Tag is { } tag)
+            if (this.revisionsById!.TryGetValue(revisionId, out DominoRevision? revision) && revision.Tag is { } tag)
             {
+                string? repository = revision.Repository;
+                if (repository is null)
+                {
+                    // A tag without a repository still names an environment image: keep the tag where Domino's
+                    // environment images live (or, unknown here, in every Domino repository when planning).
+                    repository = options.EnvironmentRepository is { Length: > 0 } environments ? RepositoryPath(environments) : string.Empty;
+                    reference.Detail += $" (revision {revisionId} records tag {tag} without a repository, so the tag is kept in {(repository.Length > 0 ? repository : "every Domino repository")})";
+                }
+
                 reference.Image = (repository, tag);
                 reference.PinnedRevision = revisionId;
                 reference.EnvironmentRevisionOfImage = revisionId;

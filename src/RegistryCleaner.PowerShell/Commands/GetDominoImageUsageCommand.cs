@@ -60,6 +60,7 @@ public sealed class GetDominoImageUsageCommand : RegistryCleanerCmdlet, IMongoCo
         var options = new DominoUsageOptions
         {
             RunsSince = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? DateTimeOffset.UtcNow.AddDays(-this.UnusedSince) : null,
+            EnvironmentRepository = this.Configuration.DominoRepositories()[0],
         };
         MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, timeout);
         using MongoConnection connection = MongoConnectionParameters.Open(this, settings);

@@ -399,7 +399,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
 
         DominoDatabase domino = this.connection!.Domino;
         DateTimeOffset? since = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? DateTimeOffset.UtcNow.AddDays(-this.UnusedSince) : null;
-        var options = new DominoUsageOptions { RunsSince = since };
+        var options = new DominoUsageOptions { RunsSince = since, EnvironmentRepository = this.Configuration.DominoRepositories()[0] };
         this.WriteVerbose($"Reading the Domino records that pin environment revisions from MongoDB {this.settings!.Target}, once for this command{(since is { } s ? string.Create(CultureInfo.InvariantCulture, $" (runs since {s:yyyy-MM-dd})") : string.Empty)}.");
         DominoUsageReport report;
         try

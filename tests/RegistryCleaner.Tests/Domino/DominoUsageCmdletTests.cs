@@ -144,6 +144,26 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
     }
 
     [Fact]
+    public async Task A_running_old_run_a_workspace_without_environmentId_and_a_revision_without_repository_keep_their_images()
+    {
+        BsonDocument workspace = Workspace(Id("a0a00000", 61), "bare", Churn, Alice, "Stopped", Python, $"SomeRevision({Rev(Python, 61)})");
+        workspace["configTemplate"].AsBsonDocument.Remove("environmentId");
+        await this.Database.SeedAsync(DominoDatabase.WorkspacesCollection, workspace);
+        await this.Database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, Revision(Rev(Python, 61), Python, 14, repository: string.Empty));
+        await this.Database.SeedAsync(DominoDatabase.RunsCollection, DominoDocuments.Run(Id("0e0e0000", 61), Python, Rev(Python, 11), Churn, Bob, DateTime.UtcNow.AddDays(-400), null));
+
+        PowerShellResult result = this.Run($"{this.Plan} {Mongo} -UnusedSince 30 -Verbose");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(Expected(i => (i.KeptBy is null || i.OnlyRecentRuns) && i.Tag != Tag(Python, 14) && i.Tag != Tag(Python, 11)), Names(result));
+        Assert.Contains(
+            $"revision {Rev(Python, 61)} records tag {Tag(Python, 14)} without a repository, so the tag is kept in {EnvironmentRepository}",
+            Assert.Single(result.Verbose, v => v.StartsWith($"kept: {EnvironmentRepository}:{Tag(Python, 14)} ", StringComparison.Ordinal)),
+            StringComparison.Ordinal);
+        Assert.Contains($"Domino run {Id("0e0e0000", 61)}", Assert.Single(result.Verbose, v => v.StartsWith($"kept: {EnvironmentRepository}:{Tag(Python, 11)} ", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unused_images_carry_their_environment_project_and_owner_so_space_groups_by_owner()
     {
         PowerShellResult result = this.Run(

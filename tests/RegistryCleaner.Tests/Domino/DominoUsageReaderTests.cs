@@ -90,6 +90,59 @@ public sealed class DominoUsageReaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnusedSince_keeps_a_run_that_started_before_the_window_and_has_not_completed()
+    {
+        DateTime old = DateTime.UtcNow.AddDays(-400);
+        await database.SeedAsync(DominoDatabase.RunsCollection, Run(Id("0e0e0000", 60), Python, Rev(Python, 14), Churn, Bob, old, null));
+
+        DominoUsageReport recent = await this.ReadAsync(new DominoUsageOptions { RunsSince = DateTimeOffset.UtcNow.AddDays(-30) });
+
+        DominoImageReference run = Assert.Single(recent.Pins, r => r.Tag == Tag(Python, 14));
+        Assert.Equal((DominoRecordKind.Run, Id("0e0e0000", 60).ToString(), "Running"), (run.Kind, run.RecordId, run.Status));
+        Assert.DoesNotContain(recent.Pins, r => r.Tag == Tag(Python, 3));
+    }
+
+    [Fact]
+    public async Task A_workspace_naming_SomeRevision_without_an_environmentId_pins_that_revision()
+    {
+        BsonDocument Without(BsonDocument workspace)
+        {
+            workspace["configTemplate"].AsBsonDocument.Remove("environmentId");
+            return workspace;
+        }
+
+        await database.SeedAsync(
+            DominoDatabase.WorkspacesCollection,
+            Without(Workspace(Id("a0a00000", 61), "no-env", Churn, Alice, "Stopped", Python, $"SomeRevision({Rev(Python, 14)})")),
+            Without(Workspace(Id("a0a00000", 62), "no-env-active", Churn, Alice, "Stopped", Python, "ActiveRevision")));
+
+        DominoUsageReport report = await this.ReadAsync();
+
+        DominoImageReference pin = Assert.Single(report.Pins, r => r.Tag == Tag(Python, 14));
+        Assert.Equal((DominoRecordKind.Workspace, Id("a0a00000", 61).ToString(), Rev(Python, 14).ToString()), (pin.Kind, pin.RecordId, pin.RevisionId));
+        Assert.Contains($"environmentRevisionSpec SomeRevision({Rev(Python, 14)}) (the workspace records no environmentId)", pin.Reason, StringComparison.Ordinal);
+        Assert.Contains(report.Notes, n => n.StartsWith("1 Workspace reference(s)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_revision_with_a_tag_but_no_repository_pins_its_tag_in_the_environment_repository_and_says_so()
+    {
+        await database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, Revision(Rev(Python, 61), Python, 61, repository: string.Empty));
+        await database.SeedAsync(DominoDatabase.WorkspacesCollection, Workspace(Id("a0a00000", 63), "bare", Churn, Alice, "Stopped", Python, $"SomeRevision({Rev(Python, 61)})"));
+
+        DominoUsageReport named = await this.ReadAsync(new DominoUsageOptions { EnvironmentRepository = "/" + EnvironmentRepository });
+        DominoUsageReport unnamed = await this.ReadAsync();
+
+        DominoImageReference pin = Assert.Single(named.Pins, r => r.Tag == Tag(Python, 61));
+        Assert.Equal((EnvironmentRepository, Rev(Python, 61).ToString()), (pin.Repository, pin.RevisionId));
+        Assert.Contains($"revision {Rev(Python, 61)} records tag {Tag(Python, 61)} without a repository, so the tag is kept in {EnvironmentRepository}", pin.Reason, StringComparison.Ordinal);
+        DominoImageReference bare = Assert.Single(unnamed.Pins, r => r.Tag == Tag(Python, 61));
+        Assert.Equal(string.Empty, bare.Repository);
+        Assert.Contains("so the tag is kept in every Domino repository", bare.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(named.RevisionPinsWithoutImage, r => r.RevisionId == Rev(Python, 61).ToString());
+    }
+
+    [Fact]
     public async Task Runs_of_one_revision_project_and_user_are_one_reference_naming_the_latest()
     {
         DateTime start = DateTime.UtcNow.AddDays(-10);
