@@ -223,17 +223,59 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
     }
 
     [Fact]
-    public void A_refused_MongoDB_password_stops_deletion_in_Domino_repositories_without_showing_it()
+    public async Task One_unreadable_collection_stops_planning_and_deleting_in_Domino_repositories_and_deletes_nothing()
     {
-        if (this.Database.StandIn is not { } standIn)
+        SortedDictionary<string, string> before = StorageHashes(registry.StoragePath);
+        await this.Database.MakeUnreadableAsync(DominoDatabase.WorkspacesCollection);
+
+        PowerShellResult planned = this.Run($"{this.Plan} {Mongo}");
+        PowerShellResult removed = this.Run($"Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() {Mongo} -Confirm:$false -JournalPath j.jsonl");
+        PowerShellResult piped = this.Run(
+            $"[pscustomobject]@{{ Repository = '{EnvironmentRepository}'; Tag = '{Tag(Python, 4)}' }} | Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() {Mongo} -Confirm:$false -JournalPath j.jsonl");
+
+        foreach (PowerShellResult result in new[] { planned, removed, piped })
         {
-            return; // A real MongoDB may run without authentication.
+            Assert.Equal("DominoUsageUnreadable", ErrorIdOf(result));
+            Assert.StartsWith(
+                "Domino's records could not be read from MongoDB, so nothing is planned or deleted (mongo.usage: auto)",
+                ((result.Terminating as IContainsErrorRecord)?.ErrorRecord ?? result.Errors[0]).Exception.Message,
+                StringComparison.Ordinal);
+            Assert.Empty(result.Output);
         }
 
+        Assert.Equal(before, StorageHashes(registry.StoragePath));
+        Assert.False(File.Exists(Path.Combine(this.Folder, "j.jsonl")));
+    }
+
+    [Fact]
+    public void A_piped_Domino_tag_that_a_record_pins_is_skipped_with_the_record_named()
+    {
+        SortedDictionary<string, string> before = StorageHashes(registry.StoragePath);
+
+        PowerShellResult result = this.Run(
+            $"@([pscustomobject]@{{ Repository = '{EnvironmentRepository}'; Tag = '{Tag(Python, 4)}' }}, [pscustomobject]@{{ Repository = '{ModelRepository}'; Tag = '{DeployedModelTag}' }}) | Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() {Mongo} -Confirm:$false -JournalPath j.jsonl");
+
+        Assert.Null(result.Terminating);
+        Assert.Empty(result.Errors);
+        Assert.Equal([$"{EnvironmentRepository}:{Tag(Python, 4)}", $"{ModelRepository}:{DeployedModelTag}"], Names(result));
+        Assert.All(result.Output, o => Assert.Equal("Skipped", o.Properties["Status"].Value.ToString()));
+        string Reason(string tag) => (string)result.Output.Single(o => (string)o.Properties["Tag"].Value == tag).Properties["Reason"].Value;
+        Assert.Contains($"Domino workspace {StoppedWorkspace} 'notebook' (project churn, owner alice)", Reason(Tag(Python, 4)), StringComparison.Ordinal);
+        Assert.Contains($"Domino model deployment {DeployingSaga}", Reason(DeployedModelTag), StringComparison.Ordinal);
+        Assert.Equal(before, StorageHashes(registry.StoragePath));
+    }
+
+    [Fact]
+    public void A_refused_MongoDB_password_stops_deletion_in_Domino_repositories_without_showing_it()
+    {
+        // A real MongoDB may run without authentication, but it still refuses credentials of a user it does not have.
         const string Wrong = "Wr0ng-Domino-Pa55word";
+        (string uri, string user) = this.Database.StandIn is { } standIn
+            ? ($"mongodb://{standIn.Address}/?replicaSet=rs0", MongoTestDatabase.StandInUser)
+            : (new MongoDB.Driver.MongoUrlBuilder(MongoTestDatabase.RealUri) { Username = null, Password = null, DatabaseName = null }.ToString(), "registrycleaner-no-such-user");
         PowerShellResult result = this.Session.Run(
-            $"Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() -MongoUri 'mongodb://{standIn.Address}/?replicaSet=rs0' -MongoCredential $credential -Confirm:$false -JournalPath j.jsonl -Verbose",
-            new Dictionary<string, object?> { ["credential"] = new PSCredential(MongoTestDatabase.StandInUser, new NetworkCredential(string.Empty, Wrong).SecurePassword) });
+            $"Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() -MongoUri $uri -MongoCredential $credential -Confirm:$false -JournalPath j.jsonl -Verbose",
+            new Dictionary<string, object?> { ["uri"] = uri, ["credential"] = new PSCredential(user, new NetworkCredential(string.Empty, Wrong).SecurePassword) });
 
         Assert.Equal("DominoUsageUnreadable", ErrorIdOf(result));
         Assert.Contains("rejected the credentials", ((result.Terminating as IContainsErrorRecord)?.ErrorRecord ?? result.Errors[0]).Exception.Message, StringComparison.Ordinal);
