@@ -24,7 +24,7 @@ public sealed class GetDominoImageUsageCommand : RegistryCleanerCmdlet, IMongoCo
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
 
-    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet) are listed, as Get-UnusedImage -UnusedSince counts them. Default: every run.</para></summary>
+    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) are listed, as Get-UnusedImage -UnusedSince counts them. Default: every run.</para></summary>
     [Parameter]
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }

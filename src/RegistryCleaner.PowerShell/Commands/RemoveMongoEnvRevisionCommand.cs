@@ -25,7 +25,7 @@ public sealed record MongoEnvRevisionDeletion(
 
 /// <summary>
 /// <para type="synopsis">Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.</para>
-/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after these guards: a piped image deletion actually succeeded; its image tag no longer exists in the registry (unless -SkipRegistryCheck); the revision is not the active revision of an environment that is not archived; no Domino record pins it (runs, workspaces and their sessions, project, organization and user defaults, scheduled jobs, live apps, versions of live models, read once per command; if they cannot be read, nothing is deleted); it is not the clone source of a revision that stays. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
+/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after these guards: a piped image deletion actually succeeded; its image tag no longer exists in the registry (unless -SkipRegistryCheck); the revision is not the active revision of an environment that is not archived; no Domino record pins it (runs, workspaces and their sessions, project, organization and user defaults, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, read once per command; if they cannot be read, nothing is deleted); it is not the clone source of a revision that stays. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "MongoEnvRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = TagSet)]
 [OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
@@ -107,7 +107,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     public SwitchParameter SkipRegistryCheck { get; set; }
 
     /// <summary>
-    /// <para type="description">Only runs that started or ended in the last N days (or have not started yet) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them. Default: every run. Every other Domino record keeps its revision regardless of age.</para>
+    /// <para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them. Default: every run. Every other Domino record keeps its revision regardless of age.</para>
     /// </summary>
     [Parameter]
     [ValidateRange(1, 36500)]
