@@ -63,7 +63,7 @@ public abstract partial class RegistryCmdlet
         // An opted-out invocation never reads the MongoDB password out of its SecureString.
         DateTimeOffset? since = unusedSinceDays is { } days ? DateTimeOffset.UtcNow.AddDays(-days) : null;
         MongoConnectionSettings? settings = mode == MongoUsageMode.Never ? null : MongoConnectionParameters.ToSettings(parameters, this.Configuration, this.EffectiveTimeout);
-        return new DominoUsageRequest(mode, source, settings, new DominoUsageOptions { RunsSince = since });
+        return new DominoUsageRequest(mode, source, settings, new DominoUsageOptions { RunsSince = since, EnvironmentRepository = this.Configuration.DominoRepositories()[0] });
     }
 
     /// <summary>

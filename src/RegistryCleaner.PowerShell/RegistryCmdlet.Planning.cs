@@ -113,16 +113,6 @@ public abstract partial class RegistryCmdlet
                 DominoUsageReport? records = query.Mongo is { } mongo
                     ? await ReadDominoUsageAsync(mongo, query.Targets?.Select(t => t.Repository) ?? repositories, dominoRepositories, queue, token).ConfigureAwait(false)
                     : null;
-                if (records is not null)
-                {
-                    usage = DominoProtection.Protect(usage, endpoint.DisplayName, records.Pins, $"MongoDB {query.Mongo!.Settings?.Target} ({records.References.Count} references)");
-                }
-
-                foreach (string source in usage.Sources)
-                {
-                    queue.Verbose($"Usage read from {source}.");
-                }
-
                 queue.Verbose($"Reading the whole catalog of {endpoint.DisplayName} (layers are shared across repositories).");
                 var inventoryProgress = new ThrottledProgress(queue, 2, $"Reading {endpoint.DisplayName}");
                 var reader = new InventoryReader(client, new InventoryReaderOptions
@@ -144,6 +134,21 @@ public abstract partial class RegistryCmdlet
                 if (storage is not null)
                 {
                     inventory = ReadUntagged(storage, inventory, queue, token);
+                }
+
+                if (records is not null)
+                {
+                    // Records are read first (an unreadable MongoDB stops before the registry is read); their
+                    // repositories are matched to the registry's once its repositories are known.
+                    var notes = new List<string>();
+                    IReadOnlyList<DominoImageReference> pins = DominoProtection.MatchRepositories(records.Pins, inventory.Repositories, dominoRepositories, notes);
+                    notes.ForEach(note => queue.Verbose("Domino: " + note));
+                    usage = DominoProtection.Protect(usage, endpoint.DisplayName, pins, $"MongoDB {query.Mongo!.Settings?.Target} ({records.References.Count} references)");
+                }
+
+                foreach (string source in usage.Sources)
+                {
+                    queue.Verbose($"Usage read from {source}.");
                 }
 
                 IReadOnlyList<PlanTarget>? targets = query.Targets;

@@ -195,23 +195,9 @@ public sealed partial class DominoDatabase
     /// <summary>Serialises a document as canonical Extended JSON on one line (types survive a round trip).</summary>
     internal static string ToCanonicalJson(BsonDocument document) => document.ToJson(CanonicalJson);
 
-    /// <summary>Compares repository paths, ignoring a registry host (a first segment with '.' or ':' or localhost).</summary>
+    /// <summary>Compares repository paths, ignoring a registry host (see <see cref="RepositoryPath"/>).</summary>
     internal static bool SameRepositoryPath(string left, string right) =>
-        string.Equals(WithoutRegistryHost(left), WithoutRegistryHost(right), StringComparison.Ordinal);
-
-    private static string WithoutRegistryHost(string repository)
-    {
-        int slash = repository.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0)
-        {
-            return repository;
-        }
-
-        string first = repository[..slash];
-        return first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost"
-            ? repository[(slash + 1)..]
-            : repository;
-    }
+        string.Equals(RepositoryPath(left), RepositoryPath(right), StringComparison.Ordinal);
 
     private static MongoObjectId ToObjectId(string hex)
     {

@@ -30,10 +30,14 @@ public enum DominoRecordKind
     /// <summary>A version of an app that is live in <c>model_products</c> (<c>app_versions.environmentId</c>).</summary>
     AppVersion,
 
-    /// <summary>The image built for a version of a model that is not archived (<c>model_versions.metadata.builds[].slug.image</c>).</summary>
+    /// <summary>
+    /// The image built for a version of a model that is not archived, of a version that <c>sagas</c> show deployed
+    /// whatever its model's state, or of a version whose model is not in the records (treated as live)
+    /// (<c>model_versions.metadata.builds[].slug.image</c>).
+    /// </summary>
     ModelBuild,
 
-    /// <summary>The environment revision a version of a live model was built on (<c>model_versions.environmentRevisionId</c>).</summary>
+    /// <summary>The environment revision such a model version was built on (<c>model_versions.environmentRevisionId</c>).</summary>
     ModelEnvironment,
 
     /// <summary>
@@ -132,10 +136,17 @@ public sealed record DominoImageOwner(
 public sealed record DominoUsageOptions
 {
     /// <summary>
-    /// Gets the time before which a run no longer protects its revision: only runs that started or ended at or after it
-    /// (or have not started yet) count. <see langword="null"/> counts every run.
+    /// Gets the time before which a run no longer protects its revision: only runs that started or ended at or after it,
+    /// have not started yet, or have no completed time (still running) count. <see langword="null"/> counts every run.
     /// </summary>
     public DateTimeOffset? RunsSince { get; init; }
+
+    /// <summary>
+    /// Gets the repository of Domino's environment images (<c>registry.repository</c>/environment), where a revision that
+    /// records a tag without a repository keeps its tag; <see langword="null"/> leaves the repository empty, which
+    /// planning keeps in every Domino repository.
+    /// </summary>
+    public string? EnvironmentRepository { get; init; }
 
     /// <summary>Gets how many documents each batch of a large collection carries (the server caps a batch at 16 MiB).</summary>
     public int BatchSize { get; init; } = 5000;

@@ -39,6 +39,69 @@ public static class DominoProtection
     }
 
     /// <summary>
+    /// Ties the repository each reference records to the registry's repositories, so that no spelling of a repository
+    /// loses an image its protection. A recorded path the registry has is kept as it is. Otherwise the reference protects
+    /// its tag in each registry repository that the recorded path ends with, or that ends with it, on whole path
+    /// components (<c>registry.example/dominodatalab/environment</c>, <c>environment</c>); and when there is none (or
+    /// the record names no repository), in every Domino repository. Matching more never deletes more; each reference
+    /// so moved says so in its reason, and <paramref name="notes"/> gains one line per recorded repository.
+    /// </summary>
+    /// <param name="references">The references that protect.</param>
+    /// <param name="registryRepositories">The repositories the registry has.</param>
+    /// <param name="dominoRepositories">The Domino repositories (<c>registry.repository</c>/environment and /model).</param>
+    /// <param name="notes">Receives what was matched how, in words.</param>
+    /// <returns>The references, each with a repository of the registry (or a Domino repository).</returns>
+    public static IReadOnlyList<DominoImageReference> MatchRepositories(
+        IEnumerable<DominoImageReference> references, IReadOnlyCollection<string> registryRepositories, IReadOnlyList<string> dominoRepositories, ICollection<string> notes)
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        ArgumentNullException.ThrowIfNull(registryRepositories);
+        ArgumentNullException.ThrowIfNull(dominoRepositories);
+        ArgumentNullException.ThrowIfNull(notes);
+        var present = new HashSet<string>(registryRepositories, StringComparer.Ordinal);
+        var matches = new Dictionary<string, (string[] Repositories, bool Fallback)>(StringComparer.Ordinal);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var result = new List<DominoImageReference>();
+        foreach (DominoImageReference reference in references)
+        {
+            if (present.Contains(reference.Repository))
+            {
+                result.Add(reference);
+                continue;
+            }
+
+            if (!matches.TryGetValue(reference.Repository, out var match))
+            {
+                string[] found = reference.Repository.Length == 0
+                    ? []
+                    : [.. present.Where(r => EndsWithPath(reference.Repository, r) || EndsWithPath(r, reference.Repository)).Order(StringComparer.Ordinal)];
+                matches[reference.Repository] = match = found.Length > 0 ? (found, false) : ([.. dominoRepositories], true);
+            }
+
+            counts[reference.Repository] = counts.GetValueOrDefault(reference.Repository) + 1;
+            string recorded = reference.Repository.Length == 0 ? "recorded without a repository" : $"recorded in repository '{reference.Repository}'";
+            string suffix = match.Fallback
+                ? $" ({recorded}, which the registry does not have: the tag is kept in every Domino repository)"
+                : $" ({recorded})";
+            result.AddRange(match.Repositories.Select(r => reference with { Repository = r, Reason = reference.Reason + suffix }));
+        }
+
+        foreach ((string recorded, (string[] repositories, bool fallback)) in matches.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            string what = recorded.Length == 0 ? "name an image tag without a repository" : $"name images in repository '{recorded}', which the registry does not have";
+            notes.Add(fallback
+                ? $"{counts[recorded]} reference(s) {what}: their tags are kept in every Domino repository ({string.Join(", ", repositories)})."
+                : $"{counts[recorded]} reference(s) {what}: it is taken as {string.Join(", ", repositories)}, where their tags are kept.");
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is <paramref name="end"/> preceded by whole components.</summary>
+    private static bool EndsWithPath(string path, string end) =>
+        end.Length > 0 && path.Length > end.Length && path.EndsWith(end, StringComparison.Ordinal) && path[path.Length - end.Length - 1] == '/';
+
+    /// <summary>
     /// The candidates of a plan that the clone chain keeps: an environment revision is not deleted while the revision
     /// it was cloned from (<c>clonedEnvironmentRevisionId</c>) stays in the registry, nor while a revision cloned from
     /// it stays. Revisions joined by a clone are deleted together or not at all; a revision whose image is already

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using MongoDB.Bson;
 using MongoDB.Driver;
+using RegistryCleaner.Workloads;
 using MongoObjectId = MongoDB.Bson.ObjectId;
 
 namespace RegistryCleaner.Domino;
@@ -51,6 +52,9 @@ public sealed partial class DominoDatabase
 
     private static readonly string[] DeploymentSagas = ["ModelVersionDeployment", "StartModelVersion", "StopModelVersion"];
 
+    // Saga states after which a completed stop did not stop anything.
+    private static readonly HashSet<string> FailedStates = new(["failed", "error", "aborted", "compensated"], StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Reads the environment revisions and model builds with their environments, models, projects and owners.</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The catalog.</returns>
@@ -80,13 +84,23 @@ public sealed partial class DominoDatabase
             return read.Report();
         });
 
-    /// <summary>The repository path of an image as Domino records it: without a registry host and slashes around it.</summary>
+    /// <summary>
+    /// Gets the names of Domino's registry service that records may put in front of a repository without a port
+    /// (<c>docker-registry/dominodatalab/environment</c>); any first component with '.' or ':' or <c>localhost</c> is a host anyway.
+    /// </summary>
+    public static IReadOnlyList<string> RegistryServiceNames { get; } = ["docker-registry"];
+
+    /// <summary>
+    /// The repository path of an image as Domino records it: without slashes around it and without a registry host, by
+    /// the distribution rule (<see cref="ImageReferenceParser.IsRegistryHost"/>) or because the first component is
+    /// Domino's registry service (<see cref="RegistryServiceNames"/>) followed by at least two more.
+    /// </summary>
     /// <param name="repository">The repository, with or without a registry host.</param>
     /// <returns>The path, for example <c>dominodatalab/environment</c>.</returns>
     public static string RepositoryPath(string repository)
     {
         ArgumentNullException.ThrowIfNull(repository);
-        return WithoutRegistryHost(repository.Trim('/')).Trim('/');
+        return ImageReferenceParser.WithoutRegistryHost(repository.Trim('/'), RegistryServiceNames).Trim('/');
     }
 
     private async Task ScanAsync(
@@ -192,7 +206,12 @@ public sealed partial class DominoDatabase
                     return;
                 }
 
-                var version = new VersionRecord(id, IdAt(d, "modelId.value"), IdAt(d, "environmentRevisionId"), IdAt(d, "metadata.createdBy"), []);
+                // Domino stores {value: ObjectId}; older records may hold the ObjectId (or its hex) itself.
+                BsonValue? modelId = ValueAt(d, "modelId");
+                var version = new VersionRecord(id, IdAt(d, "modelId.value") ?? IdOf(modelId), IdAt(d, "environmentRevisionId"), IdAt(d, "metadata.createdBy"), [])
+                {
+                    ModelIdText = modelId is null or BsonNull ? "(none)" : modelId.ToJson(),
+                };
                 if (ValueAt(d, "metadata.builds") is BsonArray list)
                 {
                     foreach (BsonDocument build in list.OfType<BsonDocument>())
@@ -339,7 +358,8 @@ public sealed partial class DominoDatabase
             };
             if (options.RunsSince is { } since)
             {
-                // Domino stores these times as dates; older records hold epoch milliseconds. A run not started yet will run.
+                // Domino stores these times as dates; older records hold epoch milliseconds. A run not started yet will
+                // run, and a run without a completed time may still be running, however long ago it started.
                 var date = new BsonDateTime(since.UtcDateTime);
                 var millis = new BsonInt64(since.ToUnixTimeMilliseconds());
                 filter["$or"] = new BsonArray
@@ -349,6 +369,7 @@ public sealed partial class DominoDatabase
                     new BsonDocument("started", new BsonDocument("$gte", millis)),
                     new BsonDocument("completed", new BsonDocument("$gte", millis)),
                     new BsonDocument("started", BsonNull.Value),
+                    new BsonDocument("completed", BsonNull.Value),
                 };
             }
 
@@ -364,7 +385,7 @@ public sealed partial class DominoDatabase
                 DateTimeOffset? started = DateAt(d, "started");
                 DateTimeOffset? completed = DateAt(d, "completed");
                 DateTimeOffset? last = Latest(started, completed);
-                if (options.RunsSince is { } since && started is not null && (last is null || last < since))
+                if (options.RunsSince is { } since && started is not null && completed is not null && last < since)
                 {
                     return;
                 }
@@ -425,9 +446,19 @@ public sealed partial class DominoDatabase
                     Status = StringAt(d, "state"),
                 };
 
+                BsonValue? spec = ValueAt(d, "configTemplate.environmentRevisionSpec");
                 if (IdAt(d, "configTemplate.environmentId") is { } environment)
                 {
-                    this.PinSpec(Make, environment, ValueAt(d, "configTemplate.environmentRevisionSpec"), "environmentRevisionSpec", "environment");
+                    this.PinSpec(Make, environment, spec, "environmentRevisionSpec", "environment");
+                }
+                else if (spec is BsonString text && SomeRevisionPattern().Match(text.Value.Trim()) is { Success: true } named)
+                {
+                    // The revision id alone names the image.
+                    this.Pin(Make($"environmentRevisionSpec {text.Value.Trim()} (the workspace records no environmentId)"), named.Groups[1].Value.ToLowerInvariant());
+                }
+                else if (spec is not null && !spec.IsBsonNull)
+                {
+                    this.unresolved[DominoRecordKind.Workspace] = this.unresolved.GetValueOrDefault(DominoRecordKind.Workspace) + 1;
                 }
 
                 if (IdAt(d, "configTemplate.computeClusterProps.computeEnvironmentId") is { } compute)
@@ -559,53 +590,87 @@ public sealed partial class DominoDatabase
 
         private async Task ModelVersionsAsync()
         {
-            // Deployment sagas say which versions run and when they last started; they never narrow what is protected.
-            var sagas = new Dictionary<string, (DateTimeOffset? Started, string Status)>(StringComparer.Ordinal);
+            Dictionary<string, DeploymentSaga> sagas = await this.LatestDeploymentSagasAsync().ConfigureAwait(false);
+            var unknown = new List<string>();
+            foreach (VersionRecord version in this.versions)
+            {
+                DominoImageCatalog.ModelRecord? model = version.ModelId is { } id ? this.models.GetValueOrDefault(id) : null;
+                DeploymentSaga? saga = sagas.GetValueOrDefault(version.Id);
+                if (model is { Archived: false })
+                {
+                    this.PinVersion(version, model, ModelVersionsCollection, version.Id, null, string.Empty, saga);
+                }
+                else if (saga is { Deployed: true })
+                {
+                    // A deployed version runs whatever its model's state: the saga that deployed it names it.
+                    string why = model is null ? $"model {version.ModelId ?? "(unreadable modelId)"} is not in Domino's records" : $"model {model.Id} is archived";
+                    this.PinVersion(version, model, SagasCollection, saga.Id, "model deployment", $"its latest deployment saga ({saga.Status}) deploys model version {version.Id} ({why}); ", saga);
+                }
+                else if (model is null)
+                {
+                    // Fail safe: a version that cannot be tied to an archived model may be live.
+                    unknown.Add(version.Id);
+                    string which = version.ModelId is { } known ? $"model {known}" : $"modelId {version.ModelIdText}";
+                    this.PinVersion(version, null, ModelVersionsCollection, version.Id, null, $"its {which} is not in Domino's records, so the version is treated as live; ", saga);
+                }
+            }
+
+            if (unknown.Count > 0)
+            {
+                this.notes.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{unknown.Count} model version(s) name a model that Domino's records do not have, or no readable modelId ({string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", …" : string.Empty)}): they are treated as live, so their build images and environment revisions are kept."));
+            }
+        }
+
+        /// <summary>
+        /// Reads the deployment sagas and keeps the latest per model version: the latest <c>started</c> (a saga without
+        /// one counts as the oldest), then the greatest <c>_id</c> (ObjectIds grow with time).
+        /// </summary>
+        private async Task<Dictionary<string, DeploymentSaga>> LatestDeploymentSagasAsync()
+        {
+            var sagas = new Dictionary<string, DeploymentSaga>(StringComparer.Ordinal);
             var filter = new BsonDocument("sagaName", new BsonDocument("$in", new BsonArray(DeploymentSagas)));
             await this.Scan(SagasCollection, filter, ["parameters.modelVersionId", "sagaName", "state", "isCompleted", "started"], d =>
             {
-                if (IdAt(d, "parameters.modelVersionId") is not { } version)
+                if (IdOf(d["_id"]) is not { } id || IdAt(d, "parameters.modelVersionId") is not { } version)
                 {
                     return;
                 }
 
-                DateTimeOffset? started = DateAt(d, "started");
-                string status = $"{StringAt(d, "sagaName")} {StringAt(d, "state")}{(IsTrue(d, "isCompleted") ? string.Empty : " (not completed)")}".Trim();
-                if (!sagas.TryGetValue(version, out var seen) || Compare(started, seen.Started, string.Empty, string.Empty) > 0)
+                var saga = new DeploymentSaga(id, StringAt(d, "sagaName") ?? string.Empty, StringAt(d, "state"), IsTrue(d, "isCompleted"), DateAt(d, "started"));
+                if (!sagas.TryGetValue(version, out DeploymentSaga? seen) || Compare(saga.Started, seen.Started, saga.Id, seen.Id) > 0)
                 {
-                    sagas[version] = (started, status);
+                    sagas[version] = saga;
                 }
             }).ConfigureAwait(false);
+            return sagas;
+        }
 
-            foreach (VersionRecord version in this.versions)
+        /// <summary>Pins a model version's builds (unless failed) and the environment revision it was built on.</summary>
+        private void PinVersion(VersionRecord version, DominoImageCatalog.ModelRecord? model, string source, string recordId, string? label, string why, DeploymentSaga? saga)
+        {
+            Pending Make(DominoRecordKind kind, string detail) => new(kind, source, recordId, model?.Name, detail)
             {
-                if (version.ModelId is not { } modelId || !this.models.TryGetValue(modelId, out DominoImageCatalog.ModelRecord? model) || model.Archived)
-                {
-                    continue;
-                }
+                Label = label,
+                ModelId = version.ModelId,
+                ProjectId = model?.ProjectId,
+                OwnerId = version.CreatedBy ?? this.projects.GetValueOrDefault(model?.ProjectId ?? string.Empty)?.OwnerId,
+                LastUsed = saga?.Started,
+                Status = saga?.Status,
+            };
 
-                (DateTimeOffset? started, string? status) = sagas.TryGetValue(version.Id, out var saga) ? saga : (null, null);
-                Pending Make(DominoRecordKind kind, string detail) => new(kind, ModelVersionsCollection, version.Id, model.Name, detail)
-                {
-                    ModelId = modelId,
-                    ProjectId = model.ProjectId,
-                    OwnerId = version.CreatedBy ?? this.projects.GetValueOrDefault(model.ProjectId ?? string.Empty)?.OwnerId,
-                    LastUsed = started,
-                    Status = status,
-                };
+            foreach (DominoModelBuild build in version.Builds.Where(b => !b.Failed))
+            {
+                Pending reference = Make(DominoRecordKind.ModelBuild, $"{why}build of model {version.ModelId}");
+                reference.Image = (build.Repository, build.Tag);
+                reference.EnvironmentRevisionOfImage = version.EnvironmentRevisionId;
+                this.pending.Add(reference);
+            }
 
-                foreach (DominoModelBuild build in version.Builds.Where(b => !b.Failed))
-                {
-                    Pending reference = Make(DominoRecordKind.ModelBuild, $"build of model {modelId}");
-                    reference.Image = (build.Repository, build.Tag);
-                    reference.EnvironmentRevisionOfImage = version.EnvironmentRevisionId;
-                    this.pending.Add(reference);
-                }
-
-                if (version.EnvironmentRevisionId is { } revision)
-                {
-                    this.Pin(Make(DominoRecordKind.ModelEnvironment, $"environment revision {revision} it was built on"), revision);
-                }
+            if (version.EnvironmentRevisionId is { } revision)
+            {
+                this.Pin(Make(DominoRecordKind.ModelEnvironment, $"{why}environment revision {revision} it was built on"), revision);
             }
         }
 
@@ -664,8 +729,17 @@ public sealed partial class DominoDatabase
 
         private void Pin(Pending reference, string revisionId)
         {
-            if (this.revisionsById!.TryGetValue(revisionId, out DominoRevision? revision) && revision.Repository is { } repository && revision.Tag is { } tag)
+            if (this.revisionsById!.TryGetValue(revisionId, out DominoRevision? revision) && revision.Tag is { } tag)
             {
+                string? repository = revision.Repository;
+                if (repository is null)
+                {
+                    // A tag without a repository still names an environment image: keep the tag where Domino's
+                    // environment images live (or, unknown here, in every Domino repository when planning).
+                    repository = options.EnvironmentRepository is { Length: > 0 } environments ? RepositoryPath(environments) : string.Empty;
+                    reference.Detail += $" (revision {revisionId} records tag {tag} without a repository, so the tag is kept in {(repository.Length > 0 ? repository : "every Domino repository")})";
+                }
+
                 reference.Image = (repository, tag);
                 reference.PinnedRevision = revisionId;
                 reference.EnvironmentRevisionOfImage = revisionId;
@@ -711,7 +785,23 @@ public sealed partial class DominoDatabase
         [GeneratedRegex(@"^SomeRevision\(([0-9a-fA-F]{24})\)$")]
         private static partial Regex SomeRevisionPattern();
 
-        private sealed record VersionRecord(string Id, string? ModelId, string? EnvironmentRevisionId, string? CreatedBy, List<DominoModelBuild> Builds);
+        private sealed record VersionRecord(string Id, string? ModelId, string? EnvironmentRevisionId, string? CreatedBy, List<DominoModelBuild> Builds)
+        {
+            /// <summary>Gets the stored <c>modelId</c> as JSON, for messages when it names no model.</summary>
+            public string ModelIdText { get; init; } = string.Empty;
+        }
+
+        /// <summary>The latest deployment saga of a model version.</summary>
+        private sealed record DeploymentSaga(string Id, string Name, string? State, bool Completed, DateTimeOffset? Started)
+        {
+            /// <summary>
+            /// Gets whether the version counts as deployed: unless this saga is a StopModelVersion that completed without
+            /// failing, the version may run (a start or deployment in any state, a stop still under way or failed).
+            /// </summary>
+            public bool Deployed => !(this.Name == "StopModelVersion" && this.Completed && !FailedStates.Contains(this.State ?? string.Empty));
+
+            public string Status => $"{this.Name} {this.State}{(this.Completed ? string.Empty : " (not completed)")}".Trim();
+        }
 
         private sealed class RunGroup
         {
@@ -728,6 +818,9 @@ public sealed partial class DominoDatabase
         private sealed class Pending(DominoRecordKind kind, string source, string recordId, string? recordName, string detail)
         {
             public DominoRecordKind Kind { get; } = kind;
+
+            /// <summary>Gets the record's name in the reason when the kind alone does not say it (a deployment saga).</summary>
+            public string? Label { get; init; }
 
             public string Detail { get; set; } = detail;
 
@@ -751,7 +844,7 @@ public sealed partial class DominoDatabase
 
             public string Describe(DominoImageCatalog? catalog = null)
             {
-                string label = this.Kind switch
+                string label = this.Label ?? this.Kind switch
                 {
                     DominoRecordKind.ActiveRevision => "environment",
                     DominoRecordKind.Run => this.Count == 1 ? "run" : "runs (latest)",

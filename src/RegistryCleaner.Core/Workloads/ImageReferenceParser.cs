@@ -108,6 +108,42 @@ public static partial class ImageReferenceParser
         return true;
     }
 
+    /// <summary>
+    /// Returns whether the first component of a name is a registry host by the distribution rule: it contains
+    /// <c>.</c> or <c>:</c>, is <c>localhost</c>, or is a bracketed IPv6 address.
+    /// </summary>
+    /// <param name="component">The name's first path component, e.g. <c>docker-registry:5000</c>.</param>
+    /// <returns><see langword="true"/> when it names a registry host.</returns>
+    public static bool IsRegistryHost(string component)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        return component.Contains('.', StringComparison.Ordinal) || component.Contains(':', StringComparison.Ordinal)
+            || component == "localhost" || component.StartsWith('[');
+    }
+
+    /// <summary>
+    /// Returns a repository name without its registry host: the first component when <see cref="IsRegistryHost"/> says
+    /// it is a host, or when it is one of <paramref name="hostNames"/> (host names without a port or dot, such as a
+    /// Kubernetes service) and at least two components follow it.
+    /// </summary>
+    /// <param name="name">The name, e.g. <c>docker-registry:5000/dominodatalab/environment</c>.</param>
+    /// <param name="hostNames">Further first components that name the registry, compared ordinally.</param>
+    /// <returns>The repository path, e.g. <c>dominodatalab/environment</c>; the name itself when it has no host.</returns>
+    public static string WithoutRegistryHost(string name, IReadOnlyCollection<string>? hostNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        int slash = name.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0)
+        {
+            return name;
+        }
+
+        string first = name[..slash];
+        string rest = name[(slash + 1)..];
+        bool named = hostNames is not null && hostNames.Contains(first, StringComparer.Ordinal) && rest.Contains('/', StringComparison.Ordinal);
+        return IsRegistryHost(first) || named ? rest : name;
+    }
+
     private static bool TryParseCore(string reference, [NotNullWhen(true)] out ImageReference? result, [NotNullWhen(false)] out string? error)
     {
         result = null;
@@ -163,8 +199,7 @@ public static partial class ImageReferenceParser
         if (firstSlash > 0)
         {
             string first = name[..firstSlash];
-            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal)
-                || first == "localhost" || first.StartsWith('['))
+            if (IsRegistryHost(first))
             {
                 if (!HostPattern().IsMatch(first))
                 {

@@ -24,7 +24,7 @@ public sealed class GetDominoImageUsageCommand : RegistryCleanerCmdlet, IMongoCo
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
 
-    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet) are listed, as Get-UnusedImage -UnusedSince counts them. Default: every run.</para></summary>
+    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) are listed, as Get-UnusedImage -UnusedSince counts them. Default: every run.</para></summary>
     [Parameter]
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }
@@ -60,6 +60,7 @@ public sealed class GetDominoImageUsageCommand : RegistryCleanerCmdlet, IMongoCo
         var options = new DominoUsageOptions
         {
             RunsSince = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? DateTimeOffset.UtcNow.AddDays(-this.UnusedSince) : null,
+            EnvironmentRepository = this.Configuration.DominoRepositories()[0],
         };
         MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, timeout);
         using MongoConnection connection = MongoConnectionParameters.Open(this, settings);

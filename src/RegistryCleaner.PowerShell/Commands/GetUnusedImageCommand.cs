@@ -147,11 +147,11 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [Parameter]
     public string[]? Namespace { get; set; }
 
-    /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>
+    /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>
     [Parameter]
     public SwitchParameter MongoUsage { get; set; }
 
-    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet) protect the environment revision they ran on. Default: every run. Every other Domino record protects regardless of age.</para></summary>
+    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) protect the environment revision they ran on. Default: every run. Every other Domino record protects regardless of age.</para></summary>
     [Parameter]
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }

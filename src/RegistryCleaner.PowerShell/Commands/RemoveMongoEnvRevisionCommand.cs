@@ -25,7 +25,7 @@ public sealed record MongoEnvRevisionDeletion(
 
 /// <summary>
 /// <para type="synopsis">Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.</para>
-/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after these guards: a piped image deletion actually succeeded; its image tag no longer exists in the registry (unless -SkipRegistryCheck); the revision is not the active revision of an environment that is not archived; no Domino record pins it (runs, workspaces and their sessions, project, organization and user defaults, scheduled jobs, live apps, versions of live models, read once per command; if they cannot be read, nothing is deleted); it is not the clone source of a revision that stays. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
+/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after these guards: a piped image deletion actually succeeded; its image tag no longer exists in the registry (unless -SkipRegistryCheck); the revision is not the active revision of an environment that is not archived; no Domino record pins it (runs, workspaces and their sessions, project, organization and user defaults, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, read once per command; if they cannot be read, nothing is deleted); it is not the clone source of a revision that stays. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "MongoEnvRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = TagSet)]
 [OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
@@ -107,7 +107,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     public SwitchParameter SkipRegistryCheck { get; set; }
 
     /// <summary>
-    /// <para type="description">Only runs that started or ended in the last N days (or have not started yet) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them. Default: every run. Every other Domino record keeps its revision regardless of age.</para>
+    /// <para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them. Default: every run. Every other Domino record keeps its revision regardless of age.</para>
     /// </summary>
     [Parameter]
     [ValidateRange(1, 36500)]
@@ -262,15 +262,6 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         base.Dispose(disposing);
     }
 
-    private static string WithoutRegistryHost(string repository)
-    {
-        int slash = repository.IndexOf('/', StringComparison.Ordinal);
-        string first = slash < 0 ? string.Empty : repository[..slash];
-        return slash > 0 && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
-            ? repository[(slash + 1)..]
-            : repository;
-    }
-
     /// <summary>An image name without '/' (the image:tag form) is an image below registry.repository, as Domino records it.</summary>
     private string BelowPrefix(string image) =>
         ((this.Configuration.GetString(ConfigSchema.RegistryRepository) ?? string.Empty).Trim('/') is { Length: > 0 } prefix ? prefix + "/" : string.Empty) + image;
@@ -327,7 +318,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         DominoDatabase domino = this.connection!.Domino;
         if (this.registryClient is { } client && revision.Tag is { Length: > 0 } tag)
         {
-            string repository = WithoutRegistryHost(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
+            string repository = DominoDatabase.RepositoryPath(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
             string? digest;
             try
             {
@@ -408,7 +399,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
 
         DominoDatabase domino = this.connection!.Domino;
         DateTimeOffset? since = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? DateTimeOffset.UtcNow.AddDays(-this.UnusedSince) : null;
-        var options = new DominoUsageOptions { RunsSince = since };
+        var options = new DominoUsageOptions { RunsSince = since, EnvironmentRepository = this.Configuration.DominoRepositories()[0] };
         this.WriteVerbose($"Reading the Domino records that pin environment revisions from MongoDB {this.settings!.Target}, once for this command{(since is { } s ? string.Create(CultureInfo.InvariantCulture, $" (runs since {s:yyyy-MM-dd})") : string.Empty)}.");
         DominoUsageReport report;
         try

@@ -128,6 +128,42 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
     }
 
     [Fact]
+    public async Task A_record_whose_repository_the_registry_lacks_keeps_its_tag_in_every_Domino_repository_and_says_so()
+    {
+        await this.Database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, Revision(Rev(Python, 60), Python, 14, repository: "mirror.example:443/legacy/env"));
+        await this.Database.SeedAsync(DominoDatabase.WorkspacesCollection, Workspace(Id("a0a00000", 60), "mirrored", Churn, Alice, "Stopped", Python, $"SomeRevision({Rev(Python, 60)})"));
+
+        PowerShellResult result = this.Run($"{this.Plan} {Mongo} -Verbose");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(Expected(i => i.KeptBy is null && i.Tag != Tag(Python, 14)), Names(result));
+        string kept = Assert.Single(result.Verbose, v => v.StartsWith($"kept: {EnvironmentRepository}:{Tag(Python, 14)} ", StringComparison.Ordinal));
+        Assert.Contains($"Domino workspace {Id("a0a00000", 60)} 'mirrored'", kept, StringComparison.Ordinal);
+        Assert.Contains("recorded in repository 'legacy/env', which the registry does not have", kept, StringComparison.Ordinal);
+        Assert.Contains(result.Verbose, v => v.StartsWith("Domino: 1 reference(s) name images in repository 'legacy/env', which the registry does not have: their tags are kept in every Domino repository", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_running_old_run_a_workspace_without_environmentId_and_a_revision_without_repository_keep_their_images()
+    {
+        BsonDocument workspace = Workspace(Id("a0a00000", 61), "bare", Churn, Alice, "Stopped", Python, $"SomeRevision({Rev(Python, 61)})");
+        workspace["configTemplate"].AsBsonDocument.Remove("environmentId");
+        await this.Database.SeedAsync(DominoDatabase.WorkspacesCollection, workspace);
+        await this.Database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, Revision(Rev(Python, 61), Python, 14, repository: string.Empty));
+        await this.Database.SeedAsync(DominoDatabase.RunsCollection, DominoDocuments.Run(Id("0e0e0000", 61), Python, Rev(Python, 11), Churn, Bob, DateTime.UtcNow.AddDays(-400), null));
+
+        PowerShellResult result = this.Run($"{this.Plan} {Mongo} -UnusedSince 30 -Verbose");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(Expected(i => (i.KeptBy is null || i.OnlyRecentRuns) && i.Tag != Tag(Python, 14) && i.Tag != Tag(Python, 11)), Names(result));
+        Assert.Contains(
+            $"revision {Rev(Python, 61)} records tag {Tag(Python, 14)} without a repository, so the tag is kept in {EnvironmentRepository}",
+            Assert.Single(result.Verbose, v => v.StartsWith($"kept: {EnvironmentRepository}:{Tag(Python, 14)} ", StringComparison.Ordinal)),
+            StringComparison.Ordinal);
+        Assert.Contains($"Domino run {Id("0e0e0000", 61)}", Assert.Single(result.Verbose, v => v.StartsWith($"kept: {EnvironmentRepository}:{Tag(Python, 11)} ", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unused_images_carry_their_environment_project_and_owner_so_space_groups_by_owner()
     {
         PowerShellResult result = this.Run(
@@ -141,7 +177,7 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
         Assert.Null(Assert.Single(images.Output, o => (string)o.Properties["Tag"].Value == UnknownModelTag).Properties["Owner"].Value);
 
         // Revision authors (alice) own the environment images, model version creators (bob) the model images.
-        Assert.Equal(["=1", "alice=9", "bob=2"], result.Output.Select(o => o.BaseObject.ToString()));
+        Assert.Equal(["=1", "alice=9", "bob=3"], result.Output.Select(o => o.BaseObject.ToString()));
     }
 
     [Fact]
@@ -187,17 +223,59 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
     }
 
     [Fact]
-    public void A_refused_MongoDB_password_stops_deletion_in_Domino_repositories_without_showing_it()
+    public async Task One_unreadable_collection_stops_planning_and_deleting_in_Domino_repositories_and_deletes_nothing()
     {
-        if (this.Database.StandIn is not { } standIn)
+        SortedDictionary<string, string> before = StorageHashes(registry.StoragePath);
+        await this.Database.MakeUnreadableAsync(DominoDatabase.WorkspacesCollection);
+
+        PowerShellResult planned = this.Run($"{this.Plan} {Mongo}");
+        PowerShellResult removed = this.Run($"Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() {Mongo} -Confirm:$false -JournalPath j.jsonl");
+        PowerShellResult piped = this.Run(
+            $"[pscustomobject]@{{ Repository = '{EnvironmentRepository}'; Tag = '{Tag(Python, 4)}' }} | Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() {Mongo} -Confirm:$false -JournalPath j.jsonl");
+
+        foreach (PowerShellResult result in new[] { planned, removed, piped })
         {
-            return; // A real MongoDB may run without authentication.
+            Assert.Equal("DominoUsageUnreadable", ErrorIdOf(result));
+            Assert.StartsWith(
+                "Domino's records could not be read from MongoDB, so nothing is planned or deleted (mongo.usage: auto)",
+                ((result.Terminating as IContainsErrorRecord)?.ErrorRecord ?? result.Errors[0]).Exception.Message,
+                StringComparison.Ordinal);
+            Assert.Empty(result.Output);
         }
 
+        Assert.Equal(before, StorageHashes(registry.StoragePath));
+        Assert.False(File.Exists(Path.Combine(this.Folder, "j.jsonl")));
+    }
+
+    [Fact]
+    public void A_piped_Domino_tag_that_a_record_pins_is_skipped_with_the_record_named()
+    {
+        SortedDictionary<string, string> before = StorageHashes(registry.StoragePath);
+
+        PowerShellResult result = this.Run(
+            $"@([pscustomobject]@{{ Repository = '{EnvironmentRepository}'; Tag = '{Tag(Python, 4)}' }}, [pscustomobject]@{{ Repository = '{ModelRepository}'; Tag = '{DeployedModelTag}' }}) | Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() {Mongo} -Confirm:$false -JournalPath j.jsonl");
+
+        Assert.Null(result.Terminating);
+        Assert.Empty(result.Errors);
+        Assert.Equal([$"{EnvironmentRepository}:{Tag(Python, 4)}", $"{ModelRepository}:{DeployedModelTag}"], Names(result));
+        Assert.All(result.Output, o => Assert.Equal("Skipped", o.Properties["Status"].Value.ToString()));
+        string Reason(string tag) => (string)result.Output.Single(o => (string)o.Properties["Tag"].Value == tag).Properties["Reason"].Value;
+        Assert.Contains($"Domino workspace {StoppedWorkspace} 'notebook' (project churn, owner alice)", Reason(Tag(Python, 4)), StringComparison.Ordinal);
+        Assert.Contains($"Domino model deployment {DeployingSaga}", Reason(DeployedModelTag), StringComparison.Ordinal);
+        Assert.Equal(before, StorageHashes(registry.StoragePath));
+    }
+
+    [Fact]
+    public void A_refused_MongoDB_password_stops_deletion_in_Domino_repositories_without_showing_it()
+    {
+        // A real MongoDB may run without authentication, but it still refuses credentials of a user it does not have.
         const string Wrong = "Wr0ng-Domino-Pa55word";
+        (string uri, string user) = this.Database.StandIn is { } standIn
+            ? ($"mongodb://{standIn.Address}/?replicaSet=rs0", MongoTestDatabase.StandInUser)
+            : (new MongoDB.Driver.MongoUrlBuilder(MongoTestDatabase.RealUri) { Username = null, Password = null, DatabaseName = null }.ToString(), "registrycleaner-no-such-user");
         PowerShellResult result = this.Session.Run(
-            $"Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() -MongoUri 'mongodb://{standIn.Address}/?replicaSet=rs0' -MongoCredential $credential -Confirm:$false -JournalPath j.jsonl -Verbose",
-            new Dictionary<string, object?> { ["credential"] = new PSCredential(MongoTestDatabase.StandInUser, new NetworkCredential(string.Empty, Wrong).SecurePassword) });
+            $"Remove-UnusedImage -Registry '{registry.Registry}' -InUse @() -MongoUri $uri -MongoCredential $credential -Confirm:$false -JournalPath j.jsonl -Verbose",
+            new Dictionary<string, object?> { ["uri"] = uri, ["credential"] = new PSCredential(user, new NetworkCredential(string.Empty, Wrong).SecurePassword) });
 
         Assert.Equal("DominoUsageUnreadable", ErrorIdOf(result));
         Assert.Contains("rejected the credentials", ((result.Terminating as IContainsErrorRecord)?.ErrorRecord ?? result.Errors[0]).Exception.Message, StringComparison.Ordinal);
@@ -274,7 +352,7 @@ public sealed class DominoUsagePlanningTests(DominoScenarioRegistry registry) : 
         PowerShellResult plain = this.Run($"Get-RegistryImage -Registry '{registry.Registry}' -Repository '{ModelRepository}'");
 
         Assert.Empty(result.Errors);
-        Assert.Equal(["=1", "alice=27", "bob=3"], result.Output.Select(o => o.BaseObject.ToString()));
+        Assert.Equal(["=1", "alice=28", "bob=6"], result.Output.Select(o => o.BaseObject.ToString()));
         Assert.All(plain.Output, o => Assert.Null(o.Properties["Owner"].Value));
     }
 

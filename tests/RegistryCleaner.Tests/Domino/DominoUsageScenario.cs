@@ -45,6 +45,13 @@ public static class DominoUsageScenario
     public static readonly MongoObjectId LiveVersion = Id("f1f10000", 1);
     public static readonly MongoObjectId ArchivedVersion = Id("f2f20000", 2);
     public static readonly MongoObjectId FailedBuild = Id("b0b00000", 2);
+    public static readonly MongoObjectId DeployedModel = Id("f4000000", 4);
+    public static readonly MongoObjectId StoppedModel = Id("f5000000", 5);
+    public static readonly MongoObjectId DeployedVersion = Id("f4f40000", 4);
+    public static readonly MongoObjectId StoppedVersion = Id("f5f50000", 5);
+    public static readonly MongoObjectId DeployingSaga = Id("5a9a0000", 4);
+    public static readonly MongoObjectId MissingModel = Id("f6000000", 6);
+    public static readonly MongoObjectId OrphanVersion = Id("f6f60000", 6);
 
     public static readonly MongoObjectId StoppedWorkspace = Id("a0a00000", 1);
     public static readonly MongoObjectId DeletedWorkspace = Id("a0a00000", 2);
@@ -64,6 +71,12 @@ public static class DominoUsageScenario
     public static string ArchivedModelTag => ModelTag(ArchivedModel, 1, "Zzzzzzzz");
 
     public static string UnknownModelTag => ModelTag(UnknownModel, 1, "Unknown0");
+
+    public static string DeployedModelTag => ModelTag(DeployedModel, 1, "DePLoYed");
+
+    public static string StoppedModelTag => ModelTag(StoppedModel, 1, "SToPPeD0");
+
+    public static string OrphanModelTag => ModelTag(MissingModel, 1, "oRPHaN00");
 
     /// <summary>Every image pushed, with its fate. Revision n of Python is <c>Rev(Python, n)</c>.</summary>
     public static IReadOnlyList<ScenarioImage> Images { get; } =
@@ -95,11 +108,25 @@ public static class DominoUsageScenario
         Env(Compute, 1, DominoRecordKind.Workspace, $"Domino workspace {ComputeWorkspace} 'spark' (project churn, owner bob): compute cluster environment"),
         Env(WorkspaceActive, 1, DominoRecordKind.Workspace, "environmentRevisionSpec ActiveRevision"),
         Env(Archived, 1, null, "the active revision of an archived environment"),
+        Env(Python, 17, DominoRecordKind.ModelEnvironment, $"Domino model deployment {DeployingSaga} 'deployed model' (project churn, owner bob)"),
         new(ModelRepository, LiveModelTag, DominoRecordKind.ModelBuild, $"Domino model version {LiveVersion} 'churn model' (project churn, owner bob)"),
         new(ModelRepository, FailedModelTag, null, "a failed build"),
         new(ModelRepository, ArchivedModelTag, null, "an archived model"),
         new(ModelRepository, UnknownModelTag, null, "no record"),
+        new(ModelRepository, DeployedModelTag, DominoRecordKind.ModelBuild, $"Domino model deployment {DeployingSaga} 'deployed model' (project churn, owner bob): its latest deployment saga (StartModelVersion succeeded) deploys model version {DeployedVersion} (model {DeployedModel} is archived)"),
+        new(ModelRepository, StoppedModelTag, null, "a stopped version of an archived model"),
+        new(ModelRepository, OrphanModelTag, DominoRecordKind.ModelBuild, $"Domino model version {OrphanVersion} (owner bob): its model {MissingModel} is not in Domino's records, so the version is treated as live"),
     ];
+
+    /// <summary>How some environments' revisions record the environment repository: with each way of naming the registry.</summary>
+    public static IReadOnlyDictionary<MongoObjectId, string> RecordedRepositories { get; } = new Dictionary<MongoObjectId, string>
+    {
+        [Jobs] = "docker-registry/" + EnvironmentRepository,
+        [OrgDefault] = "docker-registry:5000/" + EnvironmentRepository,
+        [UserDefault] = "10.0.0.1:5000/" + EnvironmentRepository,
+        [AppEnvironment] = "[::1]:5000/" + EnvironmentRepository,
+        [Compute] = "docker-registry.domino-platform.svc.cluster.local:5000/" + EnvironmentRepository,
+    };
 
     /// <summary>The revision id of revision <paramref name="number"/> of an environment (deterministic).</summary>
     public static MongoObjectId Rev(MongoObjectId environment, int number) =>
@@ -135,7 +162,7 @@ public static class DominoUsageScenario
             var environment = MongoObjectId.Parse(image.Tag[..24]);
             int number = int.Parse(image.Tag[25..], System.Globalization.CultureInfo.InvariantCulture);
             MongoObjectId? clonedFrom = (environment == Python && number == 15) ? Rev(Python, 9) : (environment == Cloned ? Rev(Python, 16) : null);
-            revisions.Add(Revision(Rev(environment, number), environment, number, author: Alice, clonedFrom: clonedFrom));
+            revisions.Add(Revision(Rev(environment, number), environment, number, author: Alice, clonedFrom: clonedFrom, repository: RecordedRepositories.GetValueOrDefault(environment, EnvironmentRepository)));
         }
 
         await database.SeedAsync(DominoDatabase.EnvironmentRevisionsCollection, [.. revisions]);
@@ -167,11 +194,16 @@ public static class DominoUsageScenario
         await database.SeedAsync(
             DominoDatabase.ModelsCollection,
             Model(LiveModel, "churn model", Churn),
-            Model(ArchivedModel, "old model", Churn, archived: true));
+            Model(ArchivedModel, "old model", Churn, archived: true),
+            Model(DeployedModel, "deployed model", Churn, archived: true),
+            Model(StoppedModel, "stopped model", Churn, archived: true));
         await database.SeedAsync(
             DominoDatabase.ModelVersionsCollection,
             ModelVersion(LiveVersion, LiveModel, Rev(Python, 8), Bob, (LiveModelTag, Id("b0b00000", 1)), (FailedModelTag, FailedBuild)),
-            ModelVersion(ArchivedVersion, ArchivedModel, Rev(Python, 12), Bob, (ArchivedModelTag, Id("b0b00000", 3))));
+            ModelVersion(ArchivedVersion, ArchivedModel, Rev(Python, 12), Bob, (ArchivedModelTag, Id("b0b00000", 3))),
+            ModelVersion(DeployedVersion, DeployedModel, Rev(Python, 17), Bob, (DeployedModelTag, Id("b0b00000", 4))),
+            ModelVersion(StoppedVersion, StoppedModel, Rev(Python, 12), Bob, (StoppedModelTag, Id("b0b00000", 5))),
+            ModelVersion(OrphanVersion, MissingModel, Rev(Python, 17), Bob, (OrphanModelTag, Id("b0b00000", 6))));
         await database.SeedAsync(
             DominoDatabase.BuildsCollection,
             Build(Id("b0b00000", 1), "Succeeded"),
@@ -180,7 +212,11 @@ public static class DominoUsageScenario
         await database.SeedAsync(
             DominoDatabase.SagasCollection,
             Saga(Id("5a9a0000", 1), LiveVersion, "ModelVersionDeployment", recent.AddDays(-1)),
-            Saga(Id("5a9a0000", 2), LiveVersion, "StartModelVersion", recent));
+            Saga(Id("5a9a0000", 2), LiveVersion, "StartModelVersion", recent),
+            Saga(Id("5a9a0000", 3), DeployedVersion, "ModelVersionDeployment", old),
+            Saga(DeployingSaga, DeployedVersion, "StartModelVersion", recent),
+            Saga(Id("5a9a0000", 5), StoppedVersion, "StartModelVersion", old),
+            Saga(Id("5a9a0000", 6), StoppedVersion, "StopModelVersion", recent));
     }
 
     /// <summary>Pushes every image to a registry, each with a layer of its own; returns the digests by repository:tag.</summary>

@@ -40,11 +40,18 @@ public static class DominoDocuments
         { "description", "An environment" },
     };
 
-    public static BsonDocument Revision(MongoObjectId id, MongoObjectId environment, int number, MongoObjectId? author = null, MongoObjectId? clonedFrom = null, bool? built = null)
+    /// <summary>An environment revision; <paramref name="repository"/> as Domino recorded it (empty: no repository field).</summary>
+    public static BsonDocument Revision(MongoObjectId id, MongoObjectId environment, int number, MongoObjectId? author = null, MongoObjectId? clonedFrom = null, bool? built = null, string repository = EnvironmentRepository)
     {
+        var image = new BsonDocument { { "repository", repository }, { "tag", Tag(environment, number) } };
+        if (repository.Length == 0)
+        {
+            image.Remove("repository");
+        }
+
         var metadata = new BsonDocument
         {
-            { "dockerImageName", new BsonDocument { { "repository", EnvironmentRepository }, { "tag", Tag(environment, number) } } },
+            { "dockerImageName", image },
             { "created", new BsonDateTime(Epoch.AddDays(number)) },
             { "dockerfileInstructions", "RUN pip install pandas" },
         };
@@ -186,12 +193,12 @@ public static class DominoDocuments
 
     public static BsonDocument Build(MongoObjectId id, string status) => new() { { "_id", id }, { "status", status } };
 
-    public static BsonDocument Saga(MongoObjectId id, MongoObjectId version, string name, DateTime started, string state = "succeeded") => new()
+    public static BsonDocument Saga(MongoObjectId id, MongoObjectId version, string name, DateTime started, string state = "succeeded", bool completed = true) => new()
     {
         { "_id", id },
         { "sagaName", name },
         { "state", state },
-        { "isCompleted", true },
+        { "isCompleted", completed },
         { "started", new BsonDateTime(started) },
         { "parameters", new BsonDocument { { "modelVersionId", version }, { "replicas", 1 } } },
     };

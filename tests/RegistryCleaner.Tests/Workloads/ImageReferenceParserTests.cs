@@ -150,4 +150,26 @@ public sealed class ImageReferenceParserTests
     {
         Assert.False(ImageReferenceParser.TryParseImageId(imageId, out _));
     }
+
+    [Theory]
+    [InlineData("docker-registry:5000/dominodatalab/environment", "dominodatalab/environment")]
+    [InlineData("10.0.0.1:5000/dominodatalab/environment", "dominodatalab/environment")]
+    [InlineData("[::1]:5000/dominodatalab/environment", "dominodatalab/environment")]
+    [InlineData("docker-registry.domino-platform.svc.cluster.local:5000/dominodatalab/environment", "dominodatalab/environment")]
+    [InlineData("localhost/dominodatalab/environment", "dominodatalab/environment")]
+    [InlineData("dominodatalab/environment", "dominodatalab/environment")]
+    [InlineData("docker-registry/dominodatalab/environment", "docker-registry/dominodatalab/environment")]
+    [InlineData("environment", "environment")]
+    public void A_registry_host_is_a_first_component_with_a_dot_a_colon_or_localhost(string name, string path)
+    {
+        Assert.Equal(path, ImageReferenceParser.WithoutRegistryHost(name));
+        Assert.Equal(name != path, ImageReferenceParser.IsRegistryHost(name.Split('/')[0]));
+    }
+
+    [Theory]
+    [InlineData("docker-registry/dominodatalab/environment", "dominodatalab/environment")]
+    [InlineData("docker-registry/environment", "docker-registry/environment")]
+    [InlineData("registry/dominodatalab/environment", "registry/dominodatalab/environment")]
+    public void A_named_host_is_removed_only_in_front_of_two_more_components(string name, string path) =>
+        Assert.Equal(path, ImageReferenceParser.WithoutRegistryHost(name, ["docker-registry"]));
 }
