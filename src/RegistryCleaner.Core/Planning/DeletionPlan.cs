@@ -92,6 +92,13 @@ public sealed record DeletionCandidate(
 
     /// <summary>Gets the referrers (signatures, SBOMs, attestations) deleted with this candidate's manifest.</summary>
     public IReadOnlyList<ChildDeletion> Referrers => [.. this.ChildDeletions.Where(static c => c.Relation == ManifestRelation.Referrer)];
+
+    /// <summary>
+    /// Gets what the DELETE takes along that a user knows by name: the <see cref="Referrers"/>, and any manifest deleted
+    /// with it that carries tags of its own (a referrer listed in a deleted referrers index and tagged, say,
+    /// <c>sbom-latest</c>), so every tag that goes is named.
+    /// </summary>
+    public IReadOnlyList<ChildDeletion> TakenAlong => [.. this.ChildDeletions.Where(static c => c.Relation == ManifestRelation.Referrer || c.Tags.Count > 0)];
 }
 
 /// <summary>An in-scope image that is kept, and why.</summary>
