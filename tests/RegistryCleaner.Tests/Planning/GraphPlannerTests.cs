@@ -187,6 +187,28 @@ public class GraphPlannerTests
     }
 
     [Fact]
+    public void A_piped_untagged_referrer_of_a_kept_image_says_it_is_a_referrer_and_a_digest_tag_on_its_own_manifest_is_an_ordinary_tag()
+    {
+        string sbom = Digest('c');
+        RegistryBuilder registry = new RegistryBuilder()
+            .Image(Env, ImageA, ["L1"]).Tag(Env, "v1", ImageA)
+            .Artifact(Env, sbom, ImageA, Spdx, ["S1"])
+            .Image(Env, ImageB, ["L2"]).Tag(Env, SchemaTag(ImageB), ImageB);
+
+        DeletionPlan piped = registry.Plan(Usage(Use($"{Host}/{Env}:v1")), new PlanOptions { Targets = [new PlanTarget(Env, null, sbom)] });
+
+        Assert.Empty(piped.Candidates);
+        string reason = Assert.Single(piped.Protected, p => p.Digest == sbom).Reason;
+        Assert.Contains($"referrer ({Spdx}) of the kept manifest {ImageA} ('v1')", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("index", reason, StringComparison.Ordinal);
+
+        DeletionCandidate digestTag = Assert.Single(registry.Plan(Usage(Use($"{Host}/{Env}:v1"))).Candidates);
+        Assert.Equal((SchemaTag(ImageB), ImageB), (digestTag.Tag, digestTag.Digest));
+        Assert.Null(digestTag.Subject);
+        Assert.DoesNotContain("not in the registry", digestTag.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_index_of_indexes_is_kept_whole_and_deleted_whole_with_its_leaf_sizes()
     {
         DateTimeOffset created = new(2024, 3, 4, 0, 0, 0, TimeSpan.Zero);
