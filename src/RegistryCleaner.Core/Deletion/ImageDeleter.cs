@@ -283,6 +283,17 @@ public sealed class ImageDeleter
                     staying.Add(child.Digest);
                 }
             }
+
+            int carrierIndex = stillPointing[0];
+            if (staying.Count > 0 && results[carrierIndex] is { ReclaimableBytes: > 0 } carried)
+            {
+                long kept = BytesKeptBy(candidates, staying);
+                results[carrierIndex] = carried with
+                {
+                    ReclaimableBytes = Math.Max(0, carried.ReclaimableBytes - kept),
+                    Reason = $"{carried.Reason}; {string.Join(", ", staying.Order(StringComparer.Ordinal))} did not go with it, so the {kept} bytes only {(staying.Count == 1 ? "it holds" : "they hold")} are not counted",
+                };
+            }
         }
 
         return new ManifestDeletion(results.Select(r => r!).ToArray(), children) { TagsPutBack = putBack, Problems = problems };
@@ -517,6 +528,42 @@ public sealed class ImageDeleter
         return taken
             ? outcome with { Outcome = nameof(DeletionStatus.NotFound), Message = $"{outcome.Registry}/{outcome.Repository}@{outcome.Digest} was deleted by another run at the same time, which counts it." }
             : outcome;
+    }
+
+    /// <summary>
+    /// The bytes a manifest's candidates counted that the children and referrers that stayed still hold: every blob
+    /// such a manifest references that the candidates counted (a layer, the manifest itself, or a config shared with a
+    /// referrer that went) is not freed. Without the plan's blob lists (a hand-made plan), a child that stayed holds
+    /// what was counted for it.
+    /// </summary>
+    private static long BytesKeptBy(IReadOnlyList<DeletionCandidate> candidates, HashSet<string> staying)
+    {
+        var counted = new HashSet<string>(candidates.SelectMany(static c => c.CountedBlobs), StringComparer.Ordinal);
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        long bytes = 0;
+        foreach (ChildDeletion child in candidates.SelectMany(static c => c.ChildDeletions).DistinctBy(static c => c.Digest))
+        {
+            if (!staying.Contains(child.Digest))
+            {
+                continue;
+            }
+
+            if (child.References.Count == 0 || counted.Count == 0)
+            {
+                bytes += child.ReclaimableBytes;
+                continue;
+            }
+
+            foreach (BlobDescriptor blob in child.References)
+            {
+                if (counted.Contains(blob.Digest) && held.Add(blob.Digest))
+                {
+                    bytes += blob.Size;
+                }
+            }
+        }
+
+        return bytes;
     }
 
     private static string Name(DeletionCandidate candidate) =>

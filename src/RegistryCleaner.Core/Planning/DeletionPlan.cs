@@ -1,3 +1,5 @@
+using RegistryCleaner.Registry;
+
 namespace RegistryCleaner.Planning;
 
 /// <summary>How a manifest deleted with a candidate hangs off it.</summary>
@@ -42,6 +44,12 @@ public sealed record ChildDeletion(string Repository, string Digest, string Medi
 
     /// <summary>Gets its artifact type (a referrer's), when known.</summary>
     public string? ArtifactType { get; init; }
+
+    /// <summary>
+    /// Gets every blob it references (its own manifest, config and layers): when it stays after all, none of them is
+    /// freed, so the executor takes those its candidate counted off the candidate's bytes. Empty when unknown.
+    /// </summary>
+    internal IReadOnlyList<BlobDescriptor> References { get; init; } = [];
 }
 
 /// <summary>One tag to delete (one DELETE of its manifest digest, shared with <see cref="OtherTags"/>).</summary>

@@ -854,6 +854,7 @@ public static partial class DeletionPlanner
                 Relation = relation,
                 Tags = TagNames(repository, digest),
                 ArtifactType = child.ArtifactType,
+                References = [new BlobDescriptor(child.Digest, child.ManifestSize, child.MediaType), .. child.Config is { } config ? [config] : Array.Empty<BlobDescriptor>(), .. child.Layers],
             });
             blobs.AddRange(childBlobs);
             return bytes + CountChildren(repository, child, marked, blobs, children);

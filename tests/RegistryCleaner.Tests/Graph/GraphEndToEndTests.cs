@@ -132,6 +132,35 @@ public sealed class GraphEndToEndTests(GraphImages images)
     }
 
     [Fact]
+    public async Task When_a_referrers_DELETE_fails_the_deleted_images_row_counts_only_what_garbage_collection_frees()
+    {
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
+        string signature = scenario.Stored["b-sig"].Digest;
+        Fault refused = scenario.Proxy.Add("DELETE", $"^/v2/{System.Text.RegularExpressions.Regex.Escape(Env)}/manifests/{signature}$", FaultKind.InternalServerError, times: -1);
+        string common = $"-Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {scenario.InUse}";
+        using var session = new PowerShellSession(scenario.Folder);
+        long plannedBytes = (long)Assert.Single(session.Run($"Get-UnusedImage {common}").Output).Properties["ReclaimableBytes"].Value;
+
+        PowerShellResult removed = session.Run($"Remove-UnusedImage {common} -JournalPath refused.jsonl -Confirm:$false");
+
+        Assert.Null(removed.Terminating);
+        Assert.True(refused.Hits > 0);
+        System.Management.Automation.ErrorRecord error = Assert.Single(removed.Errors);
+        Assert.Equal("RegistryManifestDeleteFailed", error.FullyQualifiedErrorId.Split(',')[0]);
+        PSObject row = Assert.Single(removed.Output);
+        Assert.Equal(("b-1", "Deleted"), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()));
+        long rowBytes = (long)row.Properties["ReclaimableBytes"].Value;
+        Assert.True(rowBytes < plannedBytes, $"{rowBytes} < {plannedBytes}");
+        Assert.Contains($"{signature} did not go with it", (string)row.Properties["Reason"].Value, StringComparison.Ordinal);
+
+        // The signature stays with its tag, and keeps its own blobs: the row counts exactly what is freed.
+        Assert.True(await scenario.ExistsAsync(Env, scenario.SchemaTag("b-1", ".sig")));
+        Assert.False(await scenario.ExistsAsync(Env, scenario.Stored["b-sbom"].Digest));
+        Assert.Equal(rowBytes, scenario.GarbageCollect());
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
     public async Task A_deleted_image_comes_back_from_the_journal_with_its_signature_and_SBOM()
     {
         await using GraphScenario scenario = await GraphScenario.CreateAsync(images);
