@@ -464,7 +464,9 @@ public sealed class ImageDeleter
                 continue;
             }
 
-            if (!sweep.Digests.TryGetValue(tag, out string? current))
+            // Not swept yet, or gone when swept but listed again (pushed again, or a stale listing): read it now, so the
+            // check after the DELETE knows where it pointed.
+            if (!sweep.Digests.TryGetValue(tag, out string? current) || current is null)
             {
                 current = await this.ResolveAsync(repository, tag, planned, cancellationToken).ConfigureAwait(false);
                 sweep.Digests[tag] = current;
@@ -725,7 +727,15 @@ public sealed class ImageDeleter
         string? known = this.sweeps.TryGetValue(repository, out TagSweep? sweep) && sweep.Digests.TryGetValue(tag, out string? swept)
             ? swept
             : this.PlannedTags?.GetValueOrDefault(repository)?.GetValueOrDefault(tag);
-        if (known is null || string.Equals(known, digest, StringComparison.Ordinal))
+        if (known is null)
+        {
+            // Gone at the last check before the DELETE (or never seen): it did not point at our manifest, so putting it
+            // back would put a tag on the wrong image. (A tag listed again after that check is read again right before
+            // the DELETE, in FindOtherTagOnAsync.)
+            return false;
+        }
+
+        if (string.Equals(known, digest, StringComparison.Ordinal))
         {
             return true;
         }
