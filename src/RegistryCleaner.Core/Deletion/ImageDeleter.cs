@@ -647,8 +647,9 @@ public sealed class ImageDeleter
             _ => (DeletionStatus.Failed, answer.Message),
         };
 
-        // Rule 10: a DELETE by digest takes every tag on the manifest; the tag list now says which went.
-        TagCheck check = status == DeletionStatus.Deleted
+        // Rule 10: a DELETE by digest takes every tag on the manifest; the tag list now says which went. A DELETE that
+        // failed partway or lost its answer may have taken tags too, unless the manifest is known to be still there.
+        TagCheck check = status == DeletionStatus.Deleted || (status == DeletionStatus.Failed && !await this.StillExistsAsync(repository, digest).ConfigureAwait(false))
             ? await this.CheckTagsAfterAsync(repository, digest, delete.Tags, delete.TagsBefore).ConfigureAwait(false)
             : TagCheck.NotChecked;
         var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message, Run: this.run)
@@ -669,6 +670,19 @@ public sealed class ImageDeleter
 
         IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, delete.Content, check.Unplanned).ConfigureAwait(false);
         return new ManifestStep(status, message, check.After, putBack, check.Problem is null ? [] : [check.Problem]);
+    }
+
+    /// <summary>Whether a HEAD shows the manifest still there; false when it is gone or the HEAD fails (unknown).</summary>
+    private async Task<bool> StillExistsAsync(string repository, string digest)
+    {
+        try
+        {
+            return await this.client.HeadManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false) is not null;
+        }
+        catch (RegistryException)
+        {
+            return false;
+        }
     }
 
     private async Task<(DeletionStatus, string)> RecheckAsync(string repository, string digest, string message)
