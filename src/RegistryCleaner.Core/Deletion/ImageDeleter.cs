@@ -283,6 +283,17 @@ public sealed class ImageDeleter
                     staying.Add(child.Digest);
                 }
             }
+
+            int carrierIndex = stillPointing[0];
+            if (staying.Count > 0 && results[carrierIndex] is { ReclaimableBytes: > 0 } carried)
+            {
+                long kept = BytesKeptBy(candidates, staying);
+                results[carrierIndex] = carried with
+                {
+                    ReclaimableBytes = Math.Max(0, carried.ReclaimableBytes - kept),
+                    Reason = $"{carried.Reason}; {string.Join(", ", staying.Order(StringComparer.Ordinal))} did not go with it, so the {kept} bytes only {(staying.Count == 1 ? "it holds" : "they hold")} are not counted",
+                };
+            }
         }
 
         return new ManifestDeletion(results.Select(r => r!).ToArray(), children) { TagsPutBack = putBack, Problems = problems };
@@ -453,7 +464,9 @@ public sealed class ImageDeleter
                 continue;
             }
 
-            if (!sweep.Digests.TryGetValue(tag, out string? current))
+            // Not swept yet, or gone when swept but listed again (pushed again, or a stale listing): read it now, so the
+            // check after the DELETE knows where it pointed.
+            if (!sweep.Digests.TryGetValue(tag, out string? current) || current is null)
             {
                 current = await this.ResolveAsync(repository, tag, planned, cancellationToken).ConfigureAwait(false);
                 sweep.Digests[tag] = current;
@@ -517,6 +530,42 @@ public sealed class ImageDeleter
         return taken
             ? outcome with { Outcome = nameof(DeletionStatus.NotFound), Message = $"{outcome.Registry}/{outcome.Repository}@{outcome.Digest} was deleted by another run at the same time, which counts it." }
             : outcome;
+    }
+
+    /// <summary>
+    /// The bytes a manifest's candidates counted that the children and referrers that stayed still hold: every blob
+    /// such a manifest references that the candidates counted (a layer, the manifest itself, or a config shared with a
+    /// referrer that went) is not freed. Without the plan's blob lists (a hand-made plan), a child that stayed holds
+    /// what was counted for it.
+    /// </summary>
+    private static long BytesKeptBy(IReadOnlyList<DeletionCandidate> candidates, HashSet<string> staying)
+    {
+        var counted = new HashSet<string>(candidates.SelectMany(static c => c.CountedBlobs), StringComparer.Ordinal);
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        long bytes = 0;
+        foreach (ChildDeletion child in candidates.SelectMany(static c => c.ChildDeletions).DistinctBy(static c => c.Digest))
+        {
+            if (!staying.Contains(child.Digest))
+            {
+                continue;
+            }
+
+            if (child.References.Count == 0 || counted.Count == 0)
+            {
+                bytes += child.ReclaimableBytes;
+                continue;
+            }
+
+            foreach (BlobDescriptor blob in child.References)
+            {
+                if (counted.Contains(blob.Digest) && held.Add(blob.Digest))
+                {
+                    bytes += blob.Size;
+                }
+            }
+        }
+
+        return bytes;
     }
 
     private static string Name(DeletionCandidate candidate) =>
@@ -598,8 +647,9 @@ public sealed class ImageDeleter
             _ => (DeletionStatus.Failed, answer.Message),
         };
 
-        // Rule 10: a DELETE by digest takes every tag on the manifest; the tag list now says which went.
-        TagCheck check = status == DeletionStatus.Deleted
+        // Rule 10: a DELETE by digest takes every tag on the manifest; the tag list now says which went. A DELETE that
+        // failed partway or lost its answer may have taken tags too, unless the manifest is known to be still there.
+        TagCheck check = status == DeletionStatus.Deleted || (status == DeletionStatus.Failed && !await this.StillExistsAsync(repository, digest).ConfigureAwait(false))
             ? await this.CheckTagsAfterAsync(repository, digest, delete.Tags, delete.TagsBefore).ConfigureAwait(false)
             : TagCheck.NotChecked;
         var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message, Run: this.run)
@@ -620,6 +670,19 @@ public sealed class ImageDeleter
 
         IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, delete.Content, check.Unplanned).ConfigureAwait(false);
         return new ManifestStep(status, message, check.After, putBack, check.Problem is null ? [] : [check.Problem]);
+    }
+
+    /// <summary>Whether a HEAD shows the manifest still there; false when it is gone or the HEAD fails (unknown).</summary>
+    private async Task<bool> StillExistsAsync(string repository, string digest)
+    {
+        try
+        {
+            return await this.client.HeadManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false) is not null;
+        }
+        catch (RegistryException)
+        {
+            return false;
+        }
     }
 
     private async Task<(DeletionStatus, string)> RecheckAsync(string repository, string digest, string message)
@@ -678,7 +741,15 @@ public sealed class ImageDeleter
         string? known = this.sweeps.TryGetValue(repository, out TagSweep? sweep) && sweep.Digests.TryGetValue(tag, out string? swept)
             ? swept
             : this.PlannedTags?.GetValueOrDefault(repository)?.GetValueOrDefault(tag);
-        if (known is null || string.Equals(known, digest, StringComparison.Ordinal))
+        if (known is null)
+        {
+            // Gone at the last check before the DELETE (or never seen): it did not point at our manifest, so putting it
+            // back would put a tag on the wrong image. (A tag listed again after that check is read again right before
+            // the DELETE, in FindOtherTagOnAsync.)
+            return false;
+        }
+
+        if (string.Equals(known, digest, StringComparison.Ordinal))
         {
             return true;
         }

@@ -1,3 +1,5 @@
+using RegistryCleaner.Registry;
+
 namespace RegistryCleaner.Planning;
 
 /// <summary>How a manifest deleted with a candidate hangs off it.</summary>
@@ -42,6 +44,12 @@ public sealed record ChildDeletion(string Repository, string Digest, string Medi
 
     /// <summary>Gets its artifact type (a referrer's), when known.</summary>
     public string? ArtifactType { get; init; }
+
+    /// <summary>
+    /// Gets every blob it references (its own manifest, config and layers): when it stays after all, none of them is
+    /// freed, so the executor takes those its candidate counted off the candidate's bytes. Empty when unknown.
+    /// </summary>
+    internal IReadOnlyList<BlobDescriptor> References { get; init; } = [];
 }
 
 /// <summary>One tag to delete (one DELETE of its manifest digest, shared with <see cref="OtherTags"/>).</summary>
@@ -92,6 +100,13 @@ public sealed record DeletionCandidate(
 
     /// <summary>Gets the referrers (signatures, SBOMs, attestations) deleted with this candidate's manifest.</summary>
     public IReadOnlyList<ChildDeletion> Referrers => [.. this.ChildDeletions.Where(static c => c.Relation == ManifestRelation.Referrer)];
+
+    /// <summary>
+    /// Gets what the DELETE takes along that a user knows by name: the <see cref="Referrers"/>, and any manifest deleted
+    /// with it that carries tags of its own (a referrer listed in a deleted referrers index and tagged, say,
+    /// <c>sbom-latest</c>), so every tag that goes is named.
+    /// </summary>
+    public IReadOnlyList<ChildDeletion> TakenAlong => [.. this.ChildDeletions.Where(static c => c.Relation == ManifestRelation.Referrer || c.Tags.Count > 0)];
 }
 
 /// <summary>An in-scope image that is kept, and why.</summary>

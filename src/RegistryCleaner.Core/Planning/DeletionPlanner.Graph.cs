@@ -156,9 +156,15 @@ public static partial class DeletionPlanner
                         continue;
                     }
 
+                    if (subject == tag.Digest)
+                    {
+                        // A digest tag on its own manifest (some tools write them) names no subject: an ordinary tag.
+                        continue;
+                    }
+
                     tag.SchemaSubject = subject;
                     tag.SchemaKind = kind;
-                    if (subject != tag.Digest && repository.Manifests.ContainsKey(subject) && repository.Manifests.ContainsKey(tag.Digest))
+                    if (repository.Manifests.ContainsKey(subject) && repository.Manifests.ContainsKey(tag.Digest))
                     {
                         tag.AttachedTo = subject;
                         AddReferrer(repository, subject, tag.Digest);
@@ -244,7 +250,10 @@ public static partial class DeletionPlanner
         /// <summary>
         /// A schema tag whose subject is in the repository follows it: never a candidate of its own, kept only by a
         /// workload that names it. One whose subject is gone is an ordinary tag, unless the subject is in use or still
-        /// in another repository (cosign can keep signatures elsewhere), which keep it.
+        /// in another repository (cosign can keep signatures elsewhere), which keep it. An ordinary tag on a referrer
+        /// (an SBOM tagged <c>sbom-latest</c>) keeps it only when a workload uses it or -Exclude names it: narrowing
+        /// (piped targets, -Include, -ObjectId, -OlderThan, -KeepLatest) picks subjects, and a referrer follows its
+        /// subject, so it never stays behind because its own tag was not picked.
         /// </summary>
         private void ApplyReferrerRules(HashSet<string> scope)
         {
@@ -252,6 +261,13 @@ public static partial class DeletionPlanner
             {
                 foreach (TagState tag in repository.Tags)
                 {
+                    if (tag.AttachedTo is null && repository.Attached.Count > 0 && repository.Attached.Contains(tag.Digest))
+                    {
+                        tag.KeepReason = this.UsageReason(tag)
+                            ?? (Array.Find(this.exclude, p => p.IsMatch(tag.Tag!)) is { } excluded ? $"excluded by -Exclude '{excluded.Pattern}'" : null);
+                        continue;
+                    }
+
                     if (tag.SchemaSubject is not { } subject)
                     {
                         continue;
@@ -260,8 +276,9 @@ public static partial class DeletionPlanner
                     string what = ReferrerTagSchema.Describe(tag.SchemaKind);
                     if (tag.AttachedTo is not null)
                     {
+                        // Rule 1 holds whether or not the tag was piped or is in scope.
                         tag.InScope = scope.Contains(repository.Name) && (this.options.Targets is null || tag.Targeted);
-                        tag.KeepReason = tag.InScope ? this.UsageReason(tag) : null;
+                        tag.KeepReason = this.UsageReason(tag);
                         continue;
                     }
 
@@ -321,7 +338,8 @@ public static partial class DeletionPlanner
         /// <summary>
         /// Whether a manifest stays by itself, before index children and referrers are followed: in use by digest; a
         /// tagged manifest not deleted; an untagged manifest nothing references (garbage collection without
-        /// --delete-untagged keeps it). A referrer stays by itself only through a tag of its own that stays.
+        /// --delete-untagged keeps it). A referrer stays by itself only through a tag of its own that a workload uses
+        /// or -Exclude names (<see cref="ApplyReferrerRules"/>); otherwise it follows its subject.
         /// </summary>
         private bool IsKeepRoot(RepositoryState repository, string digest, HashSet<string> hasParent)
         {
@@ -338,7 +356,7 @@ public static partial class DeletionPlanner
             bool tagged = repository.TagsByDigest.TryGetValue(digest, out DigestGroup? tags);
             if (repository.Attached.Contains(digest))
             {
-                return tagged && tags!.Exists(static t => t.AttachedTo is null ? !t.IsCandidate : t.KeepReason is not null);
+                return tagged && tags!.Exists(static t => t.KeepReason is not null);
             }
 
             return tagged || !hasParent.Contains(digest);
@@ -386,16 +404,12 @@ public static partial class DeletionPlanner
             int untagged = 0;
             foreach (ChildDeletion child in children)
             {
-                if (child.Relation != ManifestRelation.Referrer)
-                {
-                    continue;
-                }
-
+                // A tagged manifest deleted as a child is a referrer listed in a deleted referrers index: its tags go too.
                 if (child.Tags.Count > 0)
                 {
                     names.AddRange(child.Tags);
                 }
-                else
+                else if (child.Relation == ManifestRelation.Referrer)
                 {
                     untagged++;
                 }
@@ -415,6 +429,38 @@ public static partial class DeletionPlanner
             }
 
             return "; its referrers go with it: " + string.Join(", ", parts);
+        }
+
+        /// <summary>
+        /// Names the referrers of a deleted manifest (the candidate's or one it takes) that stay anyway, because a
+        /// workload uses them or -Exclude names their tag (rule 1 beats rule 9): their bytes are not counted.
+        /// </summary>
+        private string DescribeStayingReferrers(RepositoryState repository, string digest, List<ChildDeletion> children)
+        {
+            if (repository.Referrers.Count == 0)
+            {
+                return string.Empty;
+            }
+
+            string text = string.Empty;
+            foreach (string deleted in children.Select(static c => c.Digest).Prepend(digest))
+            {
+                foreach (string referrer in ReferrersOf(repository, deleted))
+                {
+                    if (repository.Deleted.Contains(referrer))
+                    {
+                        continue;
+                    }
+
+                    IReadOnlyList<string> tags = TagNames(repository, referrer);
+                    string why = repository.TagsByDigest.TryGetValue(referrer, out DigestGroup? group) && group.Find(static t => t.KeepReason is not null) is { } keeping
+                        ? keeping.KeepReason!
+                        : this.usage.DigestUse(referrer) is { } use ? $"digest {referrer} {use}" : ReferrerKeptReason(repository, referrer);
+                    text += $"; its referrer {(tags.Count > 0 ? string.Join(", ", tags) : referrer)} stays ({why}), so its bytes are not counted";
+                }
+            }
+
+            return text;
         }
 
         private static IReadOnlyList<string> TagNames(RepositoryState repository, string digest) =>

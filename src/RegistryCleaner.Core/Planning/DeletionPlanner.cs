@@ -392,8 +392,11 @@ public static partial class DeletionPlanner
         private void RankLatest(RepositoryState repository)
         {
             int keep = this.options.KeepLatest;
-            // Signature and referrer tags are not images: they take no slot among the newest.
-            foreach (IGrouping<string, TagState> group in repository.Tags.Where(t => !ReferrerTagSchema.IsSchemaTag(t.Tag)).GroupBy(t => Domino.ObjectId.FromTag(t.Tag) ?? string.Empty, StringComparer.Ordinal))
+            // Signature and referrer tags are not images: they take no slot among the newest; nor does an ordinary tag
+            // on a referrer (an SBOM's 'sbom-latest'), which follows its subject.
+            foreach (IGrouping<string, TagState> group in repository.Tags
+                .Where(t => !ReferrerTagSchema.IsSchemaTag(t.Tag) && !(repository.Attached.Count > 0 && repository.Attached.Contains(t.Digest)))
+                .GroupBy(t => Domino.ObjectId.FromTag(t.Tag) ?? string.Empty, StringComparer.Ordinal))
             {
                 string owner = group.Key.Length > 0 ? group.Key : "the tags without an ObjectId";
                 var parsed = group.Select(t => (Tag: t, Version: DominoTagVersion.Parse(t.Tag!))).ToList();
@@ -678,7 +681,7 @@ public static partial class DeletionPlanner
                 {
                     string keptReason = tag.KeepReason
                         ?? (repository.Kept.TryGetValue(tag.Digest, out string? parent) && parent is not null
-                            ? KeptChildReason(repository, tag.Digest)
+                            ? ReferrerKeptReason(repository, tag.Digest)
                             : "kept");
                     kept.Add(new ProtectedImage(repository.Name, tag.Tag, tag.Digest, keptReason));
                     continue;
@@ -689,7 +692,8 @@ public static partial class DeletionPlanner
                 blobs.Clear();
                 children.Clear();
                 DigestGroup? group = tag.Tag is null ? null : repository.TagsByDigest[tag.Digest];
-                if (group is null || !group.Counted)
+                bool carrier = group is null || !group.Counted;
+                if (carrier)
                 {
                     if (group is not null)
                     {
@@ -716,6 +720,11 @@ public static partial class DeletionPlanner
                 if (children.Count > 0)
                 {
                     candidateReason += DescribeReferrers(children);
+                }
+
+                if (carrier)
+                {
+                    candidateReason += this.DescribeStayingReferrers(repository, tag.Digest, children);
                 }
 
                 IReadOnlyList<string> otherTags = repository.TagsByDigest.TryGetValue(tag.Digest, out DigestGroup? same) && same.Count > 1
@@ -845,6 +854,7 @@ public static partial class DeletionPlanner
                 Relation = relation,
                 Tags = TagNames(repository, digest),
                 ArtifactType = child.ArtifactType,
+                References = [new BlobDescriptor(child.Digest, child.ManifestSize, child.MediaType), .. child.Config is { } config ? [config] : Array.Empty<BlobDescriptor>(), .. child.Layers],
             });
             blobs.AddRange(childBlobs);
             return ByteTotal.Add(bytes, CountChildren(repository, child, marked, blobs, children));

@@ -58,7 +58,7 @@ public sealed record UnusedImage(
         return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, candidate.OtherTags, candidate.MediaType)
         {
             Action = candidate.Action,
-            Referrers = [.. candidate.Referrers.SelectMany(static r => r.Tags.Count > 0 ? r.Tags : [r.Digest])],
+            Referrers = [.. candidate.TakenAlong.SelectMany(static r => r.Tags.Count > 0 ? r.Tags : [r.Digest])],
             Subject = candidate.Subject,
             ArtifactType = candidate.ArtifactType,
         };

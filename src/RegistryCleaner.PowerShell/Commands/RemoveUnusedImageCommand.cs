@@ -396,7 +396,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             return $"Delete tag{(candidates.Length > 1 ? "s " + string.Join(", ", candidates.Select(c => c.Tag)) : string.Empty)} only (the manifest stays for its kept tags), freeing 0 bytes";
         }
 
-        string[] referrers = [.. candidates.SelectMany(c => c.Referrers).DistinctBy(r => r.Digest).SelectMany(r => r.Tags.Count > 0 ? r.Tags : [r.Digest])];
+        string[] referrers = [.. candidates.SelectMany(c => c.TakenAlong).DistinctBy(r => r.Digest).SelectMany(r => r.Tags.Count > 0 ? r.Tags : [r.Digest])];
         string sameDelete = otherTags.Length > 0 ? $" (the same DELETE removes tag{(otherTags.Length > 1 ? "s" : string.Empty)} {string.Join(", ", otherTags)})" : string.Empty;
         string with = referrers.Length > 0 ? $" with its referrer{(referrers.Length > 1 ? "s" : string.Empty)} {string.Join(", ", referrers)}" : string.Empty;
         return $"Delete image{sameDelete}{with}, freeing {ByteCount.Format(bytes)} after garbage collection";

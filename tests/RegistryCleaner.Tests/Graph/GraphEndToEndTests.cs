@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using RegistryCleaner.Registry;
 using RegistryCleaner.Tests.Infrastructure;
 
 namespace RegistryCleaner.Tests.Graph;
@@ -82,6 +83,80 @@ public sealed class GraphEndToEndTests(GraphImages images)
         Assert.False(await scenario.ExistsAsync(Env, scenario.Stored["rolling-old"].Digest));
         Assert.Equal(scenario.Stored["rolling"].Digest, (await new ArtifactPusher(scenario.Registry.BaseAddress).StatAsync(Env, "rolling")).Digest);
         Assert.Equal(plannedBytes, scenario.GarbageCollect());
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
+    public async Task Get_UnusedImage_piped_to_Remove_UnusedImage_deletes_what_it_announced_with_referrers_tagged_their_own_way_and_keeps_a_referrer_in_use()
+    {
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
+        using var artifacts = new ArtifactPusher(scenario.Registry.BaseAddress);
+        using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
+
+        // b-1's SBOM also carries an ordinary tag, as scanners publish 'sbom-latest'; another SBOM of b-1 is tagged
+        // 'sbom-pinned' and a workload uses it.
+        ManifestContent sbom = await client.GetManifestAsync(Env, scenario.Stored["b-sbom"].Digest, CancellationToken.None);
+        await pusher.PutManifestAsync(Env, "sbom-latest", sbom.Content.ToArray(), sbom.MediaType);
+        StoredManifest pinned = await artifacts.AttachAsync(Env, scenario.Stored["b-1"], "application/vnd.cyclonedx+json", 36, tagSchema: false);
+        ManifestContent pinnedContent = await client.GetManifestAsync(Env, pinned.Digest, CancellationToken.None);
+        await pusher.PutManifestAsync(Env, "sbom-pinned", pinnedContent.Content.ToArray(), pinnedContent.MediaType);
+        string common = $"-Registry '{scenario.Registry.Registry}' -Repository 'team/*' -InUse {scenario.InUseOf("a-1", "rolling", "nested-live", "sbom-pinned")}";
+        using var session = new PowerShellSession(scenario.Folder);
+        SortedSet<string> before = await scenario.TagsAsync();
+
+        PowerShellResult planned = session.Run($"Get-UnusedImage {common}");
+
+        Assert.Null(planned.Terminating);
+        Assert.Empty(planned.Errors);
+        Assert.Equal([$"{Env}:b-1", $"{Env}:nested-old", $"{GraphScenario.Model}:model-1"], Names(planned));
+        PSObject b1 = planned.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
+        Assert.Contains("sbom-latest", ((IEnumerable<object>)b1.Properties["Referrers"].Value).Select(r => r.ToString()));
+        Assert.Contains("its referrer sbom-pinned stays (", (string)b1.Properties["Reason"].Value, StringComparison.Ordinal);
+        long plannedBytes = planned.Output.Sum(o => (long)o.Properties["ReclaimableBytes"].Value);
+
+        PowerShellResult removed = session.Run(
+            $"Get-UnusedImage {common} | Remove-UnusedImage -Registry '{scenario.Registry.Registry}' -InUse {scenario.InUseOf("a-1", "rolling", "nested-live", "sbom-pinned")} -JournalPath piped.jsonl -Confirm:$false");
+
+        Assert.Null(removed.Terminating);
+        Assert.Empty(removed.Errors);
+        Assert.Equal(3, removed.Output.Count);
+        Assert.All(removed.Output, o => Assert.Equal("Deleted", o.Properties["Status"].Value.ToString()));
+        Assert.Equal(plannedBytes, removed.Output.Sum(o => (long)o.Properties["ReclaimableBytes"].Value));
+        string[] gone = [$"{Env}:b-1", $"{Env}:sbom-latest", $"{Env}:{scenario.SchemaTag("b-1")}", $"{Env}:{scenario.SchemaTag("b-1", ".sig")}", $"{Env}:nested-old", $"{GraphScenario.Model}:model-1"];
+        Assert.Equal(before.Except(gone).ToArray(), (await scenario.TagsAsync()).ToArray());
+        Assert.False(await scenario.ExistsAsync(Env, scenario.Stored["b-sbom"].Digest));
+        Assert.Equal(pinned.Digest, (await artifacts.StatAsync(Env, "sbom-pinned")).Digest);
+        Assert.Equal(plannedBytes, scenario.GarbageCollect());
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
+    public async Task When_a_referrers_DELETE_fails_the_deleted_images_row_counts_only_what_garbage_collection_frees()
+    {
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
+        string signature = scenario.Stored["b-sig"].Digest;
+        Fault refused = scenario.Proxy.Add("DELETE", $"^/v2/{System.Text.RegularExpressions.Regex.Escape(Env)}/manifests/{signature}$", FaultKind.InternalServerError, times: -1);
+        string common = $"-Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {scenario.InUse}";
+        using var session = new PowerShellSession(scenario.Folder);
+        long plannedBytes = (long)Assert.Single(session.Run($"Get-UnusedImage {common}").Output).Properties["ReclaimableBytes"].Value;
+
+        PowerShellResult removed = session.Run($"Remove-UnusedImage {common} -JournalPath refused.jsonl -Confirm:$false");
+
+        Assert.Null(removed.Terminating);
+        Assert.True(refused.Hits > 0);
+        System.Management.Automation.ErrorRecord error = Assert.Single(removed.Errors);
+        Assert.Equal("RegistryManifestDeleteFailed", error.FullyQualifiedErrorId.Split(',')[0]);
+        PSObject row = Assert.Single(removed.Output);
+        Assert.Equal(("b-1", "Deleted"), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()));
+        long rowBytes = (long)row.Properties["ReclaimableBytes"].Value;
+        Assert.True(rowBytes < plannedBytes, $"{rowBytes} < {plannedBytes}");
+        Assert.Contains($"{signature} did not go with it", (string)row.Properties["Reason"].Value, StringComparison.Ordinal);
+
+        // The signature stays with its tag, and keeps its own blobs: the row counts exactly what is freed.
+        Assert.True(await scenario.ExistsAsync(Env, scenario.SchemaTag("b-1", ".sig")));
+        Assert.False(await scenario.ExistsAsync(Env, scenario.Stored["b-sbom"].Digest));
+        Assert.Equal(rowBytes, scenario.GarbageCollect());
         await scenario.AssertEveryKeptTagPullsWholeAsync();
     }
 

@@ -44,6 +44,9 @@ public enum FaultKind
 
     /// <summary>Forwards, then answers the registry's body with a space appended, under the registry's own <c>Docker-Content-Digest</c>.</summary>
     AlteredBody,
+
+    /// <summary>404 MANIFEST_UNKNOWN (no body for a HEAD); the registry never sees the request.</summary>
+    NotFound,
 }
 
 /// <summary>One programmed fault: requests matching method and path get <see cref="Kind"/>, <see cref="Remaining"/> times.</summary>
@@ -202,6 +205,15 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
                 context.Response.StatusCode = 500;
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync("""{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"injected by the fault proxy"}]}""").ConfigureAwait(false);
+                return;
+            case FaultKind.NotFound:
+                context.Response.StatusCode = 404;
+                if (!HttpMethods.IsHead(request.Method))
+                {
+                    context.Response.ContentType = "application/json";
+                    await context.Response.WriteAsync("""{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":"injected by the fault proxy"}]}""").ConfigureAwait(false);
+                }
+
                 return;
         }
 

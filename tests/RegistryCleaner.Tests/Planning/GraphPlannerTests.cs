@@ -130,6 +130,85 @@ public class GraphPlannerTests
     }
 
     [Fact]
+    public void A_referrer_with_an_ordinary_tag_goes_with_its_subject_however_the_plan_is_narrowed_unless_its_tag_is_in_use()
+    {
+        DateTimeOffset old = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        string sbom = Digest('c');
+        string pinned = Digest('d');
+        string signature = Digest('e');
+        RegistryBuilder registry = new RegistryBuilder().Blob("S1", 500).Blob("S2", 700)
+            .Image(Env, ImageA, ["L1"], old).Tag(Env, "v1", ImageA)
+            .Image(Env, ImageB, ["L2"], old.AddDays(1)).Tag(Env, "v2", ImageB)
+            .Artifact(Env, sbom, ImageA, Spdx, ["S1"]).Tag(Env, "sbom-latest", sbom)
+            .Artifact(Env, signature, null, Cosign, ["S3"]).Tag(Env, SchemaTag(ImageA, ".sig"), signature);
+        var plans = new Dictionary<string, DeletionPlan>(StringComparer.Ordinal)
+        {
+            ["whole"] = registry.Plan(Usage(Use($"{Host}/{Env}:v2"))),
+
+            // Get-UnusedImage | Remove-UnusedImage: the referrer's tags are never rows, so never piped.
+            ["piped"] = registry.Plan(options: new PlanOptions { Targets = [new PlanTarget(Env, "v1", ImageA)] }),
+            ["included"] = registry.Plan(Usage(Use($"{Host}/{Env}:v2")), new PlanOptions { Include = ["v*"] }),
+
+            // An artifact has no creation time: its subject's age decides.
+            ["older"] = registry.Plan(Usage(Use($"{Host}/{Env}:v2")), new PlanOptions { OlderThan = TimeSpan.FromDays(30), Now = old.AddDays(365) }),
+
+            // The referrer takes no slot among the newest.
+            ["latest"] = registry.Plan(options: new PlanOptions { KeepLatest = 1 }),
+        };
+
+        long bytes = plans["whole"].Candidates.Single().ReclaimableBytes;
+        foreach ((string name, DeletionPlan plan) in plans)
+        {
+            DeletionCandidate candidate = Assert.Single(plan.Candidates);
+            Assert.True(("v1", ImageA) == (candidate.Tag, candidate.Digest), name);
+            Assert.True(
+                new[] { signature, sbom }.Order(StringComparer.Ordinal).SequenceEqual(candidate.Referrers.Select(r => r.Digest).Order(StringComparer.Ordinal)),
+                $"{name}: {string.Join(", ", candidate.Referrers.Select(r => r.Digest))}");
+            Assert.Contains("sbom-latest", candidate.Reason, StringComparison.Ordinal);
+            Assert.DoesNotContain(plan.Protected, p => p.Tag == "sbom-latest");
+            Assert.True(bytes == candidate.ReclaimableBytes, name);
+            Assert.True(GarbageCollectionSimulation.FreedBytes(registry.Inventory(), plan) == plan.TotalReclaimableBytes, name);
+        }
+
+        // Rule 1 beats rule 9: a referrer whose own tag a workload uses stays; its subject still goes, without its bytes.
+        registry.Artifact(Env, pinned, ImageA, Spdx, ["S2"]).Tag(Env, "sbom-pinned", pinned);
+        foreach (PlanOptions options in new[] { new PlanOptions(), new PlanOptions { Targets = [new PlanTarget(Env, "v1", ImageA)] } })
+        {
+            DeletionPlan plan = registry.Plan(Usage(Use($"{Host}/{Env}:v2"), Use($"{Host}/{Env}:sbom-pinned", "Pod/domino-compute/scanner")), options);
+            DeletionCandidate candidate = Assert.Single(plan.Candidates);
+            Assert.Equal("v1", candidate.Tag);
+            Assert.DoesNotContain(candidate.ChildDeletions, c => c.Digest == pinned);
+            Assert.Contains("its referrer sbom-pinned stays (", candidate.Reason, StringComparison.Ordinal);
+            Assert.Contains("scanner", candidate.Reason, StringComparison.Ordinal);
+            Assert.Contains("its bytes are not counted", candidate.Reason, StringComparison.Ordinal);
+            Assert.Equal(bytes - 2, candidate.ReclaimableBytes); // the empty config blob, which the kept referrer still holds
+            Assert.Equal(GarbageCollectionSimulation.FreedBytes(registry.Inventory(), plan), plan.TotalReclaimableBytes);
+        }
+    }
+
+    [Fact]
+    public void A_piped_untagged_referrer_of_a_kept_image_says_it_is_a_referrer_and_a_digest_tag_on_its_own_manifest_is_an_ordinary_tag()
+    {
+        string sbom = Digest('c');
+        RegistryBuilder registry = new RegistryBuilder()
+            .Image(Env, ImageA, ["L1"]).Tag(Env, "v1", ImageA)
+            .Artifact(Env, sbom, ImageA, Spdx, ["S1"])
+            .Image(Env, ImageB, ["L2"]).Tag(Env, SchemaTag(ImageB), ImageB);
+
+        DeletionPlan piped = registry.Plan(Usage(Use($"{Host}/{Env}:v1")), new PlanOptions { Targets = [new PlanTarget(Env, null, sbom)] });
+
+        Assert.Empty(piped.Candidates);
+        string reason = Assert.Single(piped.Protected, p => p.Digest == sbom).Reason;
+        Assert.Contains($"referrer ({Spdx}) of the kept manifest {ImageA} ('v1')", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("index", reason, StringComparison.Ordinal);
+
+        DeletionCandidate digestTag = Assert.Single(registry.Plan(Usage(Use($"{Host}/{Env}:v1"))).Candidates);
+        Assert.Equal((SchemaTag(ImageB), ImageB), (digestTag.Tag, digestTag.Digest));
+        Assert.Null(digestTag.Subject);
+        Assert.DoesNotContain("not in the registry", digestTag.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_index_of_indexes_is_kept_whole_and_deleted_whole_with_its_leaf_sizes()
     {
         DateTimeOffset created = new(2024, 3, 4, 0, 0, 0, TimeSpan.Zero);
