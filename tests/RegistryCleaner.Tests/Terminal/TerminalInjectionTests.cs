@@ -76,7 +76,7 @@ public class TerminalInjectionTests : IDisposable
     }
 
     [Fact]
-    public void WhatIf_shows_a_journaled_tag_with_control_characters_escaped()
+    public void A_journaled_tag_with_control_characters_is_refused_and_named_escaped()
     {
         string digest = "sha256:" + new string('a', 64);
         var attempt = new
@@ -96,8 +96,12 @@ public class TerminalInjectionTests : IDisposable
             Restore-RegistryImage -JournalPath ./journal.jsonl -Registry http://127.0.0.1:1 -WhatIf
             """);
 
+        // A tag that is not a tag never reaches a request or the What-if line: the journal line is refused, and the
+        // refusal names the tag with its control characters spelled out.
         AssertNothingRaw(session.Output);
-        Shows(session.Text, $"What if: Performing the operation \"Restore image from the deletion journal\" on target \"127.0.0.1:1/app:v1{HostileShown}What if: nothing ({digest})\".", session);
+        Assert.Equal(["JournalUnreadable"], session.ErrorIds);
+        Shows(session.Errors[0].Message, "line 1 is refused: the tag 'v1\\u001b[2J\\u001b]0;title\\u0007\\u000d\\u001b[1AWhat if: nothing'", session);
+        Assert.DoesNotContain("What if: Performing", session.Text, StringComparison.Ordinal);
     }
 
     [Fact]
