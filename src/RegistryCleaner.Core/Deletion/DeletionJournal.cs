@@ -18,7 +18,10 @@ namespace RegistryCleaner.Deletion;
 /// <param name="Tags">Every tag the DELETE removes (attempt lines); empty for an untagged manifest or an index child.</param>
 /// <param name="Parent">For a child of a deleted index, the index digest.</param>
 /// <param name="Manifest">The raw manifest bytes, base64 (attempt lines).</param>
-/// <param name="Outcome">What happened (outcome lines): a <see cref="DeletionStatus"/> name.</param>
+/// <param name="Outcome">
+/// What happened (outcome lines): a <see cref="DeletionStatus"/> name, or <see cref="PossiblyDeletedOutcome"/> when
+/// nobody could tell.
+/// </param>
 /// <param name="Message">The registry's answer in words (outcome lines).</param>
 /// <param name="Run">Which deletion run wrote the line (runs may share a journal); absent in older journals.</param>
 public sealed record JournalRecord(
@@ -44,6 +47,12 @@ public sealed record JournalRecord(
     /// <summary>The kind of line written when a tag that left with a DELETE unplanned was put back (<see cref="Tags"/> names it).</summary>
     public const string RetagKind = "retag";
 
+    /// <summary>
+    /// The outcome of a DELETE whose answer was an error or lost and whose HEAD afterwards failed too: the manifest (or
+    /// tag) may be gone, so <c>Restore-RegistryImage</c> puts it back. The cmdlet reports it as <see cref="DeletionStatus.Failed"/>.
+    /// </summary>
+    public const string PossiblyDeletedOutcome = "PossiblyDeleted";
+
     /// <summary>The <see cref="Action"/> of a DELETE of one tag alone (the manifest stays).</summary>
     public const string UntagAction = "untag";
 
@@ -55,6 +64,13 @@ public sealed record JournalRecord(
     /// ones and any that had moved onto the manifest since the last check.
     /// </summary>
     public IReadOnlyList<string>? RemovedTags { get; init; }
+
+    /// <summary>
+    /// Gets whether a HEAD after a failed DELETE found the manifest (or the tag) still there (outcome lines). Only a
+    /// <see cref="DeletionStatus.Failed"/> outcome with this marker proves the DELETE harmless; a Failed outcome
+    /// without it (journals written before the marker existed, or a refusal nobody re-checked) may hide a deletion.
+    /// </summary>
+    public bool? Present { get; init; }
 }
 
 /// <summary>
