@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Text;
 using System.Text.Json.Nodes;
 using RegistryCleaner.Deletion;
 using RegistryCleaner.Registry;
@@ -8,8 +9,8 @@ namespace RegistryCleaner.Tests.Faults;
 
 /// <summary>
 /// The undo trail never loses a deletion (issue 14): a DELETE whose answer is an error or lost is settled by a HEAD,
-/// and what may be gone is restored. Against the real registry
-/// behind the fault proxy.
+/// what may be gone is restored, a torn journal line never spoils the journal, and the journal is written owner-only
+/// and never through a symbolic link. Against the real registry behind the fault proxy.
 /// </summary>
 public sealed class UndoTrailTests : IAsyncLifetime
 {
@@ -152,6 +153,70 @@ public sealed class UndoTrailTests : IAsyncLifetime
         Assert.Equal(3, restored.Output.Count);
         Assert.All(restored.Output, o => Assert.Equal("Restored", Status(o)));
         Assert.Equal(FaultRegistry.Tags.Order(StringComparer.Ordinal), await this.registry.RemainingTagsAsync());
+    }
+
+    [Fact]
+    public async Task A_torn_last_line_stays_apart_from_the_next_run_and_both_runs_images_restore()
+    {
+        PowerShellResult first = this.session.Run($"Remove-UnusedImage {this.Common} -Repository 'app/api' -Confirm:$false -JournalPath '{this.Journal}'");
+        Assert.All(first.Output, o => Assert.Equal("Deleted", Status(o)));
+
+        // The disk filled up (or the machine died) in the middle of a line.
+        string whole = File.ReadAllLines(this.Journal)[0];
+        File.AppendAllText(this.Journal, whole[..(whole.Length / 2)]);
+        int tornLine = File.ReadAllLines(this.Journal).Length;
+
+        PowerShellResult second = this.session.Run($"Remove-UnusedImage {this.Common} -Repository 'app/web' -Confirm:$false -JournalPath '{this.Journal}'");
+
+        Assert.Null(second.Terminating);
+        Assert.Empty(second.Errors);
+        Assert.All(second.Output, o => Assert.Equal("Deleted", Status(o)));
+        Assert.Contains(second.Warnings, w => w.Contains($"line {tornLine} is not a deletion record", StringComparison.Ordinal));
+        Assert.Empty(await this.registry.RemainingTagsAsync());
+        JournalContents contents = DeletionJournal.ReadContents(this.Journal);
+        Assert.Equal([tornLine], contents.UnreadableLines);
+        Assert.Equal(12, contents.Records.Count);
+
+        PowerShellResult restored = this.session.Run($"Restore-RegistryImage -JournalPath '{this.Journal}' -Registry '{this.registry.Registry}' -Confirm:$false");
+
+        Assert.Null(restored.Terminating);
+        Assert.Empty(restored.Errors);
+        Assert.Contains(restored.Warnings, w => w.Contains(this.Journal, StringComparison.Ordinal) && w.Contains($"line {tornLine} ", StringComparison.Ordinal));
+        Assert.Equal(FaultRegistry.Tags.Order(StringComparer.Ordinal), restored.Output.Select(RegistryFaultTests.Name).Order(StringComparer.Ordinal));
+        Assert.All(restored.Output, o => Assert.Equal("Restored", Status(o)));
+        Assert.Equal(FaultRegistry.Tags.Order(StringComparer.Ordinal), await this.registry.RemainingTagsAsync());
+    }
+
+    [Fact]
+    public async Task Remove_UnusedImage_with_a_symlink_as_JournalPath_shows_a_clear_error_and_deletes_nothing()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        string elsewhere = Directory.CreateTempSubdirectory("registrycleaner-elsewhere-").FullName;
+        try
+        {
+            string target = Path.Combine(elsewhere, "precious.txt");
+            File.WriteAllText(target, "not a journal\n");
+            string link = Path.Combine(this.registry.Folder, "deletions.jsonl");
+            File.CreateSymbolicLink(link, target);
+            var shell = new UserShell(this.registry.Folder);
+
+            UserSession typed = shell.Run($"Remove-UnusedImage -Registry '{this.registry.Registry}' -Repository 'app/*' -InUse @() -JournalPath '{link}' -Confirm:$false");
+
+            Assert.Contains("DeletionJournalUnwritable", typed.ErrorIds);
+            Assert.True(typed.Text.Contains("is a symbolic link", StringComparison.Ordinal), typed.ToString());
+            Assert.False(typed.LastSucceeded, typed.ToString());
+            Assert.Equal("not a journal\n", File.ReadAllText(target));
+            Assert.Equal(FaultRegistry.Tags.Order(StringComparer.Ordinal), await this.registry.RemainingTagsAsync());
+            Assert.DoesNotContain(this.registry.Proxy.Requests.Keys, k => k.StartsWith("DELETE", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
     }
 
     private static string Status(PSObject o) => o.Properties["Status"].Value.ToString()!;
