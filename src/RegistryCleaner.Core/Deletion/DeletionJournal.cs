@@ -18,7 +18,10 @@ namespace RegistryCleaner.Deletion;
 /// <param name="Tags">Every tag the DELETE removes (attempt lines); empty for an untagged manifest or an index child.</param>
 /// <param name="Parent">For a child of a deleted index, the index digest.</param>
 /// <param name="Manifest">The raw manifest bytes, base64 (attempt lines).</param>
-/// <param name="Outcome">What happened (outcome lines): a <see cref="DeletionStatus"/> name.</param>
+/// <param name="Outcome">
+/// What happened (outcome lines): a <see cref="DeletionStatus"/> name, or <see cref="PossiblyDeletedOutcome"/> when
+/// nobody could tell.
+/// </param>
 /// <param name="Message">The registry's answer in words (outcome lines).</param>
 /// <param name="Run">Which deletion run wrote the line (runs may share a journal); absent in older journals.</param>
 public sealed record JournalRecord(
@@ -44,6 +47,12 @@ public sealed record JournalRecord(
     /// <summary>The kind of line written when a tag that left with a DELETE unplanned was put back (<see cref="Tags"/> names it).</summary>
     public const string RetagKind = "retag";
 
+    /// <summary>
+    /// The outcome of a DELETE whose answer was an error or lost and whose HEAD afterwards failed too: the manifest (or
+    /// tag) may be gone, so <c>Restore-RegistryImage</c> puts it back. The cmdlet reports it as <see cref="DeletionStatus.Failed"/>.
+    /// </summary>
+    public const string PossiblyDeletedOutcome = "PossiblyDeleted";
+
     /// <summary>The <see cref="Action"/> of a DELETE of one tag alone (the manifest stays).</summary>
     public const string UntagAction = "untag";
 
@@ -55,12 +64,57 @@ public sealed record JournalRecord(
     /// ones and any that had moved onto the manifest since the last check.
     /// </summary>
     public IReadOnlyList<string>? RemovedTags { get; init; }
+
+    /// <summary>
+    /// Gets whether a HEAD after a failed DELETE found the manifest (or the tag) still there (outcome lines). Only a
+    /// <see cref="DeletionStatus.Failed"/> outcome with this marker proves the DELETE harmless; a Failed outcome
+    /// without it (journals written before the marker existed, or a refusal nobody re-checked) may hide a deletion.
+    /// </summary>
+    public bool? Present { get; init; }
+}
+
+/// <summary>What a journal holds: its records, and the lines that are not records.</summary>
+/// <param name="Records">The records in file order.</param>
+/// <param name="UnreadableLines">
+/// The 1-based numbers of the lines that are not journal records: a line torn by a run that stopped mid-write or a full
+/// disk (a later run starts its lines on a new line after it, so the torn one stays alone). They are skipped.
+/// </param>
+public sealed record JournalContents(IReadOnlyList<JournalRecord> Records, IReadOnlyList<int> UnreadableLines);
+
+
+/// <summary>
+/// The journal path is refused for writing: it is a symbolic link (or another reparse point), or not a regular file.
+/// A link planted where the journal goes would make the run write elsewhere; nothing is deleted without a journal.
+/// </summary>
+public sealed class UnsafeJournalPathException : IOException
+{
+    /// <summary>Initializes the exception.</summary>
+    public UnsafeJournalPathException()
+    {
+    }
+
+    /// <summary>Initializes the exception.</summary>
+    /// <param name="message">What is wrong with the path and what to do.</param>
+    public UnsafeJournalPathException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Initializes the exception.</summary>
+    /// <param name="message">What is wrong with the path and what to do.</param>
+    /// <param name="innerException">The cause.</param>
+    public UnsafeJournalPathException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }
 
 /// <summary>
 /// An append-only JSON-lines file of deletions, so <c>Restore-RegistryImage</c> can put manifests back until garbage
-/// collection runs. The file is created on the first write only (a dry run leaves no file). Each line is written by
-/// one write under an exclusive open of the file, so several runs may share one journal without interleaving.
+/// collection runs. The file is created on the first write only (a dry run leaves no file), readable and writable by
+/// its owner only (0600 on Unix, in a folder created 0700), and never through a symbolic link. Each line is written by
+/// one write under an exclusive open of the file, so several runs may share one journal without interleaving; a line
+/// torn by a crash or a full disk is closed with a newline before the next line, so it never glues onto it.
 /// </summary>
 public sealed class DeletionJournal
 {
@@ -71,6 +125,7 @@ public sealed class DeletionJournal
     };
 
     private readonly object gate = new();
+    private readonly SortedSet<int> unreadableLines = [];
 
     /// <summary>Initializes a journal at <paramref name="path"/>; nothing is created until the first record.</summary>
     /// <param name="path">The full path of the .jsonl file.</param>
@@ -86,13 +141,42 @@ public sealed class DeletionJournal
     /// <summary>Gets whether at least one record has been written by this instance.</summary>
     public bool HasRecords { get; private set; }
 
-    /// <summary>Reads every complete record of a journal; a torn last line (a crash mid-write) is ignored.</summary>
+    /// <summary>
+    /// Gets the 1-based numbers of lines found in the file that are not records (a torn line from an earlier run): they
+    /// were closed with a newline, are skipped when restoring, and are worth a warning.
+    /// </summary>
+    public IReadOnlyList<int> UnreadableLines
+    {
+        get
+        {
+            lock (this.gate)
+            {
+                return [.. this.unreadableLines];
+            }
+        }
+    }
+
+    /// <summary>Reads every record of a journal; lines that are not records (torn) are skipped.</summary>
     /// <param name="path">The journal file.</param>
     /// <returns>The records in file order.</returns>
-    /// <exception cref="InvalidDataException">A line other than the last is not a journal record, or a record's repository, digest or tags are not names.</exception>
     public static IReadOnlyList<JournalRecord> Read(string path)
     {
-        return Parse(ReadLinesShared(path), path);
+        return ReadContents(path).Records;
+    }
+
+    /// <summary>Reads every record of a journal and says which lines are not records (torn by a crash or a full disk).</summary>
+    /// <param name="path">The journal file.</param>
+    /// <returns>The records in file order and the numbers of the skipped lines.</returns>
+    /// <exception cref="InvalidDataException">The file has lines but none is a journal record: it is not a deletion journal; or a record's repository, digest or tags are not names.</exception>
+    public static JournalContents ReadContents(string path)
+    {
+        JournalContents contents = Parse(ReadLinesShared(path), path);
+        if (contents.Records.Count == 0 && contents.UnreadableLines.Count > 0)
+        {
+            throw new InvalidDataException($"'{path}' is not a deletion journal: none of its lines is a deletion record (line {contents.UnreadableLines[0]} is not).");
+        }
+
+        return contents;
     }
 
     /// <summary>
@@ -103,10 +187,65 @@ public sealed class DeletionJournal
     /// <param name="decide">Returns the record to write, given the records already in the file.</param>
     /// <param name="cancellationToken">Cancels waiting for another writer's lock.</param>
     /// <returns>The record written.</returns>
-    public async Task<JournalRecord> AppendAsync(JournalRecord record, Func<IReadOnlyList<JournalRecord>, JournalRecord> decide, CancellationToken cancellationToken)
+    /// <exception cref="UnsafeJournalPathException">The path is a symbolic link or not a regular file.</exception>
+    public Task<JournalRecord> AppendAsync(JournalRecord record, Func<IReadOnlyList<JournalRecord>, JournalRecord> decide, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(decide);
+        return this.AppendLineAsync(decide, record, cancellationToken);
+    }
+
+    /// <summary>Appends one record as one complete line, flushed to disk before returning.</summary>
+    /// <param name="record">The record.</param>
+    /// <param name="cancellationToken">Cancels waiting for another writer's lock.</param>
+    /// <returns>A task that completes when the line is on disk.</returns>
+    /// <exception cref="UnsafeJournalPathException">The path is a symbolic link or not a regular file.</exception>
+    public Task AppendAsync(JournalRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return this.AppendLineAsync(null, record, cancellationToken);
+    }
+
+    private static JournalContents Parse(string[] lines, string path)
+    {
+        var records = new List<JournalRecord>(lines.Length);
+        var unreadable = new List<int>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i]))
+            {
+                continue;
+            }
+
+            try
+            {
+                JournalRecord? record = JsonSerializer.Deserialize<JournalRecord>(lines[i], SerializerOptions);
+                if (record is { Kind: not null, Registry: not null, Repository: not null, Digest: not null })
+                {
+                    // Its names go into URLs when it is restored: a whole record whose names are not names is not a torn
+                    // line but a tampered one, and the journal is refused.
+                    if (JournalRecordNames.Error(record) is { } invalid)
+                    {
+                        throw new InvalidDataException($"Journal '{path}' line {i + 1} is refused: {invalid}.");
+                    }
+
+                    records.Add(record);
+                    continue;
+                }
+            }
+            catch (JsonException)
+            {
+                // Below: a torn line (a crash or a full disk mid-write) is skipped and reported, never fatal.
+            }
+
+            unreadable.Add(i + 1);
+        }
+
+        return new JournalContents(records, unreadable);
+    }
+
+    private async Task<JournalRecord> AppendLineAsync(Func<IReadOnlyList<JournalRecord>, JournalRecord>? decide, JournalRecord record, CancellationToken cancellationToken)
+    {
         for (int attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -114,15 +253,42 @@ public sealed class DeletionJournal
             {
                 lock (this.gate)
                 {
-                    using var stream = new FileStream(this.Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.WriteThrough);
-                    string text;
-                    using (var reader = new StreamReader(stream, Encoding.UTF8, false, 4096, leaveOpen: true))
+                    // The exclusive open (flock on Unix, a sharing lock on Windows) is held only for this one line, so
+                    // concurrent runs append whole lines one after another.
+                    using FileStream stream = JournalFile.OpenForAppend(this.Path);
+                    byte[] existing;
+                    if (decide is not null)
                     {
-                        text = reader.ReadToEnd();
+                        existing = new byte[stream.Length];
+                        stream.ReadExactly(existing);
+                    }
+                    else
+                    {
+                        existing = new byte[Math.Min(1, stream.Length)];
+                        stream.Seek(-existing.Length, SeekOrigin.End);
+                        stream.ReadExactly(existing);
                     }
 
-                    JournalRecord decided = decide(Parse(text.Split('\n'), this.Path));
-                    byte[] line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(decided, SerializerOptions) + "\n");
+                    JournalRecord decided = record;
+                    if (decide is not null)
+                    {
+                        JournalContents contents = Parse(Encoding.UTF8.GetString(existing).Split('\n'), this.Path);
+                        this.unreadableLines.UnionWith(contents.UnreadableLines);
+                        decided = decide(contents.Records);
+                    }
+
+                    // A torn last line gets its newline first, so it stays a line of its own and ours parses.
+                    bool torn = existing.Length > 0 && existing[^1] != (byte)'\n';
+                    if (torn && decide is null)
+                    {
+                        // Rare (once after a crash): read it all to name the torn line in the warning.
+                        byte[] all = new byte[stream.Length];
+                        stream.Seek(0, SeekOrigin.Begin);
+                        stream.ReadExactly(all);
+                        this.unreadableLines.UnionWith(Parse(Encoding.UTF8.GetString(all).Split('\n'), this.Path).UnreadableLines);
+                    }
+
+                    byte[] line = Encoding.UTF8.GetBytes((torn ? "\n" : string.Empty) + JsonSerializer.Serialize(decided, SerializerOptions) + "\n");
                     stream.Seek(0, SeekOrigin.End);
                     stream.Write(line, 0, line.Length);
                     stream.Flush(flushToDisk: true);
@@ -130,83 +296,7 @@ public sealed class DeletionJournal
                     return decided;
                 }
             }
-            catch (IOException) when (attempt < 200 && File.Exists(this.Path))
-            {
-                // Another run holds the file for its line: wait briefly and try again.
-                await Task.Delay(10 + Random.Shared.Next(20), cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private static List<JournalRecord> Parse(string[] lines, string path)
-    {
-        var records = new List<JournalRecord>(lines.Length);
-        for (int i = 0; i < lines.Length; i++)
-        {
-            if (lines[i].Length == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                JournalRecord record = JsonSerializer.Deserialize<JournalRecord>(lines[i], SerializerOptions)
-                    ?? throw new JsonException("The line is null.");
-
-                // Its names go into URLs when it is restored: a record whose names are not names is refused.
-                if (JournalRecordNames.Error(record) is { } invalid)
-                {
-                    throw new InvalidDataException($"Journal '{path}' line {i + 1} is refused: {invalid}.");
-                }
-
-                records.Add(record);
-            }
-            catch (JsonException ex) when (i == lines.Length - 1)
-            {
-                // Only the last line can be torn; everything before it was flushed complete.
-                _ = ex;
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataException($"Journal '{path}' line {i + 1} is not a deletion record: {ex.Message}", ex);
-            }
-        }
-
-        return records;
-    }
-
-    /// <summary>Appends one record as one complete line, flushed to disk before returning.</summary>
-    /// <param name="record">The record.</param>
-    /// <param name="cancellationToken">Cancels waiting for another writer's lock.</param>
-    /// <returns>A task that completes when the line is on disk.</returns>
-    public async Task AppendAsync(JournalRecord record, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        byte[] line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(record, SerializerOptions) + "\n");
-        string? directory = System.IO.Path.GetDirectoryName(this.Path);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        for (int attempt = 0; ; attempt++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            try
-            {
-                lock (this.gate)
-                {
-                    // FileShare.None is an exclusive lock (flock on Unix, a sharing lock on Windows) held only for
-                    // this one line, so concurrent runs append whole lines one after another.
-                    using var stream = new FileStream(this.Path, FileMode.Append, FileAccess.Write, FileShare.None, 1, FileOptions.WriteThrough);
-                    stream.Write(line, 0, line.Length);
-                    stream.Flush(flushToDisk: true);
-                    this.HasRecords = true;
-                }
-
-                return;
-            }
-            catch (IOException) when (attempt < 200 && File.Exists(this.Path))
+            catch (IOException ex) when (ex is not UnsafeJournalPathException && attempt < 200 && File.Exists(this.Path))
             {
                 // Another run holds the file for its line: wait briefly and try again.
                 await Task.Delay(10 + Random.Shared.Next(20), cancellationToken).ConfigureAwait(false);

@@ -375,18 +375,18 @@ public sealed class ImageDeleter
             message => this.RecheckTagAsync(repository, tag, digest, message)).ConfigureAwait(false);
     }
 
-    private async Task<(DeletionStatus, string)> RecheckTagAsync(string repository, string tag, string digest, string message)
+    private async Task<Verdict> RecheckTagAsync(string repository, string tag, string digest, string message)
     {
         try
         {
             string? now = await this.client.HeadManifestAsync(repository, tag, CancellationToken.None).ConfigureAwait(false);
             return now is null
-                ? (DeletionStatus.Deleted, $"Deleted tag {this.Registry}/{repository}:{tag} (confirmed with HEAD after the DELETE got no answer); its manifest stays.")
-                : (DeletionStatus.Failed, $"{message} It still points at {now}{(now == digest ? string.Empty : " (it moved)")}.");
+                ? new(DeletionStatus.Deleted, $"Deleted tag {this.Registry}/{repository}:{tag} (confirmed with HEAD, since the DELETE's own answer was: {message}); its manifest stays.")
+                : new(DeletionStatus.Failed, $"{message} It still points at {now}{(now == digest ? string.Empty : " (it moved)")}.", Present: true);
         }
         catch (RegistryException ex)
         {
-            return (DeletionStatus.Failed, $"{message} Checking it failed too: {ex.Message}");
+            return this.PossiblyDeleted($"tag {this.Registry}/{repository}:{tag}", message, ex);
         }
     }
 
@@ -614,10 +614,13 @@ public sealed class ImageDeleter
 
     /// <summary>
     /// Sends a DELETE whose attempt is journaled and finishes it whatever the token says, so the outcome line (with
-    /// every tag the DELETE removed, rule 10) always follows; a tag that left with it unplanned is put back.
+    /// every tag the DELETE removed, rule 10) always follows; a tag that left with it unplanned is put back. An answer
+    /// that is an error or lost says nothing about storage (a 500 may come after the delete took place), so a HEAD
+    /// decides: gone is Deleted, present is Failed (journaled as present), and when the HEAD fails too the outcome is
+    /// journaled as possibly deleted, which Restore-RegistryImage puts back.
     /// </summary>
     private async Task<ManifestStep> SendJournaledDeleteAsync(
-        JournaledDelete delete, Func<Task<ManifestDeleteResult>> send, Func<string, Task<(DeletionStatus, string)>> recheck)
+        JournaledDelete delete, Func<Task<ManifestDeleteResult>> send, Func<string, Task<Verdict>> recheck)
     {
         (string repository, string digest, string? parent, string? action, _, _, _) = delete;
         ManifestDeleteResult answer;
@@ -625,42 +628,52 @@ public sealed class ImageDeleter
         {
             answer = await send().ConfigureAwait(false);
         }
-        catch (RegistryException ex)
+        catch (RegistryAuthenticationException ex)
         {
+            // Refused credentials or a missing delete permission (401/403: not executed) fail every deletion alike: stop the run.
             await this.journal.AppendAsync(
                 new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: nameof(DeletionStatus.Failed), Message: ex.Message, Run: this.run) { Action = action },
                 CancellationToken.None).ConfigureAwait(false);
-            if (ex is RegistryAuthenticationException)
-            {
-                // Refused credentials or a missing delete permission fail every deletion alike: stop the run.
-                throw;
-            }
-
-            return ManifestStep.Only(DeletionStatus.Failed, ex.Message);
+            throw;
+        }
+        catch (RegistryException ex)
+        {
+            answer = new ManifestDeleteResult(ManifestDeleteOutcome.Failed, ex.StatusCode, ex.Message);
         }
 
-        (DeletionStatus status, string message) = answer.Outcome switch
+        Verdict verdict = answer.Outcome switch
         {
-            ManifestDeleteOutcome.Deleted => (DeletionStatus.Deleted, answer.Message),
-            ManifestDeleteOutcome.NotFound => (DeletionStatus.NotFound, answer.Message),
-            ManifestDeleteOutcome.NoAnswer => await recheck(answer.Message).ConfigureAwait(false),
-            _ => (DeletionStatus.Failed, answer.Message),
+            ManifestDeleteOutcome.Deleted => new(DeletionStatus.Deleted, answer.Message),
+            ManifestDeleteOutcome.NotFound => new(DeletionStatus.NotFound, answer.Message),
+
+            // 405 (and 400 for a tag alone) refuse that way of deleting outright: nothing happened.
+            ManifestDeleteOutcome.Unsupported => new(DeletionStatus.Failed, answer.Message),
+            _ => await recheck(answer.Message).ConfigureAwait(false),
         };
+        DeletionStatus status = verdict.Status;
 
         // Rule 10: a DELETE by digest takes every tag on the manifest; the tag list now says which went. A DELETE that
         // failed partway or lost its answer may have taken tags too, unless the manifest is known to be still there.
-        TagCheck check = status == DeletionStatus.Deleted || (status == DeletionStatus.Failed && !await this.StillExistsAsync(repository, digest).ConfigureAwait(false))
+        // The verdict knows: a refused way of deleting (405/400) did nothing, and a HEAD that found the manifest marked it
+        // present; every other Failed may have taken the manifest and its tags.
+        bool mayBeGone = status == DeletionStatus.Failed && !verdict.Present && answer.Outcome != ManifestDeleteOutcome.Unsupported;
+        TagCheck check = status == DeletionStatus.Deleted || mayBeGone
             ? await this.CheckTagsAfterAsync(repository, digest, delete.Tags, delete.TagsBefore).ConfigureAwait(false)
             : TagCheck.NotChecked;
-        var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: status.ToString(), Message: message, Run: this.run)
+        var outcome = new JournalRecord(JournalRecord.OutcomeKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Parent: parent, Outcome: verdict.JournalOutcome, Message: verdict.Message, Run: this.run)
         {
             Action = action,
             RemovedTags = check.Removed.Count == 0 ? null : check.Removed,
+            Present = verdict.Present ? true : null,
         };
 
         // Bytes are freed by a manifest's DELETE only: that is where concurrent runs must not both count them.
         JournalRecord written = await this.journal.AppendAsync(outcome, records => action is null ? this.FirstDeletedWins(records, outcome) : outcome, CancellationToken.None).ConfigureAwait(false);
-        (status, message) = (Enum.Parse<DeletionStatus>(written.Outcome!), written.Message!);
+        string message = written.Message!;
+        if (!ReferenceEquals(written, outcome))
+        {
+            status = Enum.Parse<DeletionStatus>(written.Outcome!);
+        }
 
         // 405 is deletion disabled; for a tag alone, 400 only refuses that way of deleting.
         if (answer.Outcome == ManifestDeleteOutcome.Unsupported && (action is null || answer.StatusCode == System.Net.HttpStatusCode.MethodNotAllowed))
@@ -672,33 +685,28 @@ public sealed class ImageDeleter
         return new ManifestStep(status, message, check.After, putBack, check.Problem is null ? [] : [check.Problem]);
     }
 
-    /// <summary>Whether a HEAD shows the manifest still there; false when it is gone or the HEAD fails (unknown).</summary>
-    private async Task<bool> StillExistsAsync(string repository, string digest)
+    private async Task<Verdict> RecheckAsync(string repository, string digest, string message)
     {
-        try
-        {
-            return await this.client.HeadManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false) is not null;
-        }
-        catch (RegistryException)
-        {
-            return false;
-        }
-    }
-
-    private async Task<(DeletionStatus, string)> RecheckAsync(string repository, string digest, string message)
-    {
+        string name = $"{this.Registry}/{repository}@{digest}";
         try
         {
             string? present = await this.client.HeadManifestAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
             return present is null
-                ? (DeletionStatus.Deleted, $"Deleted {this.Registry}/{repository}@{digest} (confirmed with HEAD after the DELETE got no answer).")
-                : (DeletionStatus.Failed, message + " It still exists.");
+                ? new(DeletionStatus.Deleted, $"Deleted {name} (confirmed with HEAD, since the DELETE's own answer was: {message})")
+                : new(DeletionStatus.Failed, $"{message} A HEAD afterwards found it still there: it was not deleted.", Present: true);
         }
         catch (RegistryException ex)
         {
-            return (DeletionStatus.Failed, $"{message} Checking it failed too: {ex.Message}");
+            return this.PossiblyDeleted(name, message, ex);
         }
     }
+
+    /// <summary>Nobody can tell whether the DELETE took place: journaled as possibly deleted, reported Failed with how to undo it.</summary>
+    private Verdict PossiblyDeleted(string name, string message, RegistryException headError) =>
+        new(
+            DeletionStatus.Failed,
+            $"{message} Checking with HEAD failed too ({headError.Message}), so {name} may be gone: the journal records it as possibly deleted, and Restore-RegistryImage -JournalPath '{this.journal.Path}' puts it back (harmless if it is still there).",
+            JournalRecord.PossiblyDeletedOutcome);
 
     /// <summary>
     /// Lists the repository's tags again after a DELETE and compares with the listing before it: the planned tags
@@ -810,6 +818,16 @@ public sealed class ImageDeleter
         }
 
         return results;
+    }
+
+    /// <summary>What a DELETE did as far as anyone can tell, and the outcome the journal records for it.</summary>
+    /// <param name="Status">What the cmdlet reports.</param>
+    /// <param name="Message">Why, in words.</param>
+    /// <param name="Outcome">The journal's outcome when it is not <paramref name="Status"/> (possibly deleted).</param>
+    /// <param name="Present">Whether a HEAD found it still there after the DELETE failed.</param>
+    private sealed record Verdict(DeletionStatus Status, string Message, string? Outcome = null, bool Present = false)
+    {
+        public string JournalOutcome => this.Outcome ?? this.Status.ToString();
     }
 
     /// <summary>A DELETE already journaled: what it names, the tags it is to remove and the listing before it.</summary>

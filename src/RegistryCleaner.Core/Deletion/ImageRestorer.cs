@@ -8,7 +8,7 @@ public enum RestoreStatus
     /// <summary>The manifest is back under the tag.</summary>
     Restored,
 
-    /// <summary>Nothing to do: the journal says the DELETE did not happen, or the user declined.</summary>
+    /// <summary>Nothing to do: the journal proves the DELETE did not happen, the image is still in the registry, or the user declined.</summary>
     Skipped,
 
     /// <summary>It could not be put back (a blob is gone, or the registry refused).</summary>
@@ -35,8 +35,18 @@ public sealed record ImageRestoreResult(string Registry, string Repository, stri
 /// </param>
 public sealed record JournaledImage(JournalRecord Attempt, JournalRecord? Outcome, IReadOnlyList<JournalRecord> Children)
 {
-    /// <summary>Gets whether the manifest may have been deleted: the outcome says Deleted, or is unknown.</summary>
-    public bool MayBeDeleted => this.Outcome is null || this.Outcome.Outcome == nameof(DeletionStatus.Deleted);
+    /// <summary>
+    /// Gets whether the manifest may have been deleted: anything but an outcome that proves it stayed. NotFound (it was
+    /// gone before the DELETE) and a Failed that a HEAD found still there prove that; a Failed without that marker
+    /// (journals from before it, a refusal nobody re-checked) does not, and neither does a missing or possibly-deleted
+    /// outcome. Putting back a manifest that is still there changes nothing.
+    /// </summary>
+    public bool MayBeDeleted => this.Outcome?.Outcome switch
+    {
+        nameof(DeletionStatus.NotFound) or nameof(DeletionStatus.Skipped) => false,
+        nameof(DeletionStatus.Failed) => this.Outcome.Present != true,
+        _ => true,
+    };
 
     /// <summary>Groups a journal's records into top-level images (children under their index), in journal order.</summary>
     /// <param name="records">The records.</param>
@@ -45,10 +55,27 @@ public sealed record JournaledImage(JournalRecord Attempt, JournalRecord? Outcom
     {
         ArgumentNullException.ThrowIfNull(records);
         JournalRecord[] all = records.ToArray();
-        var outcomes = new Dictionary<(string, string, string, string?), JournalRecord>();
-        foreach (JournalRecord outcome in all.Where(r => r.Kind == JournalRecord.OutcomeKind))
+
+        // Each outcome line belongs to the latest attempt before it of the same manifest, action and run: runs sharing a
+        // journal (or deleting the same manifest again after a push) each keep their own outcome.
+        var outcomeOf = new Dictionary<JournalRecord, JournalRecord>(ReferenceEqualityComparer.Instance);
+        var pending = new Dictionary<(string, string, string, string?, string?, string?), Stack<JournalRecord>>();
+        foreach (JournalRecord record in all)
         {
-            outcomes[(outcome.Registry, outcome.Repository, outcome.Digest, outcome.Parent)] = outcome;
+            var key = (record.Registry, record.Repository, record.Digest, record.Parent, record.Action, record.Run);
+            if (record.Kind == JournalRecord.AttemptKind)
+            {
+                if (!pending.TryGetValue(key, out Stack<JournalRecord>? stack))
+                {
+                    pending[key] = stack = new Stack<JournalRecord>();
+                }
+
+                stack.Push(record);
+            }
+            else if (record.Kind == JournalRecord.OutcomeKind && pending.GetValueOrDefault(key) is { Count: > 0 } waiting)
+            {
+                outcomeOf[waiting.Pop()] = record;
+            }
         }
 
         ILookup<(string, string, string), JournalRecord> childrenByParent = all
@@ -57,7 +84,7 @@ public sealed record JournaledImage(JournalRecord Attempt, JournalRecord? Outcom
 
         // Every tag a DELETE removed comes back: the planned ones and any the tag list showed left with it.
         JournalRecord WithRemovedTags(JournalRecord attempt) =>
-            outcomes.GetValueOrDefault((attempt.Registry, attempt.Repository, attempt.Digest, attempt.Parent)) is { RemovedTags: { Count: > 0 } removed }
+            outcomeOf.GetValueOrDefault(attempt) is { RemovedTags: { Count: > 0 } removed }
                 ? attempt with { Tags = [.. (attempt.Tags ?? []).Union(removed, StringComparer.Ordinal)] }
                 : attempt;
 
@@ -87,7 +114,7 @@ public sealed record JournaledImage(JournalRecord Attempt, JournalRecord? Outcom
             .Where(r => r.Kind == JournalRecord.AttemptKind && r.Parent is null)
             .Select(r => new JournaledImage(
                 WithRemovedTags(r),
-                outcomes.GetValueOrDefault((r.Registry, r.Repository, r.Digest, null)),
+                outcomeOf.GetValueOrDefault(r),
                 Descendants(r)))
             .ToArray();
     }
@@ -124,12 +151,23 @@ public sealed class ImageRestorer
 
         if (!image.MayBeDeleted)
         {
-            return All(RestoreStatus.Skipped, $"The journal says the DELETE did not happen ({image.Outcome!.Outcome}: {image.Outcome.Message}).");
+            return All(RestoreStatus.Skipped, $"The journal shows the DELETE did not happen ({image.Outcome!.Outcome}: {image.Outcome.Message}).");
         }
 
         try
         {
+            // What is still there is left alone (a DELETE that failed, or a restore run before): only the rest is put back.
+            var missingChildren = new List<JournalRecord>();
             foreach (JournalRecord child in image.Children)
+            {
+                if (await this.client.HeadManifestAsync(child.Repository, child.Digest, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    missingChildren.Add(child);
+                }
+            }
+
+            bool missing = await this.client.HeadManifestAsync(attempt.Repository, attempt.Digest, cancellationToken).ConfigureAwait(false) is null;
+            foreach (JournalRecord child in missingChildren)
             {
                 if (await this.FindMissingBlobAsync(child, cancellationToken).ConfigureAwait(false) is { } missingChildBlob)
                 {
@@ -137,31 +175,43 @@ public sealed class ImageRestorer
                 }
             }
 
-            if (await this.FindMissingBlobAsync(attempt, cancellationToken).ConfigureAwait(false) is { } missing)
+            if (missing && await this.FindMissingBlobAsync(attempt, cancellationToken).ConfigureAwait(false) is { } missingBlob)
             {
-                return All(RestoreStatus.Failed, MissingBlobMessage(attempt.Digest, missing));
+                return All(RestoreStatus.Failed, MissingBlobMessage(attempt.Digest, missingBlob));
             }
 
             // Children first: a registry refuses an index whose children it does not have.
-            foreach (JournalRecord child in image.Children)
+            foreach (JournalRecord child in missingChildren)
             {
                 await this.PutAsync(child, child.Digest, cancellationToken).ConfigureAwait(false);
             }
 
-            await this.PutAsync(attempt, attempt.Digest, cancellationToken).ConfigureAwait(false);
+            if (missing)
+            {
+                await this.PutAsync(attempt, attempt.Digest, cancellationToken).ConfigureAwait(false);
+            }
+
             var results = new List<ImageRestoreResult>();
             await this.RestoreChildTagsAsync(image, registry, results, cancellationToken).ConfigureAwait(false);
             foreach (string? tag in tags)
             {
                 if (tag is null)
                 {
-                    results.Add(new ImageRestoreResult(registry, attempt.Repository, null, attempt.Digest, RestoreStatus.Restored, "Restored by digest (it had no tag)."));
+                    results.Add(missing
+                        ? new ImageRestoreResult(registry, attempt.Repository, null, attempt.Digest, RestoreStatus.Restored, "Restored by digest (it had no tag).")
+                        : new ImageRestoreResult(registry, attempt.Repository, null, attempt.Digest, RestoreStatus.Skipped, AlreadyThere));
                     continue;
                 }
 
                 // The tag may point elsewhere by now (a new push); restoring must not overwrite that.
                 string? current = await this.client.HeadManifestAsync(attempt.Repository, tag, cancellationToken).ConfigureAwait(false);
-                if (current is not null && !string.Equals(current, attempt.Digest, StringComparison.Ordinal))
+                if (string.Equals(current, attempt.Digest, StringComparison.Ordinal))
+                {
+                    results.Add(new ImageRestoreResult(registry, attempt.Repository, tag, attempt.Digest, RestoreStatus.Skipped, AlreadyThere));
+                    continue;
+                }
+
+                if (current is not null)
                 {
                     results.Add(new ImageRestoreResult(registry, attempt.Repository, tag, attempt.Digest, RestoreStatus.Skipped, $"The tag now points at {current}; it was left as it is (the manifest is restored by digest)."));
                     continue;
@@ -191,7 +241,13 @@ public sealed class ImageRestorer
             foreach (string tag in child.Tags ?? [])
             {
                 string? current = await this.client.HeadManifestAsync(child.Repository, tag, cancellationToken).ConfigureAwait(false);
-                if (current is not null && !string.Equals(current, child.Digest, StringComparison.Ordinal))
+                if (string.Equals(current, child.Digest, StringComparison.Ordinal))
+                {
+                    results.Add(new ImageRestoreResult(registry, child.Repository, tag, child.Digest, RestoreStatus.Skipped, AlreadyThere));
+                    continue;
+                }
+
+                if (current is not null)
                 {
                     results.Add(new ImageRestoreResult(registry, child.Repository, tag, child.Digest, RestoreStatus.Skipped, $"The tag now points at {current}; it was left as it is (the manifest is restored by digest)."));
                     continue;
@@ -202,6 +258,8 @@ public sealed class ImageRestorer
             }
         }
     }
+
+    private const string AlreadyThere = "Already in the registry (the DELETE did not take it, or it was restored before); nothing to do.";
 
     private static string MissingBlobMessage(string digest, string blob) =>
         $"Cannot restore {digest}: blob {blob} no longer exists in the registry (garbage collection removed it). Push the image again instead.";

@@ -435,6 +435,11 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     private void WriteSummary(DeletionJournal journal, Dictionary<DeletionStatus, int> counts, long freed)
     {
         this.summaryWritten = true;
+        if (journal.UnreadableLines is { Count: > 0 } unreadable)
+        {
+            this.WriteWarning(RestoreRegistryImageCommand.JournalWarning(journal.Path, unreadable));
+        }
+
         string journalText = journal.HasRecords
             ? $" Journal: {journal.Path}. Run the registry's garbage-collect with Invoke-RegistryGarbageCollection to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
             : " Nothing was attempted, so no journal was written.";

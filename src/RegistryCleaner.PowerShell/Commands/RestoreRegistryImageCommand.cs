@@ -31,7 +31,12 @@ public sealed partial class RestoreRegistryImageCommand : DestructiveCmdlet
         IReadOnlyList<JournaledImage> images;
         try
         {
-            images = JournaledImage.FromRecords(DeletionJournal.Read(path));
+            JournalContents contents = DeletionJournal.ReadContents(path);
+            images = JournaledImage.FromRecords(contents.Records);
+            if (contents.UnreadableLines.Count > 0)
+            {
+                this.WriteWarning(JournalWarning(path, contents.UnreadableLines));
+            }
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
@@ -72,6 +77,10 @@ public sealed partial class RestoreRegistryImageCommand : DestructiveCmdlet
             }
         }
     }
+
+    /// <summary>The warning for lines of a journal that are not records (torn by a run that stopped mid-write, or a full disk).</summary>
+    internal static string JournalWarning(string path, IReadOnlyList<int> lines) =>
+        $"Journal '{path}' line{(lines.Count == 1 ? string.Empty : "s")} {string.Join(", ", lines.Take(20))}{(lines.Count > 20 ? ", ..." : string.Empty)} {(lines.Count == 1 ? "is" : "are")} not a deletion record (torn by a run that stopped mid-write or a full disk) and {(lines.Count == 1 ? "is" : "are")} skipped; every other line is used.";
 
     private void Emit(JournaledImage image, RegistryEndpoint endpoint, RestoreStatus status, string reason)
     {

@@ -47,6 +47,12 @@ public enum FaultKind
 
     /// <summary>404 MANIFEST_UNKNOWN (no body for a HEAD); the registry never sees the request.</summary>
     NotFound,
+
+    /// <summary>
+    /// Forwards (the registry acts on it: a DELETE reaches storage), then answers 500 with a distribution error body
+    /// instead of the registry's answer, as a registry that fails after the change took place.
+    /// </summary>
+    ForwardThenServerError,
 }
 
 /// <summary>One programmed fault: requests matching method and path get <see cref="Kind"/>, <see cref="Remaining"/> times.</summary>
@@ -222,6 +228,14 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
         if (fault?.Kind == FaultKind.LoseResponse)
         {
             context.Abort();
+            return;
+        }
+
+        if (fault?.Kind == FaultKind.ForwardThenServerError)
+        {
+            context.Response.StatusCode = 500;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"injected by the fault proxy after the registry answered"}]}""").ConfigureAwait(false);
             return;
         }
 
