@@ -670,10 +670,11 @@ public sealed partial class RegistryClient : IDisposable
         bool retry,
         CancellationToken cancellationToken,
         Func<HttpContent>? content = null,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        RangeHeaderValue? range = null)
     {
         AuthenticationHeaderValue? authorization = await this.AuthorizationAsync(scope, cancellationToken).ConfigureAwait(false);
-        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion).ConfigureAwait(false);
+        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, range).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             // A 401 means the request was not executed, so resending it (even a DELETE) is safe.
@@ -681,7 +682,7 @@ public sealed partial class RegistryClient : IDisposable
             AuthenticationHeaderValue? challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
             response.Dispose();
             authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization, cancellationToken).ConfigureAwait(false);
-            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion).ConfigureAwait(false);
+            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, range).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
                 // A token without the needed action is a permission problem, not a wrong password.
@@ -889,13 +890,14 @@ public sealed partial class RegistryClient : IDisposable
         bool retry,
         Func<HttpContent>? content,
         CancellationToken cancellationToken,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        RangeHeaderValue? range = null)
     {
         try
         {
             if (!retry)
             {
-                using HttpRequestMessage request = this.CreateRequest(method, path, accept, authorization, content);
+                using HttpRequestMessage request = this.CreateRequest(method, path, accept, authorization, content, range);
                 HttpResponseMessage response = await this.http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
                 this.answered = true;
                 return response;
@@ -904,10 +906,10 @@ public sealed partial class RegistryClient : IDisposable
             return await this.retryPipeline.ExecuteAsync(
                 async (state, ct) =>
                 {
-                    using HttpRequestMessage request = state.Client.CreateRequest(state.Method, state.Path, state.Accept, state.Authorization, state.Content);
+                    using HttpRequestMessage request = state.Client.CreateRequest(state.Method, state.Path, state.Accept, state.Authorization, state.Content, state.Range);
                     return await state.Client.http.SendAsync(request, state.Completion, ct).ConfigureAwait(false);
                 },
-                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content, Completion: completion),
+                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content, Completion: completion, Range: range),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
@@ -916,9 +918,10 @@ public sealed partial class RegistryClient : IDisposable
         }
     }
 
-    private HttpRequestMessage CreateRequest(HttpMethod method, string path, string? accept, AuthenticationHeaderValue? authorization, Func<HttpContent>? content)
+    private HttpRequestMessage CreateRequest(HttpMethod method, string path, string? accept, AuthenticationHeaderValue? authorization, Func<HttpContent>? content, RangeHeaderValue? range = null)
     {
         var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
+        request.Headers.Range = range;
         if (accept is not null)
         {
             request.Headers.TryAddWithoutValidation("Accept", accept);
