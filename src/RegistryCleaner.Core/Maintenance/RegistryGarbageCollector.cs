@@ -405,6 +405,12 @@ public sealed class RegistryGarbageCollector
             this.Done("failed: " + ex.Message);
             return this.Finish(result with { Status = GarbageCollectionStatus.Completed, Verification = "NotRun", Reason = Freed(result) + $" The verification could not run: {ex.Message}" });
         }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Garbage collection is done and the registry restored: whatever broke the check, the result must come out.
+            this.Done($"failed: {ex.GetType().Name}: {ex.Message}");
+            return this.Finish(result with { Status = GarbageCollectionStatus.Completed, Verification = "NotRun", Reason = Freed(result) + $" The verification stopped with an unexpected error ({ex.GetType().Name}: {ex.Message}); run Test-RegistryImage -Repository * to check the images." });
+        }
     }
 
     private static string Describe(int blobs, long? bytes) => bytes is { } b
