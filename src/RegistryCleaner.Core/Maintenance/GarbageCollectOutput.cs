@@ -74,11 +74,15 @@ public sealed partial class GarbageCollectOutput
 /// <param name="Version">The version number, when one could be read.</param>
 public sealed partial record RegistryVersion(string Text, Version? Version)
 {
+    /// <summary>Gets the pre-release label after the version number (<c>alpha.1</c> of <c>v3.0.0-alpha.1</c>), or <see langword="null"/> for a release.</summary>
+    public string? PreRelease { get; init; }
+
     /// <summary>
     /// Gets whether <c>--delete-untagged</c> keeps the children of multi-architecture indexes: distribution 2.x deletes
-    /// them (distribution#3178); 3.0 fixed it.
+    /// them (distribution#3178); 3.0 fixed it. A 3.0.0 pre-release does not count: the fix landed during the 3.0
+    /// pre-releases, so which of them has it cannot be told from the number.
     /// </summary>
-    public bool DeleteUntaggedKeepsIndexChildren => this.Version is { Major: >= 3 };
+    public bool DeleteUntaggedKeepsIndexChildren => this.Version is { Major: >= 3 } version && !(this.PreRelease is not null && version is { Major: 3, Minor: 0, Build: 0 });
 
     /// <summary>Reads the version out of <c>--version</c> output, e.g. <c>docker-registry github.com/docker/distribution 2.8.2+ds1</c>.</summary>
     /// <param name="output">The output.</param>
@@ -90,13 +94,19 @@ public sealed partial record RegistryVersion(string Text, Version? Version)
         Match match = VersionPattern().Match(text);
         return new RegistryVersion(
             text.Length > 200 ? text[..200] : text,
-            match.Success ? new Version(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture)) : null);
+            match.Success ? new Version(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture)) : null)
+        {
+            PreRelease = match.Success && match.Groups["pre"].Success ? match.Groups["pre"].Value : null,
+        };
     }
 
     /// <inheritdoc/>
-    public override string ToString() => this.Version?.ToString() ?? (this.Text.Length == 0 ? "unknown" : this.Text);
+    public override string ToString() => this.Version is { } version
+        ? (this.PreRelease is null ? version.ToString() : $"{version}-{this.PreRelease}")
+        : (this.Text.Length == 0 ? "unknown" : this.Text);
 
-    [GeneratedRegex(@"(?:^|[\s/v])v?(\d+)\.(\d+)\.(\d+)", RegexOptions.CultureInvariant)]
+    // Semantic versioning: a pre-release follows a hyphen (3.0.0-alpha.1); build metadata follows a plus (2.8.2+ds1).
+    [GeneratedRegex(@"(?:^|[\s/v])v?(\d+)\.(\d+)\.(\d+)(?:-(?<pre>[0-9A-Za-z][0-9A-Za-z.-]*))?", RegexOptions.CultureInvariant)]
     private static partial Regex VersionPattern();
 }
 

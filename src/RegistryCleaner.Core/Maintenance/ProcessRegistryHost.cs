@@ -8,7 +8,8 @@ namespace RegistryCleaner.Maintenance;
 /// 30 s SIGKILL) and starts the same program with the same arguments, working directory and environment (plus the
 /// read-only variable during the window), in a session of its own so it outlives this PowerShell, its output
 /// appended to the files it wrote to before (or to a log in the output folder when it wrote to a terminal or pipe).
-/// Refuses a process of another user: it would come back running as this one.
+/// Refuses a process of another user (it would come back running as this one) and a process in another PID or mount
+/// namespace (a container's, see <see cref="ProcessNamespaces"/>).
 /// </summary>
 public sealed class ProcessRegistryHost : LocalRegistryHost
 {
@@ -47,6 +48,9 @@ public sealed class ProcessRegistryHost : LocalRegistryHost
     public override Task InspectAsync(CancellationToken cancellationToken)
     {
         LocalProcess process = LocalProcess.Read(this.currentId);
+
+        // A container's registry cannot be stopped and started again from here (its paths and its lifetime are the container's).
+        ProcessNamespaces.RequireOurs(process.Id);
         this.RequireRegistry(process, $"Process {process.Id}");
         int me = LocalProcess.UserOf(Environment.ProcessId);
         if (process.UserId != me)

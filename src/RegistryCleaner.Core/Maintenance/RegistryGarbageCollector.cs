@@ -192,8 +192,9 @@ public sealed class RegistryGarbageCollector
         this.Done(found.ToString());
         if (this.options.DeleteUntagged && !found.DeleteUntaggedKeepsIndexChildren)
         {
-            throw new GarbageCollectionRefusedException(
-                $"The registry is version {found} ('{found.Text}'): its garbage-collect --delete-untagged deletes the children of multi-architecture images that are still tagged (distribution#3004, #3178). -DeleteUntagged is refused for it; run without it (untagged manifests and their blobs stay), or upgrade the registry to distribution 3.");
+            throw new GarbageCollectionRefusedException(found.PreRelease is not null && found.Version is { Major: 3 }
+                ? $"The registry is the pre-release {found} ('{found.Text}'): the fix that keeps the children of tagged multi-architecture images from garbage-collect --delete-untagged (distribution#3004, #3178) landed during the 3.0 pre-releases, so this one may delete them. -DeleteUntagged is refused for it; run without it (untagged manifests and their blobs stay), or upgrade the registry to distribution 3.0.0 or later."
+                : $"The registry is version {found} ('{found.Text}'): its garbage-collect --delete-untagged deletes the children of multi-architecture images that are still tagged (distribution#3004, #3178). -DeleteUntagged is refused for it; run without it (untagged manifests and their blobs stay), or upgrade the registry to distribution 3.0.0 or later.");
         }
 
         this.version = found;
@@ -403,6 +404,12 @@ public sealed class RegistryGarbageCollector
         {
             this.Done("failed: " + ex.Message);
             return this.Finish(result with { Status = GarbageCollectionStatus.Completed, Verification = "NotRun", Reason = Freed(result) + $" The verification could not run: {ex.Message}" });
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Garbage collection is done and the registry restored: whatever broke the check, the result must come out.
+            this.Done($"failed: {ex.GetType().Name}: {ex.Message}");
+            return this.Finish(result with { Status = GarbageCollectionStatus.Completed, Verification = "NotRun", Reason = Freed(result) + $" The verification stopped with an unexpected error ({ex.GetType().Name}: {ex.Message}); run Test-RegistryImage -Repository * to check the images." });
         }
     }
 

@@ -39,7 +39,7 @@ public sealed record IntegrityProblem(
 /// <param name="Repositories">The repositories checked.</param>
 /// <param name="Images">The images (tags or digests) checked.</param>
 /// <param name="Manifests">The distinct manifests read (images and index children).</param>
-/// <param name="Blobs">The distinct blobs checked with HEAD (configurations and layers, per repository).</param>
+/// <param name="Blobs">The distinct blobs whose data was checked (configurations and layers, per repository).</param>
 /// <param name="Problems">The problems found.</param>
 /// <param name="BrokenImages">The images with at least one problem: pulling them fails.</param>
 /// <param name="Healthy">Whether nothing is wrong.</param>
@@ -64,15 +64,16 @@ public sealed record IntegrityProgress(int ImagesDone, int ImagesTotal, int Prob
 /// <summary>
 /// Checks that everything a pull needs is there: for each image, its manifest (read by digest, so its content is
 /// verified), every child of an index at any depth (whose size must be what the index says), and every configuration
-/// and layer, which must answer HEAD 200 with the size the manifest declares. What several images share is asked
-/// once per repository. Finds what garbage collection, a lost volume or a hand-deleted file broke before a pod meets
+/// and layer, whose last byte the registry must send from storage (a ranged GET, see
+/// <see cref="RegistryClient.CheckBlobDataAsync"/>: HEAD can be answered from a cache) with the size the manifest
+/// declares. What several images share is asked once per repository. Finds what garbage collection, a lost volume or a hand-deleted file broke before a pod meets
 /// <c>ImagePullBackOff</c>.
 /// </summary>
 public sealed class RegistryIntegrityChecker
 {
     private readonly RegistryClient client;
     private readonly ConcurrentDictionary<(string Repository, string Digest), Task<ManifestCheck>> manifests = new();
-    private readonly ConcurrentDictionary<(string Repository, string Digest), Task<BlobCheck>> blobs = new();
+    private readonly ConcurrentDictionary<(string Repository, string Digest, long Size), Task<BlobCheck>> blobs = new();
 
     /// <summary>Initializes a checker.</summary>
     /// <param name="client">The registry (pull permission suffices).</param>
@@ -157,7 +158,7 @@ public sealed class RegistryIntegrityChecker
             targets.Select(t => t.Repository).Distinct(StringComparer.Ordinal).Count(),
             targets.Count,
             this.manifests.Count,
-            this.blobs.Count,
+            this.blobs.Keys.Select(static k => (k.Repository, k.Digest)).Distinct().Count(),
             problems,
             broken,
             problems == 0,
@@ -240,14 +241,12 @@ public sealed class RegistryIntegrityChecker
                 continue; // stored outside registries, by design
             }
 
-            BlobCheck answer = await this.blobs.GetOrAdd((repository, blob.Digest), key => this.HeadBlobAsync(key.Repository, key.Digest, cancellationToken)).ConfigureAwait(false);
+            // Keyed by size too: two manifests that declare different sizes for one digest are each checked.
+            BlobCheck answer = await this.blobs.GetOrAdd((repository, blob.Digest, blob.Size), key => this.CheckBlobAsync(key.Repository, key.Digest, key.Size, cancellationToken)).ConfigureAwait(false);
             if (answer.Problem is { } blobProblem)
             {
-                report(new IntegrityProblem(this.Registry, repository, null, null, blobKind, blob.Digest, blobProblem, blob.Size, answer.Size, answer.Reason!));
-            }
-            else if (answer.Size != blob.Size)
-            {
-                report(new IntegrityProblem(this.Registry, repository, null, null, blobKind, blob.Digest, "SizeMismatch", blob.Size, answer.Size, $"HEAD of {repository}@{blob.Digest} says {answer.Size} bytes; manifest {digest} says {blob.Size}."));
+                string reason = blobProblem == "SizeMismatch" ? $"{answer.Reason} Manifest {digest} says {blob.Size} bytes." : answer.Reason!;
+                report(new IntegrityProblem(this.Registry, repository, null, null, blobKind, blob.Digest, blobProblem, blob.Size, answer.Size, reason));
             }
         }
     }
@@ -275,18 +274,27 @@ public sealed class RegistryIntegrityChecker
         }
     }
 
-    private async Task<BlobCheck> HeadBlobAsync(string repository, string digest, CancellationToken cancellationToken)
+    private async Task<BlobCheck> CheckBlobAsync(string repository, string digest, long size, CancellationToken cancellationToken)
     {
+        if (size < 0)
+        {
+            return new BlobCheck(null, "Corrupt", $"The manifest declares a negative size ({size}) for {repository}@{digest}.");
+        }
+
         try
         {
-            long? size = await this.client.HeadBlobAsync(repository, digest, cancellationToken).ConfigureAwait(false);
-            return size is null
-                ? new BlobCheck(null, "Missing", $"HEAD {repository}@{digest} answered 404: the blob is gone.")
-                : new BlobCheck(size, null, null);
+            BlobDataCheck answer = await this.client.CheckBlobDataAsync(repository, digest, size, cancellationToken).ConfigureAwait(false);
+            return answer.Outcome switch
+            {
+                BlobDataOutcome.Readable => new BlobCheck(answer.Size, null, null),
+                BlobDataOutcome.NotFound or BlobDataOutcome.NoData => new BlobCheck(answer.Size, "Missing", answer.Reason),
+                BlobDataOutcome.SizeDiffers => new BlobCheck(answer.Size, "SizeMismatch", answer.Reason),
+                _ => new BlobCheck(answer.Size, "Unreadable", answer.Reason),
+            };
         }
         catch (RegistryException ex) when (ex is not RegistryAuthenticationException)
         {
-            return new BlobCheck(null, "Unreadable", $"HEAD {repository}@{digest} failed: {ex.Message}");
+            return new BlobCheck(null, "Unreadable", $"GET {repository}@{digest} failed: {ex.Message}");
         }
     }
 

@@ -11,6 +11,9 @@ public sealed partial class RegistryClient
 {
     private const int CopyBufferSize = 1 << 16;
 
+    /// <summary>Blobs up to this size are read whole when a registry ignores a range request.</summary>
+    private const long WholeBlobReadLimit = 64 * 1024;
+
     /// <summary>A digest no blob or manifest has: probes name it so that nothing real is ever touched.</summary>
     private const string ProbeDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -85,6 +88,81 @@ public sealed partial class RegistryClient
                 await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 copied += read;
             }
+        }
+    }
+
+    /// <summary>
+    /// Proves that the registry's storage still holds a blob of the expected size: a ranged <c>GET</c> of its last
+    /// byte. <c>HEAD</c> cannot prove it: distribution 2.8 with <c>storage.cache.blobdescriptor: inmemory</c> (the
+    /// default in its own and Debian's config.yml) answers <c>HEAD</c> from its cache, 200 for a blob whose data file
+    /// is gone, until it restarts. The same cache makes a <c>GET</c> answer 206 too, but the registry then has to read
+    /// the byte from storage, and sends none (the body ends before its <c>Content-Length</c>). One small request per
+    /// blob; a zero-byte blob, which has no byte to read, gets a <c>HEAD</c>.
+    /// </summary>
+    /// <param name="repository">The repository.</param>
+    /// <param name="digest">The blob digest.</param>
+    /// <param name="size">The size the referencing descriptor declares.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>What the registry answered and sent.</returns>
+    /// <exception cref="RegistryException">Any other answer than 200, 206, 404 or 416.</exception>
+    public async Task<BlobDataCheck> CheckBlobDataAsync(string repository, string digest, long size, CancellationToken cancellationToken)
+    {
+        ValidateRepository(repository);
+        ArgumentException.ThrowIfNullOrEmpty(digest);
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        string what = $"{repository}@{digest}";
+        if (size == 0)
+        {
+            long? headSize = await this.HeadBlobAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+            return headSize is null
+                ? new BlobDataCheck(BlobDataOutcome.NotFound, null, $"HEAD {what} answered 404: the blob is gone.")
+                : new BlobDataCheck(headSize == 0 ? BlobDataOutcome.Readable : BlobDataOutcome.SizeDiffers, headSize, $"HEAD {what} answered {headSize} bytes.");
+        }
+
+        using HttpResponseMessage response = await this.SendAsync(
+            HttpMethod.Get,
+            $"v2/{repository}/blobs/{digest}",
+            PullScope(repository),
+            null,
+            retry: true,
+            cancellationToken,
+            completion: HttpCompletionOption.ResponseHeadersRead,
+            range: new RangeHeaderValue(size - 1, size - 1)).ConfigureAwait(false);
+        string asked = $"GET {what} (Range: bytes={size - 1}-{size - 1})";
+        switch (response.StatusCode)
+        {
+            case HttpStatusCode.NotFound:
+                return new BlobDataCheck(BlobDataOutcome.NotFound, null, $"{asked} answered 404: the blob is gone.");
+            case HttpStatusCode.RequestedRangeNotSatisfiable:
+                // The stored blob is shorter than the manifest says: Content-Range: bytes */<actual size>.
+                long? shorter = response.Content.Headers.ContentRange?.Length;
+                return new BlobDataCheck(BlobDataOutcome.SizeDiffers, shorter, $"{asked} answered 416: the stored blob is {(shorter is null ? "shorter" : $"{shorter} bytes")}, not {size}.");
+            case HttpStatusCode.PartialContent:
+                ContentRangeHeaderValue? range = response.Content.Headers.ContentRange;
+                if (range?.Length is not { } total)
+                {
+                    return new BlobDataCheck(BlobDataOutcome.Unreadable, null, $"{asked} answered 206 without the blob's size in Content-Range.");
+                }
+
+                if (total != size)
+                {
+                    return new BlobDataCheck(BlobDataOutcome.SizeDiffers, total, $"{asked} answered 206 for a blob of {total} bytes, not {size}.");
+                }
+
+                return await this.ReadBlobDataAsync(response, 1, total, asked, cancellationToken).ConfigureAwait(false);
+            case HttpStatusCode.OK:
+                // The registry ignored the range. A tiny blob is read whole; of a larger one, its first byte proves
+                // that storage answers, and the connection is dropped rather than downloading the rest.
+                long? length = response.Content.Headers.ContentLength;
+                if (length is { } whole && whole != size)
+                {
+                    return new BlobDataCheck(BlobDataOutcome.SizeDiffers, whole, $"{asked} answered 200 with {whole} bytes, not {size}.");
+                }
+
+                return await this.ReadBlobDataAsync(response, size <= WholeBlobReadLimit ? size : 1, size, asked, cancellationToken).ConfigureAwait(false);
+            default:
+                await this.EnsureSuccessAsync(response, asked, cancellationToken).ConfigureAwait(false);
+                throw new RegistryException(this.Name, $"Registry {this.Name} answered {(int)response.StatusCode} {response.ReasonPhrase} to {asked}.", response.StatusCode);
         }
     }
 
@@ -167,6 +245,52 @@ public sealed partial class RegistryClient
         };
     }
 
+    /// <summary>Reads <paramref name="wanted"/> bytes of a blob answer; fewer means storage could not give them.</summary>
+    private async Task<BlobDataCheck> ReadBlobDataAsync(HttpResponseMessage response, long wanted, long size, string asked, CancellationToken cancellationToken)
+    {
+        byte[] buffer = new byte[(int)Math.Min(wanted, CopyBufferSize)];
+        long read = 0;
+        string? broke = null;
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(this.options.Timeout);
+        try
+        {
+            Stream body = await response.Content.ReadAsStreamAsync(idle.Token).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                while (read < wanted)
+                {
+                    int n = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, wanted - read)), idle.Token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    read += n;
+                }
+            }
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            broke = $"nothing for {this.options.Timeout.TotalSeconds:0.#} s ({ex.Message})";
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            // distribution ends the body early when its storage has no data behind a cached descriptor.
+            broke = ex.Message;
+        }
+
+        if (read >= wanted)
+        {
+            return new BlobDataCheck(BlobDataOutcome.Readable, size, $"{asked} sent {read} byte(s).");
+        }
+
+        return new BlobDataCheck(
+            BlobDataOutcome.NoData,
+            size,
+            $"{asked} answered {(int)response.StatusCode} but sent {read} of {wanted} byte(s){(broke is null ? string.Empty : $" ({broke})")}: its storage has no data for the blob (deleted or truncated behind the registry's back; the registry still knows it from its blob descriptor cache).");
+    }
+
     /// <summary>Starts an upload; returns its location as a path relative to the registry, or <see langword="null"/> on 405.</summary>
     private async Task<string?> StartUploadAsync(string repository, CancellationToken cancellationToken)
     {
@@ -191,3 +315,28 @@ public sealed partial class RegistryClient
         return absolute.PathAndQuery.TrimStart('/');
     }
 }
+
+/// <summary>What <see cref="RegistryClient.CheckBlobDataAsync"/> found.</summary>
+public enum BlobDataOutcome
+{
+    /// <summary>The registry sent the blob's last byte (or all of a tiny one) and its size is the expected one.</summary>
+    Readable,
+
+    /// <summary>404: the registry does not know the blob.</summary>
+    NotFound,
+
+    /// <summary>The registry knows the blob with another size (<see cref="BlobDataCheck.Size"/>).</summary>
+    SizeDiffers,
+
+    /// <summary>The registry answered as if the blob were there but sent no data: its storage has none.</summary>
+    NoData,
+
+    /// <summary>The answer cannot be interpreted.</summary>
+    Unreadable,
+}
+
+/// <summary>What a registry answered when asked for a blob's data.</summary>
+/// <param name="Outcome">The outcome.</param>
+/// <param name="Size">The blob's size as the registry states it, when it did.</param>
+/// <param name="Reason">What was asked and answered, in words.</param>
+public sealed record BlobDataCheck(BlobDataOutcome Outcome, long? Size, string Reason);

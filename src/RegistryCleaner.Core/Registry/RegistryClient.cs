@@ -743,10 +743,11 @@ public sealed partial class RegistryClient : IDisposable
         CancellationToken cancellationToken,
         Func<HttpContent>? content = null,
         HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
-        ResponseLimit? limit = null)
+        ResponseLimit? limit = null,
+        RangeHeaderValue? range = null)
     {
         AuthenticationHeaderValue? authorization = await this.AuthorizationAsync(scope, cancellationToken).ConfigureAwait(false);
-        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, limit).ConfigureAwait(false);
+        HttpResponseMessage response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, limit, range).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             // A 401 means the request was not executed, so resending it (even a DELETE) is safe.
@@ -754,7 +755,7 @@ public sealed partial class RegistryClient : IDisposable
             AuthenticationHeaderValue? challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
             response.Dispose();
             authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization, cancellationToken).ConfigureAwait(false);
-            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, limit).ConfigureAwait(false);
+            response = await this.SendOnceAsync(method, path, accept, authorization, retry, content, cancellationToken, completion, limit, range).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
                 // A token without the needed action is a permission problem, not a wrong password.
@@ -966,13 +967,14 @@ public sealed partial class RegistryClient : IDisposable
         Func<HttpContent>? content,
         CancellationToken cancellationToken,
         HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
-        ResponseLimit? limit = null)
+        ResponseLimit? limit = null,
+        RangeHeaderValue? range = null)
     {
         try
         {
             if (!retry)
             {
-                using HttpRequestMessage request = this.CreateRequest(method, path, accept, authorization, content);
+                using HttpRequestMessage request = this.CreateRequest(method, path, accept, authorization, content, range);
                 HttpResponseMessage response = await this.SendAttemptAsync(request, completion, limit, cancellationToken).ConfigureAwait(false);
                 this.answered = true;
                 return response;
@@ -981,10 +983,10 @@ public sealed partial class RegistryClient : IDisposable
             return await this.retryPipeline.ExecuteAsync(
                 async (state, ct) =>
                 {
-                    using HttpRequestMessage request = state.Client.CreateRequest(state.Method, state.Path, state.Accept, state.Authorization, state.Content);
+                    using HttpRequestMessage request = state.Client.CreateRequest(state.Method, state.Path, state.Accept, state.Authorization, state.Content, state.Range);
                     return await state.Client.SendAttemptAsync(request, state.Completion, state.Limit, ct).ConfigureAwait(false);
                 },
-                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content, Completion: completion, Limit: limit),
+                (Client: this, Method: method, Path: path, Accept: accept, Authorization: authorization, Content: content, Completion: completion, Limit: limit, Range: range),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
@@ -993,9 +995,10 @@ public sealed partial class RegistryClient : IDisposable
         }
     }
 
-    private HttpRequestMessage CreateRequest(HttpMethod method, string path, string? accept, AuthenticationHeaderValue? authorization, Func<HttpContent>? content)
+    private HttpRequestMessage CreateRequest(HttpMethod method, string path, string? accept, AuthenticationHeaderValue? authorization, Func<HttpContent>? content, RangeHeaderValue? range = null)
     {
         var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
+        request.Headers.Range = range;
         if (accept is not null)
         {
             request.Headers.TryAddWithoutValidation("Accept", accept);

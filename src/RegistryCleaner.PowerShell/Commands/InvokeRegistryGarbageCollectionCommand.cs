@@ -9,7 +9,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Runs a self-hosted registry's garbage collection safely: read-only while it runs, restarted with its own settings afterwards, every image verified.</para>
-/// <para type="description">Frees the space of deleted images. Switches the registry to read-only (REGISTRY_STORAGE_MAINTENANCE_READONLY) and waits until it answers, read-only (a blob upload must be refused), runs garbage-collect --dry-run and measures what it names, runs garbage-collect, restarts the registry with its own settings (which also drops its blob descriptor cache) and confirms it accepts writes again, then checks every image (Test-RegistryImage). Each step shows in progress and -Verbose, and a failed step undoes the ones before it. -WhatIf runs only garbage-collect --dry-run and reports the blobs and bytes it would free. The registry runs in Kubernetes (Domino's docker-registry StatefulSet, the default), as a systemd service (-ServiceName), or as a process on this host (-ProcessId). Never passes --delete-untagged to distribution 2.x, which deletes the children of multi-architecture images with it.</para>
+/// <para type="description">Frees the space of deleted images. Switches the registry to read-only (REGISTRY_STORAGE_MAINTENANCE_READONLY) and waits until it answers, read-only (a blob upload must be refused), runs garbage-collect --dry-run and measures what it names, runs garbage-collect, restarts the registry with its own settings (which also drops its blob descriptor cache) and confirms it accepts writes again, then checks every image (Test-RegistryImage). Each step shows in progress and -Verbose, and a failed step undoes the ones before it. -WhatIf runs only garbage-collect --dry-run and reports the blobs and bytes it would free. The registry runs in Kubernetes (Domino's docker-registry StatefulSet, the default), as a systemd service (-ServiceName), or as a process on this host (-ProcessId; not a container's, which is refused). Never passes --delete-untagged to distribution 2.x, which deletes the children of multi-architecture images with it.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "RegistryGarbageCollection", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = KubernetesSet)]
 [OutputType(OutputTypeNames.GarbageCollection)]
@@ -45,7 +45,7 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
     [ValidateNotNullOrEmpty]
     public string? StatefulSet { get; set; }
 
-    /// <summary><para type="description">The process ID of a registry running on this host (Linux), which is restarted with the same program, arguments, working directory and environment.</para></summary>
+    /// <summary><para type="description">The process ID of a registry running on this host (Linux), which is restarted with the same program, arguments, working directory and environment. It must run as this user and in this PowerShell's PID and mount namespaces: a registry in a container is refused, and maintained through its runtime (the Kubernetes mode, or the container runtime itself).</para></summary>
     [Parameter(Mandatory = true, ParameterSetName = ProcessSet)]
     [ValidateRange(1, int.MaxValue)]
     public int ProcessId { get; set; }

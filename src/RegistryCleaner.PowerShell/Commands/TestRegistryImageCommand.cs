@@ -8,7 +8,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Checks that every image can still be pulled whole: its manifest, every child of an index, and every configuration and layer with the right size.</para>
-/// <para type="description">For every tag of the repositories (or the images piped in), reads the manifest by digest (its content is verified), every child of an index at any depth, and asks HEAD for every configuration and layer, which must answer 200 with the size the manifest declares. Emits one RegistryCleaner.RegistryImageProblem per problem as it is found, then one RegistryCleaner.RegistryIntegrity summary. Invoke-RegistryGarbageCollection runs the same check after garbage collection.</para>
+/// <para type="description">For every tag of the repositories (or the images piped in), reads the manifest by digest (its content is verified), every child of an index at any depth, and asks for the last byte of every configuration and layer (a ranged GET: HEAD can be answered from the registry's blob descriptor cache), which the registry must send from its storage, with the size the manifest declares. Emits one RegistryCleaner.RegistryImageProblem per problem as it is found, then one RegistryCleaner.RegistryIntegrity summary. Invoke-RegistryGarbageCollection runs the same check after garbage collection.</para>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "RegistryImage")]
 [OutputType(OutputTypeNames.RegistryImageProblem, OutputTypeNames.RegistryIntegrity)]
@@ -94,7 +94,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
                     targets = await RegistryIntegrityChecker.TagsOfAsync(client, repositories, token).ConfigureAwait(false);
                 }
 
-                queue.Verbose($"Checking {targets.Count} images: GET of every manifest and index child, HEAD of every configuration and layer.");
+                queue.Verbose($"Checking {targets.Count} images: GET of every manifest and index child, a ranged GET of the last byte of every configuration and layer.");
                 IntegritySummary summary = await CheckAsync(client, targets, queue, token).ConfigureAwait(false);
                 queue.Output(summary, OutputTypeNames.RegistryIntegrity);
             });

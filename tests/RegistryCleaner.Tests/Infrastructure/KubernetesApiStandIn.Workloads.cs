@@ -33,6 +33,13 @@ public sealed partial class KubernetesApiStandIn
     /// <summary>Carries out a rollout (restarts what the pods run) with the StatefulSet as patched; the status follows once it returns.</summary>
     public Func<V1StatefulSet, Task>? StatefulSetRollout { get; set; }
 
+    /// <summary>
+    /// Decides, per patched StatefulSet, whether its rollout stalls: the pods of the new revision never become ready
+    /// (their Ready condition goes False and the status stays on the old revision), as a crash-looping registry does.
+    /// A later patch rolls out again.
+    /// </summary>
+    public Func<V1StatefulSet, bool>? StatefulSetRolloutStalls { get; set; }
+
     /// <summary>Runs an exec: writes standard output and error through the two functions and returns the exit code.</summary>
     public Func<PodExecRequest, Func<string, Task>, Func<string, Task>, Task<int>>? Exec { get; set; }
 
@@ -290,7 +297,14 @@ public sealed partial class KubernetesApiStandIn
                     await rollout(patched);
                 }
 
-                this.FinishRollout(ns, name);
+                if (this.StatefulSetRolloutStalls?.Invoke(patched) == true)
+                {
+                    this.StallRollout(ns, name);
+                }
+                else
+                {
+                    this.FinishRollout(ns, name);
+                }
             });
         }
 
@@ -324,7 +338,50 @@ public sealed partial class KubernetesApiStandIn
             {
                 JsonNode node = JsonNode.Parse(pod.Json)!;
                 node["metadata"]!["labels"]!["controller-revision-hash"] = revision;
+                SetReady(node, true);
                 this.Replace("pods", pod.Namespace, pod.Name, node);
+            }
+        }
+    }
+
+    private void StallRollout(string ns, string name)
+    {
+        lock (this.workloadGate)
+        {
+            V1StatefulSet set = this.Get<V1StatefulSet>("statefulsets", ns, name)!;
+            JsonNode document = JsonNode.Parse(KubernetesJson.Serialize(set))!;
+            JsonObject status = (JsonObject)document["status"]!;
+            status["readyReplicas"] = 0;
+            status["updatedReplicas"] = 0;
+            status["availableReplicas"] = 0;
+            this.Replace("statefulsets", ns, name, document);
+
+            List<StoredObject> pods = objects.GetOrAdd("pods", _ => []);
+            StoredObject[] owned;
+            lock (pods)
+            {
+                owned = WithLabels(pods.Where(p => p.Namespace == ns).ToArray(), string.Join(',', (set.Spec.Selector?.MatchLabels ?? new Dictionary<string, string>()).Select(l => $"{l.Key}={l.Value}")));
+            }
+
+            foreach (StoredObject pod in owned)
+            {
+                JsonNode node = JsonNode.Parse(pod.Json)!;
+                SetReady(node, false);
+                this.Replace("pods", pod.Namespace, pod.Name, node);
+            }
+        }
+    }
+
+    private static void SetReady(JsonNode pod, bool ready)
+    {
+        if (pod["status"]?["conditions"] is JsonArray conditions)
+        {
+            foreach (JsonNode? condition in conditions)
+            {
+                if (condition?["type"]?.GetValue<string>() == "Ready")
+                {
+                    condition["status"] = ready ? "True" : "False";
+                }
             }
         }
     }

@@ -44,6 +44,12 @@ public sealed record RegistryServerOptions
     /// connection elsewhere can take it in the moment between the old process and the new one.
     /// </summary>
     public bool Restartable { get; init; }
+
+    /// <summary>
+    /// Turns on distribution's in-memory blob descriptor cache (<c>storage.cache.blobdescriptor: inmemory</c>), the
+    /// default in Debian's and the registry:2 image's config.yml: HEAD of a blob is then answered from memory.
+    /// </summary>
+    public bool BlobDescriptorCache { get; init; }
 }
 
 /// <summary>
@@ -362,6 +368,12 @@ public class RegistryServer : IDisposable
         yaml.AppendLine("storage:");
         yaml.AppendLine("  filesystem:");
         yaml.AppendLine($"    rootdirectory: {this.StoragePath}");
+        if (this.Options.BlobDescriptorCache)
+        {
+            yaml.AppendLine("  cache:");
+            yaml.AppendLine("    blobdescriptor: inmemory");
+        }
+
         yaml.AppendLine("  delete:");
         yaml.AppendLine($"    enabled: {(this.Options.DeleteEnabled ? "true" : "false")}");
         yaml.AppendLine("  maintenance:");

@@ -78,6 +78,103 @@ public sealed class KubernetesGarbageCollectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_garbage_collect_that_fails_in_the_pod_undoes_the_read_only_switch_and_reports_the_failure()
+    {
+        var before = new Dictionary<string, string> { ["REGISTRY_LOG_LEVEL"] = "error" };
+        RegistryStatefulSet set = await this.StartAsync(deleteEnabled: true, before);
+        this.DeleteUnused();
+        long stored = this.scenario.Registry.BlobBytes();
+        string? resourceVersion = set.Current.Metadata.ResourceVersion;
+
+        // The dry run succeeds; the real garbage-collect fails in the pod.
+        var inPod = this.cluster.Exec!;
+        this.cluster.Exec = async (request, stdout, stderr) =>
+        {
+            if (request.Command.Contains("garbage-collect") && !request.Command.Contains("--dry-run"))
+            {
+                await stderr("failed to delete blob: storage is on fire\n");
+                return 3;
+            }
+
+            return await inPod(request, stdout, stderr);
+        };
+
+        PowerShellResult result = this.session.Run($"Invoke-RegistryGarbageCollection -KubeConfig '{this.KubeConfig}' -Registry '{this.Registry}' -Confirm:$false");
+
+        Assert.Null(result.Terminating);
+        PSObject gc = Assert.Single(result.Output);
+        Assert.Equal(GarbageCollectionStatus.Failed, gc.Properties["Status"].Value);
+        Assert.Contains("storage is on fire", (string)gc.Properties["Reason"].Value, StringComparison.Ordinal);
+        ErrorRecord error = Assert.Single(result.Errors);
+        Assert.Equal("GarbageCollectionFailed", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("storage is on fire", error.Exception.Message, StringComparison.Ordinal);
+
+        // Switched read-only, then back: the StatefulSet's environment is what it was, the window's annotation gone.
+        IReadOnlyDictionary<string, string>[] rollouts = set.Rollouts.ToArray();
+        Assert.Equal(2, rollouts.Length);
+        Assert.Equal(ReadOnlyWindow.Enabled, rollouts[0][ReadOnlyWindow.Variable]);
+        Assert.Equal(before, rollouts[1]);
+        Assert.Equal(before, set.Environment);
+        Assert.NotEqual(resourceVersion, set.Current.Metadata.ResourceVersion);
+        Assert.False(set.Current.Metadata.Annotations?.ContainsKey(KubernetesRegistryHost.WindowAnnotation) ?? false);
+        Assert.Equal(stored, this.scenario.Registry.BlobBytes());
+        using var client = new RegistryClient(RegistryEndpoint.Parse(this.Registry));
+        Assert.True(await client.IsWritableAsync(DeletionScenario.Env, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_read_only_rollout_that_never_becomes_ready_is_undone_and_garbage_collection_does_not_run()
+    {
+        var before = new Dictionary<string, string> { ["REGISTRY_LOG_LEVEL"] = "error" };
+        RegistryStatefulSet set = await this.StartAsync(deleteEnabled: true, before);
+        this.DeleteUnused();
+        long stored = this.scenario.Registry.BlobBytes();
+        this.cluster.StatefulSetRolloutStalls = patched =>
+            patched.Spec.Template.Spec.Containers.Any(c => c.Env?.Any(e => e.Name == ReadOnlyWindow.Variable) == true);
+
+        PowerShellResult result = this.session.Run($"Invoke-RegistryGarbageCollection -KubeConfig '{this.KubeConfig}' -Registry '{this.Registry}' -RestartTimeoutSec 10 -Confirm:$false");
+
+        Assert.Null(result.Terminating);
+        PSObject gc = Assert.Single(result.Output);
+        Assert.Equal(GarbageCollectionStatus.Failed, gc.Properties["Status"].Value);
+        ErrorRecord error = Assert.Single(result.Errors);
+        Assert.Equal("GarbageCollectionFailed", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("did not finish its rollout", error.Exception.Message, StringComparison.Ordinal);
+        Assert.Equal(before, set.Environment);
+        Assert.Equal(2, set.Rollouts.Count);
+        Assert.False(set.Current.Metadata.Annotations?.ContainsKey(KubernetesRegistryHost.WindowAnnotation) ?? false);
+        Assert.DoesNotContain(this.cluster.Execs, e => e.Command.Contains("garbage-collect"));
+        Assert.Equal(stored, this.scenario.Registry.BlobBytes());
+        using var client = new RegistryClient(RegistryEndpoint.Parse(this.Registry));
+        Assert.True(await client.IsWritableAsync(DeletionScenario.Env, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task WhatIf_runs_only_the_dry_run_in_the_pod_and_leaves_the_StatefulSet_as_it_is()
+    {
+        var before = new Dictionary<string, string> { ["REGISTRY_LOG_LEVEL"] = "error" };
+        RegistryStatefulSet set = await this.StartAsync(deleteEnabled: true, before);
+        long planned = this.DeleteUnused();
+        long stored = this.scenario.Registry.BlobBytes();
+        string? resourceVersion = set.Current.Metadata.ResourceVersion;
+
+        PowerShellResult result = this.session.Run($"Invoke-RegistryGarbageCollection -KubeConfig '{this.KubeConfig}' -Registry '{this.Registry}' -WhatIf");
+
+        Assert.Null(result.Terminating);
+        Assert.Empty(result.Errors);
+        PSObject gc = Assert.Single(result.Output);
+        Assert.Equal(GarbageCollectionStatus.WhatIf, gc.Properties["Status"].Value);
+        Assert.Equal(planned, (long)gc.Properties["BytesEligible"].Value);
+        Assert.DoesNotContain(this.cluster.Requests, r => r.StartsWith("PATCH", StringComparison.Ordinal));
+        Assert.Empty(set.Rollouts);
+        Assert.Equal(resourceVersion, set.Current.Metadata.ResourceVersion);
+        Assert.Equal(before, set.Environment);
+        string[] collects = this.cluster.Execs.Where(e => e.Command.Contains("garbage-collect")).Select(e => string.Join(' ', e.Command)).ToArray();
+        Assert.Equal([$"registry garbage-collect --dry-run {this.scenario.Registry.ConfigPath}"], collects);
+        Assert.Equal(stored, this.scenario.Registry.BlobBytes());
+    }
+
+    [Fact]
     public async Task A_read_only_window_an_interrupted_run_left_on_the_StatefulSet_is_restored_to_the_value_before_it()
     {
         var leftover = new Dictionary<string, string> { ["REGISTRY_LOG_LEVEL"] = "error", [ReadOnlyWindow.Variable] = ReadOnlyWindow.Enabled };

@@ -75,6 +75,65 @@ public sealed class RegistryIntegrityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_the_blob_descriptor_cache_on_a_blob_deleted_behind_the_registrys_back_is_still_reported_for_every_image_that_needs_it()
+    {
+        // distribution's default config.yml caches blob descriptors in memory: HEAD then answers 200 for a blob whose
+        // data file is gone, until the registry restarts. The check must read storage, not the cache.
+        using var cached = new RegistryServer(new RegistryServerOptions { BlobDescriptorCache = true });
+        using var pusher = new ImagePusher(cached.BaseAddress);
+        byte[] layer = ImagePusher.Layer(211, 70_000);
+        PushedImage one = await pusher.PushImageAsync(Repository, "659c7bce85f6381e675bb205-7", [layer, ImagePusher.Layer(212, 500)]);
+        PushedImage two = await pusher.PushImageAsync(Repository, "659c7bce85f6381e675bb205-8", [layer, ImagePusher.Layer(213, 600)], oci: true);
+        string digest = ImagePusher.Digest(layer);
+        using var http = new HttpClient { BaseAddress = cached.BaseAddress };
+        using (var head = new HttpRequestMessage(HttpMethod.Head, $"v2/{Repository}/blobs/{digest}"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(head)).StatusCode);
+        }
+
+        File.Delete(Path.Combine(cached.StoragePath, "docker", "registry", "v2", "blobs", "sha256", digest[7..9], digest[7..], "data"));
+        using (var head = new HttpRequestMessage(HttpMethod.Head, $"v2/{Repository}/blobs/{digest}"))
+        {
+            // The premise: the cache still vouches for the blob.
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(head)).StatusCode);
+        }
+
+        PowerShellResult result = this.session.Run($"Test-RegistryImage -Registry '{cached.Registry}' -Repository {Repository}");
+
+        Assert.Null(result.Terminating);
+        Assert.Empty(result.Errors);
+        PSObject[] problems = result.Output.Where(o => o.TypeNames[0] == "RegistryCleaner.RegistryImageProblem").ToArray();
+        Assert.Equal(2, problems.Length);
+        Assert.All(problems, p =>
+        {
+            Assert.Equal(("Layer", "Missing", digest, 70_000L), ((string)p.Properties["Kind"].Value, (string)p.Properties["Problem"].Value, (string)p.Properties["Digest"].Value, (long?)p.Properties["ExpectedSize"].Value));
+            Assert.Contains("storage has no data", (string)p.Properties["Reason"].Value, StringComparison.Ordinal);
+        });
+        Assert.Equal(new[] { one.Digest, two.Digest }.Order(), problems.Select(p => (string)p.Properties["ImageDigest"].Value).Order());
+        PSObject summary = result.Output[^1];
+        Assert.False((bool)summary.Properties["Healthy"].Value);
+        Assert.Equal(2, (int)summary.Properties["BrokenImages"].Value);
+        Assert.Equal(5, (int)summary.Properties["Blobs"].Value); // 3 layers (one shared) and 2 configurations
+    }
+
+    [Fact]
+    public async Task With_the_blob_descriptor_cache_on_a_whole_registry_is_healthy_and_a_truncated_layer_is_reported()
+    {
+        using var cached = new RegistryServer(new RegistryServerOptions { BlobDescriptorCache = true });
+        using var pusher = new ImagePusher(cached.BaseAddress);
+        PushedImage image = await pusher.PushImageAsync(Repository, "659c7bce85f6381e675bb205-9", [ImagePusher.Layer(221, 1), ImagePusher.Layer(222, 2000)]);
+
+        PowerShellResult healthy = this.session.Run($"Test-RegistryImage -Registry '{cached.Registry}' -Repository {Repository}");
+        PushedBlob layer = image.Layers[1];
+        File.WriteAllBytes(Path.Combine(cached.StoragePath, "docker", "registry", "v2", "blobs", "sha256", layer.Digest[7..9], layer.Digest[7..], "data"), new byte[10]);
+        PowerShellResult truncated = this.session.Run($"Test-RegistryImage -Registry '{cached.Registry}' -Repository {Repository}");
+
+        Assert.True((bool)Assert.Single(healthy.Output).Properties["Healthy"].Value);
+        PSObject problem = Assert.Single(truncated.Output, o => o.TypeNames[0] == "RegistryCleaner.RegistryImageProblem");
+        Assert.Equal((layer.Digest, "Missing"), ((string)problem.Properties["Digest"].Value, (string)problem.Properties["Problem"].Value));
+    }
+
+    [Fact]
     public void A_missing_index_child_and_a_truncated_layer_are_told_apart()
     {
         PushedImage child = this.index.Children[0];
