@@ -108,7 +108,7 @@ public sealed partial class RegistryClient
     public async Task<BlobDataCheck> CheckBlobDataAsync(string repository, string digest, long size, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
-        ArgumentException.ThrowIfNullOrEmpty(digest);
+        RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         string what = $"{repository}@{digest}";
         if (size == 0)
