@@ -5,6 +5,9 @@ namespace RegistryCleaner.Tests.Deletion;
 /// <summary>The journal file itself: owner-only, never through a link, and a torn line never spoils the rest.</summary>
 public sealed class JournalFileTests : IDisposable
 {
+    private const string D1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    private const string D2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
     private readonly string folder = Directory.CreateTempSubdirectory("registrycleaner-journalfile-").FullName;
 
     public void Dispose()
@@ -30,8 +33,8 @@ public sealed class JournalFileTests : IDisposable
         string directory = Path.Combine(this.folder, "reports", "nightly");
         var journal = new DeletionJournal(Path.Combine(directory, "deletions.jsonl"));
 
-        await journal.AppendAsync(Attempt("sha256:1"), CancellationToken.None);
-        await journal.AppendAsync(Outcome("sha256:1", "Deleted"), r => r[^1] with { }, CancellationToken.None);
+        await journal.AppendAsync(Attempt(D1), CancellationToken.None);
+        await journal.AppendAsync(Outcome(D1, "Deleted"), r => r[^1] with { }, CancellationToken.None);
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(journal.Path));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
@@ -56,8 +59,8 @@ public sealed class JournalFileTests : IDisposable
         File.CreateSymbolicLink(link, target);
         var journal = new DeletionJournal(link);
 
-        var refused = await Assert.ThrowsAsync<UnsafeJournalPathException>(() => journal.AppendAsync(Attempt("sha256:1"), CancellationToken.None));
-        await Assert.ThrowsAsync<UnsafeJournalPathException>(() => journal.AppendAsync(Outcome("sha256:1", "Deleted"), r => r[^1], CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<UnsafeJournalPathException>(() => journal.AppendAsync(Attempt(D1), CancellationToken.None));
+        await Assert.ThrowsAsync<UnsafeJournalPathException>(() => journal.AppendAsync(Outcome(D1, "Deleted"), r => r[^1], CancellationToken.None));
 
         Assert.Contains("symbolic link", refused.Message, StringComparison.Ordinal);
         Assert.Contains(link, refused.Message, StringComparison.Ordinal);
@@ -83,7 +86,7 @@ public sealed class JournalFileTests : IDisposable
             await mkfifo.WaitForExitAsync();
         }
 
-        var refused = await Assert.ThrowsAsync<UnsafeJournalPathException>(() => new DeletionJournal(fifo).AppendAsync(Attempt("sha256:1"), CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<UnsafeJournalPathException>(() => new DeletionJournal(fifo).AppendAsync(Attempt(D1), CancellationToken.None));
         Assert.Contains("not a regular file", refused.Message, StringComparison.Ordinal);
     }
 
@@ -92,18 +95,18 @@ public sealed class JournalFileTests : IDisposable
     {
         string path = Path.Combine(this.folder, "torn.jsonl");
         var first = new DeletionJournal(path);
-        await first.AppendAsync(Attempt("sha256:1"), CancellationToken.None);
+        await first.AppendAsync(Attempt(D1), CancellationToken.None);
         File.AppendAllText(path, "{\"kind\":\"outcome\",\"ti");
 
         var second = new DeletionJournal(path);
-        await second.AppendAsync(Attempt("sha256:2"), CancellationToken.None);
-        await second.AppendAsync(Outcome("sha256:2", "Deleted"), r => r[^1] with { Message = $"saw {r.Count}" }, CancellationToken.None);
+        await second.AppendAsync(Attempt(D2), CancellationToken.None);
+        await second.AppendAsync(Outcome(D2, "Deleted"), r => r[^1] with { Message = $"saw {r.Count}" }, CancellationToken.None);
 
         string[] lines = File.ReadAllText(path).Split('\n');
         Assert.Equal(["{\"kind\":\"outcome\",\"ti", string.Empty], [lines[1], lines[^1]]);
         JournalContents contents = DeletionJournal.ReadContents(path);
         Assert.Equal([2], contents.UnreadableLines);
-        Assert.Equal(["sha256:1", "sha256:2", "sha256:2"], contents.Records.Select(r => r.Digest));
+        Assert.Equal([D1, D2, D2], contents.Records.Select(r => r.Digest));
         Assert.Equal("saw 2", contents.Records[^1].Message);
         Assert.Equal([2], second.UnreadableLines);
     }
