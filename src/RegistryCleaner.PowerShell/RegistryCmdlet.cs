@@ -1,7 +1,7 @@
 using System.Management.Automation;
-using System.Net;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.Registry;
+using RegistryCleaner.Workloads;
 
 namespace RegistryCleaner.PowerShell;
 
@@ -20,11 +20,18 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
     public string? Registry { get; set; }
 
     /// <summary>
-    /// <para type="description">Registry credentials. Default: REGISTRY_USERNAME/REGISTRY_PASSWORD (registry.username, registry.password), else Docker's config.json, else anonymous.</para>
+    /// <para type="description">Registry credentials; they win over every other source. Without it the first source that has credentials for the registry is used: REGISTRY_USERNAME/REGISTRY_PASSWORD, registry.username/registry.password in config.yaml, the Kubernetes pull secret (-CredentialSecret, registry.credential_secret), Docker's config.json (auths, then credHelpers or credsStore through docker-credential-NAME), Podman's auth.json, else anonymous. -Verbose names the source used (never the secret), and so does the error when the registry refuses it.</para>
     /// </summary>
     [Parameter]
     [Credential]
     public PSCredential? Credential { get; set; }
+
+    /// <summary>
+    /// <para type="description">A Kubernetes image pull secret, NAMESPACE/NAME (Domino: domino-platform/domino-registry), whose .dockerconfigjson holds the registry's credentials. Read with the kubeconfig (-KubeConfig and -Context where the cmdlet has them, else kubernetes.kubeconfig (KUBECONFIG), ~/.kube/config or the in-cluster service account) when no -Credential or REGISTRY_PASSWORD/registry.password is set. A named secret that cannot be read (no cluster access, 403, 404) or has no entry for the registry stops the command (RegistryCredentialSecretUnreadable). Default: registry.credential_secret (unset), whose failures are only a verbose note.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CredentialSecret { get; set; }
 
     /// <summary>
     /// <para type="description">Skips TLS certificate verification. Default: registry.skip_certificate_check.</para>
@@ -113,45 +120,18 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
     }
 
     /// <summary>
-    /// Creates the one pooled client for the registry, with credentials resolved in order: -Credential, the configured
-    /// password (REGISTRY_PASSWORD or registry.password, with registry.username), then Docker's config.json.
+    /// Creates the one pooled client for the registry, with the credential of the first source that has one (see
+    /// <see cref="RegistryCredentialChain"/>); verbose output names the source only.
     /// </summary>
     /// <param name="endpoint">The registry.</param>
     /// <returns>A client the caller disposes.</returns>
     protected RegistryClient CreateRegistryClient(RegistryEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        RegistryCredential? credential;
-        if (this.Credential is not null)
-        {
-            // The password leaves its SecureString only here, for the client that sends it.
-            NetworkCredential network = this.Credential.GetNetworkCredential();
-            credential = new RegistryCredential(this.Credential.UserName, network.Password);
-        }
-        else if (this.Configuration.GetString(ConfigSchema.RegistryPassword) is { Length: > 0 } password)
-        {
-            // Name the source (REGISTRY_PASSWORD or the config file): a refusal must not send the user to -Credential.
-            ConfigValue configured = this.Configuration[ConfigSchema.RegistryPassword];
-            credential = new RegistryCredential(
-                this.Configuration.GetString(ConfigSchema.RegistryUsername) ?? RegistryCredentialResolver.DefaultUsername,
-                password).WithSource(configured.Source == ConfigSource.Environment ? "Environment" : this.Configuration.FilePath ?? configured.Source.ToString());
-        }
-        else
-        {
-            try
-            {
-                credential = RegistryCredentialResolver.Resolve(endpoint, null, name => Environment.GetEnvironmentVariable(name), null);
-            }
-            catch (InvalidDataException ex)
-            {
-                throw this.Terminate(ex, "DockerConfigInvalid", ErrorCategory.InvalidData, endpoint.DisplayName);
-            }
-        }
-
-        if (credential is not null)
-        {
-            this.WriteVerbose($"Registry {endpoint.DisplayName}: credentials of {credential}.");
-        }
+        RegistryCredential? credential = this.ResolveCredential(endpoint);
+        this.WriteVerbose(credential is null
+            ? $"Registry {endpoint.DisplayName}: no credentials found; trying anonymous access."
+            : $"Registry {endpoint.DisplayName}: credentials from {credential.Source}.");
 
         bool skipCertificateCheck = this.SkipCertificateCheck.IsPresent
             || (!this.MyInvocation.BoundParameters.ContainsKey(nameof(this.SkipCertificateCheck))
@@ -164,6 +144,55 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
             Timeout = this.EffectiveTimeout,
             MaxConcurrency = this.EffectiveThrottleLimit,
         });
+    }
+
+    /// <summary>Resolves the registry credential on the pipeline thread, writing why sources were skipped as verbose text.</summary>
+    /// <param name="endpoint">The registry.</param>
+    /// <returns>The credential, or <see langword="null"/> for anonymous access.</returns>
+    protected RegistryCredential? ResolveCredential(RegistryEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var input = new CredentialChainInput
+        {
+            Credential = this.Credential,
+            CredentialSecret = this.CredentialSecret,
+            KubeConfig = this.MyInvocation.BoundParameters.TryGetValue("KubeConfig", out object? kubeConfig) && kubeConfig is string path ? this.ResolveFilePath(path) : null,
+            Context = this.MyInvocation.BoundParameters.TryGetValue("Context", out object? context)
+                ? context switch { string one => one, string[] { Length: > 0 } many => many[0], _ => null }
+                : null,
+            Timeout = this.EffectiveTimeout,
+        };
+        var notes = new List<string>();
+        try
+        {
+            Action<string> note = text =>
+            {
+                lock (notes)
+                {
+                    notes.Add(text);
+                }
+            };
+            return Task.Run(() => RegistryCredentialChain.ResolveAsync(this.Configuration, endpoint, input, note, this.StopToken)).GetAwaiter().GetResult();
+        }
+        catch (PullSecretUnreadableException ex)
+        {
+            throw this.Terminate(ex, "RegistryCredentialSecretUnreadable", ErrorCategory.AuthenticationError, this.CredentialSecret);
+        }
+        catch (CredentialHelperException ex)
+        {
+            throw this.Terminate(ex, "RegistryCredentialHelperFailed", ErrorCategory.AuthenticationError, endpoint.DisplayName);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw this.Terminate(ex, "DockerConfigInvalid", ErrorCategory.InvalidData, endpoint.DisplayName);
+        }
+        finally
+        {
+            foreach (string text in notes)
+            {
+                this.WriteVerbose(text);
+            }
+        }
     }
 
     /// <summary>

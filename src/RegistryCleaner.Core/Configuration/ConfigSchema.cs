@@ -61,6 +61,9 @@ public static class ConfigSchema
     /// <summary>The key holding the registry password.</summary>
     public const string RegistryPassword = "registry.password";
 
+    /// <summary>The key naming a Kubernetes image pull secret (namespace/name) to take registry credentials from.</summary>
+    public const string RegistryCredentialSecret = "registry.credential_secret";
+
     /// <summary>The key that turns off TLS certificate verification.</summary>
     public const string RegistrySkipCertificateCheck = "registry.skip_certificate_check";
 
@@ -160,6 +163,7 @@ public static class ConfigSchema
         new(RegistryImages, ConfigValueKind.StringList, new[] { "environment", "model" }, null, "Image names below registry.repository that the cmdlets work on by default."),
         new(RegistryUsername, ConfigValueKind.String, "domino-registry", "REGISTRY_USERNAME", "Registry user name, used when a password is set."),
         new(RegistryPassword, ConfigValueKind.Secret, null, "REGISTRY_PASSWORD", "Registry password. Prefer the REGISTRY_PASSWORD environment variable or -Credential over the file."),
+        new(RegistryCredentialSecret, ConfigValueKind.String, null, null, "Kubernetes image pull secret (<namespace>/<name>, Domino: domino-platform/domino-registry) whose .dockerconfigjson holds the registry credentials, read with the kubeconfig parameters when no -Credential, environment or config password is set (-CredentialSecret). Unset: not read. A configured secret that cannot be read is skipped with a verbose note."),
         new(RegistrySkipCertificateCheck, ConfigValueKind.Boolean, false, null, "Skip TLS certificate verification (as -SkipCertificateCheck). Only for registries with self-signed certificates."),
         new(RegistryAliases, ConfigValueKind.StringList, Array.Empty<string>(), null, "Other host names of the same registry (service FQDN, IP, node port), used with -StrictHost."),
         new(RegistryTokenRealmHosts, ConfigValueKind.StringList, Array.Empty<string>(), null, "Hosts, besides the registry's own site (same host, or same domain such as auth.docker.io for registry-1.docker.io), whose token service (the realm of a Bearer challenge) may receive the registry credentials. Any port of a listed host is allowed; an HTTPS registry's token service must still be https."),

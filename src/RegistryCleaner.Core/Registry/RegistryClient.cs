@@ -764,7 +764,7 @@ public sealed partial class RegistryClient : IDisposable
                 throw insufficientScope
                     ? new RegistryAuthenticationException(
                         this.Name,
-                        $"Registry {this.Name} accepted the login of user '{this.options.Credential?.Username}' but its token service did not grant '{scope}' for {method} /{path}: the user lacks permission.",
+                        $"Registry {this.Name} accepted the login of user '{this.options.Credential?.Username}'{(this.options.Credential is { } used ? $" (credentials from {used.Source})" : string.Empty)} but its token service did not grant '{scope}' for {method} /{path}: the user lacks permission.",
                         HttpStatusCode.Unauthorized)
                     : this.Refused(HttpStatusCode.Unauthorized, null);
             }
@@ -783,10 +783,10 @@ public sealed partial class RegistryClient : IDisposable
     {
         RegistryCredential? credential = this.options.Credential;
         string message = status == HttpStatusCode.Forbidden
-            ? $"Registry {this.Name} denied access (403) to {what} for {(credential is null ? "anonymous access" : $"user '{credential.Username}'")}: the credentials lack permission."
+            ? $"Registry {this.Name} denied access (403) to {what} for {(credential is null ? "anonymous access" : $"user '{credential.Username}' (credentials from {credential.Source})")}: the credentials lack permission."
             : credential is null
-                ? $"Registry {this.Name} requires credentials (401): pass -Credential, set REGISTRY_PASSWORD, or docker login {this.Name}."
-                : $"Registry {this.Name} refused the credentials of user '{credential.Username}' (401, from {credential.Source}): check the user name and password.";
+                ? $"Registry {this.Name} requires credentials (401): pass -Credential, set REGISTRY_PASSWORD, name a pull secret with -CredentialSecret, or docker login {this.Name}."
+                : $"Registry {this.Name}: the credentials from {credential.Source} were refused (401, user '{credential.Username}'): check the user name and password there.";
         return new RegistryAuthenticationException(this.Name, message, status);
     }
 

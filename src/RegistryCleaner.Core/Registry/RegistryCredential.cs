@@ -37,8 +37,8 @@ public sealed class RegistryCredential
     /// <summary>Gets the identity (refresh) token, when the credential is one.</summary>
     internal string? IdentityToken { get; }
 
-    /// <summary>Gets where the credential came from, for diagnostics: <c>Explicit</c>, <c>Environment</c> or the config.json path.</summary>
-    public string Source { get; private init; } = "Explicit";
+    /// <summary>Gets where the credential came from, for diagnostics and refusals: <c>-Credential</c>, <c>environment (REGISTRY_PASSWORD)</c>, <c>credHelpers 'name'</c> and so on; never the secret.</summary>
+    public string Source { get; private init; } = "-Credential";
 
     /// <summary>Creates an identity-token credential (the <c>identitytoken</c> of a Docker <c>config.json</c>).</summary>
     /// <param name="username">The user name (often <c>&lt;token&gt;</c>).</param>
@@ -99,7 +99,7 @@ public static class RegistryCredentialResolver
         {
             string? username = environment("REGISTRY_USERNAME");
             return new RegistryCredential(string.IsNullOrEmpty(username) ? DefaultUsername : username, password)
-                .WithSource("Environment");
+                .WithSource("environment (REGISTRY_PASSWORD)");
         }
 
         string? dockerConfigDirectory = environment("DOCKER_CONFIG");
@@ -214,8 +214,9 @@ public static class RegistryCredentialResolver
     private static string? StringProperty(JsonElement element, string name) =>
         element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    // docker login stores keys as host[:port] or as a URL (https://host[:port]/v1/ for Docker Hub).
-    private static bool KeyMatches(string key, RegistryEndpoint endpoint)
+    // docker login stores keys as host[:port] or as a URL (https://host[:port]/v1/ for Docker Hub). podman may also
+    // key a credential by host/namespace: that one is for part of the registry only, so it is not used for all of it.
+    internal static bool KeyMatches(string key, RegistryEndpoint endpoint)
     {
         string host = key;
         int scheme = host.IndexOf("://", StringComparison.Ordinal);
@@ -227,9 +228,26 @@ public static class RegistryCredentialResolver
         int slash = host.IndexOf('/', StringComparison.Ordinal);
         if (slash >= 0)
         {
+            if (scheme < 0 && host[(slash + 1)..].Trim('/').Length > 0)
+            {
+                return false;
+            }
+
             host = host[..slash];
         }
 
-        return string.Equals(host, endpoint.DisplayName, StringComparison.OrdinalIgnoreCase);
+        return string.Equals(CanonicalHost(host), CanonicalHost(endpoint.DisplayName), StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>Gets the name Docker uses for a registry in its credential stores: Docker Hub's aliases are one registry.</summary>
+    /// <param name="endpoint">The registry.</param>
+    /// <returns><c>https://index.docker.io/v1/</c> for Docker Hub, else host[:port].</returns>
+    internal static string ServerUrl(RegistryEndpoint endpoint) =>
+        CanonicalHost(endpoint.DisplayName) == "docker.io" ? "https://index.docker.io/v1/" : endpoint.DisplayName;
+
+    private static string CanonicalHost(string host) => host.ToLowerInvariant() switch
+    {
+        "docker.io" or "index.docker.io" or "registry-1.docker.io" or "registry.hub.docker.com" => "docker.io",
+        string other => other,
+    };
 }

@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
+using RegistryCleaner.Registry;
+using RegistryCleaner.Workloads;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -23,6 +25,9 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
     /// <summary>The mask shown for a secret that is set.</summary>
     public const string SecretMask = "********";
 
+    /// <summary>The row that names the registry credential source in use (not a key that can be set).</summary>
+    public const string CredentialSourceKey = "registry.credential_source";
+
     /// <summary>
     /// <para type="description">Only these keys (wildcards allowed), e.g. registry.* or *timeout.</para>
     /// </summary>
@@ -40,7 +45,7 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
         {
             // A name that matches no key is a typo worth saying (as Get-Item does), naming the closest key; a wildcard
             // that matches nothing is an empty answer, as Get-ChildItem gives.
-            if (!WildcardPattern.ContainsWildcardCharacters(keys[i]) && !this.Configuration.Values.Any(v => patterns[i].IsMatch(v.Key.Name)))
+            if (!WildcardPattern.ContainsWildcardCharacters(keys[i]) && !patterns[i].IsMatch(CredentialSourceKey) && !this.Configuration.Values.Any(v => patterns[i].IsMatch(v.Key.Name)))
             {
                 this.WriteError(new ErrorRecord(
                     new ItemNotFoundException($"'{keys[i]}' is not a configuration key. Did you mean '{ConfigSchema.Closest(keys[i])}'? Get-RegistryCleanerConfig without -Key lists every key."),
@@ -68,5 +73,49 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
                     value.Key.Description),
                 OutputTypeNames.ConfigEntry);
         }
+
+        if (patterns.Any(p => p.IsMatch(CredentialSourceKey)))
+        {
+            this.WriteTyped(this.CredentialSourceEntry(), OutputTypeNames.ConfigEntry);
+        }
+    }
+
+    // Which source the registry cmdlets would take credentials from for registry.url, found the way they find it
+    // (so a credential helper is asked and a configured pull secret read); the value names the source, never the secret.
+    private ConfigEntry CredentialSourceEntry()
+    {
+        const string Description = "The registry credential source the registry cmdlets would use for registry.url without -Credential or -CredentialSecret: the first of REGISTRY_USERNAME/REGISTRY_PASSWORD, registry.username/password, registry.credential_secret, Docker config.json (auths, credHelpers, credsStore), Podman auth.json, else anonymous. Shown, never set.";
+        string value;
+        try
+        {
+            RegistryEndpoint endpoint = RegistryEndpoint.Parse(this.Configuration.GetString(ConfigSchema.RegistryUrl) ?? string.Empty);
+            var notes = new List<string>();
+            Action<string> note = text =>
+            {
+                lock (notes)
+                {
+                    notes.Add(text);
+                }
+            };
+            RegistryCredential? credential = Task.Run(() => RegistryCredentialChain.ResolveAsync(
+                this.Configuration,
+                endpoint,
+                new CredentialChainInput { Timeout = TimeSpan.FromSeconds(Math.Max(1, this.Configuration.GetInt32(ConfigSchema.Timeout))) },
+                note,
+                this.StopToken)).GetAwaiter().GetResult();
+            foreach (string text in notes)
+            {
+                this.WriteVerbose(text);
+            }
+
+            value = credential?.Source ?? RegistryCredentialChain.Anonymous;
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or CredentialHelperException or PullSecretUnreadableException or IOException or UnauthorizedAccessException)
+        {
+            // The messages name files and helpers, never what a helper wrote.
+            value = $"none: {ex.Message}";
+        }
+
+        return new ConfigEntry(CredentialSourceKey, value, "Lookup", null, null, Description);
     }
 }

@@ -116,7 +116,7 @@ public sealed class SecretTests : IAsyncLifetime
                     if (command.StartsWith("Get-RegistryImage", StringComparison.Ordinal))
                     {
                         // The refusal names where the password came from, so the user fixes the right place.
-                        Assert.Contains(fromEnvironment ? "from Environment" : "from Explicit", result.Errors[0].Exception.Message, StringComparison.Ordinal);
+                        Assert.Contains(fromEnvironment ? "the credentials from environment (REGISTRY_PASSWORD) were refused" : "the credentials from -Credential were refused", result.Errors[0].Exception.Message, StringComparison.Ordinal);
                     }
                 }
                 else if (!wrongPassword && command.Contains("Registry", StringComparison.Ordinal) && !command.StartsWith("Find-", StringComparison.Ordinal) && !command.StartsWith("Remove-Mongo", StringComparison.Ordinal))

@@ -197,6 +197,11 @@ public sealed partial class KubernetesApiStandIn : IAsyncDisposable
         {
             return;
         }
+
+        if (await TryHandleSecretAsync(context, parts))
+        {
+            return;
+        }
         switch (path)
         {
             case "/version":

@@ -304,6 +304,33 @@ public sealed class TokenRealmShellTests : IAsyncDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void A_credential_from_a_credential_helper_goes_no_further_than_the_registry_s_own_site()
+    {
+        // docker-credential-test answers the registry's host with a password; its realm is on another address.
+        string bin = Path.Combine(this.folder, "bin");
+        string docker = Path.Combine(this.folder, "docker");
+        Directory.CreateDirectory(bin);
+        Directory.CreateDirectory(docker);
+        string helper = Path.Combine(bin, "docker-credential-test");
+        File.WriteAllText(helper, "#!/bin/sh\ninput=$(cat)\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"" + Password + "\"}' \"$input\"\n");
+        File.SetUnixFileMode(helper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.WriteAllText(Path.Combine(docker, "config.json"), "{\"credHelpers\":{\"" + this.registry.BaseAddress.Authority + "\":\"test\"}}");
+        File.SetUnixFileMode(Path.Combine(docker, "config.json"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var shell = new UserShell(this.folder);
+        shell.Environment["PATH"] = bin + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+        shell.Environment["DOCKER_CONFIG"] = docker;
+        string registryUrl = this.registry.BaseAddress.ToString().TrimEnd('/');
+
+        UserSession refused = shell.Run($"Get-RegistryImage -Registry {registryUrl} -Repository team/app -Verbose");
+
+        Assert.Equal(["RegistryTokenRealmRefused"], refused.ErrorIds);
+        Assert.Contains("credentials from credHelpers 'test'", refused.Text, StringComparison.Ordinal);
+        Assert.Empty(this.realmAuthorizations);
+        Assert.DoesNotContain(Password, refused.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_foreign_realm_stops_the_cmdlet_with_RegistryTokenRealmRefused_until_config_yaml_lists_its_host()
     {
         var shell = new UserShell(this.folder);
