@@ -65,7 +65,7 @@ public sealed partial class RegistryReportTests(ITestOutputHelper output) : IAsy
         string blobs = Path.Combine(this.user.Scenario.Registry.StoragePath, "docker", "registry", "v2", "blobs");
         long stored = Directory.EnumerateFiles(blobs, "data", SearchOption.AllDirectories).Sum(static f => new FileInfo(f).Length);
         Assert.Equal(stored, report["bytes"]);
-        Assert.Contains("ReclaimableBytes", session.Output, StringComparison.Ordinal);
+        Assert.Contains("Images Bytes Candidates Reclaimable Path", session.Text, StringComparison.Ordinal);
 
         string html = Path.Combine(this.user.Scenario.Folder, "report.html");
         string text = File.ReadAllText(html);
