@@ -151,8 +151,14 @@ public sealed partial class RegistryReportTests(ITestOutputHelper output) : IAsy
             @() | Export-RegistryReport -Path ./empty.html
             "EMPTY-FILE $(Test-Path ./empty.html)"
             Export-RegistryReport -Path . {{this.Common}}
+            Export-RegistryReport -Path ./unreadable.html {{this.Common}} -Repository dominodatalab/* -InUse (Get-WorkloadImage -Path ./cluster.json) -MongoUri 'mongodb://127.0.0.1:{{ClosedPort()}}/?directConnection=true' -TimeoutSec 2
+            "UNREADABLE-FILE $(Test-Path ./unreadable.html)"
             """);
-        Assert.Equal(["ReportFileExists", "ReportInputEmpty", "ReportPathInvalid"], again.ErrorIds.Order(StringComparer.Ordinal));
+        output.WriteLine(again.ToString());
+
+        // Fail closed like Get-UnusedImage: Domino's records cannot be read, so nothing is planned and no page is written.
+        Assert.Equal(["DominoUsageUnreadable", "ReportFileExists", "ReportInputEmpty", "ReportPathInvalid"], again.ErrorIds.Order(StringComparer.Ordinal));
+        Assert.Contains("UNREADABLE-FILE False", again.Text, StringComparison.Ordinal);
         Assert.Contains("AFTER-REFUSAL True", again.Text, StringComparison.Ordinal);
         Assert.Contains("WHATIF-OUTPUT 0", again.Text, StringComparison.Ordinal);
         Assert.Contains("What if: Performing the operation \"Write the registry report", again.Text, StringComparison.Ordinal);
@@ -200,6 +206,13 @@ public sealed partial class RegistryReportTests(ITestOutputHelper output) : IAsy
         Assert.Equal("Manifest shared with a kept tag", RegistryReportPage.KeptReasonKind("the same manifest is also tagged 'x', which is kept (in use by y); deleting by digest would remove that tag too"));
         Assert.Equal("Child of a kept index", RegistryReportPage.KeptReasonKind("child of the kept index sha256:1 ('v1'); deleting it would break that index"));
         Assert.Equal("Too young (-OlderThan)", RegistryReportPage.KeptReasonKind("created 2026-01-01 00:00:00Z, not older than 90 days"));
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void AssertSelfContained(string html)
