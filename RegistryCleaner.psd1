@@ -14,6 +14,7 @@
         'Compare-DominoRegistry'
         'Disable-RegistryDeletion'
         'Enable-RegistryDeletion'
+        'Export-RegistryReport'
         'Find-ArchivedEnvTag'
         'Get-DominoImageUsage'
         'Get-RegistryCleanerConfig'

@@ -220,7 +220,9 @@ function Invoke-PesterTests {
 function Invoke-Test {
     # The graph tests build and pull real images: buildah, podman, skopeo and umoci.
     Install-DebianPackage @{ 'docker-registry' = 'docker-registry'; 'htpasswd' = 'apache2-utils'; 'openssl' = 'openssl'
-        'buildah' = 'buildah'; 'podman' = 'podman'; 'skopeo' = 'skopeo'; 'umoci' = 'umoci' }
+        'buildah' = 'buildah'; 'podman' = 'podman'; 'skopeo' = 'skopeo'; 'umoci' = 'umoci'
+        # The HTML report test renders the page in a real headless browser.
+        'chromium' = 'chromium' }
     Invoke-Build
     Write-Host 'Running xunit tests...' -ForegroundColor Cyan
     $xunit = Invoke-XunitTests

@@ -13,7 +13,10 @@
     code is non-zero when anything fails or the prediction is off.
 #>
 param(
-    [Parameter(Mandatory)][string] $ModulePath
+    [Parameter(Mandatory)][string] $ModulePath,
+    # Before deleting, the demo writes the HTML report of the registry and its plan here (Export-RegistryReport), and a
+    # screenshot of it next to it when Debian's chromium is installed; its last lines say where they are.
+    [string] $ReportPath = (Join-Path (Split-Path $PSScriptRoot) 'out/demo/registry-report.html')
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -126,6 +129,18 @@ mongo:
         }
     } | Show-Table
 
+    Write-Heading '4b. The report: Export-RegistryReport -Path registry-report.html -InUse $inUse -StoragePath $storage'
+    New-Item -ItemType Directory -Path (Split-Path $ReportPath) -Force | Out-Null
+    $report = Export-RegistryReport -Path $ReportPath -InUse $inUse -StoragePath $storage -Force -WarningAction SilentlyContinue
+    $report | Format-List | Out-String -Width 250 | Write-Host
+    if ($report.ReclaimableBytes -ne $predicted) { throw "The report's reclaimable bytes ($($report.ReclaimableBytes)) differ from the plan's ($predicted)." }
+    $screenshot = [IO.Path]::ChangeExtension($ReportPath, '.png')
+    if (Get-Command chromium -ErrorAction Ignore) {
+        $profileDir = Join-Path $work 'chromium'
+        $url = [Uri]::new((Resolve-Path -LiteralPath $ReportPath).Path).AbsoluteUri
+        & chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "--user-data-dir=$profileDir" "--screenshot=$screenshot" '--window-size=1000,1300' $url 2>$null | Out-Null
+    }
+
     Write-Heading '5. Dry run: Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf'
     $before = Get-LabBlobBytes $lab
     Remove-UnusedImage -InUse $inUse -StoragePath $storage -WhatIf | Out-Host
@@ -161,6 +176,11 @@ mongo:
     $differences | Show-Table
     Write-Host 'The revision records whose images are gone can go too (dry run):'
     $differences | Where-Object Difference -eq ImageMissing | Remove-MongoEnvRevision -WhatIf
+
+    Write-Heading 'The report'
+    Write-Host "The registry and its plan before the cleanup, as one HTML page (open it in any browser, no network needed):"
+    Write-Host "  $($report.Path)" -ForegroundColor Green
+    if (Test-Path $screenshot) { Write-Host "  $screenshot (a screenshot of it)" }
 }
 catch {
     Write-Host "Demo failed: $($_.Exception.Message)" -ForegroundColor Red

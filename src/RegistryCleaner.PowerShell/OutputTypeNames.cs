@@ -50,4 +50,7 @@ public static class OutputTypeNames
 
     /// <summary>The delete setting of a registry workload after Enable-/Disable-RegistryDeletion.</summary>
     public const string RegistryDeletionSetting = "RegistryCleaner.RegistryDeletionSetting";
+
+    /// <summary>The HTML report Export-RegistryReport wrote, with its totals.</summary>
+    public const string RegistryReport = "RegistryCleaner.RegistryReport";
 }

@@ -18,6 +18,9 @@ public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, U
 {
     /// <summary>Gets Domino's revisions and builds with their owners, when Domino's records were read.</summary>
     public DominoImageCatalog? Domino { get; init; }
+
+    /// <summary>Gets the inventory the plan was made from (every repository of the registry).</summary>
+    public RegistryInventory? Inventory { get; init; }
 }
 
 /// <content>Planning unused images: usage, the whole-catalog inventory and the planner, shared by the unused-image cmdlets.</content>
@@ -77,7 +80,7 @@ public abstract partial class RegistryCmdlet
         RegistryClient client = this.CreateRegistryClient(endpoint);
         try
         {
-            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags, DominoImageCatalog? domino) = this.RunEngine(async (queue, token) =>
+            (DeletionPlan plan, UsageSnapshot usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> plannedTags, DominoImageCatalog? domino, RegistryInventory read) = this.RunEngine(async (queue, token) =>
             {
                 if (query.Repository is { Length: > 0 } named)
                 {
@@ -189,7 +192,7 @@ public abstract partial class RegistryCmdlet
                     (planned, usage) = KeepCloneChains(request, planned, records.Catalog, endpoint.DisplayName);
                 }
 
-                return (planned, usage, tagsByRepository, records?.Catalog);
+                return (planned, usage, tagsByRepository, records?.Catalog, inventory);
             });
 
             if (plan.BytesAreEstimates)
@@ -203,7 +206,7 @@ public abstract partial class RegistryCmdlet
                     $"The sum of ReclaimableBytes ({plan.TotalReclaimableBytes} bytes) is exact only if no tag of this registry was ever overwritten: an overwritten tag leaves its old manifest untagged, the registry API cannot list it, and it keeps its layers through garbage collection. Up to {ByteCount.Format(plan.UnverifiedBytes)} ({plan.UnverifiedBytes} bytes) of layers and configurations could be held that way, so the sum is an upper bound. To make it exact, pass -StoragePath with the registry's storage rootdirectory (read-only), which adds untagged manifests to the plan."));
             }
 
-            return new UnusedImagePlan(plan, client, usage, plannedTags) { Domino = domino };
+            return new UnusedImagePlan(plan, client, usage, plannedTags) { Domino = domino, Inventory = read };
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
