@@ -207,6 +207,30 @@ Describe 'Default table views' {
     }
 }
 
+Describe 'In a real 80-column console' -Skip:(-not $IsLinux -or -not (Get-Command script -ErrorAction Ignore)) {
+    # Out-String -Width 79 is what an 80-column console shows (it keeps the last column free), also when rows stream in:
+    # here the 51-character model tags arrive half a second after the short environment tags that start the table.
+    It 'lays Get-UnusedImage out as Out-String -Width 79 does, model tags whole' {
+        $unused = @(Get-UnusedImage -Registry $url -Repository $repositories -InUse @() -MongoUsage:$false -KeepLatest 0 3>$null)
+        $clixml = Join-Path $TestDrive 'unused.clixml'
+        $unused | Export-Clixml $clixml
+        $child = Join-Path $TestDrive 'console.ps1'
+        Set-Content $child @"
+Import-Module '$(Get-TestModulePath)'
+`$PSStyle.OutputRendering = 'PlainText'
+Import-Clixml '$clixml' | ForEach-Object { `$_.PSObject.TypeNames.Insert(0, 'RegistryCleaner.UnusedImage'); if (`$_.Tag.Length -eq 51) { Start-Sleep -Milliseconds 500 }; `$_ }
+"@
+        $process = [Environment]::ProcessPath
+        $pwsh = if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { "'$process' '$(Join-Path $PSHOME 'pwsh.dll')'" } else { "'$process'" }
+        $shown = @(script -qec "stty cols 80 rows 200; $pwsh -NoProfile -NonInteractive -File '$child'" /dev/null |
+            ForEach-Object { $_ -replace '\r', '' -replace '\x1b\[\?1[hl]\x1b[=>]?', '' -replace '\x1b\[[0-9;?]*[A-Za-z]', '' })
+        $expected = @($unused | Out-String -Width 79 -Stream)
+        ($shown | Where-Object { $_.Trim() }) | Should -Be ($expected | Where-Object { $_.Trim() })
+        foreach ($image in $unused) { @($shown | Where-Object { $_.StartsWith($image.Tag + ' ') }).Count | Should -Be 1 }
+        ($shown | Measure-Object -Property Length -Maximum).Maximum | Should -BeLessOrEqual 79
+    }
+}
+
 Describe 'List views' {
     It 'shows every property of <_> with sizes in exact bytes, whole digests and UTC times' -ForEach @(
         'UnusedImage', 'ImageDeletion', 'RegistryImage', 'RegistryLayer', 'TagBytes', 'WorkloadImage', 'ArchivedEnvTag',
