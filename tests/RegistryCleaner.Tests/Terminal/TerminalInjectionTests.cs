@@ -47,7 +47,7 @@ public class TerminalInjectionTests : IDisposable
         // The default table groups by image name (this one has no valid repository, so the whole reference heads its group);
         // the Wide view has one row per image, the list view every property.
         Shows(session.Output, "Image: evil/app:v1" + HostileShown + "x", session);
-        string row = session.Output.Split('\n').Single(l => l.Contains("evil/app:v1", StringComparison.Ordinal) && l.Contains("domino-compute", StringComparison.Ordinal));
+        string row = session.Output.Split('\n').Single(l => l.Contains("evil/app:v1", StringComparison.Ordinal) && l.Contains("domino-compute", StringComparison.Ordinal) && !l.StartsWith("VERBOSE:", StringComparison.Ordinal));
         Shows(row, "evil/app:v1" + HostileShown + "x", session);
         Shows(session.Output, ": churn" + HostileShown + "prod", session);
         Shows(row, "domino-compute", session);
