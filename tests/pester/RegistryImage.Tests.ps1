@@ -136,7 +136,8 @@ Describe 'Get-RegistryImage' {
 
     It 'renders the default table view with human-readable sizes and short digests' {
         $text = Get-RegistryImage -Registry $url -Repository $environment | Out-String -Width 200
-        $text | Should -Match 'Repository\s+Tag\s+Digest\s+Size\s+Layers\s+Created'
+        $text | Should -Match 'Repository: dominodatalab/environment'
+        $text | Should -Match 'Tag\s+Size\s+Created\s+Digest'
         $text | Should -Match '\d+\.\d KB'
         $text | Should -Match 'sha256:[0-9a-f]{12}…'
     }
@@ -216,7 +217,7 @@ Describe 'Get-RegistryLayer' {
 
     It 'renders the default table views' {
         ($layers | Out-String -Width 200) | Should -Match 'Digest\s+Size\s+Tags\s+Kind\s+Repositories'
-        (Get-RegistryLayer -Registry $url -Repository $all -UniqueBytes | Out-String -Width 200) | Should -Match 'Repository\s+Tag\s+Digest\s+Size\s+Unique\s+Shared'
+        (Get-RegistryLayer -Registry $url -Repository $all -UniqueBytes | Out-String -Width 200) | Should -Match 'Tag\s+Unique\s+Size\s+Shared'
     }
 }
 

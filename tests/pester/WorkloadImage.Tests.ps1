@@ -173,7 +173,8 @@ Describe 'Get-WorkloadImage from a kubectl snapshot' {
 
     It 'renders the default table view' {
         $text = $images | Out-String -Width 200
-        $text | Should -Match 'Image\s+Pods\s+Workloads\s+Namespaces'
+        $text | Should -Match 'Image: \S+/dominodatalab/environment'
+        $text | Should -Match 'Tag\s+Pods\s+Namespaces'
         $text | Should -Match 'domino-compute'
     }
 

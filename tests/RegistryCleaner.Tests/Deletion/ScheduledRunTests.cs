@@ -147,7 +147,7 @@ public sealed partial class ScheduledRunTests : IAsyncLifetime
         // The stop ends the session script at once; what the admin saw is the rows, the error and the summary.
         Assert.False(session.LastSucceeded, session.ToString());
         Assert.Contains("500 Internal Server Error", session.Text, StringComparison.Ordinal);
-        Assert.Matches(@"Failed\s+acme/apps\s+659c7bce85f6381e675bb2b2-1", session.Text);
+        Assert.Matches(@"Repository: acme/apps\s[\s\S]*\sFailed\s+659c7bce85f6381e675bb2b2-1\s", session.Text);
         string journal = Path.Combine(this.folder, "j.jsonl");
         Assert.True(session.Text.Contains("Deleted 2 images", StringComparison.Ordinal), session.ToString());
         Assert.Contains("failed 1.", session.Text, StringComparison.Ordinal);

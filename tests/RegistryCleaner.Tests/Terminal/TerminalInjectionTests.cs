@@ -36,15 +36,20 @@ public class TerminalInjectionTests : IDisposable
 
         UserSession session = new UserShell(this.folder.FullName).Run("""
             Get-WorkloadImage -Path ./cluster.json | Out-String -Width 250
+            Get-WorkloadImage -Path ./cluster.json | Format-Table -View Wide | Out-String -Width 250
+            Get-WorkloadImage -Path ./cluster.json | Format-List | Out-String -Width 250
             Get-WorkloadImage -Path ./cluster.json -Verbose | Out-Null
             $evil = Get-WorkloadImage -Path ./cluster.json | Where-Object Image -like 'evil/*'
             "raw image kept: $($evil.Image.Contains([char]27)); raw pod kept: $([bool](@($evil.Pods) -match [char]7))"
             """);
 
         AssertNothingRaw(session.Output);
-        string row = session.Output.Split('\n').Single(l => l.StartsWith("evil/app:v1", StringComparison.Ordinal));
+        // The default table groups by image name (this one has no valid repository, so the whole reference heads its group);
+        // the Wide view has one row per image, the list view every property.
+        Shows(session.Output, "Image: evil/app:v1" + HostileShown + "x", session);
+        string row = session.Output.Split('\n').Single(l => l.Contains("evil/app:v1", StringComparison.Ordinal) && l.Contains("domino-compute", StringComparison.Ordinal) && !l.StartsWith("VERBOSE:", StringComparison.Ordinal));
         Shows(row, "evil/app:v1" + HostileShown + "x", session);
-        Shows(row, "churn" + HostileShown + "prod", session);
+        Shows(session.Output, ": churn" + HostileShown + "prod", session);
         Shows(row, "domino-compute", session);
 
         // The table's other rows are as before: the sample's own project still shows as it is.
