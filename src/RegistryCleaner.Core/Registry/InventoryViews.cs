@@ -22,8 +22,8 @@ public sealed record RegistryImage(
     string MediaType,
     long Size,
     int LayerCount,
-    IReadOnlyList<string> Layers,
-    IReadOnlyList<string> Platforms,
+    TextList Layers,
+    TextList Platforms,
     DateTimeOffset? Created,
     string? ObjectId)
 {
@@ -59,10 +59,10 @@ public sealed record RegistryLayer(
     string Digest,
     long Size,
     string MediaType,
-    IReadOnlyList<string> Repositories,
-    IReadOnlyList<string> Tags,
+    TextList Repositories,
+    TextList Tags,
     int TagCount,
-    IReadOnlyList<string> ObjectIds,
+    TextList ObjectIds,
     string Kind);
 
 /// <summary>Pure views over a <see cref="RegistryInventory"/>: per tag and per blob.</summary>

@@ -25,14 +25,14 @@ public sealed record UnusedImage(
     string? ObjectId,
     DateTimeOffset? Created,
     string Reason,
-    IReadOnlyList<string> OtherTags,
+    TextList OtherTags,
     string MediaType)
 {
     /// <summary>Gets the change: <c>Delete</c> (the manifest, by digest) or <c>Untag</c> (this tag alone; the manifest stays for its kept tags).</summary>
     public CandidateAction Action { get; init; }
 
     /// <summary>Gets what goes with the manifest: its referrers' tags (<c>sha256-&lt;hex&gt;.sig</c>) and untagged referrers by digest.</summary>
-    public IReadOnlyList<string> Referrers { get; init; } = [];
+    public TextList Referrers { get; init; } = [];
 
     /// <summary>Gets the manifest this candidate refers to, when it is itself a referrer whose subject is gone.</summary>
     public string? Subject { get; init; }
@@ -55,7 +55,7 @@ public sealed record UnusedImage(
     public static UnusedImage From(DeletionCandidate candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
-        return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, candidate.OtherTags, candidate.MediaType)
+        return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, TextList.From(candidate.OtherTags), candidate.MediaType)
         {
             Action = candidate.Action,
             Referrers = [.. candidate.TakenAlong.SelectMany(static r => r.Tags.Count > 0 ? r.Tags : [r.Digest])],
