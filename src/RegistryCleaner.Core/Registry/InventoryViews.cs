@@ -224,8 +224,11 @@ public static class InventoryViews
             }
         }
 
+        // Repository, then tag: each blob with the first image (repository:tag) that needs it, then by digest.
         return blobs.Values
-            .OrderBy(static e => e.Blob.Digest, StringComparer.Ordinal)
+            .OrderBy(static e => e.Repositories.Min ?? string.Empty, StringComparer.Ordinal)
+            .ThenBy(static e => e.Tags.Min ?? string.Empty, StringComparer.Ordinal)
+            .ThenBy(static e => e.Blob.Digest, StringComparer.Ordinal)
             .Select(e => new RegistryLayer(e.Blob.Digest, e.Blob.Size, e.Blob.MediaType, e.Repositories.ToArray(), e.Tags.ToArray(), e.Tags.Count, e.ObjectIds.ToArray(), configs.Contains(e.Blob.Digest) ? "Config" : "Layer"))
             .ToArray();
     }
