@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using RegistryCleaner.Planning;
+using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -85,6 +86,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Repository)]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">Only these tags (wildcards allowed, case-insensitive) of the repositories in scope; with -Include, a tag must match both. An exact tag that no repository in scope has is an error (RegistryTagNotFound).</para></summary>
@@ -92,6 +94,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Tag)]
+    [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
     /// <summary><para type="description">Only tags of these Domino ObjectIds (24 hex characters; a tag belongs to X when it equals X or starts with X-).</para></summary>
@@ -141,10 +144,12 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
 
     /// <summary><para type="description">kubeconfig contexts to read and merge. Default: kubernetes.contexts, else the current context.</para></summary>
     [Parameter]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
     public string[]? Context { get; set; }
 
     /// <summary><para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces (the safe default).</para></summary>
     [Parameter]
+    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
     public string[]? Namespace { get; set; }
 
     /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>

@@ -117,6 +117,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
     /// <summary>
