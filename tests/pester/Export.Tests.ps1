@@ -66,6 +66,10 @@ Describe 'CSV, JSON and Clixml exports' {
         @($images | Where-Object Created -lt (Get-Date).AddYears(50)).Count | Should -Be @($images | Where-Object Created).Count
         @($images | Where-Object Created -gt (Get-Date).AddYears(50)).Count | Should -Be 0
         ([DateTimeOffset]$image.Created).Year | Should -BeGreaterThan 2000
+        $image.Created.ToString('yyyy-MM-dd') | Should -Be ([DateTimeOffset]$image.Created).ToString('yyyy-MM-dd')
+        "$($image.Created.AddDays(1).UtcDateTime.ToString('o'))" | Should -Be ([DateTimeOffset]$image.Created).AddDays(1).UtcDateTime.ToString('o')
+        $image.Created.ToString() | Should -Be ([DateTimeOffset]$image.Created).UtcDateTime.ToString('o', [cultureinfo]::InvariantCulture)
+        @($images | Sort-Object Created | ForEach-Object { [DateTimeOffset]$_.Created }) | Should -Be @($images | ForEach-Object { [DateTimeOffset]$_.Created } | Sort-Object)
         $json = $image | ConvertTo-Json -Depth 3 | ConvertFrom-Json
         @($json.Platforms) | Should -Be @('linux/amd64', 'linux/arm64')
         $xml = Join-Path $TestDrive 'images.xml'
