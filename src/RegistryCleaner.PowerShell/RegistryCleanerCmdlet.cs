@@ -56,6 +56,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
             wrapped.TypeNames.Insert(0, typeName);
         }
 
+        DateText.Apply(wrapped);
         this.WriteObject(wrapped);
     }
 

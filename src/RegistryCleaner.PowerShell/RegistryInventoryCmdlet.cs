@@ -42,6 +42,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Tag)]
+    [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
     /// <summary>

@@ -75,8 +75,9 @@ public static partial class UsageSource
 
     /// <summary>
     /// Builds a complete usage snapshot from -InUse objects, reading Image, Registry, Repository, Tag and Digests by
-    /// name. An object whose digests were flattened by Export-Csv (<c>System.Object[]</c>) is refused: digest
-    /// protection would be lost silently.
+    /// name. Lists may be lists (pipeline, Import-Clixml) or the <c>a;b;c</c> text Export-Csv writes of them. An object
+    /// whose digests an older Export-Csv flattened to a type name (<c>System.String[]</c>) is refused: digest protection
+    /// would be lost silently.
     /// </summary>
     /// <param name="objects">The objects.</param>
     /// <param name="skipped">
@@ -149,10 +150,15 @@ public static partial class UsageSource
             value = wrapped.BaseObject;
         }
 
-        // A list as Get-WorkloadImage or Import-Clixml gives it; a flattened Export-Csv value ("System.Object[]") names nothing.
-        return value is System.Collections.IEnumerable list and not string
-            ? list.Cast<object?>().Select(static v => v?.ToString()).Where(static v => !string.IsNullOrWhiteSpace(v)).Select(static v => v!)
-            : [];
+        // A list as Get-WorkloadImage or Import-Clixml gives it, or the a;b;c text Export-Csv writes of it; the type name
+        // an older Export-Csv wrote instead ("System.String[]") names nothing.
+        return value switch
+        {
+            string text when FlattenedPattern().IsMatch(text) => [],
+            string text => TextList.Parse(text),
+            IEnumerable list => list.Cast<object?>().Select(static v => v?.ToString()).Where(static v => !string.IsNullOrWhiteSpace(v)).Select(static v => v!),
+            _ => [],
+        };
     }
 
     private static IReadOnlyList<string> Digests(PSObject item, string what)
@@ -168,14 +174,17 @@ public static partial class UsageSource
         {
             case null:
                 break;
+            case string text when FlattenedPattern().IsMatch(text):
+                throw new ArgumentException(
+                    $"-InUse: the Digests of '{what}' read '{text}': a CSV written before Digests exported as sha256:a;sha256:b lost them. Export Get-WorkloadImage to CSV again (or use Export-Clixml/Import-Clixml) so the digests in use are protected.");
             case string text:
-                // Export-Csv writes an array as its type name; a joined list ("sha256:a sha256:b") is accepted.
+                // Export-Csv writes the digests joined with ';' (TextList); spaces and commas are accepted too.
                 foreach (string part in text.Split([' ', ',', ';', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
                 {
                     if (!DigestPattern().IsMatch(part))
                     {
                         throw new ArgumentException(
-                            $"-InUse: the Digests of '{what}' read '{text}', which is not a list of digests (Export-Csv flattens arrays). Use Export-Clixml/Import-Clixml, or join the digests with spaces before Export-Csv.");
+                            $"-InUse: the Digests of '{what}' read '{text}', which is not a list of digests separated by ';'. Export Get-WorkloadImage to CSV as it is, or use Export-Clixml/Import-Clixml.");
                     }
 
                     result.Add(part.ToLowerInvariant());
@@ -202,4 +211,8 @@ public static partial class UsageSource
 
     [GeneratedRegex("^[A-Za-z0-9+._-]+:[0-9A-Fa-f]{32,}$")]
     private static partial Regex DigestPattern();
+
+    /// <summary>The type name Export-Csv writes for a list without a readable ToString, e.g. <c>System.String[]</c>.</summary>
+    [GeneratedRegex(@"^\s*System\.[A-Za-z0-9_.`]+(\[\])?(\[[A-Za-z0-9_.,\[\] ]*\])?\s*$")]
+    private static partial Regex FlattenedPattern();
 }

@@ -16,10 +16,11 @@ public enum RegistryNameKind
 /// <summary>
 /// Refuses a literal -Repository or -Tag that is not a name by the distribution grammar (a typo in case, a path with
 /// <c>..</c> or <c>%2F</c>) with a parameter error that says why, before anything is sent. Values with wildcards are
-/// patterns matched against the registry's names, not names, and pass.
+/// patterns matched against the registry's names, not names, and pass. A null (an untagged image or a digest-only
+/// workload reference piped by property name) is no name and passes too: each cmdlet decides what a missing tag means.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-public sealed class ValidateRegistryNameAttribute : ValidateEnumeratedArgumentsAttribute
+public sealed class ValidateRegistryNameAttribute : ValidateArgumentsAttribute
 {
     /// <summary>Initializes the attribute.</summary>
     /// <param name="kind">Which name the parameter holds.</param>
@@ -29,7 +30,23 @@ public sealed class ValidateRegistryNameAttribute : ValidateEnumeratedArgumentsA
     public RegistryNameKind Kind { get; }
 
     /// <inheritdoc />
-    protected override void ValidateElement(object element)
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        object? value = arguments is PSObject wrapped ? wrapped.BaseObject : arguments;
+        if (value is System.Collections.IEnumerable list and not string)
+        {
+            foreach (object? element in list)
+            {
+                this.ValidateElement(element);
+            }
+        }
+        else
+        {
+            this.ValidateElement(value);
+        }
+    }
+
+    private void ValidateElement(object? element)
     {
         if ((element is PSObject wrapped ? wrapped.BaseObject : element) is not string value || WildcardPattern.ContainsWildcardCharacters(value))
         {

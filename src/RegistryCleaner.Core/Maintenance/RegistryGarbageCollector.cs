@@ -72,7 +72,7 @@ public sealed record GarbageCollectionResult
     public int? ProcessId { get; init; }
 
     /// <summary>Gets each step with its outcome and time, in order.</summary>
-    public IReadOnlyList<string> Steps { get; init; } = [];
+    public TextList Steps { get; init; } = [];
 
     /// <summary>Gets what happened, in words.</summary>
     public string Reason { get; init; } = string.Empty;

@@ -114,7 +114,9 @@ public sealed class InventoryReader
     }
 
     /// <summary>
-    /// Streams one result per tag in arrival order. Per-tag problems arrive as results with an
+    /// Streams one result per tag in a stable order: repository, then tag (ordinal), each as soon as it and every
+    /// tag before it have been read (the tags are read in parallel; a slow tag holds back only the ones after it).
+    /// Names the registry listed that are not names come first. Per-tag problems arrive as results with an
     /// <see cref="TagReadResult.Error"/>; whole-read problems (credentials refused, registry unreachable, a named
     /// repository missing, cancellation) end the stream with an exception.
     /// </summary>
@@ -139,7 +141,8 @@ public sealed class InventoryReader
             && await this.client.SupportsReferrersApiAsync(work[0].Repository, cancellationToken).ConfigureAwait(false);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var channel = Channel.CreateBounded<TagReadResult>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = false });
+        // Unbounded: results that arrive ahead of their turn wait in the consumer's buffer, not in the workers.
+        var channel = Channel.CreateUnbounded<(int Index, TagReadResult Result)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         int done = 0;
         int concurrency = Math.Max(1, this.options.MaxConcurrency ?? this.client.Options.MaxConcurrency);
         Exception? failure = null;
@@ -149,12 +152,12 @@ public sealed class InventoryReader
                 try
                 {
                     await Parallel.ForEachAsync(
-                        work,
+                        Enumerable.Range(0, work.Count),
                         new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stop.Token },
-                        async (item, ct) =>
+                        async (index, ct) =>
                         {
-                            TagReadResult result = await this.ReadTagAsync(item.Repository, item.Tag, ct).ConfigureAwait(false);
-                            await channel.Writer.WriteAsync(result, ct).ConfigureAwait(false);
+                            TagReadResult result = await this.ReadTagAsync(work[index].Repository, work[index].Tag, ct).ConfigureAwait(false);
+                            await channel.Writer.WriteAsync((index, result), ct).ConfigureAwait(false);
                             this.options.Progress?.Report(new InventoryProgress(repositories.Count, repositories.Count, Interlocked.Increment(ref done), work.Count));
                         }).ConfigureAwait(false);
                 }
@@ -176,9 +179,16 @@ public sealed class InventoryReader
                 yield return result;
             }
 
-            await foreach (TagReadResult result in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            var early = new Dictionary<int, TagReadResult>();
+            int next = 0;
+            await foreach ((int index, TagReadResult result) in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                yield return result;
+                early.Add(index, result);
+                while (early.Remove(next, out TagReadResult? due))
+                {
+                    next++;
+                    yield return due;
+                }
             }
         }
         finally
@@ -268,9 +278,9 @@ public sealed class InventoryReader
 
         var work = new List<(string, string)>();
         Func<string, string, bool>? filter = this.options.TagFilter;
-        for (int i = 0; i < repositories.Count; i++)
+        foreach (int i in Enumerable.Range(0, repositories.Count).OrderBy(i => repositories[i], StringComparer.Ordinal))
         {
-            foreach (string tag in perRepository[i])
+            foreach (string tag in perRepository[i].Order(StringComparer.Ordinal))
             {
                 if (RegistryNames.TagError(tag) is { } error)
                 {

@@ -22,8 +22,8 @@ public sealed record RegistryImage(
     string MediaType,
     long Size,
     int LayerCount,
-    IReadOnlyList<string> Layers,
-    IReadOnlyList<string> Platforms,
+    TextList Layers,
+    TextList Platforms,
     DateTimeOffset? Created,
     string? ObjectId)
 {
@@ -59,10 +59,10 @@ public sealed record RegistryLayer(
     string Digest,
     long Size,
     string MediaType,
-    IReadOnlyList<string> Repositories,
-    IReadOnlyList<string> Tags,
+    TextList Repositories,
+    TextList Tags,
     int TagCount,
-    IReadOnlyList<string> ObjectIds,
+    TextList ObjectIds,
     string Kind);
 
 /// <summary>Pure views over a <see cref="RegistryInventory"/>: per tag and per blob.</summary>
@@ -224,8 +224,11 @@ public static class InventoryViews
             }
         }
 
+        // Repository, then tag: each blob with the first image (repository:tag) that needs it, then by digest.
         return blobs.Values
-            .OrderBy(static e => e.Blob.Digest, StringComparer.Ordinal)
+            .OrderBy(static e => e.Repositories.Min ?? string.Empty, StringComparer.Ordinal)
+            .ThenBy(static e => e.Tags.Min ?? string.Empty, StringComparer.Ordinal)
+            .ThenBy(static e => e.Blob.Digest, StringComparer.Ordinal)
             .Select(e => new RegistryLayer(e.Blob.Digest, e.Blob.Size, e.Blob.MediaType, e.Repositories.ToArray(), e.Tags.ToArray(), e.Tags.Count, e.ObjectIds.ToArray(), configs.Contains(e.Blob.Digest) ? "Config" : "Layer"))
             .ToArray();
     }

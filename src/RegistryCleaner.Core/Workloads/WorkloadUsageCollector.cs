@@ -121,7 +121,12 @@ internal sealed class WorkloadUsageCollector
     public WorkloadScan ToScan(IReadOnlyList<string> sources, DateTimeOffset readAt, bool complete)
     {
         var frozen = images.Values
-            .OrderBy(entry => entry.Image, StringComparer.Ordinal)
+            // Repository, then tag, whatever registry host the reference names; references that name none last.
+            .OrderBy(entry => entry.Reference is null ? 1 : 0)
+            .ThenBy(entry => entry.Reference?.Repository, StringComparer.Ordinal)
+            .ThenBy(entry => entry.Reference?.Tag, StringComparer.Ordinal)
+            .ThenBy(entry => entry.Reference?.Digest, StringComparer.Ordinal)
+            .ThenBy(entry => entry.Image, StringComparer.Ordinal)
             .Select(entry => new WorkloadScan.ScannedImage(
                 entry.Image,
                 entry.Reference,

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.Domino;
 using RegistryCleaner.Registry;
+using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -50,6 +51,7 @@ public sealed class FindArchivedEnvTagCommand : RegistryCmdlet, IMongoConnection
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Repository)]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string? Repository { get; set; }
 
     /// <summary>

@@ -62,7 +62,8 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
                 continue;
             }
 
-            object? shown = value.Key.Kind == ConfigValueKind.Secret && value.Value is not null ? SecretMask : value.Value;
+            object? shown = value.Key.Kind == ConfigValueKind.Secret && value.Value is not null ? SecretMask
+                : value.Value is string[] list ? TextList.From(list) : value.Value;
             this.WriteTyped(
                 new ConfigEntry(
                     value.Key.Name,

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using RegistryCleaner.Planning;
+using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -25,14 +26,14 @@ public sealed record UnusedImage(
     string? ObjectId,
     DateTimeOffset? Created,
     string Reason,
-    IReadOnlyList<string> OtherTags,
+    TextList OtherTags,
     string MediaType)
 {
     /// <summary>Gets the change: <c>Delete</c> (the manifest, by digest) or <c>Untag</c> (this tag alone; the manifest stays for its kept tags).</summary>
     public CandidateAction Action { get; init; }
 
     /// <summary>Gets what goes with the manifest: its referrers' tags (<c>sha256-&lt;hex&gt;.sig</c>) and untagged referrers by digest.</summary>
-    public IReadOnlyList<string> Referrers { get; init; } = [];
+    public TextList Referrers { get; init; } = [];
 
     /// <summary>Gets the manifest this candidate refers to, when it is itself a referrer whose subject is gone.</summary>
     public string? Subject { get; init; }
@@ -55,7 +56,7 @@ public sealed record UnusedImage(
     public static UnusedImage From(DeletionCandidate candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
-        return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, candidate.OtherTags, candidate.MediaType)
+        return new(candidate.Registry, candidate.Repository, candidate.Tag, candidate.Digest, candidate.Size, candidate.ReclaimableBytes, candidate.ObjectId, candidate.Created, candidate.Reason, TextList.From(candidate.OtherTags), candidate.MediaType)
         {
             Action = candidate.Action,
             Referrers = [.. candidate.TakenAlong.SelectMany(static r => r.Tags.Count > 0 ? r.Tags : [r.Digest])],
@@ -85,6 +86,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Repository)]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">Only these tags (wildcards allowed, case-insensitive) of the repositories in scope; with -Include, a tag must match both. An exact tag that no repository in scope has is an error (RegistryTagNotFound).</para></summary>
@@ -92,6 +94,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Tag)]
+    [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
     /// <summary><para type="description">Only tags of these Domino ObjectIds (24 hex characters; a tag belongs to X when it equals X or starts with X-).</para></summary>
@@ -141,10 +144,12 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
 
     /// <summary><para type="description">kubeconfig contexts to read and merge. Default: kubernetes.contexts, else the current context.</para></summary>
     [Parameter]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
     public string[]? Context { get; set; }
 
     /// <summary><para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces (the safe default).</para></summary>
     [Parameter]
+    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
     public string[]? Namespace { get; set; }
 
     /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>

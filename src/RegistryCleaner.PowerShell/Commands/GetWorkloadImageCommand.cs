@@ -31,12 +31,12 @@ public sealed record WorkloadImageEntry(
     string? Registry,
     string? Repository,
     string? Tag,
-    string[] Digests,
+    TextList Digests,
     string? ObjectId,
-    string[] Pods,
+    TextList Pods,
     int PodCount,
-    string[] Workloads,
-    string[] Namespaces,
+    TextList Workloads,
+    TextList Namespaces,
     string WorkloadType,
     string ProjectName,
     string ProjectOwner)
@@ -117,6 +117,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
     /// <summary>

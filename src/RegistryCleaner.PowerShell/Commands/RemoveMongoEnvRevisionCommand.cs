@@ -3,6 +3,7 @@ using System.Management.Automation;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.Domino;
 using RegistryCleaner.Registry;
+using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -66,12 +67,14 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     /// </summary>
     [Parameter(ParameterSetName = TagSet, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
     /// <summary>
     /// <para type="description">The image repository of -Tag (a registry host in front is ignored); only revisions recorded with this repository match. Binds the Repository property of piped objects.</para>
     /// </summary>
     [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string? Repository { get; set; }
 
     /// <summary>

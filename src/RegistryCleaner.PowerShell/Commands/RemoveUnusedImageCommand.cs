@@ -6,6 +6,7 @@ using RegistryCleaner.Configuration;
 using RegistryCleaner.Deletion;
 using RegistryCleaner.Planning;
 using RegistryCleaner.Registry;
+using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -24,12 +25,14 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateRegistryName(RegistryNameKind.Repository)]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">Typed: only these tags (wildcards allowed, case-insensitive) of the repositories -Repository names, or of the configured ones; with -Include, a tag must match both. Piped: the exact tag of each image (by property name).</para></summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateRegistryName(RegistryNameKind.Tag)]
+    [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
     /// <summary><para type="description">Typed: only these manifests (with -Tag, only the named tags pointing at them), in every repository in scope. Piped: the digest of each image (by property name); with a tag, the tag must still point at it, alone, the manifest and every tag on it are targeted.</para></summary>
@@ -90,10 +93,12 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
 
     /// <summary><para type="description">kubeconfig contexts to read and merge. Default: kubernetes.contexts, else the current context.</para></summary>
     [Parameter]
+    [ArgumentCompleter(typeof(KubeContextCompleter))]
     public string[]? Context { get; set; }
 
     /// <summary><para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces.</para></summary>
     [Parameter]
+    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
     public string[]? Namespace { get; set; }
 
     /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>

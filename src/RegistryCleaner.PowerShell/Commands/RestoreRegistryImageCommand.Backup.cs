@@ -2,6 +2,7 @@ using System.Management.Automation;
 using RegistryCleaner.Backup;
 using RegistryCleaner.Deletion;
 using RegistryCleaner.Registry;
+using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -27,6 +28,7 @@ public sealed partial class RestoreRegistryImageCommand
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Repository)]
+    [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
     /// <summary><para type="description">With -BackupPath alone: only images with one of these tags (wildcards allowed); an image keeps all its tags.</para></summary>
@@ -34,6 +36,7 @@ public sealed partial class RestoreRegistryImageCommand
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Tag)]
+    [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
     private static BackedUpImage FromJournal(JournaledImage image, RegistryEndpoint endpoint) => new(

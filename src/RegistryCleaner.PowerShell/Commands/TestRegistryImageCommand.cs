@@ -27,6 +27,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
     /// <summary><para type="description">The tag of a piped image (by property name), or one tag to check with -Repository.</para></summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRegistryName(RegistryNameKind.Tag)]
+    [ArgumentCompleter(typeof(TagCompleter))]
     public string? Tag { get; set; }
 
     /// <summary><para type="description">The manifest digest of a piped image (by property name); it is checked instead of what the tag points at now.</para></summary>

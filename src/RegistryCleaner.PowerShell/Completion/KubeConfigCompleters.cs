@@ -87,6 +87,14 @@ internal static class CompletionInputs
         }
     }
 
+    /// <summary>The strings of a value typed so far: one string, or each string of an array.</summary>
+    public static string[] Strings(object? value) => (value is PSObject wrapped ? wrapped.BaseObject : value) switch
+    {
+        string text => [text],
+        IEnumerable list => list.Cast<object?>().Select(v => v is PSObject p ? p.BaseObject : v).OfType<string>().ToArray(),
+        _ => [],
+    };
+
     /// <summary>Distinct, sorted values that start with what was typed, quoted when they need it.</summary>
     public static IEnumerable<CompletionResult> Complete(IEnumerable<string> values, string? wordToComplete, string what)
     {

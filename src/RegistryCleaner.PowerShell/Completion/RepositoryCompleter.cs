@@ -23,30 +23,88 @@ public sealed class RepositoryCompleter : IArgumentCompleter
         string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var names = new List<string>();
-        RegistryCleanerConfiguration? configuration = LoadConfiguration(fakeBoundParameters);
+        RegistryCleanerConfiguration? configuration = CompletionInputs.LoadConfiguration(fakeBoundParameters);
         if (configuration is not null)
         {
             names.AddRange(configuration.DefaultRepositories());
         }
 
-        names.AddRange(ReadCatalog(fakeBoundParameters, configuration));
-        string typed = (wordToComplete ?? string.Empty).Trim('\'', '"');
-        return names
-            .Where(n => n.Length > 0 && n.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.OrdinalIgnoreCase)
-            .Select(n => CompletionText.Result(n, "Repository"))
-            .ToArray();
+        names.AddRange(CompletionRegistry.Ask(fakeBoundParameters, configuration, static (client, token) => client.GetCatalogAsync(1000, token)) ?? []);
+        return CompletionInputs.Complete(names, wordToComplete, "Repository");
     }
+}
 
-    private static IReadOnlyList<string> ReadCatalog(IDictionary? bound, RegistryCleanerConfiguration? configuration)
+/// <summary>
+/// Completes <c>-Tag</c> with the tags of the repositories typed so far in -Repository (names, not wildcards), else
+/// of the configured default repositories, read from the registry the command would read, as
+/// <see cref="RepositoryCompleter"/> does. It gives up after a few seconds, never throws, and never suggests file
+/// names: no suggestions is the answer to any problem.
+/// </summary>
+public sealed class TagCompleter : IArgumentCompleter
+{
+    /// <summary>At most this many repositories are listed for one completion.</summary>
+    private const int MaxRepositories = 4;
+
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        RegistryCleanerConfiguration? configuration = CompletionInputs.LoadConfiguration(fakeBoundParameters);
+        string[] typed = CompletionInputs.Strings(fakeBoundParameters?["Repository"]);
+        IReadOnlyList<string> repositories = typed.Length > 0 ? typed : configuration?.DefaultRepositories() ?? [];
+        string[] names = repositories
+            .Where(r => !WildcardPattern.ContainsWildcardCharacters(r) && RegistryNames.IsRepository(r))
+            .Distinct(StringComparer.Ordinal)
+            .Take(MaxRepositories)
+            .ToArray();
+        if (names.Length == 0)
+        {
+            return [];
+        }
+
+        IReadOnlyList<string> tags = CompletionRegistry.Ask(fakeBoundParameters, configuration, async (client, token) =>
+        {
+            var found = new List<string>();
+            foreach (string repository in names)
+            {
+                try
+                {
+                    found.AddRange(await client.ListTagsAsync(repository, 1000, token).ConfigureAwait(false));
+                }
+                catch (RepositoryNotFoundException)
+                {
+                    // A repository typed but not (yet) in the registry has no tags to offer.
+                }
+            }
+
+            return (IReadOnlyList<string>)found;
+        }) ?? [];
+        return CompletionInputs.Complete(tags, wordToComplete, "Tag");
+    }
+}
+
+/// <summary>How completers ask the registry: briefly, with the credentials the command would use, never throwing.</summary>
+internal static class CompletionRegistry
+{
+    /// <summary>
+    /// Connects to the registry the command would read (-Registry, -Credential, -SkipCertificateCheck as typed, else
+    /// the configuration, which <see cref="CompletionInputs.LoadConfiguration"/> has already refused when it is an
+    /// implicit file someone else could have written) and asks it, within <see cref="RepositoryCompleter.Timeout"/>.
+    /// </summary>
+    /// <typeparam name="T">What the question returns.</typeparam>
+    /// <param name="bound">The parameters typed so far.</param>
+    /// <param name="configuration">The configuration, or <see langword="null"/> when there is none to trust.</param>
+    /// <param name="ask">The question.</param>
+    /// <returns>The answer, or <see langword="null"/> on any problem (no registry, refused, timed out).</returns>
+    public static T? Ask<T>(IDictionary? bound, RegistryCleanerConfiguration? configuration, Func<RegistryClient, CancellationToken, Task<T>> ask)
+        where T : class
     {
         try
         {
-            string? registry = bound?["Registry"] as string ?? configuration?.GetString(ConfigSchema.RegistryUrl);
+            string? registry = Unwrap(bound?["Registry"]) as string ?? configuration?.GetString(ConfigSchema.RegistryUrl);
             if (string.IsNullOrWhiteSpace(registry))
             {
-                return [];
+                return null;
             }
 
             RegistryEndpoint endpoint = RegistryEndpoint.Parse(registry);
@@ -75,38 +133,16 @@ public sealed class RepositoryCompleter : IArgumentCompleter
                 Credential = credential,
                 SkipCertificateCheck = skip,
                 TokenRealmHosts = configuration?.GetList(ConfigSchema.RegistryTokenRealmHosts) ?? [],
-                Timeout = Timeout,
+                Timeout = RepositoryCompleter.Timeout,
                 MaxConcurrency = 1,
             });
-            using var cancel = new CancellationTokenSource(Timeout);
-            return Task.Run(() => client.GetCatalogAsync(1000, cancel.Token), cancel.Token).GetAwaiter().GetResult();
+            using var cancel = new CancellationTokenSource(RepositoryCompleter.Timeout);
+            return Task.Run(() => ask(client, cancel.Token), cancel.Token).GetAwaiter().GetResult();
         }
         catch (Exception ex) when (ex is RegistryException or OperationCanceledException or HttpRequestException or IOException
             or InvalidOperationException or ArgumentException or FormatException or UnauthorizedAccessException or WebException
             or System.Security.Authentication.AuthenticationException or AggregateException)
         {
-            return [];
-        }
-    }
-
-    private static RegistryCleanerConfiguration? LoadConfiguration(IDictionary? bound)
-    {
-        try
-        {
-            string current = CompletionText.CurrentDirectory();
-            string? configPath = bound?["ConfigPath"] as string;
-            string moduleRoot = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(typeof(RepositoryCompleter).Assembly.Location) ?? ".", "..", ".."));
-            var lookup = new ConfigLookup(
-                string.IsNullOrWhiteSpace(configPath) ? null : Path.GetFullPath(configPath, current),
-                current,
-                Path.Combine(moduleRoot, "config.yaml"),
-                ConfigLookup.ProcessEnvironment());
-            return RegistryCleanerConfiguration.Load(lookup);
-        }
-        catch (Exception ex) when (ex is ConfigurationException or IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
-        {
-            // Also an implicit file someone else may have written (ConfigFileUnsafeException): nothing is completed
-            // from it, and the registry it names never hears from a TAB press.
             return null;
         }
     }

@@ -61,7 +61,7 @@ public sealed class LocalGarbageCollectionTests : IAsyncLifetime
         Assert.NotEqual(before, (int)gc.Properties["ProcessId"].Value);
 
         // Each step was visible, in order, and the read-only switch was confirmed by the registry itself.
-        string[] steps = (string[])gc.Properties["Steps"].Value;
+        string[] steps = [.. (IEnumerable<string>)gc.Properties["Steps"].Value];
         Assert.Contains(steps, s => s.Contains("Waiting until the registry answers, read-only: refuses uploads (405)", StringComparison.Ordinal));
         Assert.Contains(steps, s => s.Contains("Restarting the registry with its own settings: accepts writes again", StringComparison.Ordinal));
         Assert.Contains(result.Verbose, v => v.StartsWith("Step 7: Running garbage-collect.", StringComparison.Ordinal));

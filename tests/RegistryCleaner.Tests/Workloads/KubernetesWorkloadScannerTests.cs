@@ -42,8 +42,9 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
 
         WorkloadScan scan = await ScanAsync();
 
+        // Repository, then tag, whatever the host: dominodatalab/environment, dominodatalab/init, library/busybox, library/nginx.
         Assert.Equal(
-            ["busybox:1.36", $"{DominoRegistry}/dominodatalab/environment:main", $"{DominoRegistry}/dominodatalab/init:1", "nginx"],
+            [$"{DominoRegistry}/dominodatalab/environment:main", $"{DominoRegistry}/dominodatalab/init:1", "busybox:1.36", "nginx"],
             scan.GetImages().Select(image => image.Image));
         Assert.All(scan.GetImages().Take(3), image => Assert.Equal(["domino-compute/run-1"], image.Pods));
         Assert.True(scan.Complete);
