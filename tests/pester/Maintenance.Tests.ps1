@@ -99,7 +99,7 @@ Describe 'Test-RegistryImage' {
         $summary.PSObject.TypeNames[0] | Should -Be 'RegistryCleaner.RegistryIntegrity'
         $summary.Healthy | Should -BeFalse
         $summary.BrokenImages | Should -Be 1
-        ($problems | Out-String -Width 160) | Should -Match 'Missing\s+Layer\s+HEAD'
+        ($problems | Out-String -Width 160) | Should -Match 'Missing\s+Layer\s+GET dominodatalab/environment@sha256:'
         ($problems | Format-Table -View Wide | Out-String -Width 200) | Should -Match 'Missing\s+Layer\s+sha256:[0-9a-f]{12}\S*\s+2.0 KB'
         ($problems | Format-List | Out-String -Width 160) | Should -Match 'ExpectedSize\s+: 2.0 KB \(2048 bytes\)'
     }

@@ -56,6 +56,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(TagCompleter))]
     [ValidateRegistryName(RegistryNameKind.Tag)]
     public string[]? Tag { get; set; }
 
