@@ -126,6 +126,7 @@ function Get-Growth {
     [math]::Round([math]::Pow($B / $A, 1 / [math]::Log10($SizeB / $SizeA)), 2)
 }
 
+$resultFile = Join-Path $PSScriptRoot ("results-{0}.json" -f (Get-Date -Format 'yyyy-MM-dd'))
 $lab = $null
 $kubernetes = $null
 $mongo = $null
@@ -300,6 +301,9 @@ try {
             }
         }
         $results.sizes.Add($row)
+        # Written after every size, so a run stopped part way still leaves the sizes it finished.
+        $results.complete = $false
+        $results | ConvertTo-Json -Depth 8 | Set-Content $resultFile
         Remove-Tree $template
         Write-Host ($row | ConvertTo-Json -Depth 6)
     }
@@ -356,7 +360,7 @@ finally {
     Remove-Tree $work
 }
 
-$resultFile = Join-Path $PSScriptRoot ("results-{0}.json" -f (Get-Date -Format 'yyyy-MM-dd'))
+$results.complete = $true
 $results | ConvertTo-Json -Depth 8 | Set-Content $resultFile
 
 function Format-Count([double] $n) { $n.ToString('N0', [Globalization.CultureInfo]::InvariantCulture) }
