@@ -21,7 +21,9 @@
     The .NET build configuration (Release by default).
 
 .PARAMETER Tags
-    Bench only: how many tags to seed into the benchmark registry (default 2000).
+    Bench only: the sizes to measure, in tags, one after another in the same run (default 1000,10000). Each size is
+    written straight into a registry's filesystem storage, so `-Tags 100000` takes minutes to seed. From a shell,
+    `-Tags 1000,10000` arrives as one string and is split on commas.
 
 .PARAMETER TestFilter
     Test only: an xunit filter expression (dotnet test --filter) to run a subset; Pester still runs in full.
@@ -34,8 +36,7 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    [ValidateRange(10, 1000000)]
-    [int] $Tags = 2000,
+    [string[]] $Tags = @('1000', '10000'),
 
     [string] $TestFilter
 )
@@ -272,7 +273,12 @@ switch ($Task) {
     'Bench' {
         Install-DebianPackage @{ 'docker-registry' = 'docker-registry'; 'wrk' = 'wrk'; 'skopeo' = 'skopeo'; 'kubectl' = 'kubectl' }
         Invoke-Build
-        & (Join-Path $Root 'bench/Invoke-Bench.ps1') -ModulePath $ModuleOut -Tags $Tags
+        # `pwsh ./build.ps1 Bench -Tags 1000,10000` passes "1000,10000" as one string, which [int] would read as 100010000.
+        [int[]] $sizes = @($Tags -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+        if ($sizes.Count -eq 0 -or @($sizes | Where-Object { $_ -lt 10 -or $_ -gt 1000000 }).Count) {
+            throw "-Tags takes sizes from 10 to 1000000, e.g. -Tags 1000,10000 (got '$($Tags -join ',')')."
+        }
+        & (Join-Path $Root 'bench/Invoke-Bench.ps1') -ModulePath $ModuleOut -Tags $sizes
         exit $LASTEXITCODE
     }
 }

@@ -4,26 +4,35 @@
     Measures RegistryCleaner's speed and memory side by side with the alternatives, in one run on one machine.
 
 .DESCRIPTION
-    Started by `build.ps1 Bench`. Seeds a local registry with Domino-like tags, then measures:
-      - the registry's raw manifest-GET capacity (wrk, 16 connections, every tag in turn);
-      - the Python tool's approach: one `skopeo inspect` process per tag, 4 at a time, on a sample;
-      - Get-RegistryImage with an empty image configuration cache (a first run: manifest + configuration per tag),
-        then Get-RegistryImage, Get-RegistryLayer and Get-UnusedImage with the cache that run filled (every later
-        run: one manifest GET per tag), end to end (tags/s, ratio to raw, peak working set);
-      - Get-WorkloadImage against `kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json` on a Kubernetes
-        stand-in with 20,000 pods and 4,000 controllers, with the distinct image count checked independently;
-      - the planner alone on 100,000 synthetic tags (about 1,000,000 layer references);
-      - Domino's records, on their own: Get-DominoImageUsage reading a MongoDB stand-in holding 100,000 runs and
-        10,000 workspaces (with their sessions, environments, revisions, projects, users and models);
-      - Import-Module time.
-    Writes bench/results-<date>.json and prints a Markdown table. Figures are reported, never asserted.
+    Started by `build.ps1 Bench`. For each size in -Tags (default 1,000 and 10,000), writes Domino-like tags straight
+    into a distribution filesystem storage once (the Lab's seed-storage: seconds, where pushing 100,000 tags over HTTP
+    takes hours), then gives every contender an identical copy of that storage (`cp -a`) served by its own registry
+    process, and measures:
+      - reads, on one copy: the registry's raw manifest-GET capacity (wrk, 16 connections, every tag in turn); wrk
+        replaying exactly the requests a first read needs (each tag's manifest GET with the client's Accept header and
+        its configuration blob GET); one `skopeo inspect` process per tag, 4 at a time, on a sample (the Python tool's
+        approach); Get-RegistryImage with an empty image configuration cache (first read), then Get-RegistryImage,
+        Get-RegistryLayer and Get-UnusedImage with the cache that run filled (every later read), each in a fresh pwsh
+        with its peak working set;
+      - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
+        delete-all: every manifest DELETE by digest once, 16 connections); `skopeo delete` per tag, 4 at a time (the
+        Python tool's approach, on the first -SkopeoDeleteSample tags, as a rate); Remove-UnusedImage -InUse @()
+        -MongoUsage:$false -Confirm:$false over every tag, in a fresh pwsh with its peak working set;
+      - how time and peak memory grow from one size to the next (factor per 10x tags).
+    Then, once per run: Get-WorkloadImage against `kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json` on a
+    Kubernetes stand-in with 20,000 pods and 4,000 controllers (distinct image count checked independently); the planner
+    alone on 100,000 synthetic tags; Get-DominoImageUsage on a MongoDB stand-in with 100,000 runs and 10,000 workspaces;
+    Import-Module time.
+    Writes bench/results-<date>.json and prints a Markdown table. Figures are reported, never asserted. Every registry
+    and stand-in it starts is stopped by the PID it started.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
-    [int] $Tags = 2000,
+    [int[]] $Tags = @(1000, 10000),
     [int] $Pods = 20000,
     [int] $Controllers = 4000,
     [int] $SkopeoSample = 200,
+    [int] $SkopeoDeleteSample = 300,
     [int] $Runs = 100000,
     [int] $Workspaces = 10000
 )
@@ -61,6 +70,63 @@ Import-Module '$manifest'
 "@
 }
 
+$Accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'
+
+function Invoke-Wrk {
+    # wrk with 16 connections for 10 s over a list of "M <path>" (manifest GET with the client's Accept header) and
+    # "B <path>" (blob GET) lines, each in turn; returns requests/s and how many answers were not 2xx/3xx.
+    param([string] $Url, [string[]] $Lines, [string] $Name)
+    $listFile = Join-Path $work "$Name.txt"
+    $lua = Join-Path $work "$Name.lua"
+    Set-Content $listFile $Lines
+    Set-Content $lua @"
+local paths, kinds = {}, {}
+for line in io.lines("$listFile") do kinds[#kinds + 1] = line:sub(1, 1); paths[#paths + 1] = line:sub(3) end
+local i = 0
+request = function()
+  i = (i % #paths) + 1
+  if kinds[i] == "M" then
+    return wrk.format("GET", paths[i], { ["Accept"] = "$Accept" })
+  end
+  return wrk.format("GET", paths[i])
+end
+"@
+    $out = & wrk -t2 -c16 -d10s -s $lua $Url 2>&1
+    $bad = $out | Select-String 'Non-2xx or 3xx responses:\s+(\d+)'
+    [pscustomobject]@{
+        RequestsPerSecond = [double](($out | Select-String 'Requests/sec:\s+([\d.]+)').Matches[0].Groups[1].Value)
+        Non2xx            = if ($bad) { [int]$bad.Matches[0].Groups[1].Value } else { 0 }
+    }
+}
+
+function Remove-Tree([string] $Path) {
+    # rm -rf: a storage of 100,000 tags is about 700,000 small files, where Remove-Item takes minutes.
+    if (Test-Path -LiteralPath $Path) { & rm -rf -- $Path }
+}
+
+function Invoke-OnCopy {
+    # Gives one contender its own copy of a seeded storage and its own registry process, and removes both afterwards.
+    param([string] $Template, [string] $Name, [scriptblock] $Body)
+    $copy = Join-Path $work $Name
+    & cp -a $Template $copy
+    if ($LASTEXITCODE -ne 0) { throw "Copying $Template to $copy failed." }
+    $script:lab = Start-LabRegistry -StoragePath $copy
+    try { & $Body $script:lab }
+    finally {
+        Stop-LabRegistry $script:lab
+        $script:lab = $null
+        Remove-Tree $copy
+    }
+}
+
+function Get-Growth {
+    # How a figure grows per 10x tags between two sizes: (b / a) ^ (1 / log10(sizeB / sizeA)).
+    param([double] $A, [double] $B, [int] $SizeA, [int] $SizeB)
+    if ($A -le 0 -or $SizeA -eq $SizeB) { return $null }
+    [math]::Round([math]::Pow($B / $A, 1 / [math]::Log10($SizeB / $SizeA)), 2)
+}
+
+$resultFile = Join-Path $PSScriptRoot ("results-{0}.json" -f (Get-Date -Format 'yyyy-MM-dd'))
 $lab = $null
 $kubernetes = $null
 $mongo = $null
@@ -73,8 +139,10 @@ $results = [ordered]@{
         memoryGB  = [math]::Round([double]((Get-Content /proc/meminfo -TotalCount 1) -replace '\D', '') / 1MB, 1)
         dotnet    = [Environment]::Version.ToString()
         powershell = $PSVersionTable.PSVersion.ToString()
+        loadAverageAtStart = (Get-Content /proc/loadavg) -split ' ' | Select-Object -First 3
     }
     tags    = $Tags
+    sizes   = [Collections.Generic.List[object]]::new()
 }
 try {
     Write-Host 'Building the lab console...' -ForegroundColor Cyan
@@ -83,51 +151,8 @@ try {
     if ($LASTEXITCODE -ne 0) { throw 'Building tests/RegistryCleaner.Lab failed.' }
     $labDll = Join-Path $labOut 'RegistryCleaner.Lab.dll'
 
-    $lab = Start-LabRegistry
-    Write-Host "Seeding $Tags tags into $($lab.Url)..." -ForegroundColor Cyan
-    $tagList = Join-Path $work 'tags.txt'
-    $seed = & dotnet $labDll seed-registry --url $lab.Url --tags $Tags --tag-list $tagList | ConvertFrom-Json
-    if ($LASTEXITCODE -ne 0) { throw 'Seeding failed.' }
-    $results.seed = $seed
-
-    # Raw capacity: wrk GETs every tag's manifest in turn with the same Accept header the client sends.
-    Write-Host 'Measuring raw manifest GETs with wrk...' -ForegroundColor Cyan
-    $paths = Get-Content $tagList | ForEach-Object { $r, $t = $_ -split ':', 2; "/v2/$r/manifests/$t" }
-    $lua = Join-Path $work 'manifests.lua'
-    $pathFile = Join-Path $work 'paths.txt'
-    Set-Content $pathFile $paths
-    Set-Content $lua @"
-local paths = {}
-for line in io.lines("$pathFile") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = (i % #paths) + 1
-  return wrk.format("GET", paths[i], { ["Accept"] = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json" })
-end
-"@
-    $wrk = & wrk -t2 -c16 -d10s -s $lua $lab.Url 2>&1
-    $raw = [double](($wrk | Select-String 'Requests/sec:\s+([\d.]+)').Matches[0].Groups[1].Value)
-    $results.rawManifestGetsPerSecond = [math]::Round($raw)
-
-    # The Python tool's approach: one skopeo inspect process per tag, 4 at a time.
-    $sample = @(Get-Content $tagList | Select-Object -First $SkopeoSample)
-    Write-Host "Measuring skopeo inspect per tag on $($sample.Count) tags..." -ForegroundColor Cyan
-    $host_ = $lab.Registry
-    $skopeo = Measure-Command {
-        $sample | ForEach-Object -ThrottleLimit 4 -Parallel {
-            & skopeo inspect --tls-verify=false "docker://$using:host_/$_" | Out-Null
-        }
-    }
-    $results.skopeoTagsPerSecond = [math]::Round($sample.Count / $skopeo.TotalSeconds, 1)
-
-    $registryArgs = "-Registry '$($lab.Url)' -Repository 'dominodatalab/*'"
-    # The measurements share one image configuration cache of their own, empty before the first.
-    $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work 'cache'
-    $cold = Measure-Cmdlet 'Get-RegistryImage (empty cache)' "Get-RegistryImage $registryArgs"
-    $image = Measure-Cmdlet 'Get-RegistryImage' "Get-RegistryImage $registryArgs"
-    $layer = Measure-Cmdlet 'Get-RegistryLayer' "Get-RegistryLayer $registryArgs"
-
-    # Usage from the Kubernetes stand-in: the same cluster read by Get-WorkloadImage and by kubectl.
+    # Usage from the Kubernetes stand-in: the same cluster read by Get-WorkloadImage and by kubectl. Its snapshot is
+    # also the usage Get-UnusedImage plans against at every size.
     Write-Host "Starting the Kubernetes stand-in with $Pods pods and $Controllers controllers..." -ForegroundColor Cyan
     $kubeconfig = Join-Path $work 'kubeconfig'
     $snapshot = Join-Path $work 'cluster.json'
@@ -168,19 +193,136 @@ end
         images = $usage.Count; expectedImages = $expected.Count
         peakWorkingSetMB = $usage.PeakWorkingSetMB
     }
+    $kubernetes.StandardInput.Close()
+    if (-not $kubernetes.WaitForExit(10000)) { $kubernetes.Kill() }
+    $kubernetes = $null
 
-    # Kubernetes usage from a snapshot only: Domino's records are measured on their own below.
-    $unused = Measure-Cmdlet 'Get-UnusedImage' "Get-UnusedImage $registryArgs -MongoUsage:`$false -InUse (Get-WorkloadImage -Path '$snapshot')"
+    foreach ($size in $Tags) {
+        Write-Host "== $size tags ==" -ForegroundColor Cyan
+        $template = Join-Path $work "storage-$size"
+        $tagList = Join-Path $work "tags-$size.txt"
+        $imageList = Join-Path $work "images-$size.txt"
+        Write-Host "Writing $size tags into a filesystem storage..." -ForegroundColor Cyan
+        $seed = & dotnet $labDll seed-storage --root $template --tags $size --tag-list $tagList --image-list $imageList | ConvertFrom-Json
+        if ($LASTEXITCODE -ne 0) { throw 'Seeding the storage failed.' }
+        $images = @(Get-Content $imageList | ForEach-Object { $r, $t, $d, $c = $_ -split "`t"; [pscustomobject]@{ Repository = $r; Tag = $t; Digest = $d; Config = $c } })
+        $row = [ordered]@{ tags = $size; seed = $seed }
 
-    $results.inventory = [ordered]@{}
-    foreach ($entry in @(@('Get-RegistryImage (empty cache)', $cold), @('Get-RegistryImage', $image), @('Get-RegistryLayer', $layer), @('Get-UnusedImage', $unused))) {
-        $perSecond = $Tags / $entry[1].Seconds
-        $results.inventory[$entry[0]] = [ordered]@{
-            seconds = [math]::Round($entry[1].Seconds, 2); objects = $entry[1].Count
-            tagsPerSecond = [math]::Round($perSecond); ratioToRaw = [math]::Round($perSecond / $raw, 2)
-            ratioToSkopeo = [math]::Round($perSecond / $results.skopeoTagsPerSecond, 1)
-            peakWorkingSetMB = $entry[1].PeakWorkingSetMB
+        $registryArgs = "-Repository 'dominodatalab/*'"
+        # The read measurements share one image configuration cache of their own per size, empty before the first;
+        # Remove-UnusedImage later uses the cache they filled, as a scheduled run would.
+        $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work "cache-$size"
+
+        Invoke-OnCopy $template "reads-$size" {
+            param($lab)
+            Write-Host 'Measuring raw manifest GETs with wrk...' -ForegroundColor Cyan
+            $raw = Invoke-Wrk $lab.Url ($images | ForEach-Object { "M /v2/$($_.Repository)/manifests/$($_.Tag)" }) "manifests-$size"
+            Write-Host 'Measuring a first read replayed by wrk (manifest + configuration per tag)...' -ForegroundColor Cyan
+            $replay = Invoke-Wrk $lab.Url ($images | ForEach-Object { "M /v2/$($_.Repository)/manifests/$($_.Tag)"; "B /v2/$($_.Repository)/blobs/$($_.Config)" }) "first-read-$size"
+            $row.rawManifestGetsPerSecond = [math]::Round($raw.RequestsPerSecond)
+            $row.firstReadReplay = [ordered]@{
+                requestsPerSecond = [math]::Round($replay.RequestsPerSecond); tagsPerSecond = [math]::Round($replay.RequestsPerSecond / 2)
+                non2xx = $replay.Non2xx
+            }
+            $row.rawManifestNon2xx = $raw.Non2xx
+
+            # The Python tool's approach: one skopeo inspect process per tag, 4 at a time.
+            $sample = @($images | Select-Object -First $SkopeoSample | ForEach-Object { "$($_.Repository):$($_.Tag)" })
+            Write-Host "Measuring skopeo inspect per tag on $($sample.Count) tags..." -ForegroundColor Cyan
+            $hostPort = $lab.Registry
+            $skopeo = Measure-Command {
+                $sample | ForEach-Object -ThrottleLimit 4 -Parallel {
+                    & skopeo inspect --tls-verify=false "docker://$using:hostPort/$_" | Out-Null
+                }
+            }
+            $row.skopeoInspectTagsPerSecond = [math]::Round($sample.Count / $skopeo.TotalSeconds, 1)
+
+            $args_ = "-Registry '$($lab.Url)' $registryArgs"
+            $cold = Measure-Cmdlet "Get-RegistryImage (empty cache), $size tags" "Get-RegistryImage $args_"
+            $image = Measure-Cmdlet "Get-RegistryImage, $size tags" "Get-RegistryImage $args_"
+            $layer = Measure-Cmdlet "Get-RegistryLayer, $size tags" "Get-RegistryLayer $args_"
+            # Kubernetes usage from a snapshot only: Domino's records are measured on their own below.
+            $unused = Measure-Cmdlet "Get-UnusedImage, $size tags" "Get-UnusedImage $args_ -MongoUsage:`$false -InUse (Get-WorkloadImage -Path '$snapshot')"
+            $row.inventory = [ordered]@{}
+            foreach ($entry in @(
+                    @('Get-RegistryImage (empty cache)', $cold, ($replay.RequestsPerSecond / 2), 'firstReadReplay'),
+                    @('Get-RegistryImage', $image, $raw.RequestsPerSecond, 'rawManifestGets'),
+                    @('Get-RegistryLayer', $layer, $raw.RequestsPerSecond, 'rawManifestGets'),
+                    @('Get-UnusedImage', $unused, $raw.RequestsPerSecond, 'rawManifestGets'))) {
+                $perSecond = $size / $entry[1].Seconds
+                $row.inventory[$entry[0]] = [ordered]@{
+                    seconds = [math]::Round($entry[1].Seconds, 2); objects = $entry[1].Count
+                    tagsPerSecond = [math]::Round($perSecond); comparedTo = $entry[3]; ratio = [math]::Round($perSecond / $entry[2], 2)
+                    ratioToSkopeo = [math]::Round($perSecond / $row.skopeoInspectTagsPerSecond, 1)
+                    peakWorkingSetMB = $entry[1].PeakWorkingSetMB
+                }
+            }
         }
+
+        # Deletion of every tag, each contender on its own identical copy of the same storage.
+        $row.deletion = [ordered]@{}
+        Invoke-OnCopy $template "bare-delete-$size" {
+            param($lab)
+            Write-Host "Measuring bare DELETEs of $size manifests (16 connections)..." -ForegroundColor Cyan
+            $list = Join-Path $work "deletes-$size.txt"
+            Set-Content $list ($images | ForEach-Object { "/v2/$($_.Repository)/manifests/$($_.Digest)" })
+            $bare = & dotnet $labDll delete-all --url $lab.Url --list $list --concurrency 16 | ConvertFrom-Json
+            if ($LASTEXITCODE -ne 0) { throw 'delete-all failed.' }
+            $row.deletion.bare = [ordered]@{ deleted = $bare.accepted; failed = $bare.other; seconds = $bare.seconds; tagsPerSecond = $bare.perSecond }
+        }
+        Invoke-OnCopy $template "skopeo-delete-$size" {
+            param($lab)
+            $sample = @($images | Select-Object -First $SkopeoDeleteSample | ForEach-Object { "$($_.Repository):$($_.Tag)" })
+            Write-Host "Measuring skopeo delete per tag on $($sample.Count) of $size tags (4 at a time)..." -ForegroundColor Cyan
+            $hostPort = $lab.Registry
+            $codes = $null
+            $elapsed = Measure-Command {
+                $codes = @($sample | ForEach-Object -ThrottleLimit 4 -Parallel {
+                        & skopeo delete --tls-verify=false "docker://$using:hostPort/$_" 2>$null
+                        $LASTEXITCODE
+                    })
+            }
+            $ok = @($codes | Where-Object { $_ -eq 0 }).Count
+            $row.deletion.skopeo = [ordered]@{
+                sample = $sample.Count; deleted = $ok; failed = $sample.Count - $ok; seconds = [math]::Round($elapsed.TotalSeconds, 2)
+                tagsPerSecond = [math]::Round($ok / $elapsed.TotalSeconds, 1)
+            }
+        }
+        Invoke-OnCopy $template "remove-$size" {
+            param($lab)
+            $journal = Join-Path $work "journal-$size.jsonl"
+            $remove = Measure-Cmdlet "Remove-UnusedImage over $size tags" "Remove-UnusedImage -Registry '$($lab.Url)' $registryArgs -InUse @() -MongoUsage:`$false -Confirm:`$false -ThrottleLimit 16 -JournalPath '$journal' -ErrorAction Continue | Where-Object Status -EQ 'Deleted'"
+            $perSecond = $remove.Count / $remove.Seconds
+            $row.deletion.registryCleaner = [ordered]@{
+                deleted = $remove.Count; seconds = [math]::Round($remove.Seconds, 2); tagsPerSecond = [math]::Round($perSecond, 1)
+                ratioToBare = [math]::Round($perSecond / $row.deletion.bare.tagsPerSecond, 2)
+                ratioToSkopeo = [math]::Round($perSecond / $row.deletion.skopeo.tagsPerSecond, 2)
+                peakWorkingSetMB = $remove.PeakWorkingSetMB
+            }
+        }
+        $results.sizes.Add($row)
+        # Written after every size, so a run stopped part way still leaves the sizes it finished.
+        $results.complete = $false
+        $results | ConvertTo-Json -Depth 8 | Set-Content $resultFile
+        Remove-Tree $template
+        Write-Host ($row | ConvertTo-Json -Depth 6)
+    }
+
+    # How time and peak memory grow per 10x tags, from the smallest size to the largest.
+    if ($results.sizes.Count -gt 1) {
+        $a = $results.sizes[0]; $b = $results.sizes[-1]
+        $results.growthPer10xTags = [ordered]@{ from = $a.tags; to = $b.tags }
+        foreach ($name in 'Get-RegistryImage (empty cache)', 'Get-RegistryImage', 'Get-RegistryLayer', 'Get-UnusedImage') {
+            $results.growthPer10xTags[$name] = [ordered]@{
+                time = Get-Growth $a.inventory[$name].seconds $b.inventory[$name].seconds $a.tags $b.tags
+                peakMemory = Get-Growth $a.inventory[$name].peakWorkingSetMB $b.inventory[$name].peakWorkingSetMB $a.tags $b.tags
+            }
+        }
+        $results.growthPer10xTags['Remove-UnusedImage'] = [ordered]@{
+            time = Get-Growth $a.deletion.registryCleaner.seconds $b.deletion.registryCleaner.seconds $a.tags $b.tags
+            peakMemory = Get-Growth $a.deletion.registryCleaner.peakWorkingSetMB $b.deletion.registryCleaner.peakWorkingSetMB $a.tags $b.tags
+        }
+        $results.growthPer10xTags['bare DELETE time'] = Get-Growth $a.deletion.bare.seconds $b.deletion.bare.seconds $a.tags $b.tags
     }
 
     Write-Host 'Measuring the planner alone on 100,000 synthetic tags...' -ForegroundColor Cyan
@@ -208,34 +350,59 @@ end
         (Invoke-Pwsh "[pscustomobject]@{ Ms = (Measure-Command { Import-Module '$manifest' }).TotalMilliseconds } | ConvertTo-Json -Compress").Ms
     }
     $results.importMilliseconds = [math]::Round((@($imports) | Sort-Object)[2])
+    $results.machine.loadAverageAtEnd = (Get-Content /proc/loadavg) -split ' ' | Select-Object -First 3
 }
 finally {
     if ($kubernetes) { $kubernetes.StandardInput.Close(); if (-not $kubernetes.WaitForExit(10000)) { $kubernetes.Kill() } }
     if ($mongo) { $mongo.StandardInput.Close(); if (-not $mongo.WaitForExit(10000)) { $mongo.Kill() } }
     if ($lab) { Stop-LabRegistry $lab }
     $env:REGISTRY_CLEANER_CACHE_DIR = $savedCacheDir
-    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
+    Remove-Tree $work
 }
 
-$resultFile = Join-Path $PSScriptRoot ("results-{0}.json" -f (Get-Date -Format 'yyyy-MM-dd'))
-$results | ConvertTo-Json -Depth 6 | Set-Content $resultFile
+$results.complete = $true
+$results | ConvertTo-Json -Depth 8 | Set-Content $resultFile
 
-$i = $results.inventory
+function Format-Count([double] $n) { $n.ToString('N0', [Globalization.CultureInfo]::InvariantCulture) }
+$s = $results.sizes
+$sizeHeader = ($s | ForEach-Object { "$(Format-Count $_.tags) tags" }) -join ' | '
+$growthHeader = if ($s.Count -gt 1) { " growth per 10x tags ($(Format-Count $s[0].tags) to $(Format-Count $s[-1].tags)) |" } else { '' }
+function Format-Row([string] $Name, [scriptblock] $Cell, [string] $Growth) {
+    $cells = ($s | ForEach-Object -Process $Cell) -join ' | '
+    $g = if ($s.Count -gt 1) { " $Growth |" } else { '' }
+    "| $Name | $cells |$g"
+}
+function Format-Growth([string] $Name) {
+    if ($s.Count -lt 2) { return '' }
+    $g = $results.growthPer10xTags[$Name]
+    "time x$($g.time), peak x$($g.peakMemory)"
+}
 $table = @(
-    "| measurement | result | target |"
-    "|---|---|---|"
-    "| raw manifest GETs (wrk, 16 connections) | $($results.rawManifestGetsPerSecond)/s | |"
-    "| skopeo inspect per tag, 4 at a time (Python tool's approach) | $($results.skopeoTagsPerSecond) tags/s | |"
-    foreach ($name in 'Get-RegistryImage (empty cache)', 'Get-RegistryImage', 'Get-RegistryLayer', 'Get-UnusedImage') {
-        "| $name, $Tags tags | $($i[$name].tagsPerSecond) tags/s, $($i[$name].ratioToRaw)x raw, $($i[$name].ratioToSkopeo)x skopeo, $($i[$name].peakWorkingSetMB) MB peak | >= 0.5x raw, >= 15x skopeo |"
-    }
-    "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) | <= 1.0x kubectl, exact count |"
-    "| planner, $($results.planner.tags) tags, $($results.planner.layerReferences) layer refs | $($results.planner.warmSeconds) s warm ($($results.planner.coldSeconds) s cold), $($results.planner.allocatedMegabytes) MB allocated | <= 2 s |"
-    "| Domino's records (Get-DominoImageUsage), $($results.dominoRecords.runs) runs + $($results.dominoRecords.workspaces) workspaces, $($results.dominoRecords.documents) documents | $($results.dominoRecords.seconds) s, $($results.dominoRecords.references) references, $($results.dominoRecords.peakWorkingSetMB) MB peak | seconds |"
-    "| Import-Module (median of 5) | $($results.importMilliseconds) ms | <= 500 ms |"
+    "| measurement | $sizeHeader |$growthHeader"
+    "|---|$(($s | ForEach-Object { '---' }) -join '|')|$(if ($s.Count -gt 1) { '---|' })"
+    Format-Row 'raw manifest GETs (wrk, 16 connections)' { "$($_.rawManifestGetsPerSecond)/s" } ''
+    Format-Row 'first read replayed by wrk (manifest + configuration GET per tag, 16 connections)' { "$($_.firstReadReplay.tagsPerSecond) tags/s" } ''
+    Format-Row "skopeo inspect per tag, 4 at a time (Python tool's approach)" { "$($_.skopeoInspectTagsPerSecond) tags/s" } ''
+    Format-Row 'Get-RegistryImage, first read (empty cache)' { $i = $_.inventory['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryImage (empty cache)')
+    Format-Row 'Get-RegistryImage, later reads' { $i = $_.inventory['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryImage')
+    Format-Row 'Get-RegistryLayer' { $i = $_.inventory['Get-RegistryLayer']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryLayer')
+    Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-UnusedImage')
+    Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } $(if ($s.Count -gt 1) { "time x$($results.growthPer10xTags['bare DELETE time'])" })
+    Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } ''
+    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16' { $d = $_.deletion.registryCleaner; "$($d.tagsPerSecond) tags/s ($($d.seconds) s), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo, $($d.peakWorkingSetMB) MB peak" } (Format-Growth 'Remove-UnusedImage')
+)
+$once = @(
+    "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) |"
+    "| planner, $($results.planner.tags) tags, $($results.planner.layerReferences) layer refs | $($results.planner.warmSeconds) s warm ($($results.planner.coldSeconds) s cold), $($results.planner.allocatedMegabytes) MB allocated |"
+    "| Domino's records (Get-DominoImageUsage), $($results.dominoRecords.runs) runs + $($results.dominoRecords.workspaces) workspaces, $($results.dominoRecords.documents) documents | $($results.dominoRecords.seconds) s, $($results.dominoRecords.references) references, $($results.dominoRecords.peakWorkingSetMB) MB peak |"
+    "| Import-Module (median of 5) | $($results.importMilliseconds) ms |"
 )
 Write-Host ''
-Write-Host "Machine: $($results.machine.os), $($results.machine.cpus) cores, $($results.machine.memoryGB) GB, .NET $($results.machine.dotnet), PowerShell $($results.machine.powershell)"
+Write-Host "Machine: $($results.machine.os), $($results.machine.cpus) cores, $($results.machine.memoryGB) GB, .NET $($results.machine.dotnet), PowerShell $($results.machine.powershell), load average $($results.machine.loadAverageAtStart -join ' ') at start"
 $table | ForEach-Object { Write-Host $_ }
+Write-Host ''
+Write-Host '| measurement (once per run) | result |'
+Write-Host '|---|---|'
+$once | ForEach-Object { Write-Host $_ }
 Write-Host ''
 Write-Host "Results written to $resultFile" -ForegroundColor Green

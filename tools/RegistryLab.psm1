@@ -73,6 +73,10 @@ function Start-LabRegistry {
     The user and password of -Htpasswd; the lab's own pushes use it.
     .PARAMETER DeleteEnabled
     Sets storage.delete.enabled (default $true); $false makes manifest DELETE answer 405.
+    .PARAMETER StoragePath
+    Serves an existing filesystem storage (the folder holding docker/registry/v2, e.g. one written by the Lab's
+    seed-storage) instead of a new, empty one. The registry writes into it (DELETEs unlink link files), so give it a copy
+    that belongs to this lab; Stop-LabRegistry leaves it in place for its owner to remove.
     .PARAMETER Port
     The loopback port to serve on; default a free one. A registry that is restarted during a test should get one
     below the ephemeral range, which nothing else takes while it restarts.
@@ -84,6 +88,7 @@ function Start-LabRegistry {
         [switch] $Htpasswd,
         [pscredential] $Credential,
         [bool] $DeleteEnabled = $true,
+        [string] $StoragePath,
         [int] $Port
     )
     $binary = '/usr/bin/docker-registry'
@@ -93,8 +98,15 @@ function Start-LabRegistry {
     if ($Htpasswd -and -not $Credential) { throw '-Htpasswd needs -Credential (the user and password the registry accepts).' }
 
     $root = Join-Path ([IO.Path]::GetTempPath()) ("registrylab-" + [Guid]::NewGuid().ToString('n').Substring(0, 12))
-    $storage = Join-Path $root 'storage'
-    [void](New-Item -ItemType Directory -Path $storage -Force)
+    if ($StoragePath) {
+        if (-not (Test-Path -LiteralPath $StoragePath -PathType Container)) { throw "-StoragePath '$StoragePath' is not a folder." }
+        $storage = (Resolve-Path -LiteralPath $StoragePath).ProviderPath
+        [void](New-Item -ItemType Directory -Path $root -Force)
+    }
+    else {
+        $storage = Join-Path $root 'storage'
+        [void](New-Item -ItemType Directory -Path $storage -Force)
+    }
     $port = if ($Port) { $Port } else { Get-LabFreePort }
     $config = Join-Path $root 'config.yml'
     $log = Join-Path $root 'registry.log'

@@ -10,6 +10,7 @@ return args.Length == 0 ? Usage() : args[0] switch
     "kubernetes" => await ServeKubernetesAsync(Options(args)),
     "seed-registry" => await SeedRegistryAsync(Options(args)),
     "seed-storage" => SeedStorage(Options(args)),
+    "delete-all" => await DeleteAllAsync(Options(args)),
     "plan" => Plan(Options(args)),
     "seed-demo" => await SeedDemoAsync(Options(args)),
     "mongo-demo" => await ServeMongoAsync(DominoLabRecords.Demo()),
@@ -28,10 +29,14 @@ static int Usage()
           RegistryCleaner.Lab seed-registry --url URL --tags N [--tag-list PATH] [--concurrency N]
               Pushes N Domino-like tags (environments with revisions sharing base layers, models built on them)
               and prints a JSON summary; --tag-list writes "repository:tag" lines.
-          RegistryCleaner.Lab seed-storage --root DIR --tags N [--tag-list PATH]
+          RegistryCleaner.Lab seed-storage --root DIR --tags N [--tag-list PATH] [--image-list PATH]
               Writes the same N tags straight into a registry's filesystem storage (DIR is its rootdirectory), in
               the layout distribution writes on a push, so 100,000 tags take minutes instead of hours. Prints a JSON
-              summary.
+              summary; --image-list writes "repository tag manifest-digest config-digest" lines (tab-separated).
+          RegistryCleaner.Lab delete-all --url URL --list PATH [--concurrency N]
+              Sends "DELETE <path>" once for every path in PATH (one "/v2/<name>/manifests/<digest>" a line) over N
+              connections (default 16) and prints how many were accepted (202), how many were not, and the seconds
+              for the whole list: the registry's bare-DELETE capacity.
           RegistryCleaner.Lab seed-demo --url URL
               Pushes the Demo's sample images (samples/README.md tells their story) and prints one JSON line per
               tag: repository, tag, digest, size.
@@ -243,18 +248,25 @@ static int SeedStorage(Dictionary<string, string> options)
     int tags = Int(options, "tags", 2_000);
     var seeder = new StorageSeeder(options["root"]);
     var lines = new System.Collections.Concurrent.ConcurrentBag<string>();
+    var images = new System.Collections.Concurrent.ConcurrentBag<string>();
     (int environments, int models) = DominoSeedPlan.Counts(tags);
 
     // Creating files is what takes the time, and it waits on the disk more than on a core.
     Parallel.ForEach(DominoSeedPlan.Enumerate(tags), new ParallelOptions { MaxDegreeOfParallelism = 8 }, image =>
     {
-        seeder.WriteImage(image.Repository, image.Tag, image.Layers, image.Created);
+        PushedImage written = seeder.WriteImage(image.Repository, image.Tag, image.Layers, image.Created);
         lines.Add($"{image.Repository}:{image.Tag}");
+        images.Add($"{image.Repository}\t{image.Tag}\t{written.Digest}\t{written.Config!.Digest}");
     });
 
     if (options.TryGetValue("tag-list", out string? tagList))
     {
         File.WriteAllLines(tagList, lines.Order(StringComparer.Ordinal));
+    }
+
+    if (options.TryGetValue("image-list", out string? imageList))
+    {
+        File.WriteAllLines(imageList, images.Order(StringComparer.Ordinal));
     }
 
     Console.WriteLine(JsonSerializer.Serialize(new
@@ -264,6 +276,48 @@ static int SeedStorage(Dictionary<string, string> options)
         models,
         blobs = seeder.BlobCount,
         seconds = Math.Round(started.Elapsed.TotalSeconds, 1),
+    }));
+    return 0;
+}
+
+static async Task<int> DeleteAllAsync(Dictionary<string, string> options)
+{
+    int concurrency = Int(options, "concurrency", 16);
+    string[] paths = [.. File.ReadLines(options["list"]).Where(line => line.Length > 0)];
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, UseProxy = false })
+    {
+        BaseAddress = new Uri(options["url"]),
+        Timeout = TimeSpan.FromMinutes(5),
+    };
+    int next = -1, accepted = 0, other = 0;
+    var started = Stopwatch.StartNew();
+
+    // N workers, each taking the next path: every path is sent exactly once, N at a time.
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+    {
+        for (int i = Interlocked.Increment(ref next); i < paths.Length; i = Interlocked.Increment(ref next))
+        {
+            using HttpResponseMessage response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, paths[i]));
+            if (response.StatusCode == System.Net.HttpStatusCode.Accepted)
+            {
+                Interlocked.Increment(ref accepted);
+            }
+            else
+            {
+                Interlocked.Increment(ref other);
+            }
+        }
+    }));
+
+    double seconds = started.Elapsed.TotalSeconds;
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        requests = paths.Length,
+        accepted,
+        other,
+        concurrency,
+        seconds = Math.Round(seconds, 2),
+        perSecond = Math.Round(accepted / seconds, 1),
     }));
     return 0;
 }
