@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
@@ -96,11 +95,11 @@ public abstract partial class RegistryCmdlet
                 else
                 {
                     queue.Verbose($"Reading the images Kubernetes workloads use ({DescribeScan(scanOptions!)}).");
-                    var progress = new ThrottledProgress(queue, 1, "Reading Kubernetes workloads");
+                    var progress = new ProgressThrottle(1, "Reading Kubernetes workloads");
                     usage = await UsageSource.ReadLiveAsync(
-                        scanOptions! with { Progress = new Progress<WorkloadListingProgress>(p => progress.Report($"{p.Context}: {p.Resource}{(p.Namespace is null ? string.Empty : " in " + p.Namespace)} ({p.ObjectsRead})", -1)) },
+                        scanOptions! with { Progress = new Progress<WorkloadListingProgress>(p => progress.Report(queue, $"{p.Context}: {p.Resource}{(p.Namespace is null ? string.Empty : " in " + p.Namespace)} ({p.ObjectsRead})", -1)) },
                         token).ConfigureAwait(false);
-                    progress.Complete();
+                    progress.Complete(queue);
                     foreach (string warning in usage.Warnings)
                     {
                         queue.Warning(warning);
@@ -117,10 +116,11 @@ public abstract partial class RegistryCmdlet
                     ? await ReadDominoUsageAsync(mongo, query.Targets?.Select(t => t.Repository) ?? repositories, dominoRepositories, queue, token).ConfigureAwait(false)
                     : null;
                 queue.Verbose($"Reading the whole catalog of {endpoint.DisplayName} (layers are shared across repositories).");
-                var inventoryProgress = new ThrottledProgress(queue, 2, $"Reading {endpoint.DisplayName}");
+                var inventoryProgress = new ProgressThrottle(2, $"Reading {endpoint.DisplayName}");
                 var reader = new InventoryReader(client, new InventoryReaderOptions
                 {
                     Progress = new Progress<InventoryProgress>(p => inventoryProgress.Report(
+                        queue,
                         p.TagsTotal == 0 ? $"Listing tags: {p.RepositoriesListed} of {p.RepositoriesTotal} repositories" : $"Reading manifests: {p.TagsDone} of {p.TagsTotal} tags",
                         p.TagsTotal == 0 ? -1 : (int)(100L * p.TagsDone / Math.Max(1, p.TagsTotal)))),
                     ConfigCache = cache,
@@ -128,7 +128,7 @@ public abstract partial class RegistryCmdlet
                 });
                 RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
                 SaveConfigCache(cache, queue);
-                inventoryProgress.Complete();
+                inventoryProgress.Complete(queue);
                 foreach (TagReadResult failed in reader.Errors)
                 {
                     queue.Error(RegistryErrorRecord(failed.Error!, failed.Name));
@@ -359,35 +359,4 @@ public abstract partial class RegistryCmdlet
 
     private static string DescribeScan(WorkloadScanOptions options) =>
         $"contexts: {(options.Contexts.Count == 0 ? "current" : string.Join(", ", options.Contexts))}; namespaces: {(options.Namespaces.Count == 0 ? "all" : string.Join(", ", options.Namespaces))}";
-
-    /// <summary>Posts progress to the pipeline thread at most a few times a second, and always completes it.</summary>
-    private sealed class ThrottledProgress(PipelineQueue queue, int activityId, string activity)
-    {
-        private readonly Stopwatch sinceLast = Stopwatch.StartNew();
-        private readonly object gate = new();
-        private bool started;
-
-        public void Report(string status, int percent)
-        {
-            lock (this.gate)
-            {
-                if (this.started && this.sinceLast.ElapsedMilliseconds < 250)
-                {
-                    return;
-                }
-
-                this.started = true;
-                this.sinceLast.Restart();
-            }
-
-            var record = new ProgressRecord(activityId, activity, status) { PercentComplete = Math.Clamp(percent, -1, 100) };
-            queue.Post(c => c.WriteProgress(record));
-        }
-
-        public void Complete()
-        {
-            var record = new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed };
-            queue.Post(c => c.WriteProgress(record));
-        }
-    }
 }

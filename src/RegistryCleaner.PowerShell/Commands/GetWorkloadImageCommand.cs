@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.ObjectModel;
-using System.Diagnostics;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.PowerShell.Completion;
@@ -74,7 +73,6 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
 {
     private const string LiveSet = "Live";
     private const string SnapshotSet = "Snapshot";
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly List<string> snapshotFiles = [];
     private IReadOnlyList<string>? objectIds;
@@ -408,11 +406,8 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     /// </summary>
     private sealed class ListingProgress(int listings) : IProgress<WorkloadListingProgress>
     {
-        private const int ActivityId = 1;
-        private const string Activity = "Reading Kubernetes workloads";
         private readonly ConcurrentDictionary<(string, string, string?), WorkloadListingProgress> latest = new();
-        private readonly Stopwatch clock = Stopwatch.StartNew();
-        private long lastPostTicks = long.MinValue;
+        private readonly ProgressThrottle throttle = new(1, "Reading Kubernetes workloads");
         private PipelineQueue? queue;
 
         public void Attach(PipelineQueue pipeline) => this.queue = pipeline;
@@ -420,10 +415,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         public void Report(WorkloadListingProgress value)
         {
             this.latest[(value.Context, value.Resource, value.Namespace)] = value;
-            long now = this.clock.Elapsed.Ticks;
-            long last = Interlocked.Read(ref this.lastPostTicks);
-            if (this.queue is null || (last != long.MinValue && now - last < ProgressInterval.Ticks)
-                || Interlocked.CompareExchange(ref this.lastPostTicks, now, last) != last)
+            if (this.queue is null || !this.throttle.TryShow())
             {
                 return;
             }
@@ -432,14 +424,12 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
             int done = all.Count(p => p.Completed);
             int objects = all.Sum(p => p.ObjectsRead);
             string where = value.Namespace is null ? "all namespaces" : $"namespace '{value.Namespace}'";
-            var record = new ProgressRecord(ActivityId, Activity, $"{done} of {listings} listings done, {objects} objects read")
-            {
-                CurrentOperation = $"{value.Resource} in {where} of context '{value.Context}': {value.ObjectsRead} read",
-                PercentComplete = Math.Min(100, done * 100 / Math.Max(1, listings)),
-            };
+            ProgressRecord record = this.throttle.Record($"{done} of {listings} listings done, {objects} objects read");
+            record.CurrentOperation = $"{value.Resource} in {where} of context '{value.Context}': {value.ObjectsRead} read";
+            record.PercentComplete = Math.Min(100, done * 100 / Math.Max(1, listings));
             this.queue.Post(cmdlet => cmdlet.WriteProgress(record));
         }
 
-        public ProgressRecord Completed() => new(ActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed };
+        public ProgressRecord Completed() => this.throttle.Completed();
     }
 }

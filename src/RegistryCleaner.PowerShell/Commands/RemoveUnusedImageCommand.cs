@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
 using System.Text.RegularExpressions;
@@ -476,33 +475,25 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     /// <summary>Write-Progress for the deletion: images done of all, bytes, time left; at most four a second, always completed.</summary>
     private sealed class DeletionProgress(RemoveUnusedImageCommand cmdlet, string registry, int images, long bytes, bool dryRun)
     {
-        private const int ActivityId = 3;
-        private readonly string activity = $"Deleting unused images from {registry}";
-        private readonly Stopwatch clock = Stopwatch.StartNew();
-        private long lastShown = -1;
+        private readonly ProgressThrottle throttle = new(3, $"Deleting unused images from {registry}");
         private int imagesDone;
         private long bytesDone;
 
         /// <summary>Shows the image about to be deleted with what is done so far (the first always, then throttled).</summary>
         public void Report(string target)
         {
-            long now = this.clock.ElapsedMilliseconds;
-            if (dryRun || (this.lastShown >= 0 && now - this.lastShown < 250))
+            if (dryRun || !this.throttle.TryShow())
             {
                 return;
             }
 
-            this.lastShown = now;
+            long now = (long)this.throttle.Elapsed.TotalMilliseconds;
             int seconds = this.imagesDone == 0 ? -1 : (int)Math.Ceiling(now / 1000.0 / this.imagesDone * (images - this.imagesDone));
-            cmdlet.WriteProgress(new ProgressRecord(
-                ActivityId,
-                this.activity,
-                string.Create(CultureInfo.InvariantCulture, $"{this.imagesDone} of {images} images done, {ByteCount.Format(this.bytesDone)} of {ByteCount.Format(bytes)}"))
-            {
-                CurrentOperation = target,
-                PercentComplete = images == 0 ? 0 : (int)(100L * this.imagesDone / images),
-                SecondsRemaining = seconds,
-            });
+            ProgressRecord record = this.throttle.Record(string.Create(CultureInfo.InvariantCulture, $"{this.imagesDone} of {images} images done, {ByteCount.Format(this.bytesDone)} of {ByteCount.Format(bytes)}"));
+            record.CurrentOperation = target;
+            record.PercentComplete = images == 0 ? 0 : (int)(100L * this.imagesDone / images);
+            record.SecondsRemaining = seconds;
+            cmdlet.WriteProgress(record);
         }
 
         public void Advance(int imageCount, long byteCount)
@@ -513,15 +504,14 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
 
         public void Complete()
         {
-            if (dryRun || this.lastShown < 0)
+            if (dryRun || !this.throttle.EndShown())
             {
                 return;
             }
 
-            this.lastShown = -1;
             try
             {
-                cmdlet.WriteProgress(new ProgressRecord(ActivityId, this.activity, "Done") { RecordType = ProgressRecordType.Completed });
+                cmdlet.WriteProgress(this.throttle.Completed());
             }
             catch (PipelineStoppedException)
             {
