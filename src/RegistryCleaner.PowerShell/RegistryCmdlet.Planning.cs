@@ -42,7 +42,7 @@ public abstract partial class RegistryCmdlet
             // Taken as "no narrowing", an ObjectId file of comments only would plan every image.
             throw this.Terminate(
                 new ArgumentException($"-ObjectIdPath '{query.ObjectIdPath}' lists no ObjectId, so it names nothing and nothing is planned. Put one 24-hex ObjectId per line, or leave -ObjectIdPath out."),
-                "ObjectIdFileInvalid",
+                ErrorIds.ObjectIdFileInvalid,
                 ErrorCategory.InvalidData,
                 query.ObjectIdPath);
         }
@@ -58,7 +58,7 @@ public abstract partial class RegistryCmdlet
             }
             catch (ArgumentException ex)
             {
-                throw this.Terminate(ex, "InUseInvalid", ErrorCategory.InvalidData, null);
+                throw this.Terminate(ex, ErrorIds.InUseInvalid, ErrorCategory.InvalidData, null);
             }
 
             skipped.ForEach(this.WriteWarning);
@@ -211,32 +211,13 @@ public abstract partial class RegistryCmdlet
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
             client.Dispose();
-            ErrorRecord record = ex switch
+            ErrorRecord? record = EngineErrorMap.Find(ex, EngineOperation.Planning, new EngineErrorContext
             {
-                WorkloadNamespaceNotFoundException missing => new ErrorRecord(missing, "WorkloadNamespaceNotFound", ErrorCategory.ObjectNotFound, missing.Namespace),
-                WorkloadAccessException access => new ErrorRecord(
-                    new InvalidOperationException($"Image usage could not be read, so nothing is planned or deleted: {access.Message}", access),
-                    "WorkloadUsageUnreadable",
-                    access.StatusCode is 401 or 403 ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
-                    access.Context),
-                UsageIncompleteException incomplete => new ErrorRecord(incomplete, "WorkloadUsageIncomplete", ErrorCategory.ResourceUnavailable, null),
-                DominoDatabaseException unreadable => DominoUsageUnreadable(unreadable, query.Mongo),
-                InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
-                InventoryGraphException graph => new ErrorRecord(graph, "RegistryManifestGraphInvalid", ErrorCategory.InvalidData, endpoint.DisplayName),
-                RegistryStorageMismatchException mismatch => new ErrorRecord(mismatch, "StoragePathMismatch", ErrorCategory.InvalidArgument, storage?.RootDirectory),
-                UnauthorizedAccessException or IOException when storage is not null => new ErrorRecord(
-                    new IOException($"The registry's storage {storage.RootDirectory} could not be read, so nothing is planned: {ex.Message} Run as a user who can read it (read-only access is enough).", ex),
-                    "StoragePathUnreadable",
-                    ErrorCategory.ReadError,
-                    storage.RootDirectory),
-                RegistryException registry => RegistryErrorRecord(registry, endpoint.DisplayName),
-                ArgumentException argument => new ErrorRecord(argument, "PlanOptionsInvalid", ErrorCategory.InvalidArgument, null),
-
-                // The Kubernetes scanner's own refusals: no kubeconfig outside a cluster, an unknown context, an unusable file.
-                InvalidOperationException kube when given is null && ex.Source?.StartsWith("RegistryCleaner", StringComparison.Ordinal) == true =>
-                    new ErrorRecord(kube, "KubeConfigInvalid", ErrorCategory.InvalidArgument, query.KubeConfig),
-                _ => null!,
-            };
+                Target = endpoint.DisplayName,
+                KubeConfig = query.KubeConfig,
+                StorageRoot = storage?.RootDirectory,
+                Mongo = query.Mongo,
+            });
             if (record is null)
             {
                 throw;
@@ -287,7 +268,7 @@ public abstract partial class RegistryCmdlet
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            throw this.Terminate(ex, "StoragePathInvalid", ErrorCategory.InvalidArgument, path);
+            throw this.Terminate(ex, ErrorIds.StoragePathInvalid, ErrorCategory.InvalidArgument, path);
         }
     }
 
@@ -339,7 +320,7 @@ public abstract partial class RegistryCmdlet
         {
             queue.Error(new ErrorRecord(
                 new ItemNotFoundException($"Tag '{tag}' was not found in {where}{(query.Digests.Count > 0 ? " pointing at the -Digest given" : string.Empty)}, so nothing is planned for it."),
-                "RegistryTagNotFound",
+                ErrorIds.RegistryTagNotFound,
                 ErrorCategory.ObjectNotFound,
                 tag));
         }
@@ -348,7 +329,7 @@ public abstract partial class RegistryCmdlet
         {
             queue.Error(new ErrorRecord(
                 new ItemNotFoundException($"No manifest {digest}{(query.Tags.Count > 0 ? " under the -Tag given" : string.Empty)} was found in {where}, so nothing is planned for it."),
-                "RegistryManifestNotFound",
+                ErrorIds.RegistryManifestNotFound,
                 ErrorCategory.ObjectNotFound,
                 digest));
         }

@@ -129,7 +129,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
             {
                 this.WriteError(new ErrorRecord(
                     new ItemNotFoundException($"Tag '{tag}' was not found in the repositories read of registry {endpoint.DisplayName}."),
-                    "RegistryTagNotFound",
+                    ErrorIds.RegistryTagNotFound,
                     ErrorCategory.ObjectNotFound,
                     tag));
             }

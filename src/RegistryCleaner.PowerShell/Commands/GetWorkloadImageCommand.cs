@@ -242,7 +242,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
             {
                 throw this.Terminate(
                     new ArgumentException($"The snapshot path '{path}' is not a file system path."),
-                    "WorkloadSnapshotInvalid",
+                    ErrorIds.WorkloadSnapshotInvalid,
                     ErrorCategory.InvalidArgument,
                     path);
             }
@@ -253,7 +253,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         {
             throw this.Terminate(
                 new FileNotFoundException($"The workload snapshot '{path}' does not exist. Write one with 'kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json > cluster.json'.", path, ex),
-                "WorkloadSnapshotNotFound",
+                ErrorIds.WorkloadSnapshotNotFound,
                 ErrorCategory.ObjectNotFound,
                 path);
         }
@@ -273,7 +273,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         }
         catch (WorkloadSnapshotException ex)
         {
-            throw this.Terminate(ex, "WorkloadSnapshotInvalid", ErrorCategory.InvalidData, ex.FilePath);
+            throw this.Terminate(ex, ErrorIds.WorkloadSnapshotInvalid, ErrorCategory.InvalidData, ex.FilePath);
         }
     }
 
@@ -307,26 +307,10 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
                 return KubernetesWorkloadScanner.ScanAsync(options, token);
             });
         }
-        catch (WorkloadNamespaceNotFoundException ex)
+        catch (Exception ex) when (EngineErrorMap.Find(ex, EngineOperation.WorkloadListing, new EngineErrorContext { KubeConfig = kubeConfig }) is { } record)
         {
-            throw this.Terminate(ex, "WorkloadNamespaceNotFound", ErrorCategory.ObjectNotFound, $"{ex.Context}/{ex.Namespace}");
-        }
-        catch (WorkloadAccessException ex)
-        {
-            bool denied = ex.StatusCode is 401 or 403;
-            throw this.Terminate(
-                ex,
-                denied ? "WorkloadAccessDenied" : "WorkloadListFailed",
-                denied ? ErrorCategory.PermissionDenied : ErrorCategory.ConnectionError,
-                string.IsNullOrEmpty(ex.Namespace) ? $"{ex.Context}/{ex.Resource}" : $"{ex.Context}/{ex.Namespace}/{ex.Resource}");
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.ObjectNotFound, ex.FileName);
-        }
-        catch (InvalidOperationException ex) when (ex is not PSInvalidOperationException)
-        {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.InvalidArgument, kubeConfig);
+            this.ThrowTerminatingError(record);
+            throw;
         }
         finally
         {
@@ -352,7 +336,8 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         }
         catch (FileNotFoundException ex)
         {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.ObjectNotFound, ex.FileName);
+            this.ThrowTerminatingError(EngineErrorMap.Find(ex, EngineOperation.WorkloadListing, new EngineErrorContext())!);
+            throw;
         }
     }
 
@@ -371,7 +356,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         }
         catch (InvalidOperationException ex)
         {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.InvalidData, kubeConfig);
+            throw this.Terminate(ex, ErrorIds.KubeConfigInvalid, ErrorCategory.InvalidData, kubeConfig);
         }
 
         string[] known = file.Contexts.Select(c => c.Name).ToArray();
@@ -382,7 +367,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
                 ? [current]
                 : throw this.Terminate(
                     new InvalidOperationException($"The kubeconfig '{kubeConfig}' sets no current-context. Pass -Context (contexts in the file: {listed}) or run 'kubectl config use-context <name>'."),
-                    "KubeConfigInvalid",
+                    ErrorIds.KubeConfigInvalid,
                     ErrorCategory.InvalidArgument,
                     kubeConfig);
         }
@@ -392,7 +377,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         {
             throw this.Terminate(
                 new InvalidOperationException($"The kubeconfig '{kubeConfig}' has no context {string.Join(", ", missing.Select(m => $"'{m}'"))}. Contexts in the file: {listed}."),
-                "KubeConfigInvalid",
+                ErrorIds.KubeConfigInvalid,
                 ErrorCategory.ObjectNotFound,
                 kubeConfig);
         }

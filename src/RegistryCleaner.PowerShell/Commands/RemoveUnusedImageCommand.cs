@@ -142,7 +142,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 new ArgumentException(
                     $"-{string.Join(", -", typed)} cannot be typed while images are piped to Remove-UnusedImage: each piped object names its own Repository, Tag and Digest. "
                     + "Narrow the piped images with Where-Object (... | Where-Object Tag -like 'v1*' | Remove-UnusedImage), or type -Repository, -Tag and -Digest without piping."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 typed);
         }
@@ -159,7 +159,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             {
                 throw this.Terminate(
                     new ArgumentException($"-{name} is empty ($null, @() or ''), so it names nothing and nothing is deleted. Give it the values to delete (wildcards such as 'v1*' for -Tag and -Repository), or leave -{name} out."),
-                    "ImageTargetInvalid",
+                    ErrorIds.ImageTargetInvalid,
                     ErrorCategory.InvalidArgument,
                     name);
             }
@@ -169,7 +169,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             throw this.Terminate(
                 new ArgumentException($"-Digest '{bad}' is not a manifest digest: give algorithm:hex, e.g. sha256: and 64 hexadecimal digits (the Digest property of Get-RegistryImage or Get-UnusedImage)."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 bad);
         }
@@ -189,7 +189,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException($"{piped.Properties["Image"]?.Value ?? "This image"} comes from Get-WorkloadImage, which lists the images in use; it is not deleted. Pass workload images as usage instead: Remove-UnusedImage -InUse (Get-WorkloadImage -Path <snapshot>)."),
-                "WorkloadImageIsUsage",
+                ErrorIds.WorkloadImageIsUsage,
                 ErrorCategory.InvalidArgument,
                 piped));
             return;
@@ -202,7 +202,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException("A piped image to delete needs one Repository (no wildcards) and one Tag or one Digest; it is not deleted."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 new { this.Repository, this.Tag, this.Digest }));
             return;
@@ -327,7 +327,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 catch (RegistryDeleteDisabledException ex)
                 {
                     this.WriteSummary(journal, counts, freed);
-                    throw this.Terminate(ex, "RegistryDeleteDisabled", ErrorCategory.InvalidOperation, registry);
+                    throw this.Terminate(ex, ErrorIds.RegistryDeleteDisabled, ErrorCategory.InvalidOperation, registry);
                 }
                 catch (RegistryAuthenticationException ex)
                 {
@@ -341,7 +341,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                     this.WriteSummary(journal, counts, freed);
                     throw this.Terminate(
                         new IOException($"The deletion journal '{journal.Path}' cannot be written, so nothing more is deleted: {ex.Message} Give a writable -JournalPath.", ex),
-                        "DeletionJournalUnwritable",
+                        ErrorIds.DeletionJournalUnwritable,
                         ErrorCategory.WriteError,
                         journal.Path);
                 }
@@ -356,7 +356,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 {
                     if (child.Status == DeletionStatus.Failed)
                     {
-                        this.WriteError(new ErrorRecord(new InvalidOperationException(child.Reason), "RegistryManifestDeleteFailed", ErrorCategory.WriteError, child));
+                        this.WriteError(new ErrorRecord(new InvalidOperationException(child.Reason), ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, child));
                     }
                     else
                     {
@@ -413,14 +413,14 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             this.WriteError(new ErrorRecord(
                 new InvalidOperationException(putBack.Message),
-                putBack.Restored ? "RegistryTagPutBack" : "RegistryTagPutBackFailed",
+                putBack.Restored ? ErrorIds.RegistryTagPutBack : ErrorIds.RegistryTagPutBackFailed,
                 ErrorCategory.WriteError,
                 putBack));
         }
 
         foreach (string problem in result.Problems)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(problem), "RegistryTagCheckFailed", ErrorCategory.ReadError, null));
+            this.WriteError(new ErrorRecord(new InvalidOperationException(problem), ErrorIds.RegistryTagCheckFailed, ErrorCategory.ReadError, null));
         }
     }
 
@@ -432,7 +432,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         this.WriteTyped(result, OutputTypeNames.ImageDeletion);
         if (result.Status == DeletionStatus.Failed)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), "RegistryManifestDeleteFailed", ErrorCategory.WriteError, result));
+            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, result));
         }
     }
 

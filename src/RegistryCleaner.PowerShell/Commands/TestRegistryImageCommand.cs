@@ -49,7 +49,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException("An image to check needs one Repository (no wildcards) and a Tag or a Digest."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 new { this.Repository, this.Tag, this.Digest }));
             return;
@@ -59,7 +59,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException($"'{digest}' is not a digest (sha256:<64 hex characters>), so {repository}{(tag is null ? string.Empty : ":" + tag)} cannot be checked by it."),
-                "ImageDigestInvalid",
+                ErrorIds.ImageDigestInvalid,
                 ErrorCategory.InvalidArgument,
                 digest));
             return;
