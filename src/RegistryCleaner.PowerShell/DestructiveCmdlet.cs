@@ -77,7 +77,7 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
                 new InvalidOperationException(
                     $"{this.MyInvocation.MyCommand.Name} needs confirmation for '{target}', but this PowerShell session cannot prompt (non-interactive). Add -Confirm:$false to run unattended, or -WhatIf to see what would change.",
                     ex),
-                "ConfirmationNeedsInteractiveSession",
+                ErrorIds.ConfirmationNeedsInteractiveSession,
                 ErrorCategory.InvalidOperation,
                 target);
         }

@@ -29,18 +29,6 @@ public interface IMongoConnectionParameters
 /// </summary>
 public static class MongoConnectionParameters
 {
-    /// <summary>The error ID when no MongoDB server answered within the timeout.</summary>
-    public const string UnreachableErrorId = "MongoUnreachable";
-
-    /// <summary>The error ID when MongoDB rejected the user name or password.</summary>
-    public const string CredentialsRefusedErrorId = "MongoCredentialsRefused";
-
-    /// <summary>The error ID when MongoDB refused or failed a query or command.</summary>
-    public const string QueryFailedErrorId = "MongoQueryFailed";
-
-    /// <summary>The error ID when the connection settings are invalid.</summary>
-    public const string SettingsInvalidErrorId = "MongoSettingsInvalid";
-
     /// <summary>Builds the connection settings for one invocation.</summary>
     /// <param name="parameters">The cmdlet's MongoDB parameters.</param>
     /// <param name="configuration">The loaded configuration.</param>
@@ -96,22 +84,10 @@ public static class MongoConnectionParameters
     /// <param name="exception">The failure.</param>
     /// <param name="target">The object concerned (the connection target or a revision).</param>
     /// <returns>The error record.</returns>
-    public static ErrorRecord ErrorRecord(DominoDatabaseException exception, object? target)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        (string id, ErrorCategory category) = exception.Error switch
-        {
-            DominoDatabaseError.Unreachable => (UnreachableErrorId, ErrorCategory.ConnectionError),
-            DominoDatabaseError.AuthenticationFailed => (CredentialsRefusedErrorId, ErrorCategory.AuthenticationError),
-            DominoDatabaseError.InvalidSettings => (SettingsInvalidErrorId, ErrorCategory.InvalidArgument),
-            DominoDatabaseError.UnexpectedData => (QueryFailedErrorId, ErrorCategory.InvalidData),
-            _ => (QueryFailedErrorId, ErrorCategory.InvalidOperation),
-        };
-        return new ErrorRecord(exception, id, category, target);
-    }
+    public static ErrorRecord ErrorRecord(DominoDatabaseException exception, object? target) => EngineErrorMap.Mongo(exception, target);
 
     /// <summary>
-    /// Opens the one MongoDB client of an invocation, or stops the command with <see cref="SettingsInvalidErrorId"/>.
+    /// Opens the one MongoDB client of an invocation, or stops the command with <see cref="ErrorIds.MongoSettingsInvalid"/>.
     /// The caller disposes the connection.
     /// </summary>
     /// <param name="cmdlet">The cmdlet, for the terminating error and a verbose line naming the target.</param>

@@ -148,7 +148,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
             }
             catch (FormatException ex)
             {
-                throw this.Terminate(new ArgumentException("-ObjectId: " + ex.Message, ex), "ObjectIdInvalid", ErrorCategory.InvalidArgument, values);
+                throw this.Terminate(new ArgumentException("-ObjectId: " + ex.Message, ex), ErrorIds.ObjectIdInvalid, ErrorCategory.InvalidArgument, values);
             }
         }
 
@@ -161,11 +161,11 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
             }
             catch (ObjectIdFileException ex)
             {
-                throw this.Terminate(ex, ex.LineNumber == 0 ? "ObjectIdFileNotFound" : "ObjectIdFileInvalid", ex.LineNumber == 0 ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, full);
+                throw this.Terminate(ex, ex.LineNumber == 0 ? ErrorIds.ObjectIdFileNotFound : ErrorIds.ObjectIdFileInvalid, ex.LineNumber == 0 ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, full);
             }
             catch (IOException ex)
             {
-                throw this.Terminate(new IOException($"ObjectId file '{full}' cannot be read: {ex.Message}", ex), "ObjectIdFileUnreadable", ErrorCategory.ReadError, full);
+                throw this.Terminate(new IOException($"ObjectId file '{full}' cannot be read: {ex.Message}", ex), ErrorIds.ObjectIdFileUnreadable, ErrorCategory.ReadError, full);
             }
         }
 
@@ -251,11 +251,11 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
         }
         catch (ConfigFileUnsafeException ex)
         {
-            throw this.Terminate(ex, "ConfigFileUnsafe", ErrorCategory.SecurityError, ex.FilePath);
+            throw this.Terminate(ex, ErrorIds.ConfigFileUnsafe, ErrorCategory.SecurityError, ex.FilePath);
         }
         catch (ConfigurationException ex)
         {
-            throw this.Terminate(ex, ex.Line is null ? "ConfigFileNotFound" : "ConfigFileInvalid", ex.Line is null && ex.FilePath is not null ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, ex.FilePath);
+            throw this.Terminate(ex, ex.Line is null ? ErrorIds.ConfigFileNotFound : ErrorIds.ConfigFileInvalid, ex.Line is null && ex.FilePath is not null ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData, ex.FilePath);
         }
 
         foreach (string warning in loaded.Warnings)

@@ -133,18 +133,6 @@ public abstract partial class RegistryCmdlet
         return (plan, usage);
     }
 
-    /// <summary>The error that stops planning when Domino's records cannot be read, saying how to go on.</summary>
-    /// <param name="exception">The MongoDB failure.</param>
-    /// <param name="request">The request that asked for the records.</param>
-    /// <returns>The error record (<c>DominoUsageUnreadable</c>).</returns>
-    private protected static ErrorRecord DominoUsageUnreadable(DominoDatabaseException exception, DominoUsageRequest? request) => new(
-        new InvalidOperationException(
-            $"Domino's records could not be read from MongoDB, so nothing is planned or deleted ({request?.ModeSource}): {exception.Message} They decide what stopped workspaces, scheduled jobs, project defaults and deployed models will run. Fix the connection (-MongoUri, -MongoCredential, MONGODB_URI, MONGODB_PASSWORD, mongo.*), or pass -MongoUsage:$false to plan from Kubernetes alone.",
-            exception),
-        "DominoUsageUnreadable",
-        ErrorCategory.ResourceUnavailable,
-        request?.Settings?.Target);
-
     /// <summary>
     /// Reads Domino's environment revisions and model builds with their owners (one MongoDB client, disposed at once),
     /// or stops the command with the MongoDB error. Call on the pipeline thread, after the user's input was checked.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
@@ -43,7 +42,7 @@ public abstract partial class RegistryCmdlet
             // Taken as "no narrowing", an ObjectId file of comments only would plan every image.
             throw this.Terminate(
                 new ArgumentException($"-ObjectIdPath '{query.ObjectIdPath}' lists no ObjectId, so it names nothing and nothing is planned. Put one 24-hex ObjectId per line, or leave -ObjectIdPath out."),
-                "ObjectIdFileInvalid",
+                ErrorIds.ObjectIdFileInvalid,
                 ErrorCategory.InvalidData,
                 query.ObjectIdPath);
         }
@@ -59,7 +58,7 @@ public abstract partial class RegistryCmdlet
             }
             catch (ArgumentException ex)
             {
-                throw this.Terminate(ex, "InUseInvalid", ErrorCategory.InvalidData, null);
+                throw this.Terminate(ex, ErrorIds.InUseInvalid, ErrorCategory.InvalidData, null);
             }
 
             skipped.ForEach(this.WriteWarning);
@@ -96,11 +95,11 @@ public abstract partial class RegistryCmdlet
                 else
                 {
                     queue.Verbose($"Reading the images Kubernetes workloads use ({DescribeScan(scanOptions!)}).");
-                    var progress = new ThrottledProgress(queue, 1, "Reading Kubernetes workloads");
+                    var progress = new ProgressThrottle(1, "Reading Kubernetes workloads");
                     usage = await UsageSource.ReadLiveAsync(
-                        scanOptions! with { Progress = new Progress<WorkloadListingProgress>(p => progress.Report($"{p.Context}: {p.Resource}{(p.Namespace is null ? string.Empty : " in " + p.Namespace)} ({p.ObjectsRead})", -1)) },
+                        scanOptions! with { Progress = new Progress<WorkloadListingProgress>(p => progress.Report(queue, $"{p.Context}: {p.Resource}{(p.Namespace is null ? string.Empty : " in " + p.Namespace)} ({p.ObjectsRead})", -1)) },
                         token).ConfigureAwait(false);
-                    progress.Complete();
+                    progress.Complete(queue);
                     foreach (string warning in usage.Warnings)
                     {
                         queue.Warning(warning);
@@ -117,10 +116,11 @@ public abstract partial class RegistryCmdlet
                     ? await ReadDominoUsageAsync(mongo, query.Targets?.Select(t => t.Repository) ?? repositories, dominoRepositories, queue, token).ConfigureAwait(false)
                     : null;
                 queue.Verbose($"Reading the whole catalog of {endpoint.DisplayName} (layers are shared across repositories).");
-                var inventoryProgress = new ThrottledProgress(queue, 2, $"Reading {endpoint.DisplayName}");
+                var inventoryProgress = new ProgressThrottle(2, $"Reading {endpoint.DisplayName}");
                 var reader = new InventoryReader(client, new InventoryReaderOptions
                 {
                     Progress = new Progress<InventoryProgress>(p => inventoryProgress.Report(
+                        queue,
                         p.TagsTotal == 0 ? $"Listing tags: {p.RepositoriesListed} of {p.RepositoriesTotal} repositories" : $"Reading manifests: {p.TagsDone} of {p.TagsTotal} tags",
                         p.TagsTotal == 0 ? -1 : (int)(100L * p.TagsDone / Math.Max(1, p.TagsTotal)))),
                     ConfigCache = cache,
@@ -128,7 +128,7 @@ public abstract partial class RegistryCmdlet
                 });
                 RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
                 SaveConfigCache(cache, queue);
-                inventoryProgress.Complete();
+                inventoryProgress.Complete(queue);
                 foreach (TagReadResult failed in reader.Errors)
                 {
                     queue.Error(RegistryErrorRecord(failed.Error!, failed.Name));
@@ -211,32 +211,13 @@ public abstract partial class RegistryCmdlet
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
             client.Dispose();
-            ErrorRecord record = ex switch
+            ErrorRecord? record = EngineErrorMap.Find(ex, EngineOperation.Planning, new EngineErrorContext
             {
-                WorkloadNamespaceNotFoundException missing => new ErrorRecord(missing, "WorkloadNamespaceNotFound", ErrorCategory.ObjectNotFound, missing.Namespace),
-                WorkloadAccessException access => new ErrorRecord(
-                    new InvalidOperationException($"Image usage could not be read, so nothing is planned or deleted: {access.Message}", access),
-                    "WorkloadUsageUnreadable",
-                    access.StatusCode is 401 or 403 ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable,
-                    access.Context),
-                UsageIncompleteException incomplete => new ErrorRecord(incomplete, "WorkloadUsageIncomplete", ErrorCategory.ResourceUnavailable, null),
-                DominoDatabaseException unreadable => DominoUsageUnreadable(unreadable, query.Mongo),
-                InventoryIncompleteException inventory => new ErrorRecord(inventory, "RegistryInventoryIncomplete", ErrorCategory.ResourceUnavailable, endpoint.DisplayName),
-                InventoryGraphException graph => new ErrorRecord(graph, "RegistryManifestGraphInvalid", ErrorCategory.InvalidData, endpoint.DisplayName),
-                RegistryStorageMismatchException mismatch => new ErrorRecord(mismatch, "StoragePathMismatch", ErrorCategory.InvalidArgument, storage?.RootDirectory),
-                UnauthorizedAccessException or IOException when storage is not null => new ErrorRecord(
-                    new IOException($"The registry's storage {storage.RootDirectory} could not be read, so nothing is planned: {ex.Message} Run as a user who can read it (read-only access is enough).", ex),
-                    "StoragePathUnreadable",
-                    ErrorCategory.ReadError,
-                    storage.RootDirectory),
-                RegistryException registry => RegistryErrorRecord(registry, endpoint.DisplayName),
-                ArgumentException argument => new ErrorRecord(argument, "PlanOptionsInvalid", ErrorCategory.InvalidArgument, null),
-
-                // The Kubernetes scanner's own refusals: no kubeconfig outside a cluster, an unknown context, an unusable file.
-                InvalidOperationException kube when given is null && ex.Source?.StartsWith("RegistryCleaner", StringComparison.Ordinal) == true =>
-                    new ErrorRecord(kube, "KubeConfigInvalid", ErrorCategory.InvalidArgument, query.KubeConfig),
-                _ => null!,
-            };
+                Target = endpoint.DisplayName,
+                KubeConfig = query.KubeConfig,
+                StorageRoot = storage?.RootDirectory,
+                Mongo = query.Mongo,
+            });
             if (record is null)
             {
                 throw;
@@ -287,7 +268,7 @@ public abstract partial class RegistryCmdlet
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            throw this.Terminate(ex, "StoragePathInvalid", ErrorCategory.InvalidArgument, path);
+            throw this.Terminate(ex, ErrorIds.StoragePathInvalid, ErrorCategory.InvalidArgument, path);
         }
     }
 
@@ -339,7 +320,7 @@ public abstract partial class RegistryCmdlet
         {
             queue.Error(new ErrorRecord(
                 new ItemNotFoundException($"Tag '{tag}' was not found in {where}{(query.Digests.Count > 0 ? " pointing at the -Digest given" : string.Empty)}, so nothing is planned for it."),
-                "RegistryTagNotFound",
+                ErrorIds.RegistryTagNotFound,
                 ErrorCategory.ObjectNotFound,
                 tag));
         }
@@ -348,7 +329,7 @@ public abstract partial class RegistryCmdlet
         {
             queue.Error(new ErrorRecord(
                 new ItemNotFoundException($"No manifest {digest}{(query.Tags.Count > 0 ? " under the -Tag given" : string.Empty)} was found in {where}, so nothing is planned for it."),
-                "RegistryManifestNotFound",
+                ErrorIds.RegistryManifestNotFound,
                 ErrorCategory.ObjectNotFound,
                 digest));
         }
@@ -359,35 +340,4 @@ public abstract partial class RegistryCmdlet
 
     private static string DescribeScan(WorkloadScanOptions options) =>
         $"contexts: {(options.Contexts.Count == 0 ? "current" : string.Join(", ", options.Contexts))}; namespaces: {(options.Namespaces.Count == 0 ? "all" : string.Join(", ", options.Namespaces))}";
-
-    /// <summary>Posts progress to the pipeline thread at most a few times a second, and always completes it.</summary>
-    private sealed class ThrottledProgress(PipelineQueue queue, int activityId, string activity)
-    {
-        private readonly Stopwatch sinceLast = Stopwatch.StartNew();
-        private readonly object gate = new();
-        private bool started;
-
-        public void Report(string status, int percent)
-        {
-            lock (this.gate)
-            {
-                if (this.started && this.sinceLast.ElapsedMilliseconds < 250)
-                {
-                    return;
-                }
-
-                this.started = true;
-                this.sinceLast.Restart();
-            }
-
-            var record = new ProgressRecord(activityId, activity, status) { PercentComplete = Math.Clamp(percent, -1, 100) };
-            queue.Post(c => c.WriteProgress(record));
-        }
-
-        public void Complete()
-        {
-            var record = new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed };
-            queue.Post(c => c.WriteProgress(record));
-        }
-    }
 }

@@ -113,7 +113,7 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
         {
             throw this.Terminate(
                 new ArgumentException($"{ex.Message} Set it with -Registry or registry.url (REGISTRY_URL).", ex),
-                "RegistryUrlInvalid",
+                ErrorIds.RegistryUrlInvalid,
                 ErrorCategory.InvalidArgument,
                 value);
         }
@@ -176,15 +176,15 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
         }
         catch (PullSecretUnreadableException ex)
         {
-            throw this.Terminate(ex, "RegistryCredentialSecretUnreadable", ErrorCategory.AuthenticationError, this.CredentialSecret);
+            throw this.Terminate(ex, ErrorIds.RegistryCredentialSecretUnreadable, ErrorCategory.AuthenticationError, this.CredentialSecret);
         }
         catch (CredentialHelperException ex)
         {
-            throw this.Terminate(ex, "RegistryCredentialHelperFailed", ErrorCategory.AuthenticationError, endpoint.DisplayName);
+            throw this.Terminate(ex, ErrorIds.RegistryCredentialHelperFailed, ErrorCategory.AuthenticationError, endpoint.DisplayName);
         }
         catch (InvalidDataException ex)
         {
-            throw this.Terminate(ex, "DockerConfigInvalid", ErrorCategory.InvalidData, endpoint.DisplayName);
+            throw this.Terminate(ex, ErrorIds.DockerConfigInvalid, ErrorCategory.InvalidData, endpoint.DisplayName);
         }
         finally
         {
@@ -237,23 +237,5 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
     /// <param name="exception">The failure.</param>
     /// <param name="target">The object concerned (registry, repository or image).</param>
     /// <returns>The error record.</returns>
-    protected static ErrorRecord RegistryErrorRecord(Exception exception, object? target)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        (string id, ErrorCategory category) = exception switch
-        {
-            RegistryAuthenticationException => ("RegistryCredentialsRefused", ErrorCategory.AuthenticationError),
-            RegistryCertificateException => ("RegistryCertificateInvalid", ErrorCategory.SecurityError),
-            TokenRealmRefusedException => ("RegistryTokenRealmRefused", ErrorCategory.SecurityError),
-            RegistryUnreachableException => ("RegistryUnreachable", ErrorCategory.ConnectionError),
-            RepositoryNotFoundException => ("RepositoryNotFound", ErrorCategory.ObjectNotFound),
-            ManifestFormatException => ("RegistryManifestInvalid", ErrorCategory.InvalidData),
-            RegistryLimitException => ("RegistryLimitExceeded", ErrorCategory.LimitsExceeded),
-            BlobContentException => ("RegistryBlobInvalid", ErrorCategory.InvalidData),
-            RegistryNameException => ("RegistryNameInvalid", ErrorCategory.InvalidData),
-            RegistryException => ("RegistryRequestFailed", ErrorCategory.ProtocolError),
-            _ => ("RegistryRequestFailed", ErrorCategory.NotSpecified),
-        };
-        return new ErrorRecord(exception, id, category, target);
-    }
+    protected static ErrorRecord RegistryErrorRecord(Exception exception, object? target) => EngineErrorMap.Registry(exception, target);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Management.Automation;
 using RegistryCleaner.Domino;
 using RegistryCleaner.PowerShell.Completion;
@@ -23,7 +22,6 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     protected const string ObjectIdPathSet = "ObjectIdPath";
 
     private const int ProgressActivityId = 1;
-    private const long ProgressIntervalMilliseconds = 250;
 
     /// <summary>
     /// <para type="description">Repositories to read; wildcards are matched against the registry's catalog. Default: registry.repository/registry.images.</para>
@@ -131,7 +129,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
             {
                 this.WriteError(new ErrorRecord(
                     new ItemNotFoundException($"Tag '{tag}' was not found in the repositories read of registry {endpoint.DisplayName}."),
-                    "RegistryTagNotFound",
+                    ErrorIds.RegistryTagNotFound,
                     ErrorCategory.ObjectNotFound,
                     tag));
             }
@@ -171,15 +169,13 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     private sealed class ThrottledProgress : IProgress<InventoryProgress>
     {
         private readonly PipelineQueue queue;
-        private readonly string activity;
-        private readonly Stopwatch clock = Stopwatch.StartNew();
-        private long lastReport = -ProgressIntervalMilliseconds;
+        private readonly ProgressThrottle throttle;
         private int manifestsAnnounced;
 
         public ThrottledProgress(PipelineQueue queue, string activity)
         {
             this.queue = queue;
-            this.activity = activity;
+            this.throttle = new ProgressThrottle(ProgressActivityId, activity);
         }
 
         public void Report(InventoryProgress value)
@@ -189,23 +185,14 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                 this.queue.Verbose($"Reading manifests of {value.TagsTotal} tags.");
             }
 
-            long now = this.clock.ElapsedMilliseconds;
-            long last = Interlocked.Read(ref this.lastReport);
-            if (now - last < ProgressIntervalMilliseconds || Interlocked.CompareExchange(ref this.lastReport, now, last) != last)
+            if (value.TagsTotal > 0)
             {
-                return;
+                this.throttle.Report(this.queue, $"Read {value.TagsDone} of {value.TagsTotal} tags", (int)Math.Min(100, 100L * value.TagsDone / value.TagsTotal));
             }
-
-            ProgressRecord record = value.TagsTotal > 0
-                ? new ProgressRecord(ProgressActivityId, this.activity, $"Read {value.TagsDone} of {value.TagsTotal} tags")
-                {
-                    PercentComplete = (int)Math.Min(100, 100L * value.TagsDone / value.TagsTotal),
-                }
-                : new ProgressRecord(ProgressActivityId, this.activity, $"Listed the tags of {value.RepositoriesListed} of {value.RepositoriesTotal} repositories")
-                {
-                    PercentComplete = value.RepositoriesTotal == 0 ? 0 : (int)Math.Min(100, 100L * value.RepositoriesListed / value.RepositoriesTotal),
-                };
-            this.queue.Post(c => c.WriteProgress(record));
+            else
+            {
+                this.throttle.Report(this.queue, $"Listed the tags of {value.RepositoriesListed} of {value.RepositoriesTotal} repositories", value.RepositoriesTotal == 0 ? 0 : (int)Math.Min(100, 100L * value.RepositoriesListed / value.RepositoriesTotal));
+            }
         }
     }
 }

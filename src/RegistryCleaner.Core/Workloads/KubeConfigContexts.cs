@@ -20,7 +20,7 @@ public sealed record KubeConfigContexts(string Path, string? CurrentContext, IRe
     /// </summary>
     /// <param name="path">The kubeconfig file.</param>
     /// <returns>The contexts.</returns>
-    /// <exception cref="InvalidOperationException">The file cannot be read or is not a kubeconfig; the message names it.</exception>
+    /// <exception cref="KubeConfigInvalidException">The file cannot be read or is not a kubeconfig; the message names it.</exception>
     public static KubeConfigContexts Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -33,11 +33,11 @@ public sealed record KubeConfigContexts(string Path, string? CurrentContext, IRe
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"The kubeconfig '{full}' cannot be read: {error.Message}", error);
+            throw new KubeConfigInvalidException($"The kubeconfig '{full}' cannot be read: {error.Message}", error);
         }
         catch (YamlException error)
         {
-            throw new InvalidOperationException(
+            throw new KubeConfigInvalidException(
                 $"The kubeconfig '{full}' is not valid YAML at line {error.Start.Line}, column {error.Start.Column}: {error.Message}", error);
         }
 

@@ -25,7 +25,7 @@ public static class KubernetesWorkloadScanner
     /// <returns>The merged scan; <see cref="WorkloadScan.Complete"/> is <see langword="true"/>.</returns>
     /// <exception cref="WorkloadAccessException">A kind could not be listed completely in a namespace of a context.</exception>
     /// <exception cref="FileNotFoundException">The explicit kubeconfig does not exist.</exception>
-    /// <exception cref="InvalidOperationException">
+    /// <exception cref="KubeConfigInvalidException">
     /// No kubeconfig was found and the process does not run in a cluster, or a context is missing or unusable.
     /// </exception>
     public static async Task<WorkloadScan> ScanAsync(WorkloadScanOptions options, CancellationToken cancellationToken = default)
@@ -124,7 +124,7 @@ public static class KubernetesWorkloadScanner
         {
             if (options.Contexts.Count > 0 || !KubernetesClientConfiguration.IsInCluster())
             {
-                throw new InvalidOperationException(
+                throw new KubeConfigInvalidException(
                     "No kubeconfig was found (no -KubeConfig, KUBECONFIG or ~/.kube/config)"
                     + (options.Contexts.Count > 0 ? $" to read the context(s) {string.Join(", ", options.Contexts)} from" : " and this process does not run inside a cluster")
                     + ". Pass -KubeConfig or set KUBECONFIG.");
@@ -143,7 +143,7 @@ public static class KubernetesWorkloadScanner
             string[] missing = [.. options.Contexts.Where(c => !known.Contains(c, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal)];
             if (missing.Length > 0)
             {
-                throw new InvalidOperationException(
+                throw new KubeConfigInvalidException(
                     $"The kubeconfig '{path}' has no context {string.Join(", ", missing.Select(m => $"'{m}'"))}, so its usage cannot be read. Contexts in the file: {(known.Length == 0 ? "none" : string.Join(", ", known))}.");
             }
 
@@ -228,7 +228,7 @@ public static class KubernetesWorkloadScanner
         catch (KubeConfigException error)
         {
             // Keep KubernetesClient's exception type inside the engine; the message is what the user needs.
-            throw new InvalidOperationException(
+            throw new KubeConfigInvalidException(
                 $"The kubeconfig '{path}' cannot be used for {(context is null ? "its current context" : $"context '{context}'")}: {error.Message}",
                 error);
         }

@@ -150,7 +150,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
         {
             throw this.Terminate(
                 new IOException($"-Path '{this.fullPath}' is a folder. Name the HTML file to write, e.g. {System.IO.Path.Combine(this.fullPath, "report.html")}."),
-                "ReportPathInvalid",
+                ErrorIds.ReportPathInvalid,
                 ErrorCategory.InvalidArgument,
                 this.fullPath);
         }
@@ -193,7 +193,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
                 default:
                     this.WriteError(new ErrorRecord(
                         new ArgumentException($"Export-RegistryReport reports on Get-RegistryImage, Get-UnusedImage, Get-RegistryLayer and Get-WorkloadImage output, but a {item.TypeNames.FirstOrDefault() ?? "object"} was piped; it is not in the report."),
-                        "ReportInputInvalid",
+                        ErrorIds.ReportInputInvalid,
                         ErrorCategory.InvalidType,
                         item));
                     break;
@@ -211,7 +211,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
             {
                 throw this.Terminate(
                     new ArgumentException("Only Get-RegistryLayer output came through the pipeline: there are no images to report on. Pipe Get-RegistryImage and Get-UnusedImage output too, or run Export-RegistryReport without pipeline input to read the registry."),
-                    "ReportInputEmpty",
+                    ErrorIds.ReportInputEmpty,
                     ErrorCategory.InvalidArgument,
                     null);
             }
@@ -225,7 +225,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
                 // Fail closed like Get-UnusedImage: an empty pipeline is a filter that matched nothing, not "report on nothing".
                 throw this.Terminate(
                     new ArgumentException("Nothing came through the pipeline, so there is nothing to report on. Pipe Get-RegistryImage and Get-UnusedImage output, or run Export-RegistryReport without pipeline input to read the registry and plan."),
-                    "ReportInputEmpty",
+                    ErrorIds.ReportInputEmpty,
                     ErrorCategory.InvalidArgument,
                     null);
             }
@@ -234,7 +234,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
             {
                 throw this.Terminate(
                     new ArgumentException("-InUse is given and Get-WorkloadImage output is piped to Export-RegistryReport, which takes it as the images in use too. Pass usage one way."),
-                    "InUseInvalid",
+                    ErrorIds.InUseInvalid,
                     ErrorCategory.InvalidArgument,
                     null);
             }
@@ -469,7 +469,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
 
     private Exception FileExists(string path) => this.Terminate(
         new IOException($"The file '{path}' exists and was left as it was. Add -Force to replace it, or name another -Path."),
-        "ReportFileExists",
+        ErrorIds.ReportFileExists,
         ErrorCategory.ResourceExists,
         path);
 
@@ -494,7 +494,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
 
             throw this.Terminate(
                 new IOException($"The report could not be written to '{path}': {ex.Message}", ex),
-                "ReportWriteFailed",
+                ErrorIds.ReportWriteFailed,
                 ErrorCategory.WriteError,
                 path);
         }

@@ -49,7 +49,7 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
             {
                 this.WriteError(new ErrorRecord(
                     new ItemNotFoundException($"'{keys[i]}' is not a configuration key. Did you mean '{ConfigSchema.Closest(keys[i])}'? Get-RegistryCleanerConfig without -Key lists every key."),
-                    "ConfigKeyNotFound",
+                    ErrorIds.ConfigKeyNotFound,
                     ErrorCategory.ObjectNotFound,
                     keys[i]));
             }

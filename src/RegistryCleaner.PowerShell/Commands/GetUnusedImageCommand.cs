@@ -185,7 +185,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
         {
             throw this.Terminate(
                 new ArgumentException("-InUse is given and objects are piped to Get-UnusedImage, whose pipeline input is images in use too. Pass usage one way: pipe Get-WorkloadImage output, or give -InUse."),
-                "InUseInvalid",
+                ErrorIds.InUseInvalid,
                 ErrorCategory.InvalidArgument,
                 null);
         }
@@ -206,7 +206,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
             {
                 throw this.Terminate(
                     new ArgumentException($"Get-UnusedImage takes the images in use from the pipeline (Get-WorkloadImage output), but a {type} was piped. To narrow the plan, use -Repository, -Tag, -Include or -ObjectId; to delete piped images, pipe them to Remove-UnusedImage."),
-                    "InUseInvalid",
+                    ErrorIds.InUseInvalid,
                     ErrorCategory.InvalidArgument,
                     item);
             }
@@ -223,7 +223,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
             // An empty pipeline (a filter that matched nothing, a snapshot of nothing) must not mean "nothing is in use".
             throw this.Terminate(
                 new ArgumentException("No images in use came through the pipeline, so every image would look unused. Pipe Get-WorkloadImage output into Get-UnusedImage, or pass -InUse @() to plan as if no workload used anything."),
-                "InUseEmpty",
+                ErrorIds.InUseEmpty,
                 ErrorCategory.InvalidArgument,
                 null);
         }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.ObjectModel;
-using System.Diagnostics;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.PowerShell.Completion;
@@ -74,7 +73,6 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
 {
     private const string LiveSet = "Live";
     private const string SnapshotSet = "Snapshot";
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly List<string> snapshotFiles = [];
     private IReadOnlyList<string>? objectIds;
@@ -244,7 +242,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
             {
                 throw this.Terminate(
                     new ArgumentException($"The snapshot path '{path}' is not a file system path."),
-                    "WorkloadSnapshotInvalid",
+                    ErrorIds.WorkloadSnapshotInvalid,
                     ErrorCategory.InvalidArgument,
                     path);
             }
@@ -255,7 +253,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         {
             throw this.Terminate(
                 new FileNotFoundException($"The workload snapshot '{path}' does not exist. Write one with 'kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json > cluster.json'.", path, ex),
-                "WorkloadSnapshotNotFound",
+                ErrorIds.WorkloadSnapshotNotFound,
                 ErrorCategory.ObjectNotFound,
                 path);
         }
@@ -275,7 +273,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         }
         catch (WorkloadSnapshotException ex)
         {
-            throw this.Terminate(ex, "WorkloadSnapshotInvalid", ErrorCategory.InvalidData, ex.FilePath);
+            throw this.Terminate(ex, ErrorIds.WorkloadSnapshotInvalid, ErrorCategory.InvalidData, ex.FilePath);
         }
     }
 
@@ -309,26 +307,10 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
                 return KubernetesWorkloadScanner.ScanAsync(options, token);
             });
         }
-        catch (WorkloadNamespaceNotFoundException ex)
+        catch (Exception ex) when (EngineErrorMap.Find(ex, EngineOperation.WorkloadListing, new EngineErrorContext { KubeConfig = kubeConfig }) is { } record)
         {
-            throw this.Terminate(ex, "WorkloadNamespaceNotFound", ErrorCategory.ObjectNotFound, $"{ex.Context}/{ex.Namespace}");
-        }
-        catch (WorkloadAccessException ex)
-        {
-            bool denied = ex.StatusCode is 401 or 403;
-            throw this.Terminate(
-                ex,
-                denied ? "WorkloadAccessDenied" : "WorkloadListFailed",
-                denied ? ErrorCategory.PermissionDenied : ErrorCategory.ConnectionError,
-                string.IsNullOrEmpty(ex.Namespace) ? $"{ex.Context}/{ex.Resource}" : $"{ex.Context}/{ex.Namespace}/{ex.Resource}");
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.ObjectNotFound, ex.FileName);
-        }
-        catch (InvalidOperationException ex) when (ex is not PSInvalidOperationException)
-        {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.InvalidArgument, kubeConfig);
+            this.ThrowTerminatingError(record);
+            throw;
         }
         finally
         {
@@ -354,7 +336,8 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         }
         catch (FileNotFoundException ex)
         {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.ObjectNotFound, ex.FileName);
+            this.ThrowTerminatingError(EngineErrorMap.Find(ex, EngineOperation.WorkloadListing, new EngineErrorContext())!);
+            throw;
         }
     }
 
@@ -373,7 +356,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         }
         catch (InvalidOperationException ex)
         {
-            throw this.Terminate(ex, "KubeConfigInvalid", ErrorCategory.InvalidData, kubeConfig);
+            throw this.Terminate(ex, ErrorIds.KubeConfigInvalid, ErrorCategory.InvalidData, kubeConfig);
         }
 
         string[] known = file.Contexts.Select(c => c.Name).ToArray();
@@ -384,7 +367,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
                 ? [current]
                 : throw this.Terminate(
                     new InvalidOperationException($"The kubeconfig '{kubeConfig}' sets no current-context. Pass -Context (contexts in the file: {listed}) or run 'kubectl config use-context <name>'."),
-                    "KubeConfigInvalid",
+                    ErrorIds.KubeConfigInvalid,
                     ErrorCategory.InvalidArgument,
                     kubeConfig);
         }
@@ -394,7 +377,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         {
             throw this.Terminate(
                 new InvalidOperationException($"The kubeconfig '{kubeConfig}' has no context {string.Join(", ", missing.Select(m => $"'{m}'"))}. Contexts in the file: {listed}."),
-                "KubeConfigInvalid",
+                ErrorIds.KubeConfigInvalid,
                 ErrorCategory.ObjectNotFound,
                 kubeConfig);
         }
@@ -408,11 +391,8 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     /// </summary>
     private sealed class ListingProgress(int listings) : IProgress<WorkloadListingProgress>
     {
-        private const int ActivityId = 1;
-        private const string Activity = "Reading Kubernetes workloads";
         private readonly ConcurrentDictionary<(string, string, string?), WorkloadListingProgress> latest = new();
-        private readonly Stopwatch clock = Stopwatch.StartNew();
-        private long lastPostTicks = long.MinValue;
+        private readonly ProgressThrottle throttle = new(1, "Reading Kubernetes workloads");
         private PipelineQueue? queue;
 
         public void Attach(PipelineQueue pipeline) => this.queue = pipeline;
@@ -420,10 +400,7 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
         public void Report(WorkloadListingProgress value)
         {
             this.latest[(value.Context, value.Resource, value.Namespace)] = value;
-            long now = this.clock.Elapsed.Ticks;
-            long last = Interlocked.Read(ref this.lastPostTicks);
-            if (this.queue is null || (last != long.MinValue && now - last < ProgressInterval.Ticks)
-                || Interlocked.CompareExchange(ref this.lastPostTicks, now, last) != last)
+            if (this.queue is null || !this.throttle.TryShow())
             {
                 return;
             }
@@ -432,14 +409,12 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
             int done = all.Count(p => p.Completed);
             int objects = all.Sum(p => p.ObjectsRead);
             string where = value.Namespace is null ? "all namespaces" : $"namespace '{value.Namespace}'";
-            var record = new ProgressRecord(ActivityId, Activity, $"{done} of {listings} listings done, {objects} objects read")
-            {
-                CurrentOperation = $"{value.Resource} in {where} of context '{value.Context}': {value.ObjectsRead} read",
-                PercentComplete = Math.Min(100, done * 100 / Math.Max(1, listings)),
-            };
+            ProgressRecord record = this.throttle.Record($"{done} of {listings} listings done, {objects} objects read");
+            record.CurrentOperation = $"{value.Resource} in {where} of context '{value.Context}': {value.ObjectsRead} read";
+            record.PercentComplete = Math.Min(100, done * 100 / Math.Max(1, listings));
             this.queue.Post(cmdlet => cmdlet.WriteProgress(record));
         }
 
-        public ProgressRecord Completed() => new(ActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed };
+        public ProgressRecord Completed() => this.throttle.Completed();
     }
 }

@@ -116,11 +116,11 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
         }
         catch (RegistryHostException ex)
         {
-            throw this.Terminate(ex, "RegistryHostUnusable", ErrorCategory.InvalidOperation, host.Target);
+            throw this.Terminate(ex, ErrorIds.RegistryHostUnusable, ErrorCategory.InvalidOperation, host.Target);
         }
         catch (GarbageCollectionRefusedException ex)
         {
-            throw this.Terminate(ex, "GarbageCollectionRefused", ErrorCategory.InvalidArgument, host.Target);
+            throw this.Terminate(ex, ErrorIds.GarbageCollectionRefused, ErrorCategory.InvalidArgument, host.Target);
         }
 
         string target = $"{endpoint.DisplayName} ({host.Target}, version {version})";
@@ -146,19 +146,19 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
         }
         catch (RegistryHostException ex)
         {
-            throw this.Terminate(ex, "RegistryHostUnusable", ErrorCategory.InvalidOperation, host.Target);
+            throw this.Terminate(ex, ErrorIds.RegistryHostUnusable, ErrorCategory.InvalidOperation, host.Target);
         }
 
         this.WriteTyped(result, OutputTypeNames.GarbageCollection);
         if (result.Status == GarbageCollectionStatus.Failed)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), "GarbageCollectionFailed", ErrorCategory.InvalidResult, result));
+            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), ErrorIds.GarbageCollectionFailed, ErrorCategory.InvalidResult, result));
         }
         else if (result.Verification == "Failed")
         {
             this.WriteError(new ErrorRecord(
                 new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"After garbage collection, {result.VerificationProblems} problems were found in the images of {endpoint.DisplayName}: {string.Join("; ", result.Problems.Take(3).Select(p => $"{p.Repository}:{p.Tag} {p.Kind} {p.Digest} {p.Problem}"))}. See the Problems property, or run Test-RegistryImage -Repository *.")),
-                "RegistryVerificationFailed",
+                ErrorIds.RegistryVerificationFailed,
                 ErrorCategory.InvalidResult,
                 result));
         }
@@ -223,7 +223,7 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
                 }
                 catch (ArgumentException ex)
                 {
-                    throw this.Terminate(new ArgumentException($"-ServiceName: {ex.Message}", ex), "ServiceNameInvalid", ErrorCategory.InvalidArgument, this.ServiceName);
+                    throw this.Terminate(new ArgumentException($"-ServiceName: {ex.Message}", ex), ErrorIds.ServiceNameInvalid, ErrorCategory.InvalidArgument, this.ServiceName);
                 }
 
             default:

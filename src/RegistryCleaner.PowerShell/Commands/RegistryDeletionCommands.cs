@@ -67,7 +67,7 @@ public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
         }
         catch (RegistryHostException ex)
         {
-            throw this.Terminate(ex, "RegistryHostUnusable", ErrorCategory.InvalidOperation, host.Target);
+            throw this.Terminate(ex, ErrorIds.RegistryHostUnusable, ErrorCategory.InvalidOperation, host.Target);
         }
 
         string value = this.Enable ? "true" : "false";
@@ -101,11 +101,11 @@ public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
         }
         catch (RegistryHostException ex)
         {
-            throw this.Terminate(ex, "RegistryHostUnusable", ErrorCategory.InvalidOperation, host.Target);
+            throw this.Terminate(ex, ErrorIds.RegistryHostUnusable, ErrorCategory.InvalidOperation, host.Target);
         }
         catch (TimeoutException ex)
         {
-            throw this.Terminate(ex, "RegistryRestartTimedOut", ErrorCategory.OperationTimeout, host.Target);
+            throw this.Terminate(ex, ErrorIds.RegistryRestartTimedOut, ErrorCategory.OperationTimeout, host.Target);
         }
         catch (RegistryException ex)
         {
@@ -116,7 +116,7 @@ public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
         this.WriteTyped(result, OutputTypeNames.RegistryDeletionSetting);
         if (result.DeleteEnabled != this.Enable)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), "RegistryDeletionSettingIneffective", ErrorCategory.InvalidResult, result));
+            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), ErrorIds.RegistryDeletionSettingIneffective, ErrorCategory.InvalidResult, result));
         }
     }
 }

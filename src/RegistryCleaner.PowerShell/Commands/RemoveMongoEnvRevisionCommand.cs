@@ -44,9 +44,6 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     /// <summary>The status of a revision that could not be checked or deleted.</summary>
     public const string Failed = "Failed";
 
-    /// <summary>The error ID when Domino's records cannot be read completely, so no revision is deleted (as planning stops).</summary>
-    public const string RevisionPinsUnreadableErrorId = "DominoUsageUnreadable";
-
     private const string TagSet = "Tag";
     private const string PathSet = "Path";
 
@@ -152,13 +149,13 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
             }
             catch (RevisionListFormatException ex)
             {
-                this.ThrowTerminatingError(new ErrorRecord(ex, "RevisionListInvalid", ErrorCategory.InvalidData, file));
+                this.ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.RevisionListInvalid, ErrorCategory.InvalidData, file));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 this.ThrowTerminatingError(new ErrorRecord(
                     new IOException($"Revision list '{file}' cannot be read: {ex.Message}", ex),
-                    ex is FileNotFoundException or DirectoryNotFoundException ? "RevisionListNotFound" : "RevisionListUnreadable",
+                    ex is FileNotFoundException or DirectoryNotFoundException ? ErrorIds.RevisionListNotFound : ErrorIds.RevisionListUnreadable,
                     ex is FileNotFoundException or DirectoryNotFoundException ? ErrorCategory.ObjectNotFound : ErrorCategory.ReadError,
                     file));
             }
@@ -205,7 +202,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
             {
                 this.WriteError(new ErrorRecord(
                     new ArgumentException($"'{environmentId}' is not an environment id: an ObjectId is exactly 24 hexadecimal characters."),
-                    "EnvironmentIdInvalid",
+                    ErrorIds.EnvironmentIdInvalid,
                     ErrorCategory.InvalidArgument,
                     environmentId));
                 return;
@@ -233,7 +230,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
             }
             catch (FormatException ex)
             {
-                this.WriteError(new ErrorRecord(new ArgumentException(ex.Message, nameof(this.Tag), ex), "RevisionTagInvalid", ErrorCategory.InvalidArgument, tag));
+                this.WriteError(new ErrorRecord(new ArgumentException(ex.Message, nameof(this.Tag), ex), ErrorIds.RevisionTagInvalid, ErrorCategory.InvalidArgument, tag));
                 continue;
             }
 
@@ -411,13 +408,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         }
         catch (DominoDatabaseException ex)
         {
-            this.ThrowTerminatingError(new ErrorRecord(
-                new InvalidOperationException(
-                    $"Domino's records could not be read completely from MongoDB, so no environment revision record is deleted: {ex.Message} They name the revisions that runs, stopped workspaces and their sessions, scheduled jobs, project, organization and user defaults, apps and deployed models start with. Fix the connection or the user's read permissions (-MongoUri, -MongoCredential, MONGODB_URI, MONGODB_PASSWORD, mongo.*) and run the command again.",
-                    ex),
-                RevisionPinsUnreadableErrorId,
-                ErrorCategory.ResourceUnavailable,
-                this.settings.Target));
+            this.ThrowTerminatingError(EngineErrorMap.Find(ex, EngineOperation.RevisionPins, new EngineErrorContext { Target = this.settings.Target })!);
             throw;
         }
 
@@ -496,7 +487,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
             // Without a backup nothing is deleted, and later items would fail the same way.
             this.ThrowTerminatingError(new ErrorRecord(
                 new IOException($"Cannot write the backup file '{this.backupPath}': {ex.Message} Nothing was deleted without its backup.", ex),
-                "MongoBackupFailed",
+                ErrorIds.MongoBackupFailed,
                 ErrorCategory.WriteError,
                 this.backupPath));
         }

@@ -45,7 +45,7 @@ public sealed partial class RemoveUnusedImageCommand
         {
             throw this.Terminate(
                 new IOException($"-BackupPath '{this.backupFolder}' cannot hold a backup, so nothing was deleted: {ex.Message}", ex),
-                "BackupPathInvalid",
+                ErrorIds.BackupPathInvalid,
                 ErrorCategory.WriteError,
                 this.backupFolder);
         }
@@ -97,7 +97,7 @@ public sealed partial class RemoveUnusedImageCommand
             {
                 var result = new ImageDeletionResult(registry, candidate.Repository, candidate.Tag, candidate.Digest, DeletionStatus.Failed, 0, reason);
                 counts[DeletionStatus.Failed] = counts.GetValueOrDefault(DeletionStatus.Failed) + 1;
-                this.WriteError(new ErrorRecord(new InvalidOperationException(reason, ex), "RegistryImageBackupFailed", ErrorCategory.WriteError, result));
+                this.WriteError(new ErrorRecord(new InvalidOperationException(reason, ex), ErrorIds.RegistryImageBackupFailed, ErrorCategory.WriteError, result));
                 this.WriteTyped(result, OutputTypeNames.ImageDeletion);
             }
 

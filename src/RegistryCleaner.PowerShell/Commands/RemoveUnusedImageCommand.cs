@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
 using System.Text.RegularExpressions;
@@ -143,7 +142,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 new ArgumentException(
                     $"-{string.Join(", -", typed)} cannot be typed while images are piped to Remove-UnusedImage: each piped object names its own Repository, Tag and Digest. "
                     + "Narrow the piped images with Where-Object (... | Where-Object Tag -like 'v1*' | Remove-UnusedImage), or type -Repository, -Tag and -Digest without piping."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 typed);
         }
@@ -160,7 +159,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             {
                 throw this.Terminate(
                     new ArgumentException($"-{name} is empty ($null, @() or ''), so it names nothing and nothing is deleted. Give it the values to delete (wildcards such as 'v1*' for -Tag and -Repository), or leave -{name} out."),
-                    "ImageTargetInvalid",
+                    ErrorIds.ImageTargetInvalid,
                     ErrorCategory.InvalidArgument,
                     name);
             }
@@ -170,7 +169,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             throw this.Terminate(
                 new ArgumentException($"-Digest '{bad}' is not a manifest digest: give algorithm:hex, e.g. sha256: and 64 hexadecimal digits (the Digest property of Get-RegistryImage or Get-UnusedImage)."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 bad);
         }
@@ -190,7 +189,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException($"{piped.Properties["Image"]?.Value ?? "This image"} comes from Get-WorkloadImage, which lists the images in use; it is not deleted. Pass workload images as usage instead: Remove-UnusedImage -InUse (Get-WorkloadImage -Path <snapshot>)."),
-                "WorkloadImageIsUsage",
+                ErrorIds.WorkloadImageIsUsage,
                 ErrorCategory.InvalidArgument,
                 piped));
             return;
@@ -203,7 +202,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException("A piped image to delete needs one Repository (no wildcards) and one Tag or one Digest; it is not deleted."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 new { this.Repository, this.Tag, this.Digest }));
             return;
@@ -328,7 +327,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 catch (RegistryDeleteDisabledException ex)
                 {
                     this.WriteSummary(journal, counts, freed);
-                    throw this.Terminate(ex, "RegistryDeleteDisabled", ErrorCategory.InvalidOperation, registry);
+                    throw this.Terminate(ex, ErrorIds.RegistryDeleteDisabled, ErrorCategory.InvalidOperation, registry);
                 }
                 catch (RegistryAuthenticationException ex)
                 {
@@ -342,7 +341,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                     this.WriteSummary(journal, counts, freed);
                     throw this.Terminate(
                         new IOException($"The deletion journal '{journal.Path}' cannot be written, so nothing more is deleted: {ex.Message} Give a writable -JournalPath.", ex),
-                        "DeletionJournalUnwritable",
+                        ErrorIds.DeletionJournalUnwritable,
                         ErrorCategory.WriteError,
                         journal.Path);
                 }
@@ -357,7 +356,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
                 {
                     if (child.Status == DeletionStatus.Failed)
                     {
-                        this.WriteError(new ErrorRecord(new InvalidOperationException(child.Reason), "RegistryManifestDeleteFailed", ErrorCategory.WriteError, child));
+                        this.WriteError(new ErrorRecord(new InvalidOperationException(child.Reason), ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, child));
                     }
                     else
                     {
@@ -414,14 +413,14 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         {
             this.WriteError(new ErrorRecord(
                 new InvalidOperationException(putBack.Message),
-                putBack.Restored ? "RegistryTagPutBack" : "RegistryTagPutBackFailed",
+                putBack.Restored ? ErrorIds.RegistryTagPutBack : ErrorIds.RegistryTagPutBackFailed,
                 ErrorCategory.WriteError,
                 putBack));
         }
 
         foreach (string problem in result.Problems)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(problem), "RegistryTagCheckFailed", ErrorCategory.ReadError, null));
+            this.WriteError(new ErrorRecord(new InvalidOperationException(problem), ErrorIds.RegistryTagCheckFailed, ErrorCategory.ReadError, null));
         }
     }
 
@@ -433,7 +432,7 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         this.WriteTyped(result, OutputTypeNames.ImageDeletion);
         if (result.Status == DeletionStatus.Failed)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), "RegistryManifestDeleteFailed", ErrorCategory.WriteError, result));
+            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, result));
         }
     }
 
@@ -476,33 +475,25 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     /// <summary>Write-Progress for the deletion: images done of all, bytes, time left; at most four a second, always completed.</summary>
     private sealed class DeletionProgress(RemoveUnusedImageCommand cmdlet, string registry, int images, long bytes, bool dryRun)
     {
-        private const int ActivityId = 3;
-        private readonly string activity = $"Deleting unused images from {registry}";
-        private readonly Stopwatch clock = Stopwatch.StartNew();
-        private long lastShown = -1;
+        private readonly ProgressThrottle throttle = new(3, $"Deleting unused images from {registry}");
         private int imagesDone;
         private long bytesDone;
 
         /// <summary>Shows the image about to be deleted with what is done so far (the first always, then throttled).</summary>
         public void Report(string target)
         {
-            long now = this.clock.ElapsedMilliseconds;
-            if (dryRun || (this.lastShown >= 0 && now - this.lastShown < 250))
+            if (dryRun || !this.throttle.TryShow())
             {
                 return;
             }
 
-            this.lastShown = now;
+            long now = (long)this.throttle.Elapsed.TotalMilliseconds;
             int seconds = this.imagesDone == 0 ? -1 : (int)Math.Ceiling(now / 1000.0 / this.imagesDone * (images - this.imagesDone));
-            cmdlet.WriteProgress(new ProgressRecord(
-                ActivityId,
-                this.activity,
-                string.Create(CultureInfo.InvariantCulture, $"{this.imagesDone} of {images} images done, {ByteCount.Format(this.bytesDone)} of {ByteCount.Format(bytes)}"))
-            {
-                CurrentOperation = target,
-                PercentComplete = images == 0 ? 0 : (int)(100L * this.imagesDone / images),
-                SecondsRemaining = seconds,
-            });
+            ProgressRecord record = this.throttle.Record(string.Create(CultureInfo.InvariantCulture, $"{this.imagesDone} of {images} images done, {ByteCount.Format(this.bytesDone)} of {ByteCount.Format(bytes)}"));
+            record.CurrentOperation = target;
+            record.PercentComplete = images == 0 ? 0 : (int)(100L * this.imagesDone / images);
+            record.SecondsRemaining = seconds;
+            cmdlet.WriteProgress(record);
         }
 
         public void Advance(int imageCount, long byteCount)
@@ -513,15 +504,14 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
 
         public void Complete()
         {
-            if (dryRun || this.lastShown < 0)
+            if (dryRun || !this.throttle.EndShown())
             {
                 return;
             }
 
-            this.lastShown = -1;
             try
             {
-                cmdlet.WriteProgress(new ProgressRecord(ActivityId, this.activity, "Done") { RecordType = ProgressRecordType.Completed });
+                cmdlet.WriteProgress(this.throttle.Completed());
             }
             catch (PipelineStoppedException)
             {

@@ -64,7 +64,7 @@ public sealed partial class RestoreRegistryImageCommand
         }
         catch (Exception ex) when (ex is OciLayoutException or IOException or UnauthorizedAccessException)
         {
-            throw this.Terminate(ex, ex is DirectoryNotFoundException ? "BackupNotFound" : "BackupUnreadable", ErrorCategory.ReadError, folder);
+            throw this.Terminate(ex, ex is DirectoryNotFoundException ? ErrorIds.BackupNotFound : ErrorIds.BackupUnreadable, ErrorCategory.ReadError, folder);
         }
     }
 
@@ -81,7 +81,7 @@ public sealed partial class RestoreRegistryImageCommand
         }
         catch (Exception ex) when (ex is OciLayoutException or IOException)
         {
-            throw this.Terminate(ex, "BackupUnreadable", ErrorCategory.ReadError, folder);
+            throw this.Terminate(ex, ErrorIds.BackupUnreadable, ErrorCategory.ReadError, folder);
         }
 
         foreach (BackedUpImage image in images.Where(i => Matches(i.Repository, this.Repository) && (this.Tag is null || i.Tags.Any(t => Matches(t, this.Tag)))))
@@ -106,7 +106,7 @@ public sealed partial class RestoreRegistryImageCommand
             IReadOnlyList<ImageRestoreResult> results = this.RunEngine((_, token) => restorer.RestoreAsync(image, token));
             if (results.FirstOrDefault(r => r.Status == RestoreStatus.Failed) is { } failed)
             {
-                this.WriteError(new ErrorRecord(new InvalidOperationException(failed.Reason), "RegistryImageRestoreFailed", ErrorCategory.WriteError, failed));
+                this.WriteError(new ErrorRecord(new InvalidOperationException(failed.Reason), ErrorIds.RegistryImageRestoreFailed, ErrorCategory.WriteError, failed));
             }
 
             foreach (ImageRestoreResult result in results)

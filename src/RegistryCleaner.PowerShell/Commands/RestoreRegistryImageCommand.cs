@@ -40,7 +40,7 @@ public sealed partial class RestoreRegistryImageCommand : DestructiveCmdlet
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            throw this.Terminate(ex, ex is FileNotFoundException or DirectoryNotFoundException ? "JournalNotFound" : "JournalUnreadable", ErrorCategory.ReadError, path);
+            throw this.Terminate(ex, ex is FileNotFoundException or DirectoryNotFoundException ? ErrorIds.JournalNotFound : ErrorIds.JournalUnreadable, ErrorCategory.ReadError, path);
         }
 
         RegistryEndpoint endpoint = this.ResolveEndpoint();
@@ -68,7 +68,7 @@ public sealed partial class RestoreRegistryImageCommand : DestructiveCmdlet
                 : this.RunEngine((_, token) => restorer.RestoreAsync(image, token));
             if (results.FirstOrDefault(r => r.Status == RestoreStatus.Failed) is { } failed)
             {
-                this.WriteError(new ErrorRecord(new InvalidOperationException(failed.Reason), "RegistryImageRestoreFailed", ErrorCategory.WriteError, failed));
+                this.WriteError(new ErrorRecord(new InvalidOperationException(failed.Reason), ErrorIds.RegistryImageRestoreFailed, ErrorCategory.WriteError, failed));
             }
 
             foreach (ImageRestoreResult result in results)

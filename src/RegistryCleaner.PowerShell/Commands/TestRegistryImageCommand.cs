@@ -49,7 +49,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException("An image to check needs one Repository (no wildcards) and a Tag or a Digest."),
-                "ImageTargetInvalid",
+                ErrorIds.ImageTargetInvalid,
                 ErrorCategory.InvalidArgument,
                 new { this.Repository, this.Tag, this.Digest }));
             return;
@@ -59,7 +59,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
         {
             this.WriteError(new ErrorRecord(
                 new ArgumentException($"'{digest}' is not a digest (sha256:<64 hex characters>), so {repository}{(tag is null ? string.Empty : ":" + tag)} cannot be checked by it."),
-                "ImageDigestInvalid",
+                ErrorIds.ImageDigestInvalid,
                 ErrorCategory.InvalidArgument,
                 digest));
             return;
@@ -114,24 +114,18 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
     /// <returns>The summary.</returns>
     internal static async Task<IntegritySummary> CheckAsync(RegistryClient client, IReadOnlyList<IntegrityTarget> targets, PipelineQueue queue, CancellationToken cancellationToken)
     {
-        const int activity = 3;
-        string title = $"Checking the images of {client.Endpoint.DisplayName}";
-        long last = 0;
+        var throttle = new ProgressThrottle(3, $"Checking the images of {client.Endpoint.DisplayName}");
         var checker = new RegistryIntegrityChecker(client)
         {
             Progress = new SynchronousProgress<IntegrityProgress>(p =>
             {
-                long now = Environment.TickCount64;
-                if (p.ImagesDone != p.ImagesTotal && now - Interlocked.Read(ref last) < 250)
+                if (!throttle.TryShow(always: p.ImagesDone == p.ImagesTotal))
                 {
                     return;
                 }
 
-                Interlocked.Exchange(ref last, now);
-                var record = new ProgressRecord(activity, title, string.Create(CultureInfo.InvariantCulture, $"{p.ImagesDone} of {p.ImagesTotal} images, {p.Problems} problems"))
-                {
-                    PercentComplete = p.ImagesTotal == 0 ? 100 : (int)(100L * p.ImagesDone / p.ImagesTotal),
-                };
+                ProgressRecord record = throttle.Record(string.Create(CultureInfo.InvariantCulture, $"{p.ImagesDone} of {p.ImagesTotal} images, {p.Problems} problems"));
+                record.PercentComplete = p.ImagesTotal == 0 ? 100 : (int)(100L * p.ImagesDone / p.ImagesTotal);
                 queue.Post(c => c.WriteProgress(record));
             }),
         };
@@ -141,8 +135,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
         }
         finally
         {
-            var done = new ProgressRecord(activity, title, "Done") { RecordType = ProgressRecordType.Completed };
-            queue.Post(c => c.WriteProgress(done));
+            throttle.Complete(queue);
         }
     }
 

@@ -160,6 +160,15 @@ public sealed class ImageReferenceParserTests
     [InlineData("dominodatalab/environment", "dominodatalab/environment")]
     [InlineData("docker-registry/dominodatalab/environment", "docker-registry/dominodatalab/environment")]
     [InlineData("environment", "environment")]
+    [InlineData("[::1]:5000/repo", "repo")]
+    [InlineData("[::1]/repo", "repo")]
+    [InlineData("[fd00::5]:5000/dominodatalab/model", "dominodatalab/model")]
+    [InlineData("localhost:5000/library/ubuntu", "library/ubuntu")]
+    [InlineData("localhost:5000/repo", "repo")]
+    [InlineData("host.domain/repo", "repo")]
+    [InlineData("registry.example.com:443/team/app", "team/app")]
+    [InlineData("library/ubuntu", "library/ubuntu")]
+    [InlineData("ubuntu", "ubuntu")]
     public void A_registry_host_is_a_first_component_with_a_dot_a_colon_or_localhost(string name, string path)
     {
         Assert.Equal(path, ImageReferenceParser.WithoutRegistryHost(name));

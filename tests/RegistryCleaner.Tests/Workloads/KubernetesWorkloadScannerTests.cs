@@ -356,7 +356,7 @@ public sealed class KubernetesWorkloadScannerTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_context_is_an_error_naming_it()
     {
-        InvalidOperationException error = await Assert.ThrowsAsync<InvalidOperationException>(
+        KubeConfigInvalidException error = await Assert.ThrowsAsync<KubeConfigInvalidException>(
             () => ScanAsync(options => options with { Contexts = ["prod-east", "prod-nowhere"] }));
 
         Assert.Contains("context 'prod-nowhere'", error.Message, StringComparison.Ordinal);
