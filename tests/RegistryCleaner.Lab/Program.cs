@@ -111,7 +111,7 @@ static int Plan(Dictionary<string, string> options)
 {
     int tags = Int(options, "tags", 100_000);
     int layers = Int(options, "layers", 10);
-    RegistryCleaner.Planning.PlanRequest request = RegistryCleaner.Planning.SyntheticInventory.Create(tags, layers, seed: 1);
+    RegistryCleaner.Planning.PlanRequest request = RegistryCleaner.Tests.Planning.SyntheticInventory.Create(tags, layers, seed: 1);
     long layerReferences = request.Inventory.Manifests.Sum(static m => (long)m.Layers.Count);
 
     // The first run pays for JIT compilation; the second is what a long-lived session sees.

@@ -3,7 +3,6 @@ using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Exceptions;
-using k8s.Models;
 
 namespace RegistryCleaner.Workloads;
 
@@ -48,7 +47,7 @@ public static class KubernetesWorkloadScanner
                 from client in clients
                 from kind in WorkloadKind.All
                 from ns in namespaces
-                select new Listing(client.Context, client.Client, kind.Kind, kind.Group, kind.Resource, ns)).ToList();
+                select new Listing(client.Context, client.Client, kind, ns)).ToList();
 
             using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var throttle = new SemaphoreSlim(options.ThrottleLimit);
@@ -291,7 +290,7 @@ public static class KubernetesWorkloadScanner
         deadline.CancelAfter(options.RequestTimeout);
         try
         {
-            return await FetchPageAsync(listing, continueToken, options.PageSize, collector, deadline.Token).ConfigureAwait(false);
+            return await listing.Type.ListPageAsync(listing.Client, listing.Namespace, continueToken, options.PageSize, collector, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException error) when (!cancellationToken.IsCancellationRequested)
         {
@@ -312,124 +311,13 @@ public static class KubernetesWorkloadScanner
         }
     }
 
-    private static async Task<string?> FetchPageAsync(Listing listing, string? continueToken, int limit, WorkloadUsageCollector collector, CancellationToken token)
-    {
-        Kubernetes client = listing.Client;
-        string? ns = listing.Namespace;
-        switch (listing.Resource)
-        {
-            case "pods":
-            {
-                V1PodList list = ns is null
-                    ? await client.CoreV1.ListPodForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.CoreV1.ListNamespacedPodAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1Pod pod in list.Items)
-                {
-                    collector.AddPod(pod);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            case "replicationcontrollers":
-            {
-                V1ReplicationControllerList list = ns is null
-                    ? await client.CoreV1.ListReplicationControllerForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.CoreV1.ListNamespacedReplicationControllerAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1ReplicationController item in list.Items)
-                {
-                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            case "deployments":
-            {
-                V1DeploymentList list = ns is null
-                    ? await client.AppsV1.ListDeploymentForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.AppsV1.ListNamespacedDeploymentAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1Deployment item in list.Items)
-                {
-                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            case "replicasets":
-            {
-                V1ReplicaSetList list = ns is null
-                    ? await client.AppsV1.ListReplicaSetForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.AppsV1.ListNamespacedReplicaSetAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1ReplicaSet item in list.Items)
-                {
-                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            case "statefulsets":
-            {
-                V1StatefulSetList list = ns is null
-                    ? await client.AppsV1.ListStatefulSetForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.AppsV1.ListNamespacedStatefulSetAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1StatefulSet item in list.Items)
-                {
-                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            case "daemonsets":
-            {
-                V1DaemonSetList list = ns is null
-                    ? await client.AppsV1.ListDaemonSetForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.AppsV1.ListNamespacedDaemonSetAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1DaemonSet item in list.Items)
-                {
-                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            case "jobs":
-            {
-                V1JobList list = ns is null
-                    ? await client.BatchV1.ListJobForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.BatchV1.ListNamespacedJobAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1Job item in list.Items)
-                {
-                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.Template);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            case "cronjobs":
-            {
-                V1CronJobList list = ns is null
-                    ? await client.BatchV1.ListCronJobForAllNamespacesAsync(continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false)
-                    : await client.BatchV1.ListNamespacedCronJobAsync(ns, continueParameter: continueToken, limit: limit, cancellationToken: token).ConfigureAwait(false);
-                foreach (V1CronJob item in list.Items)
-                {
-                    collector.AddTemplate(listing.Kind, item.Metadata, item.Spec?.JobTemplate?.Spec?.Template);
-                }
-
-                return list.Metadata?.ContinueProperty;
-            }
-
-            default:
-                throw new InvalidOperationException($"No listing for resource '{listing.Resource}'.");
-        }
-    }
-
     /// <summary>One kind in one namespace (or all) of one context.</summary>
-    private sealed record Listing(string Context, Kubernetes Client, string Kind, string Group, string Resource, string? Namespace)
+    private sealed record Listing(string Context, Kubernetes Client, WorkloadKind Type, string? Namespace)
     {
+        public string Resource => this.Type.Resource;
+
+        private string Group => this.Type.Group;
+
         private string Scope => Namespace is null ? "all namespaces" : $"namespace '{Namespace}'";
 
         private string GroupResource => Group.Length == 0 ? Resource : $"{Resource}.{Group}";

@@ -1,8 +1,9 @@
 using System.Globalization;
+using RegistryCleaner.Planning;
 using RegistryCleaner.Registry;
 using RegistryCleaner.Workloads;
 
-namespace RegistryCleaner.Planning;
+namespace RegistryCleaner.Tests.Planning;
 
 /// <summary>
 /// Builds a large, Domino-shaped registry and usage snapshot for benchmarks: environment revisions sharing base layers,

@@ -1,0 +1,62 @@
+namespace RegistryCleaner.Deletion;
+
+/// <summary>What happened to one image (tag) or manifest.</summary>
+public enum DeletionStatus
+{
+    /// <summary>The manifest was deleted (the tag with it).</summary>
+    Deleted,
+
+    /// <summary>Not deleted on purpose: protected, tag moved, or declined.</summary>
+    Skipped,
+
+    /// <summary>Already gone: not a failure.</summary>
+    NotFound,
+
+    /// <summary>The registry refused or the check failed; the image may still exist.</summary>
+    Failed,
+}
+
+/// <summary>The outcome for one tag (or one untagged manifest) of a deletion.</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag; <see langword="null"/> for an untagged manifest.</param>
+/// <param name="Digest">The manifest digest.</param>
+/// <param name="Status">What happened.</param>
+/// <param name="ReclaimableBytes">
+/// The bytes garbage collection frees because of this deletion (as planned); 0 unless <see cref="Status"/> is
+/// <see cref="DeletionStatus.Deleted"/>, so the sum over deleted images is what garbage collection frees.
+/// </param>
+/// <param name="Reason">Why, in words.</param>
+public sealed record ImageDeletionResult(string Registry, string Repository, string? Tag, string Digest, DeletionStatus Status, long ReclaimableBytes, string Reason);
+
+/// <summary>The outcome for one child manifest deleted with its index.</summary>
+/// <param name="Repository">The repository.</param>
+/// <param name="Digest">The child digest.</param>
+/// <param name="ParentDigest">The deleted index.</param>
+/// <param name="Status">What happened.</param>
+/// <param name="Reason">Why, in words.</param>
+public sealed record ChildDeletionResult(string Repository, string Digest, string ParentDigest, DeletionStatus Status, string Reason);
+
+/// <summary>Everything one DELETE of a manifest did: one result per planned tag, and the children of an index.</summary>
+/// <param name="Images">One result per planned tag of the manifest (the primary first).</param>
+/// <param name="Children">The child manifests and referrers deleted after the manifest, parents first.</param>
+public sealed record ManifestDeletion(IReadOnlyList<ImageDeletionResult> Images, IReadOnlyList<ChildDeletionResult> Children)
+{
+    /// <summary>
+    /// Gets the tags that left with a DELETE although nobody planned to delete them (moved onto the manifest after
+    /// the last check) and were put back at once from the journal; each is an error to report.
+    /// </summary>
+    public IReadOnlyList<TagPutBack> TagsPutBack { get; init; } = [];
+
+    /// <summary>Gets problems that did not stop the deletion but must be reported (the tags could not be re-read after a DELETE).</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+}
+
+/// <summary>A tag that a DELETE took with it unplanned, and whether it was put back.</summary>
+/// <param name="Registry">The registry.</param>
+/// <param name="Repository">The repository.</param>
+/// <param name="Tag">The tag.</param>
+/// <param name="Digest">The manifest it pointed at, and points at again when <paramref name="Restored"/>.</param>
+/// <param name="Restored">Whether it was put back.</param>
+/// <param name="Message">What happened, naming the tag.</param>
+public sealed record TagPutBack(string Registry, string Repository, string Tag, string Digest, bool Restored, string Message);
