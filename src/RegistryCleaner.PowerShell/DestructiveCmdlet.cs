@@ -14,9 +14,7 @@ public abstract class DestructiveCmdlet : RegistryCmdlet
 {
     private bool dryRunWarned;
 
-    /// <summary>
-    /// <para type="description">Accepted for scripts written for earlier versions, where it lifted security.dry_run_by_default; it no longer does (only an explicit -WhatIf:$false does), and it never bypasses -WhatIf or a confirmation.</para>
-    /// </summary>
+    /// <summary>Accepted for scripts written for earlier versions, where it lifted security.dry_run_by_default; it no longer does (only an explicit -WhatIf:$false does), and it never bypasses -WhatIf or a confirmation.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 

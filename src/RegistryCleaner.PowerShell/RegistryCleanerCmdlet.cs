@@ -14,9 +14,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
     private RegistryCleanerConfiguration? configuration;
     private bool disposed;
 
-    /// <summary>
-    /// <para type="description">Path of a config.yaml to use instead of the default lookup ($env:REGISTRY_CLEANER_CONFIG, then ./config.yaml, then the module's bundled config.yaml).</para>
-    /// </summary>
+    /// <summary>Path of a config.yaml to use instead of the default lookup ($env:REGISTRY_CLEANER_CONFIG, then ./config.yaml, then the module's bundled config.yaml).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ConfigPath { get; set; }

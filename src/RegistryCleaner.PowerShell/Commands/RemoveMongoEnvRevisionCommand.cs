@@ -25,8 +25,7 @@ public sealed record MongoEnvRevisionDeletion(
     string? BackupPath);
 
 /// <summary>
-/// <para type="synopsis">Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.</para>
-/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after these guards: a piped image deletion actually succeeded; its image tag no longer exists in the registry (unless -SkipRegistryCheck); the revision is not the active revision of an environment that is not archived; no Domino record pins it (runs, workspaces and their sessions, project, organization and user defaults, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, read once per command; if they cannot be read, nothing is deleted); it is not the clone source of a revision that stays. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
+/// Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "MongoEnvRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = TagSet)]
 [OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
@@ -62,77 +61,55 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     private RevisionBackupWriter? backup;
     private string backupPath = string.Empty;
 
-    /// <summary>
-    /// <para type="description">Image tags whose revisions to delete, e.g. 659c7bce85f6381e675bb205-12. Binds the Tag property of piped objects (Find-ArchivedEnvTag, Remove-UnusedImage).</para>
-    /// </summary>
+    /// <summary>Image tags whose revisions to delete, e.g. 659c7bce85f6381e675bb205-12.</summary>
     [Parameter(ParameterSetName = TagSet, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
-    /// <summary>
-    /// <para type="description">The image repository of -Tag (a registry host in front is ignored); only revisions recorded with this repository match. Binds the Repository property of piped objects.</para>
-    /// </summary>
+    /// <summary>The image repository of -Tag (a registry host in front is ignored); only revisions recorded with this repository match.</summary>
     [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string? Repository { get; set; }
 
-    /// <summary>
-    /// <para type="description">The environment: with -Tag, only its revisions match; alone, every revision of the environment is selected. Binds the EnvironmentId property of piped objects.</para>
-    /// </summary>
+    /// <summary>The environment: with -Tag, only its revisions match; alone, every revision of the environment is selected.</summary>
     [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
     public string? EnvironmentId { get; set; }
 
-    /// <summary>
-    /// <para type="description">The Status of a piped RegistryCleaner.ImageDeletion: anything but Deleted skips the item, because its image may still exist.</para>
-    /// </summary>
+    /// <summary>The Status of a piped RegistryCleaner.ImageDeletion: anything but Deleted skips the item, because its image may still exist.</summary>
     [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
     public string? Status { get; set; }
 
-    /// <summary>
-    /// <para type="description">A revision list file: the first token of each line is repository/image:tag, image:tag, tag, or a 24-hex environment id (all of its revisions); blank and # lines are skipped. Every line is validated before any change.</para>
-    /// </summary>
+    /// <summary>A revision list file: the first token of each line is repository/image:tag, image:tag, tag, or a 24-hex environment id (all of its revisions); blank and # lines are skipped.</summary>
     [Parameter(ParameterSetName = PathSet, Mandatory = true)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
-    /// <summary>
-    /// <para type="description">The backup file (JSON lines, canonical Extended JSON) each document is appended to before it is deleted. Default: analysis.output_dir/mongo-revisions-yyyyMMdd-HHmmss.jsonl.</para>
-    /// </summary>
+    /// <summary>The backup file (JSON lines, canonical Extended JSON) each document is appended to before it is deleted.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? BackupPath { get; set; }
 
-    /// <summary>
-    /// <para type="description">Deletes revisions even when their image tag still exists in the registry (no registry call is made).</para>
-    /// </summary>
+    /// <summary>Deletes revisions even when their image tag still exists in the registry (no registry call is made).</summary>
     [Parameter]
     public SwitchParameter SkipRegistryCheck { get; set; }
 
-    /// <summary>
-    /// <para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them. Default: every run. Every other Domino record keeps its revision regardless of age.</para>
-    /// </summary>
+    /// <summary>Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them.</summary>
     [Parameter]
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }
 
-    /// <summary>
-    /// <para type="description">The MongoDB connection string. Default: mongo.uri (MONGODB_URI), else mongo.host, port, replica_set.</para>
-    /// </summary>
+    /// <summary>The MongoDB connection string.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? MongoUri { get; set; }
 
-    /// <summary>
-    /// <para type="description">The MongoDB user and password. Default: MONGODB_USERNAME (mongo.username, admin) and MONGODB_PASSWORD (mongo.password).</para>
-    /// </summary>
+    /// <summary>The MongoDB user and password.</summary>
     [Parameter]
     [Credential]
     public PSCredential? MongoCredential { get; set; }
 
-    /// <summary>
-    /// <para type="description">The Domino database. Default: the URI's database, else mongo.database (domino).</para>
-    /// </summary>
+    /// <summary>The Domino database.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Database { get; set; }
