@@ -20,7 +20,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
     public string? ConfigPath { get; set; }
 
     /// <summary>Gets the configuration, loaded on first use; its warnings are written once.</summary>
-    protected RegistryCleanerConfiguration Configuration => this.configuration ??= this.LoadConfiguration();
+    protected internal RegistryCleanerConfiguration Configuration => this.configuration ??= this.LoadConfiguration();
 
     /// <summary>Gets a token cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
     protected CancellationToken StopToken => this.stopping.Token;
@@ -112,7 +112,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
     /// <param name="category">The category.</param>
     /// <param name="target">The object concerned.</param>
     /// <returns>Never returns (ThrowTerminatingError throws); typed for <c>throw</c> expressions.</returns>
-    protected Exception Terminate(Exception exception, string errorId, ErrorCategory category, object? target)
+    protected internal Exception Terminate(Exception exception, string errorId, ErrorCategory category, object? target)
     {
         this.ThrowTerminatingError(new ErrorRecord(exception, errorId, category, target));
         return exception;

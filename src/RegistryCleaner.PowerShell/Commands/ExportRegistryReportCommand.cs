@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Management.Automation;
 using System.Text;
 using RegistryCleaner.Planning;
-using RegistryCleaner.PowerShell.Completion;
 using RegistryCleaner.Registry;
 using RegistryCleaner.Reporting;
 
@@ -21,7 +20,7 @@ public sealed record RegistryReport(string Path, int Images, long Bytes, long Re
 /// </summary>
 [Cmdlet(VerbsData.Export, "RegistryReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(OutputTypeNames.RegistryReport)]
-public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class ExportRegistryReportCommand : UnusedImageCmdlet
 {
     private readonly List<PSObject> images = [];
     private readonly List<PSObject> candidates = [];
@@ -42,103 +41,6 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
     [Parameter(ValueFromPipeline = true)]
     [AllowNull]
     public PSObject[]? InputObject { get; set; }
-
-    /// <summary>Repositories to plan (wildcards allowed) when the registry is read.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(RepositoryCompleter))]
-    [ValidateRegistryName(RegistryNameKind.Repository)]
-    public string[]? Repository { get; set; }
-
-    /// <summary>Only these tags (wildcards allowed) can be candidates, as in Get-UnusedImage.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(TagCompleter))]
-    [ValidateRegistryName(RegistryNameKind.Tag)]
-    public string[]? Tag { get; set; }
-
-    /// <summary>Only tags of these Domino ObjectIds can be candidates.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? ObjectId { get; set; }
-
-    /// <summary>A file of ObjectIds, one per line (# comments allowed); a file that lists none is refused.</summary>
-    [Parameter]
-    [Alias("File")]
-    [ValidateNotNullOrEmpty]
-    public string? ObjectIdPath { get; set; }
-
-    /// <summary>Tag wildcards a candidate must match.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Include { get; set; }
-
-    /// <summary>Tag wildcards that are never candidates.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    public string[]? Exclude { get; set; }
-
-    /// <summary>Keeps the newest N tags per ObjectId and repository.</summary>
-    [Parameter]
-    [ValidateRange(0, int.MaxValue)]
-    public int KeepLatest { get; set; }
-
-    /// <summary>Only images created longer ago than this are candidates: a bare number is days, or a TimeSpan.</summary>
-    [Parameter]
-    [AgeTransformation]
-    public TimeSpan? OlderThan { get; set; }
-
-    /// <summary>A workload reference protects an image only when its host is this registry.</summary>
-    [Parameter]
-    public SwitchParameter StrictHost { get; set; }
-
-    /// <summary>The images in use, instead of reading Kubernetes: Get-WorkloadImage output or its Import-Clixml/Import-Csv.</summary>
-    [Parameter]
-    [AllowEmptyCollection]
-    public PSObject[]? InUse { get; set; }
-
-    /// <summary>The kubeconfig file for reading usage.</summary>
-    [Parameter]
-    public string? KubeConfig { get; set; }
-
-    /// <summary>kubeconfig contexts to read and merge.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string[]? Context { get; set; }
-
-    /// <summary>Namespaces to read.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string[]? Namespace { get; set; }
-
-    /// <summary>Protects the images Domino's MongoDB records pin and names their environments, projects and owners, as in Get-UnusedImage.</summary>
-    [Parameter]
-    public SwitchParameter MongoUsage { get; set; }
-
-    /// <summary>Only runs of the last N days protect the revision they ran on.</summary>
-    [Parameter]
-    [ValidateRange(1, 36500)]
-    public int UnusedSince { get; set; }
-
-    /// <summary>The MongoDB connection string for Domino's records.</summary>
-    [Parameter]
-    public string? MongoUri { get; set; }
-
-    /// <summary>MongoDB credentials for Domino's records.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>Domino's database.</summary>
-    [Parameter]
-    public string? Database { get; set; }
-
-    /// <summary>The registry's filesystem storage root, read-only, for untagged manifests.</summary>
-    [Parameter]
-    public string? StoragePath { get; set; }
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -392,24 +294,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
 
     private RegistryReportData FromRegistry()
     {
-        UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
-        {
-            Repository = this.Repository,
-            Include = this.Include ?? [],
-            Tags = this.Tag ?? [],
-            Exclude = this.Exclude ?? [],
-            ObjectId = this.ObjectId,
-            ObjectIdPath = this.ObjectIdPath,
-            KeepLatest = this.KeepLatest,
-            OlderThan = this.OlderThan,
-            StrictHost = this.StrictHost.IsPresent,
-            InUse = this.workloads.Count > 0 ? this.workloads : this.InUse,
-            KubeConfig = this.KubeConfig,
-            Context = this.Context,
-            Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
-            StoragePath = this.StoragePath,
-        });
+        UnusedImagePlan planned = this.PlanUnusedImages(this.BoundQuery(this.workloads.Count > 0 ? this.workloads : this.InUse));
         using (planned.Client)
         {
             RegistryInventory inventory = planned.Inventory!;

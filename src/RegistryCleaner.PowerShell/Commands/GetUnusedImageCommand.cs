@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using RegistryCleaner.Planning;
-using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -71,7 +70,7 @@ public sealed record UnusedImage(
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "UnusedImage")]
 [OutputType(OutputTypeNames.UnusedImage)]
-public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class GetUnusedImageCommand : UnusedImageCmdlet
 {
     private static readonly HashSet<string> NotUsage = new(StringComparer.Ordinal)
     {
@@ -80,102 +79,11 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
 
     private readonly List<PSObject> piped = [];
 
-    /// <summary>Repositories to clean (wildcards allowed).</summary>
-    [Parameter(Position = 0)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ValidateRegistryName(RegistryNameKind.Repository)]
-    [ArgumentCompleter(typeof(RepositoryCompleter))]
-    public string[]? Repository { get; set; }
-
-    /// <summary>Only these tags (wildcards allowed, case-insensitive) of the repositories in scope; with -Include, a tag must match both.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ValidateRegistryName(RegistryNameKind.Tag)]
-    [ArgumentCompleter(typeof(TagCompleter))]
-    public string[]? Tag { get; set; }
-
-    /// <summary>Only tags of these Domino ObjectIds (24 hex characters; a tag belongs to X when it equals X or starts with X-).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? ObjectId { get; set; }
-
-    /// <summary>A file of ObjectIds, one per line (# comments allowed); a file that lists none is refused.</summary>
-    [Parameter]
-    [Alias("File")]
-    [ValidateNotNullOrEmpty]
-    public string? ObjectIdPath { get; set; }
-
-    /// <summary>Tag wildcards a candidate must match.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Include { get; set; }
-
-    /// <summary>Tag wildcards that are never candidates.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    public string[]? Exclude { get; set; }
-
-    /// <summary>Keeps the newest N tags per ObjectId and repository (environment revisions by number, models by version then time, else by creation time).</summary>
-    [Parameter]
-    [ValidateRange(0, int.MaxValue)]
-    public int KeepLatest { get; set; }
-
-    /// <summary>Only images created longer ago than this: a bare number is days (90), or a TimeSpan ('90.00:00:00', '12:00:00', (New-TimeSpan -Days 90)); at least one minute.</summary>
-    [Parameter]
-    [AgeTransformation]
-    public TimeSpan? OlderThan { get; set; }
-
-    /// <summary>A workload reference protects an image only when its host is this registry (-Registry or registry.aliases).</summary>
-    [Parameter]
-    public SwitchParameter StrictHost { get; set; }
-
-    /// <summary>The images in use, instead of reading Kubernetes: Get-WorkloadImage output (also piped: Get-WorkloadImage -Path cluster.json | Get-UnusedImage), or its Import-Clixml/Import-Csv.</summary>
+    /// <summary>The images in use, instead of reading Kubernetes; also taken from the pipeline.</summary>
+    /// <remarks>Declared again only to add pipeline input: piped Get-WorkloadImage output is the usage.</remarks>
     [Parameter(ValueFromPipeline = true)]
     [AllowEmptyCollection]
-    public PSObject[]? InUse { get; set; }
-
-    /// <summary>The kubeconfig file for reading usage.</summary>
-    [Parameter]
-    public string? KubeConfig { get; set; }
-
-    /// <summary>kubeconfig contexts to read and merge.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string[]? Context { get; set; }
-
-    /// <summary>Namespaces to read.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string[]? Namespace { get; set; }
-
-    /// <summary>Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage.</summary>
-    [Parameter]
-    public SwitchParameter MongoUsage { get; set; }
-
-    /// <summary>Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) protect the environment revision they ran on.</summary>
-    [Parameter]
-    [ValidateRange(1, 36500)]
-    public int UnusedSince { get; set; }
-
-    /// <summary>The MongoDB connection string for Domino's records.</summary>
-    [Parameter]
-    public string? MongoUri { get; set; }
-
-    /// <summary>MongoDB credentials for Domino's records.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>Domino's database.</summary>
-    [Parameter]
-    public string? Database { get; set; }
-
-    /// <summary>The registry's filesystem storage: the rootdirectory of its storage.filesystem configuration (the folder holding docker/registry/v2), read-only.</summary>
-    [Parameter]
-    public string? StoragePath { get; set; }
+    public new PSObject[]? InUse { get => base.InUse; set => base.InUse = value; }
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -227,24 +135,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
                 null);
         }
 
-        UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
-        {
-            Repository = this.Repository,
-            Include = this.Include ?? [],
-            Tags = this.Tag ?? [],
-            Exclude = this.Exclude ?? [],
-            ObjectId = this.ObjectId,
-            ObjectIdPath = this.ObjectIdPath,
-            KeepLatest = this.KeepLatest,
-            OlderThan = this.OlderThan,
-            StrictHost = this.StrictHost.IsPresent,
-            InUse = this.MyInvocation.ExpectingInput ? this.piped : this.InUse,
-            KubeConfig = this.KubeConfig,
-            Context = this.Context,
-            Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
-            StoragePath = this.StoragePath,
-        });
+        UnusedImagePlan planned = this.PlanUnusedImages(this.BoundQuery(this.MyInvocation.ExpectingInput ? this.piped : this.InUse));
         using (planned.Client)
         {
             foreach (ProtectedImage kept in planned.Plan.Protected)

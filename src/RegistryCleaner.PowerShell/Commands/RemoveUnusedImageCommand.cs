@@ -15,24 +15,33 @@ namespace RegistryCleaner.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "UnusedImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.ImageDeletion)]
-public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnectionParameters
+public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
 {
     private readonly List<PlanTarget> targets = [];
+    private readonly ChangeGate changes;
     private bool summaryWritten;
 
-    /// <summary>Repositories to clean (wildcards allowed) when nothing is piped; the repository of each piped image (by property name).</summary>
+    /// <summary>Initializes a new instance of the <see cref="RemoveUnusedImageCommand"/> class.</summary>
+    public RemoveUnusedImageCommand() => this.changes = new ChangeGate(this, () => this.Force.IsPresent);
+
+    /// <summary>Typed: repositories to clean (wildcards allowed); piped: the repository of each image (by property name).</summary>
+    /// <remarks>
+    /// Declared again for pipeline input by property name, without [ValidateNotNullOrEmpty]: an empty typed value gets
+    /// its own error (ImageTargetInvalid) in <see cref="BeginProcessing"/>, an empty piped one per item.
+    /// </remarks>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateRegistryName(RegistryNameKind.Repository)]
     [ArgumentCompleter(typeof(RepositoryCompleter))]
-    public string[]? Repository { get; set; }
+    public new string[]? Repository { get => base.Repository; set => base.Repository = value; }
 
-    /// <summary>Typed: only these tags (wildcards allowed, case-insensitive) of the repositories -Repository names, or of the configured ones; with -Include, a tag must match both.</summary>
+    /// <summary>Typed: only these tags (wildcards allowed) can be candidates; piped: the exact tag of each image (by property name).</summary>
+    /// <remarks>Declared again for pipeline input by property name; an untagged image pipes an empty Tag.</remarks>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateRegistryName(RegistryNameKind.Tag)]
     [ArgumentCompleter(typeof(TagCompleter))]
-    public string[]? Tag { get; set; }
+    public new string[]? Tag { get => base.Tag; set => base.Tag = value; }
 
     /// <summary>Typed: only these manifests (with -Tag, only the named tags pointing at them), in every repository in scope.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -45,90 +54,16 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [Parameter(ValueFromPipeline = true, DontShow = true)]
     public PSObject? InputObject { get; set; }
 
-    /// <summary>Only tags of these Domino ObjectIds.</summary>
+    /// <summary>Accepted for scripts written for earlier versions; it never bypasses -WhatIf or a confirmation.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? ObjectId { get; set; }
-
-    /// <summary>A file of ObjectIds, one per line; a file that lists none is refused.</summary>
-    [Parameter]
-    [Alias("File")]
-    [ValidateNotNullOrEmpty]
-    public string? ObjectIdPath { get; set; }
-
-    /// <summary>Tag wildcards a candidate must match.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Include { get; set; }
-
-    /// <summary>Tag wildcards that are never deleted.</summary>
-    [Parameter]
-    [SupportsWildcards]
-    public string[]? Exclude { get; set; }
-
-    /// <summary>Keeps the newest N tags per ObjectId and repository.</summary>
-    [Parameter]
-    [ValidateRange(0, int.MaxValue)]
-    public int KeepLatest { get; set; }
-
-    /// <summary>Only images created longer ago than this: a bare number is days (90), or a TimeSpan ('90.00:00:00', '12:00:00', (New-TimeSpan -Days 90)); at least one minute.</summary>
-    [Parameter]
-    [AgeTransformation]
-    public TimeSpan? OlderThan { get; set; }
-
-    /// <summary>A workload reference protects an image only when its host is this registry.</summary>
-    [Parameter]
-    public SwitchParameter StrictHost { get; set; }
-
-    /// <summary>The images in use, instead of reading Kubernetes (Get-WorkloadImage output or its import).</summary>
-    [Parameter]
-    [AllowEmptyCollection]
-    public PSObject[]? InUse { get; set; }
-
-    /// <summary>The kubeconfig file for reading usage.</summary>
-    [Parameter]
-    public string? KubeConfig { get; set; }
-
-    /// <summary>kubeconfig contexts to read and merge.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string[]? Context { get; set; }
-
-    /// <summary>Namespaces to read.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string[]? Namespace { get; set; }
-
-    /// <summary>Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage.</summary>
-    [Parameter]
-    public SwitchParameter MongoUsage { get; set; }
-
-    /// <summary>Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) protect the environment revision they ran on.</summary>
-    [Parameter]
-    [ValidateRange(1, 36500)]
-    public int UnusedSince { get; set; }
-
-    /// <summary>The MongoDB connection string for Domino's records.</summary>
-    [Parameter]
-    public string? MongoUri { get; set; }
-
-    /// <summary>MongoDB credentials for Domino's records.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>Domino's database.</summary>
-    [Parameter]
-    public string? Database { get; set; }
+    public SwitchParameter Force { get; set; }
 
     /// <summary>The journal (JSON lines) each manifest is appended to before its DELETE. Default: &lt;analysis.output_dir&gt;/deletions-&lt;yyyyMMdd-HHmmss&gt;.jsonl.</summary>
     [Parameter]
     public string? JournalPath { get; set; }
 
-    /// <summary>The registry's filesystem storage: the rootdirectory of its storage.filesystem configuration, read-only.</summary>
-    [Parameter]
-    public string? StoragePath { get; set; }
+    /// <summary>Gets whether this call deletes nothing: -WhatIf or the dry-run default.</summary>
+    private bool IsDryRun => this.changes.IsDryRun;
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -221,26 +156,13 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             return;
         }
 
-        UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
+        UnusedImagePlan planned = this.PlanUnusedImages(this.BoundQuery(this.InUse) with
         {
             Repository = targeted ? null : this.Repository,
-            Include = this.Include ?? [],
             Tags = targeted ? [] : this.Tag ?? [],
             Digests = targeted ? [] : this.Digest ?? [],
-            Exclude = this.Exclude ?? [],
-            ObjectId = this.ObjectId,
-            ObjectIdPath = this.ObjectIdPath,
-            KeepLatest = this.KeepLatest,
-            OlderThan = this.OlderThan,
-            StrictHost = this.StrictHost.IsPresent,
-            InUse = this.InUse,
-            KubeConfig = this.KubeConfig,
-            Context = this.Context,
-            Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
             Targets = targeted ? this.targets.Distinct().ToArray() : null,
             ForDeletion = true,
-            StoragePath = this.StoragePath,
         });
         using (planned.Client)
         {
@@ -248,6 +170,9 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             this.Delete(planned, targeted || this.Tag is not null || this.Digest is not null);
         }
     }
+
+    /// <summary>Asks whether to delete one image (see <see cref="ChangeGate.ShouldChange"/>).</summary>
+    private bool ShouldChange(string target, string action) => this.changes.ShouldChange(target, action);
 
     [GeneratedRegex("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$", RegexOptions.CultureInvariant)]
     private static partial Regex ManifestDigestPattern();
