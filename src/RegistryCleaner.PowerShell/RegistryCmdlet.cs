@@ -7,10 +7,10 @@ namespace RegistryCleaner.PowerShell;
 
 /// <summary>
 /// The base of the cmdlets that talk to a registry: the shared connection parameters (-Registry, -Credential,
-/// -SkipCertificateCheck, -ThrottleLimit, -TimeoutSec), their configuration defaults, repository resolution and the
-/// mapping of registry errors to PowerShell errors with stable IDs.
+/// -CredentialSecret, -SkipCertificateCheck, -ThrottleLimit; -TimeoutSec comes from <see cref="RemoteCmdlet"/>), their
+/// configuration defaults, repository resolution and the mapping of registry errors to PowerShell errors with stable IDs.
 /// </summary>
-public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
+public abstract partial class RegistryCmdlet : RemoteCmdlet
 {
     /// <summary>The registry: host[:port] (HTTPS, certificate verified) or an http:// or https:// URL. Default: registry.url (REGISTRY_URL).</summary>
     [Parameter]
@@ -36,18 +36,9 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
     [ValidateRange(1, 256)]
     public int ThrottleLimit { get; set; }
 
-    /// <summary>The timeout of each request, in seconds.</summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int TimeoutSec { get; set; }
-
     /// <summary>Gets the concurrency limit from the parameter or the configuration.</summary>
     protected int EffectiveThrottleLimit =>
         this.MyInvocation.BoundParameters.ContainsKey(nameof(this.ThrottleLimit)) ? this.ThrottleLimit : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.MaxWorkers));
-
-    /// <summary>Gets the per-request timeout from the parameter or the configuration.</summary>
-    protected TimeSpan EffectiveTimeout =>
-        TimeSpan.FromSeconds(this.MyInvocation.BoundParameters.ContainsKey(nameof(this.TimeoutSec)) ? this.TimeoutSec : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.Timeout)));
 
     /// <summary>
     /// Opens the image configuration cache the configuration asks for (<c>analysis.cache</c>, <c>analysis.cache_dir</c>),

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Management.Automation;
-using RegistryCleaner.Configuration;
 using RegistryCleaner.Domino;
 
 namespace RegistryCleaner.PowerShell.Commands;
@@ -10,7 +9,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "DominoImageUsage")]
 [OutputType(OutputTypeNames.DominoImageUsage)]
-public sealed class GetDominoImageUsageCommand : RegistryCleanerCmdlet, IMongoConnectionParameters
+public sealed class GetDominoImageUsageCommand : RemoteCmdlet, IMongoConnectionParameters
 {
     /// <summary>Only references that concern these ObjectIds (24 hex characters): the image's tag belongs to the id (an environment or model), or the id is the record, its environment, revision, model or project.</summary>
     [Parameter(Position = 0)]
@@ -43,25 +42,17 @@ public sealed class GetDominoImageUsageCommand : RegistryCleanerCmdlet, IMongoCo
     [ValidateNotNullOrEmpty]
     public string? Database { get; set; }
 
-    /// <summary>The timeout in seconds of connecting to and querying MongoDB. Default: analysis.timeout (60).</summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int TimeoutSec { get; set; }
-
     /// <inheritdoc />
     protected override void EndProcessing()
     {
         // Everything the user typed is checked before MongoDB is contacted.
         IReadOnlyList<string>? narrow = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
-        var timeout = TimeSpan.FromSeconds(this.MyInvocation.BoundParameters.ContainsKey(nameof(this.TimeoutSec))
-            ? this.TimeoutSec
-            : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.Timeout)));
         var options = new DominoUsageOptions
         {
             RunsSince = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? DateTimeOffset.UtcNow.AddDays(-this.UnusedSince) : null,
             EnvironmentRepository = this.Configuration.DominoRepositories()[0],
         };
-        MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, timeout);
+        MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, this.EffectiveTimeout);
         using MongoConnection connection = MongoConnectionParameters.Open(this, settings);
         DominoUsageReport report;
         try

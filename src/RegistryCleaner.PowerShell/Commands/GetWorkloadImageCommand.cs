@@ -69,7 +69,7 @@ public sealed record WorkloadImageEntry(
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "WorkloadImage", DefaultParameterSetName = LiveSet)]
 [OutputType(OutputTypeNames.WorkloadImage)]
-public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
+public sealed class GetWorkloadImageCommand : RemoteCmdlet
 {
     private const string LiveSet = "Live";
     private const string SnapshotSet = "Snapshot";
@@ -124,11 +124,6 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? PodPrefix { get; set; }
-
-    /// <summary>Seconds one Kubernetes list request may take before the command fails.</summary>
-    [Parameter]
-    [ValidateRange(1, 86400)]
-    public int TimeoutSec { get; set; }
 
     /// <summary>How many listings run at once.</summary>
     [Parameter]

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.Maintenance;
-using RegistryCleaner.PowerShell.Completion;
 using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.PowerShell.Commands;
@@ -12,37 +11,14 @@ namespace RegistryCleaner.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "RegistryGarbageCollection", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = KubernetesSet)]
 [OutputType(OutputTypeNames.GarbageCollection)]
-public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
+public sealed class InvokeRegistryGarbageCollectionCommand : RegistryWorkloadCmdlet
 {
-    private const string KubernetesSet = "Kubernetes";
     private const string ProcessSet = "Process";
     private const string ServiceSet = "Service";
     private const int ProgressActivity = 4;
 
     // The queue of the engine call running now: the collector's progress and verbose lines go there.
     private volatile PipelineQueue? current;
-
-    /// <summary>The kubeconfig file.</summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    public string? KubeConfig { get; set; }
-
-    /// <summary>The kubeconfig context.</summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string? Context { get; set; }
-
-    /// <summary>The namespace of the registry's StatefulSet.</summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string? Namespace { get; set; }
-
-    /// <summary>The StatefulSet that runs the registry.</summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    public string? StatefulSet { get; set; }
 
     /// <summary>The process ID of a registry running on this host (Linux), which is restarted with the same program, arguments, working directory and environment.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ProcessSet)]
@@ -73,11 +49,6 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
     /// <summary>Skips checking every image after garbage collection.</summary>
     [Parameter]
     public SwitchParameter SkipVerification { get; set; }
-
-    /// <summary>Seconds a restart (a rollout in Kubernetes) may take until the registry answers again.</summary>
-    [Parameter]
-    [ValidateRange(10, 86400)]
-    public int RestartTimeoutSec { get; set; } = 300;
 
     /// <inheritdoc />
     protected override void EndProcessing()
@@ -226,8 +197,7 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
                 }
 
             default:
-                return new KubernetesRegistryHost(RegistryWorkloadParameters.Resolve(
-                    this.Configuration, this.KubeConfig is null ? null : this.ResolveFilePath(this.KubeConfig), this.Context, this.Namespace, this.StatefulSet, this.EffectiveTimeout, rollout));
+                return new KubernetesRegistryHost(this.ResolveRegistryWorkload(rollout));
         }
     }
 }

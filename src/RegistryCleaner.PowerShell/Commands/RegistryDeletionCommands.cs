@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using RegistryCleaner.Maintenance;
-using RegistryCleaner.PowerShell.Completion;
 using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.PowerShell.Commands;
@@ -21,35 +20,8 @@ public sealed record RegistryDeletionSetting(string Registry, string Workload, s
 /// registry's StatefulSet, waits for the rollout and for the registry to answer, then confirms the setting with a
 /// DELETE of a digest nothing has (404 when deletes are enabled, 405 when not).
 /// </summary>
-public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
+public abstract class RegistryDeletionSwitchCmdlet : RegistryWorkloadCmdlet
 {
-    /// <summary>The kubeconfig file.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? KubeConfig { get; set; }
-
-    /// <summary>The kubeconfig context.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string? Context { get; set; }
-
-    /// <summary>The namespace of the registry's StatefulSet.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string? Namespace { get; set; }
-
-    /// <summary>The StatefulSet that runs the registry.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? StatefulSet { get; set; }
-
-    /// <summary>Seconds the rollout may take until the registry answers again.</summary>
-    [Parameter]
-    [ValidateRange(10, 86400)]
-    public int RestartTimeoutSec { get; set; } = 300;
-
     /// <summary>Gets whether this cmdlet enables deletes.</summary>
     protected abstract bool Enable { get; }
 
@@ -57,8 +29,7 @@ public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
     protected override void EndProcessing()
     {
         RegistryEndpoint endpoint = this.ResolveEndpoint();
-        KubernetesRegistryTarget target = RegistryWorkloadParameters.Resolve(
-            this.Configuration, this.KubeConfig is null ? null : this.ResolveFilePath(this.KubeConfig), this.Context, this.Namespace, this.StatefulSet, this.EffectiveTimeout, TimeSpan.FromSeconds(this.RestartTimeoutSec));
+        KubernetesRegistryTarget target = this.ResolveRegistryWorkload(TimeSpan.FromSeconds(this.RestartTimeoutSec));
         using var host = new KubernetesRegistryHost(target);
         using RegistryClient client = this.CreateRegistryClient(endpoint);
         try
