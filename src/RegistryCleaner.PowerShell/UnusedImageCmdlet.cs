@@ -8,7 +8,7 @@ namespace RegistryCleaner.PowerShell;
 /// planning parameters, declared once so the three plan from the same input the same way, and the plan itself
 /// (<see cref="PlanUnusedImages"/>). A cmdlet that deletes composes a <see cref="ChangeGate"/> for its confirmations.
 /// </summary>
-public abstract partial class UnusedImageCmdlet : RegistryCmdlet, IMongoConnectionParameters
+public abstract partial class UnusedImageCmdlet : DominoRegistryCmdlet
 {
     /// <summary>Repositories to plan (wildcards allowed); the first positional value when the cmdlet has no other.</summary>
     [Parameter(Position = 1)]
@@ -92,21 +92,6 @@ public abstract partial class UnusedImageCmdlet : RegistryCmdlet, IMongoConnecti
     [Parameter]
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }
-
-    /// <summary>The MongoDB connection string for Domino's records.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? MongoUri { get; set; }
-
-    /// <summary>MongoDB credentials for Domino's records.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>Domino's database.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
 
     /// <summary>The registry's filesystem storage root, read-only, for untagged manifests.</summary>
     [Parameter]

@@ -44,7 +44,7 @@ public sealed record DominoRegistryDifference(
 /// </summary>
 [Cmdlet(VerbsData.Compare, "DominoRegistry")]
 [OutputType(OutputTypeNames.DominoRegistryDifference)]
-public sealed class CompareDominoRegistryCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class CompareDominoRegistryCommand : DominoRegistryCmdlet
 {
     /// <summary>The difference of a record whose image the registry does not have.</summary>
     public const string ImageMissing = "ImageMissing";
@@ -68,21 +68,6 @@ public sealed class CompareDominoRegistryCommand : RegistryCmdlet, IMongoConnect
     [Alias("File")]
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
-
-    /// <summary>The MongoDB connection string.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? MongoUri { get; set; }
-
-    /// <summary>The MongoDB user and password.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>The Domino database.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
 
     /// <inheritdoc />
     protected override void EndProcessing()

@@ -36,7 +36,7 @@ public sealed record ArchivedEnvTag(
 /// </summary>
 [Cmdlet(VerbsCommon.Find, "ArchivedEnvTag")]
 [OutputType(OutputTypeNames.ArchivedEnvTag)]
-public sealed class FindArchivedEnvTagCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class FindArchivedEnvTagCommand : DominoRegistryCmdlet
 {
     /// <summary>The <see cref="ArchivedEnvTag.Kind"/> of an environment tag.</summary>
     public const string EnvironmentKind = "Environment";
@@ -65,21 +65,6 @@ public sealed class FindArchivedEnvTagCommand : RegistryCmdlet, IMongoConnection
     [Alias("File")]
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
-
-    /// <summary>The MongoDB connection string.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? MongoUri { get; set; }
-
-    /// <summary>The MongoDB user and password.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>The Domino database.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
 
     /// <inheritdoc />
     protected override void EndProcessing()

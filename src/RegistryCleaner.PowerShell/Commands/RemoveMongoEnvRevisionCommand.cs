@@ -29,7 +29,7 @@ public sealed record MongoEnvRevisionDeletion(
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "MongoEnvRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = TagSet)]
 [OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
-public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoConnectionParameters
+public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
 {
     /// <summary>The status of a deleted revision.</summary>
     public const string Deleted = "Deleted";
@@ -49,6 +49,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     private const string TagSet = "Tag";
     private const string PathSet = "Path";
 
+    private readonly ChangeGate changes;
     private readonly HashSet<string> handled = new(StringComparer.Ordinal);
     private readonly HashSet<string> gone = new(StringComparer.Ordinal);
     private readonly List<EnvironmentRevision> waitingForClones = [];
@@ -60,6 +61,9 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     private RegistryClient? registryClient;
     private RevisionBackupWriter? backup;
     private string backupPath = string.Empty;
+
+    /// <summary>Initializes a new instance of the <see cref="RemoveMongoEnvRevisionCommand"/> class.</summary>
+    public RemoveMongoEnvRevisionCommand() => this.changes = new ChangeGate(this, () => this.Force.IsPresent);
 
     /// <summary>Image tags whose revisions to delete, e.g. 659c7bce85f6381e675bb205-12.</summary>
     [Parameter(ParameterSetName = TagSet, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -99,20 +103,11 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }
 
-    /// <summary>The MongoDB connection string.</summary>
+    /// <summary>Accepted for scripts written for earlier versions; it never bypasses -WhatIf or a confirmation.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? MongoUri { get; set; }
+    public SwitchParameter Force { get; set; }
 
-    /// <summary>The MongoDB user and password.</summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>The Domino database.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
+    private bool IsDryRun => this.changes.IsDryRun;
 
     private string DefaultRepository => this.BelowPrefix("environment");
 
@@ -293,79 +288,6 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         }
     }
 
-    private void ProcessRevision(EnvironmentRevision revision, string? selectedRepository) => this.Guarded(revision, () =>
-    {
-        DominoDatabase domino = this.connection!.Domino;
-        if (this.registryClient is { } client && revision.Tag is { Length: > 0 } tag)
-        {
-            string repository = DominoDatabase.RepositoryPath(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
-            string? digest;
-            try
-            {
-                digest = this.RunEngine((_, token) => client.HeadManifestAsync(repository, tag, token));
-            }
-            catch (RepositoryNotFoundException)
-            {
-                digest = null;
-            }
-
-            if (digest is not null)
-            {
-                this.Emit(Result(revision, Skipped, $"Image {this.endpoint!.DisplayName}/{repository}:{tag} ({digest}) still exists in the registry: delete the image first (Remove-UnusedImage), or use -SkipRegistryCheck."));
-                return;
-            }
-        }
-
-        DominoEnvironment? live = this.RunEngine((_, token) => domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token));
-        if (live is not null)
-        {
-            this.Emit(Result(revision, Skipped, ActiveReason(live)));
-            return;
-        }
-
-        RevisionRecordPins records = this.ReadRecordPins();
-        if (records.PinsOf(revision.RevisionId) is { Count: > 0 } pins)
-        {
-            this.Emit(Result(revision, Skipped, RevisionRecordPins.PinnedReason(pins)));
-            return;
-        }
-
-        if (records.StayingClonesOf(revision.RevisionId, this.gone) is { Count: > 0 } clones)
-        {
-            // Decided at the end: a clone this command deletes too no longer holds its source.
-            this.WriteVerbose($"Revision {revision.RevisionId} was cloned into {string.Join(", ", clones.Select(c => c.RecordId))}; it is decided after the other revisions of this command.");
-            this.waitingForClones.Add(revision);
-            return;
-        }
-
-        this.Delete(revision);
-    });
-
-    /// <summary>Deletes the revisions that waited for their clones once no clone of theirs stays; the others are skipped, naming their clones.</summary>
-    private void ProcessClonedSources()
-    {
-        for (bool freed = true; freed && this.waitingForClones.Count > 0;)
-        {
-            freed = false;
-            foreach (EnvironmentRevision revision in this.waitingForClones.ToList())
-            {
-                if (this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone).Count == 0)
-                {
-                    this.waitingForClones.Remove(revision);
-                    freed = true;
-                    this.Guarded(revision, () => this.Delete(revision));
-                }
-            }
-        }
-
-        foreach (EnvironmentRevision revision in this.waitingForClones)
-        {
-            this.Emit(Result(revision, Skipped, RevisionRecordPins.CloneSourceReason(this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone))));
-        }
-
-        this.waitingForClones.Clear();
-    }
-
     /// <summary>
     /// Reads Domino's records once per command, at the first revision that gets this far (so before any deletion), or
     /// stops the command: a revision no read could vouch for is never deleted.
@@ -479,12 +401,11 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         }
     }
 
+    private bool ShouldChange(string target, string action) => this.changes.ShouldChange(target, action);
+
     private static string Target(EnvironmentRevision revision) =>
         $"environment_revisions {revision.RevisionId} (tag {revision.Tag ?? "none"}, environment {revision.EnvironmentId})";
 
     private static MongoEnvRevisionDeletion Result(EnvironmentRevision revision, string status, string reason, string? backupFile = null) =>
         new(revision.RevisionId, revision.EnvironmentId, revision.Tag, revision.Repository, status, reason, backupFile);
-
-    private static string ActiveReason(DominoEnvironment environment) =>
-        $"Active revision of environment {environment.Name} ({environment.Id}), which is not archived: deleting it would break the environment's next run.";
 }
