@@ -14,15 +14,13 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
     private RegistryCleanerConfiguration? configuration;
     private bool disposed;
 
-    /// <summary>
-    /// <para type="description">Path of a config.yaml to use instead of the default lookup ($env:REGISTRY_CLEANER_CONFIG, then ./config.yaml, then the module's bundled config.yaml).</para>
-    /// </summary>
+    /// <summary>Path of a config.yaml to use instead of the default lookup ($env:REGISTRY_CLEANER_CONFIG, then ./config.yaml, then the module's bundled config.yaml).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ConfigPath { get; set; }
 
     /// <summary>Gets the configuration, loaded on first use; its warnings are written once.</summary>
-    protected RegistryCleanerConfiguration Configuration => this.configuration ??= this.LoadConfiguration();
+    protected internal RegistryCleanerConfiguration Configuration => this.configuration ??= this.LoadConfiguration();
 
     /// <summary>Gets a token cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
     protected CancellationToken StopToken => this.stopping.Token;
@@ -114,7 +112,7 @@ public abstract class RegistryCleanerCmdlet : PSCmdlet, IDisposable
     /// <param name="category">The category.</param>
     /// <param name="target">The object concerned.</param>
     /// <returns>Never returns (ThrowTerminatingError throws); typed for <c>throw</c> expressions.</returns>
-    protected Exception Terminate(Exception exception, string errorId, ErrorCategory category, object? target)
+    protected internal Exception Terminate(Exception exception, string errorId, ErrorCategory category, object? target)
     {
         this.ThrowTerminatingError(new ErrorRecord(exception, errorId, category, target));
         return exception;

@@ -7,59 +7,38 @@ namespace RegistryCleaner.PowerShell;
 
 /// <summary>
 /// The base of the cmdlets that talk to a registry: the shared connection parameters (-Registry, -Credential,
-/// -SkipCertificateCheck, -ThrottleLimit, -TimeoutSec), their configuration defaults, repository resolution and the
-/// mapping of registry errors to PowerShell errors with stable IDs.
+/// -CredentialSecret, -SkipCertificateCheck, -ThrottleLimit; -TimeoutSec comes from <see cref="RemoteCmdlet"/>), their
+/// configuration defaults, repository resolution and the mapping of registry errors to PowerShell errors with stable IDs.
 /// </summary>
-public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
+public abstract partial class RegistryCmdlet : RemoteCmdlet
 {
-    /// <summary>
-    /// <para type="description">The registry: host[:port] (HTTPS, certificate verified) or an http:// or https:// URL. Default: registry.url (REGISTRY_URL).</para>
-    /// </summary>
+    /// <summary>The registry: host[:port] (HTTPS, certificate verified) or an http:// or https:// URL. Default: registry.url (REGISTRY_URL).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Registry { get; set; }
 
-    /// <summary>
-    /// <para type="description">Registry credentials; they win over every other source. Without it the first source that has credentials for the registry is used: REGISTRY_USERNAME/REGISTRY_PASSWORD, registry.username/registry.password in config.yaml, the Kubernetes pull secret (-CredentialSecret, registry.credential_secret), Docker's config.json (auths, then credHelpers or credsStore through docker-credential-NAME), Podman's auth.json, else anonymous. -Verbose names the source used (never the secret), and so does the error when the registry refuses it.</para>
-    /// </summary>
+    /// <summary>Registry credentials; they win over every other source.</summary>
     [Parameter]
     [Credential]
     public PSCredential? Credential { get; set; }
 
-    /// <summary>
-    /// <para type="description">A Kubernetes image pull secret, NAMESPACE/NAME (Domino: domino-platform/domino-registry), whose .dockerconfigjson holds the registry's credentials. Read with the kubeconfig (-KubeConfig and -Context where the cmdlet has them, else kubernetes.kubeconfig (KUBECONFIG), ~/.kube/config or the in-cluster service account) when no -Credential or REGISTRY_PASSWORD/registry.password is set. A named secret that cannot be read (no cluster access, 403, 404) or has no entry for the registry stops the command (RegistryCredentialSecretUnreadable). Default: registry.credential_secret (unset), whose failures are only a verbose note.</para>
-    /// </summary>
+    /// <summary>A Kubernetes image pull secret, NAMESPACE/NAME (Domino: domino-platform/domino-registry), whose .dockerconfigjson holds the registry's credentials.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? CredentialSecret { get; set; }
 
-    /// <summary>
-    /// <para type="description">Skips TLS certificate verification. Default: registry.skip_certificate_check.</para>
-    /// </summary>
+    /// <summary>Skips TLS certificate verification.</summary>
     [Parameter]
     public SwitchParameter SkipCertificateCheck { get; set; }
 
-    /// <summary>
-    /// <para type="description">The most concurrent requests to the registry. Default: analysis.max_workers (16).</para>
-    /// </summary>
+    /// <summary>The most concurrent requests to the registry.</summary>
     [Parameter]
     [ValidateRange(1, 256)]
     public int ThrottleLimit { get; set; }
 
-    /// <summary>
-    /// <para type="description">The timeout of each request, in seconds. Default: analysis.timeout (60).</para>
-    /// </summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int TimeoutSec { get; set; }
-
     /// <summary>Gets the concurrency limit from the parameter or the configuration.</summary>
     protected int EffectiveThrottleLimit =>
         this.MyInvocation.BoundParameters.ContainsKey(nameof(this.ThrottleLimit)) ? this.ThrottleLimit : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.MaxWorkers));
-
-    /// <summary>Gets the per-request timeout from the parameter or the configuration.</summary>
-    protected TimeSpan EffectiveTimeout =>
-        TimeSpan.FromSeconds(this.MyInvocation.BoundParameters.ContainsKey(nameof(this.TimeoutSec)) ? this.TimeoutSec : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.Timeout)));
 
     /// <summary>
     /// Opens the image configuration cache the configuration asks for (<c>analysis.cache</c>, <c>analysis.cache_dir</c>),

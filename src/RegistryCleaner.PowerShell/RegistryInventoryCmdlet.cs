@@ -23,9 +23,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
 
     private const int ProgressActivityId = 1;
 
-    /// <summary>
-    /// <para type="description">Repositories to read; wildcards are matched against the registry's catalog. Default: registry.repository/registry.images.</para>
-    /// </summary>
+    /// <summary>Repositories to read; wildcards are matched against the registry's catalog.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -33,9 +31,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     [ValidateRegistryName(RegistryNameKind.Repository)]
     public string[]? Repository { get; set; }
 
-    /// <summary>
-    /// <para type="description">Only these tags (wildcards allowed, case-insensitive). Default: every tag.</para>
-    /// </summary>
+    /// <summary>Only these tags (wildcards allowed, case-insensitive).</summary>
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -43,16 +39,12 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
-    /// <summary>
-    /// <para type="description">Only the tags of these Domino ObjectIds (24 hex characters): a tag belongs to X when it is X or starts with X-.</para>
-    /// </summary>
+    /// <summary>Only the tags of these Domino ObjectIds (24 hex characters): a tag belongs to X when it is X or starts with X-.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ObjectIdSet)]
     [ValidateNotNullOrEmpty]
     public string[]? ObjectId { get; set; }
 
-    /// <summary>
-    /// <para type="description">A file of Domino ObjectIds, one per line (blank lines and # comments ignored); only their tags are read.</para>
-    /// </summary>
+    /// <summary>A file of Domino ObjectIds, one per line (blank lines and # comments ignored); only their tags are read.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ObjectIdPathSet)]
     [Alias("File")]
     [ValidateNotNullOrEmpty]

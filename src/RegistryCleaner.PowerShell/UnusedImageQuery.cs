@@ -4,8 +4,8 @@ using RegistryCleaner.Planning;
 namespace RegistryCleaner.PowerShell;
 
 /// <summary>
-/// The parameters Get-UnusedImage and Remove-UnusedImage share, as bound: the scope, the keep rules and where usage
-/// comes from. Both cmdlets plan through <see cref="RegistryCmdlet.PlanUnusedImages"/> so they plan identically.
+/// The parameters the unused-image cmdlets share, as bound: the scope, the keep rules and where usage comes from. They
+/// all plan through <see cref="UnusedImageCmdlet.PlanUnusedImages"/> so they plan identically.
 /// </summary>
 public sealed record UnusedImageQuery
 {

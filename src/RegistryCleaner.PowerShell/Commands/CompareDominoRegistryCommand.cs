@@ -40,12 +40,11 @@ public sealed record DominoRegistryDifference(
     string Reason);
 
 /// <summary>
-/// <para type="synopsis">Compares Domino's records with the registry both ways: records whose image is gone, and Domino repository tags no record names.</para>
-/// <para type="description">Reads Domino's environment revisions and model builds, lists the tags of the Domino repositories (registry.repository followed by /environment and /model) and emits one RegistryCleaner.DominoRegistryDifference per difference, each with its reason. Read-only: pipe ImageMissing revisions into Remove-MongoEnvRevision and RecordMissing tags into Remove-UnusedImage, which still protects anything in use.</para>
+/// Compares Domino's records with the registry both ways: records whose image is gone, and Domino repository tags no record names.
 /// </summary>
 [Cmdlet(VerbsData.Compare, "DominoRegistry")]
 [OutputType(OutputTypeNames.DominoRegistryDifference)]
-public sealed class CompareDominoRegistryCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class CompareDominoRegistryCommand : DominoRegistryCmdlet
 {
     /// <summary>The difference of a record whose image the registry does not have.</summary>
     public const string ImageMissing = "ImageMissing";
@@ -59,31 +58,16 @@ public sealed class CompareDominoRegistryCommand : RegistryCmdlet, IMongoConnect
     /// <summary>The record kind of model builds.</summary>
     public const string ModelBuildKind = "ModelBuild";
 
-    /// <summary><para type="description">Only differences that concern these ObjectIds (24 hex characters): the tag belongs to the id, or it is the environment or model.</para></summary>
+    /// <summary>Only differences that concern these ObjectIds (24 hex characters): the tag belongs to the id, or it is the environment or model.</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string[]? ObjectId { get; set; }
 
-    /// <summary><para type="description">A file of ObjectIds to narrow to: the first column of each line; blank and # lines are skipped.</para></summary>
+    /// <summary>A file of ObjectIds to narrow to: the first column of each line; blank and # lines are skipped.</summary>
     [Parameter]
     [Alias("File")]
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
-
-    /// <summary><para type="description">The MongoDB connection string. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? MongoUri { get; set; }
-
-    /// <summary><para type="description">The MongoDB user and password. Default: MONGODB_USERNAME (mongo.username, admin) and MONGODB_PASSWORD (mongo.password).</para></summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary><para type="description">The Domino database. Default: the URI's database, else mongo.database (domino).</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
 
     /// <inheritdoc />
     protected override void EndProcessing()

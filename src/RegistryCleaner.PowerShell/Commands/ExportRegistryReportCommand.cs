@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Management.Automation;
 using System.Text;
 using RegistryCleaner.Planning;
-using RegistryCleaner.PowerShell.Completion;
 using RegistryCleaner.Registry;
 using RegistryCleaner.Reporting;
 
@@ -17,12 +16,11 @@ namespace RegistryCleaner.PowerShell.Commands;
 public sealed record RegistryReport(string Path, int Images, long Bytes, long ReclaimableBytes, int Candidates);
 
 /// <summary>
-/// <para type="synopsis">Writes one self-contained HTML page about a registry: what takes the space, who owns it, and what deleting the unused images gets back.</para>
-/// <para type="description">Shows totals (images, bytes stored with each blob counted once, reclaimable bytes), space by repository, by Domino environment and model, by owner and by age, reclaimable against kept bytes with the reasons images are kept, and the largest candidates, each as an inline SVG bar chart with the table of its numbers. The page needs no network, script, font or stylesheet from anywhere. Input is what Get-RegistryImage, Get-UnusedImage, Get-RegistryLayer and Get-WorkloadImage emit, piped; with no pipeline input (or only Get-WorkloadImage output, taken as the images in use) it reads the registry and plans exactly as Get-UnusedImage does with the same parameters, and stops the same way when usage cannot be read.</para>
+/// Writes one self-contained HTML page about a registry: what takes the space, who owns it, and what deleting the unused images gets back.
 /// </summary>
 [Cmdlet(VerbsData.Export, "RegistryReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(OutputTypeNames.RegistryReport)]
-public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class ExportRegistryReportCommand : UnusedImageCmdlet
 {
     private readonly List<PSObject> images = [];
     private readonly List<PSObject> candidates = [];
@@ -30,116 +28,19 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
     private readonly List<PSObject> workloads = [];
     private string? fullPath;
 
-    /// <summary><para type="description">The HTML file to write. An existing file is refused unless -Force is given (as Out-File -NoClobber does); the file is written next to it under a temporary name and renamed into place, so a reader never sees half a report.</para></summary>
+    /// <summary>The HTML file to write.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
 
-    /// <summary><para type="description">Replaces an existing file at -Path. Without it, an existing file is an error (ReportFileExists) and is left as it was.</para></summary>
+    /// <summary>Replaces an existing file at -Path.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary><para type="description">What to report on, piped: Get-RegistryImage output (the inventory), Get-UnusedImage output (the plan), Get-RegistryLayer output (to count each blob once) and Get-WorkloadImage output (the images in use; alone, it is the usage for a fresh plan). Import-Clixml and Import-Csv of them work too.</para></summary>
+    /// <summary>What to report on, piped: Get-RegistryImage output (the inventory), Get-UnusedImage output (the plan), Get-RegistryLayer output (to count each blob once) and Get-WorkloadImage output (the images in use; alone, it is the usage for a fresh plan).</summary>
     [Parameter(ValueFromPipeline = true)]
     [AllowNull]
     public PSObject[]? InputObject { get; set; }
-
-    /// <summary><para type="description">Repositories to plan (wildcards allowed) when the registry is read. Default: registry.repository with registry.images. Every repository is read and reported regardless.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(RepositoryCompleter))]
-    [ValidateRegistryName(RegistryNameKind.Repository)]
-    public string[]? Repository { get; set; }
-
-    /// <summary><para type="description">Only these tags (wildcards allowed) can be candidates, as in Get-UnusedImage.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(TagCompleter))]
-    [ValidateRegistryName(RegistryNameKind.Tag)]
-    public string[]? Tag { get; set; }
-
-    /// <summary><para type="description">Only tags of these Domino ObjectIds can be candidates.</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? ObjectId { get; set; }
-
-    /// <summary><para type="description">A file of ObjectIds, one per line (# comments allowed); a file that lists none is refused.</para></summary>
-    [Parameter]
-    [Alias("File")]
-    [ValidateNotNullOrEmpty]
-    public string? ObjectIdPath { get; set; }
-
-    /// <summary><para type="description">Tag wildcards a candidate must match.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Include { get; set; }
-
-    /// <summary><para type="description">Tag wildcards that are never candidates.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    public string[]? Exclude { get; set; }
-
-    /// <summary><para type="description">Keeps the newest N tags per ObjectId and repository.</para></summary>
-    [Parameter]
-    [ValidateRange(0, int.MaxValue)]
-    public int KeepLatest { get; set; }
-
-    /// <summary><para type="description">Only images created longer ago than this are candidates: a bare number is days, or a TimeSpan.</para></summary>
-    [Parameter]
-    [AgeTransformation]
-    public TimeSpan? OlderThan { get; set; }
-
-    /// <summary><para type="description">A workload reference protects an image only when its host is this registry.</para></summary>
-    [Parameter]
-    public SwitchParameter StrictHost { get; set; }
-
-    /// <summary><para type="description">The images in use, instead of reading Kubernetes: Get-WorkloadImage output or its Import-Clixml/Import-Csv.</para></summary>
-    [Parameter]
-    [AllowEmptyCollection]
-    public PSObject[]? InUse { get; set; }
-
-    /// <summary><para type="description">The kubeconfig file for reading usage.</para></summary>
-    [Parameter]
-    public string? KubeConfig { get; set; }
-
-    /// <summary><para type="description">kubeconfig contexts to read and merge.</para></summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string[]? Context { get; set; }
-
-    /// <summary><para type="description">Namespaces to read. Default: all.</para></summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string[]? Namespace { get; set; }
-
-    /// <summary><para type="description">Protects the images Domino's MongoDB records pin and names their environments, projects and owners, as in Get-UnusedImage.</para></summary>
-    [Parameter]
-    public SwitchParameter MongoUsage { get; set; }
-
-    /// <summary><para type="description">Only runs of the last N days protect the revision they ran on.</para></summary>
-    [Parameter]
-    [ValidateRange(1, 36500)]
-    public int UnusedSince { get; set; }
-
-    /// <summary><para type="description">The MongoDB connection string for Domino's records.</para></summary>
-    [Parameter]
-    public string? MongoUri { get; set; }
-
-    /// <summary><para type="description">MongoDB credentials for Domino's records.</para></summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary><para type="description">Domino's database.</para></summary>
-    [Parameter]
-    public string? Database { get; set; }
-
-    /// <summary><para type="description">The registry's filesystem storage root, read-only, for untagged manifests.</para></summary>
-    [Parameter]
-    public string? StoragePath { get; set; }
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -393,24 +294,7 @@ public sealed class ExportRegistryReportCommand : RegistryCmdlet, IMongoConnecti
 
     private RegistryReportData FromRegistry()
     {
-        UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
-        {
-            Repository = this.Repository,
-            Include = this.Include ?? [],
-            Tags = this.Tag ?? [],
-            Exclude = this.Exclude ?? [],
-            ObjectId = this.ObjectId,
-            ObjectIdPath = this.ObjectIdPath,
-            KeepLatest = this.KeepLatest,
-            OlderThan = this.OlderThan,
-            StrictHost = this.StrictHost.IsPresent,
-            InUse = this.workloads.Count > 0 ? this.workloads : this.InUse,
-            KubeConfig = this.KubeConfig,
-            Context = this.Context,
-            Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
-            StoragePath = this.StoragePath,
-        });
+        UnusedImagePlan planned = this.PlanUnusedImages(this.BoundQuery(this.workloads.Count > 0 ? this.workloads : this.InUse));
         using (planned.Client)
         {
             RegistryInventory inventory = planned.Inventory!;

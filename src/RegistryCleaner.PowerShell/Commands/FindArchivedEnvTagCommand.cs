@@ -32,12 +32,11 @@ public sealed record ArchivedEnvTag(
     object? Revision);
 
 /// <summary>
-/// <para type="synopsis">Finds the registry tags of archived Domino environments (and, with -IncludeModels, archived models).</para>
-/// <para type="description">Reads the archived environments from Domino's MongoDB (environments_v2 with isArchived true), lists the tags of the environment repository and emits one RegistryCleaner.ArchivedEnvTag per tag that belongs to an archived id: the tag is the id or starts with the id followed by '-', never a substring match. Pipe the output into Remove-UnusedImage, which still protects anything in use.</para>
+/// Finds the registry tags of archived Domino environments (and, with -IncludeModels, archived models).
 /// </summary>
 [Cmdlet(VerbsCommon.Find, "ArchivedEnvTag")]
 [OutputType(OutputTypeNames.ArchivedEnvTag)]
-public sealed class FindArchivedEnvTagCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class FindArchivedEnvTagCommand : DominoRegistryCmdlet
 {
     /// <summary>The <see cref="ArchivedEnvTag.Kind"/> of an environment tag.</summary>
     public const string EnvironmentKind = "Environment";
@@ -45,56 +44,27 @@ public sealed class FindArchivedEnvTagCommand : RegistryCmdlet, IMongoConnection
     /// <summary>The <see cref="ArchivedEnvTag.Kind"/> of a model tag.</summary>
     public const string ModelKind = "Model";
 
-    /// <summary>
-    /// <para type="description">The environment repository. Default: registry.repository followed by /environment (dominodatalab/environment).</para>
-    /// </summary>
+    /// <summary>The environment repository.</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     [ValidateRegistryName(RegistryNameKind.Repository)]
     [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string? Repository { get; set; }
 
-    /// <summary>
-    /// <para type="description">Also finds the tags of archived models (models with isArchived true) in the model repository, registry.repository followed by /model.</para>
-    /// </summary>
+    /// <summary>Also finds the tags of archived models (models with isArchived true) in the model repository, registry.repository followed by /model.</summary>
     [Parameter]
     public SwitchParameter IncludeModels { get; set; }
 
-    /// <summary>
-    /// <para type="description">Only these archived environments or models (24-hex ObjectIds). Validated before any remote call.</para>
-    /// </summary>
+    /// <summary>Only these archived environments or models (24-hex ObjectIds).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? ObjectId { get; set; }
 
-    /// <summary>
-    /// <para type="description">A file of ObjectIds to narrow to: the first column of each line; blank and # lines skipped.</para>
-    /// </summary>
+    /// <summary>A file of ObjectIds to narrow to: the first column of each line; blank and # lines skipped.</summary>
     [Parameter]
     [Alias("File")]
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
-
-    /// <summary>
-    /// <para type="description">The MongoDB connection string. Default: mongo.uri (MONGODB_URI), else mongo.host, port, replica_set.</para>
-    /// </summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? MongoUri { get; set; }
-
-    /// <summary>
-    /// <para type="description">The MongoDB user and password. Default: MONGODB_USERNAME (mongo.username, admin) and MONGODB_PASSWORD (mongo.password).</para>
-    /// </summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>
-    /// <para type="description">The Domino database. Default: the URI's database, else mongo.database (domino).</para>
-    /// </summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
 
     /// <inheritdoc />
     protected override void EndProcessing()

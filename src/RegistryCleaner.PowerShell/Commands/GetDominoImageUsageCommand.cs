@@ -1,68 +1,58 @@
 using System.Globalization;
 using System.Management.Automation;
-using RegistryCleaner.Configuration;
 using RegistryCleaner.Domino;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Lists every image reference in Domino's MongoDB records: which run, workspace, project, scheduled job, organization, user, app or model version pins which image, for whom, and when it was last used.</para>
-/// <para type="description">Reads Domino's records the way Get-UnusedImage and Remove-UnusedImage protect images (one query per collection, projected and paged) and emits one RegistryCleaner.DominoImageUsage per image reference, with Kind, Source, RecordId, RecordName, Repository, Tag, RevisionId, EnvironmentId, EnvironmentName, ModelId, Project, Owner, LastUsed, Count, Status and Reason. Filter with Where-Object to answer who still uses an environment, a revision or a model. Read-only.</para>
+/// Lists every image reference in Domino's MongoDB records: which run, workspace, project, scheduled job, organization, user, app or model version pins which image, for whom, and when it was last used.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "DominoImageUsage")]
 [OutputType(OutputTypeNames.DominoImageUsage)]
-public sealed class GetDominoImageUsageCommand : RegistryCleanerCmdlet, IMongoConnectionParameters
+public sealed class GetDominoImageUsageCommand : RemoteCmdlet, IMongoConnectionParameters
 {
-    /// <summary><para type="description">Only references that concern these ObjectIds (24 hex characters): the image's tag belongs to the id (an environment or model), or the id is the record, its environment, revision, model or project.</para></summary>
+    /// <summary>Only references that concern these ObjectIds (24 hex characters): the image's tag belongs to the id (an environment or model), or the id is the record, its environment, revision, model or project.</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string[]? ObjectId { get; set; }
 
-    /// <summary><para type="description">A file of ObjectIds to narrow to: the first column of each line; blank and # lines are skipped.</para></summary>
+    /// <summary>A file of ObjectIds to narrow to: the first column of each line; blank and # lines are skipped.</summary>
     [Parameter]
     [Alias("File")]
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
 
-    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) are listed, as Get-UnusedImage -UnusedSince counts them. Default: every run.</para></summary>
+    /// <summary>Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) are listed, as Get-UnusedImage -UnusedSince counts them.</summary>
     [Parameter]
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }
 
-    /// <summary><para type="description">The MongoDB connection string. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
+    /// <summary>The MongoDB connection string.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? MongoUri { get; set; }
 
-    /// <summary><para type="description">The MongoDB user and password. Default: MONGODB_USERNAME (mongo.username, admin) and MONGODB_PASSWORD (mongo.password).</para></summary>
+    /// <summary>The MongoDB user and password.</summary>
     [Parameter]
     [Credential]
     public PSCredential? MongoCredential { get; set; }
 
-    /// <summary><para type="description">The Domino database. Default: the URI's database, else mongo.database (domino).</para></summary>
+    /// <summary>The Domino database.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Database { get; set; }
-
-    /// <summary><para type="description">The timeout in seconds of connecting to and querying MongoDB. Default: analysis.timeout (60).</para></summary>
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int TimeoutSec { get; set; }
 
     /// <inheritdoc />
     protected override void EndProcessing()
     {
         // Everything the user typed is checked before MongoDB is contacted.
         IReadOnlyList<string>? narrow = this.ResolveObjectIds(this.ObjectId, this.ObjectIdPath);
-        var timeout = TimeSpan.FromSeconds(this.MyInvocation.BoundParameters.ContainsKey(nameof(this.TimeoutSec))
-            ? this.TimeoutSec
-            : Math.Max(1, this.Configuration.GetInt32(ConfigSchema.Timeout)));
         var options = new DominoUsageOptions
         {
             RunsSince = this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? DateTimeOffset.UtcNow.AddDays(-this.UnusedSince) : null,
             EnvironmentRepository = this.Configuration.DominoRepositories()[0],
         };
-        MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, timeout);
+        MongoConnectionSettings settings = MongoConnectionParameters.ToSettings(this, this.Configuration, this.EffectiveTimeout);
         using MongoConnection connection = MongoConnectionParameters.Open(this, settings);
         DominoUsageReport report;
         try

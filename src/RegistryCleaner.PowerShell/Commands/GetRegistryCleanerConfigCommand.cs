@@ -15,8 +15,7 @@ namespace RegistryCleaner.PowerShell.Commands;
 public sealed record ConfigEntry(string Key, object? Value, string Source, string? EnvironmentVariable, string? Path, string Description);
 
 /// <summary>
-/// <para type="synopsis">Shows RegistryCleaner's effective configuration: every key, its value and where the value came from.</para>
-/// <para type="description">Reads the same configuration every RegistryCleaner cmdlet reads: the config file found by -ConfigPath, $env:REGISTRY_CLEANER_CONFIG, ./config.yaml or the module's bundled config.yaml, then environment variables (REGISTRY_URL, REPOSITORY, REGISTRY_USERNAME, REGISTRY_PASSWORD, PLATFORM_NAMESPACE, COMPUTE_NAMESPACE, MONGODB_URI, MONGODB_USERNAME, MONGODB_PASSWORD, KUBECONFIG). Secrets (registry.password, mongo.password, mongo.uri) show as ******** when set and are never written anywhere. Unknown keys in the file are reported as warnings naming the closest known key.</para>
+/// Shows RegistryCleaner's effective configuration: every key, its value and where the value came from.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "RegistryCleanerConfig")]
 [OutputType(OutputTypeNames.ConfigEntry)]
@@ -28,9 +27,7 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
     /// <summary>The row that names the registry credential source in use (not a key that can be set).</summary>
     public const string CredentialSourceKey = "registry.credential_source";
 
-    /// <summary>
-    /// <para type="description">Only these keys (wildcards allowed), e.g. registry.* or *timeout.</para>
-    /// </summary>
+    /// <summary>Only these keys (wildcards allowed), e.g. registry.* or *timeout.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(Completion.ConfigKeyCompleter))]

@@ -6,28 +6,27 @@ using RegistryCleaner.Registry;
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Lists the tags of a Docker/OCI registry with their digest, size, layers, platforms and creation time.</para>
-/// <para type="description">Emits one RegistryCleaner.RegistryImage per tag as soon as its manifest has been read. Size counts each distinct blob of the image once (config and layers; for a multi-arch index, the blobs of all the images under it, at any depth). A referrer (signature, SBOM) shows its Subject and ArtifactType. With -MongoUsage, each Domino image also carries its environment name, project and owner from Domino's records.</para>
+/// Lists the tags of a Docker/OCI registry with their digest, size, layers, platforms and creation time.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "RegistryImage", DefaultParameterSetName = AllSet)]
 [OutputType(OutputTypeNames.RegistryImage)]
 public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet, IMongoConnectionParameters
 {
-    /// <summary><para type="description">Reads Domino's records (environment revisions, model versions, environments, models, projects, users) first, so each image carries EnvironmentName, Project and Owner. Default: on when mongo.usage is true. If MongoDB cannot be read, the command stops.</para></summary>
+    /// <summary>Reads Domino's records (environment revisions, model versions, environments, models, projects, users) first, so each image carries EnvironmentName, Project and Owner.</summary>
     [Parameter]
     public SwitchParameter MongoUsage { get; set; }
 
-    /// <summary><para type="description">The MongoDB connection string for Domino's records. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
+    /// <summary>The MongoDB connection string for Domino's records.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? MongoUri { get; set; }
 
-    /// <summary><para type="description">MongoDB credentials for Domino's records. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
+    /// <summary>MongoDB credentials for Domino's records.</summary>
     [Parameter]
     [Credential]
     public PSCredential? MongoCredential { get; set; }
 
-    /// <summary><para type="description">Domino's database. Default: the URI's database, else mongo.database (domino).</para></summary>
+    /// <summary>Domino's database.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Database { get; set; }

@@ -4,16 +4,13 @@ using RegistryCleaner.Registry;
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Lists the distinct blobs (layers and image configurations) of a registry, each counted once, with the tags that need them.</para>
-/// <para type="description">Reads the inventory in scope, then emits one RegistryCleaner.RegistryLayer per distinct blob. With -UniqueBytes it emits one RegistryCleaner.TagBytes per tag instead: the bytes no other tag in scope needs, and the bytes it shares.</para>
+/// Lists the distinct blobs (layers and image configurations) of a registry, each counted once, with the tags that need them.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "RegistryLayer", DefaultParameterSetName = AllSet)]
 [OutputType(OutputTypeNames.RegistryLayer, OutputTypeNames.TagBytes)]
 public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
 {
-    /// <summary>
-    /// <para type="description">Emits one RegistryCleaner.TagBytes per tag (Size, UniqueBytes, SharedBytes) instead of one RegistryCleaner.RegistryLayer per blob. UniqueBytes are the bytes of the blobs no other tag read by the same command needs.</para>
-    /// </summary>
+    /// <summary>Emits one RegistryCleaner.TagBytes per tag (Size, UniqueBytes, SharedBytes) instead of one RegistryCleaner.RegistryLayer per blob.</summary>
     [Parameter]
     public SwitchParameter UniqueBytes { get; set; }
 

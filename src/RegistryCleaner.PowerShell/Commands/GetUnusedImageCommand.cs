@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using RegistryCleaner.Planning;
-using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
@@ -67,12 +66,11 @@ public sealed record UnusedImage(
 }
 
 /// <summary>
-/// <para type="synopsis">Lists the registry images no workload uses, with how many bytes deleting each frees after garbage collection.</para>
-/// <para type="description">Reads which images are in use (live from Kubernetes, or -InUse), reads the whole registry catalog (layers are shared across repositories), and applies the deletion rules: images in use by tag or digest on any host are kept, a manifest that a kept tag also points at is kept, children of kept indexes are kept. A candidate takes its referrers with it (cosign signatures and attestations, SBOMs: tags such as sha256-&lt;hex&gt;.sig and manifests whose subject it is), and the referrers of a kept image are kept. Where the registry deletes tags alone, a candidate tag whose manifest also carries a kept tag is untagged (Action Untag, 0 bytes). The sum of ReclaimableBytes over the output is what the registry's garbage collection frees after Remove-UnusedImage deletes them; it is exact when no tag was ever overwritten, or with -StoragePath, and an upper bound otherwise (a warning says by how much at most).</para>
+/// Lists the registry images no workload uses, with how many bytes deleting each frees after garbage collection.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "UnusedImage")]
 [OutputType(OutputTypeNames.UnusedImage)]
-public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionParameters
+public sealed class GetUnusedImageCommand : UnusedImageCmdlet
 {
     private static readonly HashSet<string> NotUsage = new(StringComparer.Ordinal)
     {
@@ -81,102 +79,11 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
 
     private readonly List<PSObject> piped = [];
 
-    /// <summary><para type="description">Repositories to clean (wildcards allowed). Default: registry.repository with registry.images (dominodatalab/environment, dominodatalab/model). Every repository is read regardless, because layers are shared.</para></summary>
-    [Parameter(Position = 0)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ValidateRegistryName(RegistryNameKind.Repository)]
-    [ArgumentCompleter(typeof(RepositoryCompleter))]
-    public string[]? Repository { get; set; }
-
-    /// <summary><para type="description">Only these tags (wildcards allowed, case-insensitive) of the repositories in scope; with -Include, a tag must match both. An exact tag that no repository in scope has is an error (RegistryTagNotFound).</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    [ValidateRegistryName(RegistryNameKind.Tag)]
-    [ArgumentCompleter(typeof(TagCompleter))]
-    public string[]? Tag { get; set; }
-
-    /// <summary><para type="description">Only tags of these Domino ObjectIds (24 hex characters; a tag belongs to X when it equals X or starts with X-).</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? ObjectId { get; set; }
-
-    /// <summary><para type="description">A file of ObjectIds, one per line (# comments allowed); a file that lists none is refused.</para></summary>
-    [Parameter]
-    [Alias("File")]
-    [ValidateNotNullOrEmpty]
-    public string? ObjectIdPath { get; set; }
-
-    /// <summary><para type="description">Tag wildcards a candidate must match.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Include { get; set; }
-
-    /// <summary><para type="description">Tag wildcards that are never candidates.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    public string[]? Exclude { get; set; }
-
-    /// <summary><para type="description">Keeps the newest N tags per ObjectId and repository (environment revisions by number, models by version then time, else by creation time).</para></summary>
-    [Parameter]
-    [ValidateRange(0, int.MaxValue)]
-    public int KeepLatest { get; set; }
-
-    /// <summary><para type="description">Only images created longer ago than this: a bare number is days (90), or a TimeSpan ('90.00:00:00', '12:00:00', (New-TimeSpan -Days 90)); at least one minute. Images of unknown age are kept.</para></summary>
-    [Parameter]
-    [AgeTransformation]
-    public TimeSpan? OlderThan { get; set; }
-
-    /// <summary><para type="description">A workload reference protects an image only when its host is this registry (-Registry or registry.aliases). By default any host matches by repository and tag.</para></summary>
-    [Parameter]
-    public SwitchParameter StrictHost { get; set; }
-
-    /// <summary><para type="description">The images in use, instead of reading Kubernetes: Get-WorkloadImage output (also piped: Get-WorkloadImage -Path cluster.json | Get-UnusedImage), or its Import-Clixml/Import-Csv. Image, Registry, Repository, Tag and Digests are read by name.</para></summary>
+    /// <summary>The images in use, instead of reading Kubernetes; also taken from the pipeline.</summary>
+    /// <remarks>Declared again only to add pipeline input: piped Get-WorkloadImage output is the usage.</remarks>
     [Parameter(ValueFromPipeline = true)]
     [AllowEmptyCollection]
-    public PSObject[]? InUse { get; set; }
-
-    /// <summary><para type="description">The kubeconfig file for reading usage. Default: kubernetes.kubeconfig (KUBECONFIG), else ~/.kube/config, else in-cluster.</para></summary>
-    [Parameter]
-    public string? KubeConfig { get; set; }
-
-    /// <summary><para type="description">kubeconfig contexts to read and merge. Default: kubernetes.contexts, else the current context.</para></summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string[]? Context { get; set; }
-
-    /// <summary><para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces (the safe default).</para></summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string[]? Namespace { get; set; }
-
-    /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>
-    [Parameter]
-    public SwitchParameter MongoUsage { get; set; }
-
-    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) protect the environment revision they ran on. Default: every run. Every other Domino record protects regardless of age.</para></summary>
-    [Parameter]
-    [ValidateRange(1, 36500)]
-    public int UnusedSince { get; set; }
-
-    /// <summary><para type="description">The MongoDB connection string for Domino's records. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
-    [Parameter]
-    public string? MongoUri { get; set; }
-
-    /// <summary><para type="description">MongoDB credentials for Domino's records. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary><para type="description">Domino's database. Default: mongo.database (domino).</para></summary>
-    [Parameter]
-    public string? Database { get; set; }
-
-    /// <summary><para type="description">The registry's filesystem storage: the rootdirectory of its storage.filesystem configuration (the folder holding docker/registry/v2), read-only. Adds the manifests no tag reaches (an overwritten tag's old manifest, images pushed by digest) to the plan as candidates by digest, so ReclaimableBytes is exact. Needs read access to the folder only.</para></summary>
-    [Parameter]
-    public string? StoragePath { get; set; }
+    public new PSObject[]? InUse { get => base.InUse; set => base.InUse = value; }
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -228,24 +135,7 @@ public sealed class GetUnusedImageCommand : RegistryCmdlet, IMongoConnectionPara
                 null);
         }
 
-        UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
-        {
-            Repository = this.Repository,
-            Include = this.Include ?? [],
-            Tags = this.Tag ?? [],
-            Exclude = this.Exclude ?? [],
-            ObjectId = this.ObjectId,
-            ObjectIdPath = this.ObjectIdPath,
-            KeepLatest = this.KeepLatest,
-            OlderThan = this.OlderThan,
-            StrictHost = this.StrictHost.IsPresent,
-            InUse = this.MyInvocation.ExpectingInput ? this.piped : this.InUse,
-            KubeConfig = this.KubeConfig,
-            Context = this.Context,
-            Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
-            StoragePath = this.StoragePath,
-        });
+        UnusedImagePlan planned = this.PlanUnusedImages(this.BoundQuery(this.MyInvocation.ExpectingInput ? this.piped : this.InUse));
         using (planned.Client)
         {
             foreach (ProtectedImage kept in planned.Plan.Protected)

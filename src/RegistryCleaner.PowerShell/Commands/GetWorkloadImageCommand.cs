@@ -64,12 +64,11 @@ public sealed record WorkloadImageEntry(
 }
 
 /// <summary>
-/// <para type="synopsis">Lists every image Kubernetes workloads use or could start, from live clusters or kubectl JSON snapshots.</para>
-/// <para type="description">Reads pods (not Succeeded/Failed; containers, init and ephemeral containers, and the imageID digests of their statuses) and the pod templates of Deployments, ReplicaSets, StatefulSets, DaemonSets, ReplicationControllers, Jobs and CronJobs. Fails closed: any kind that cannot be listed completely stops the command.</para>
+/// Lists every image Kubernetes workloads use or could start, from live clusters or kubectl JSON snapshots.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "WorkloadImage", DefaultParameterSetName = LiveSet)]
 [OutputType(OutputTypeNames.WorkloadImage)]
-public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
+public sealed class GetWorkloadImageCommand : RemoteCmdlet
 {
     private const string LiveSet = "Live";
     private const string SnapshotSet = "Snapshot";
@@ -77,79 +76,54 @@ public sealed class GetWorkloadImageCommand : RegistryCleanerCmdlet
     private readonly List<string> snapshotFiles = [];
     private IReadOnlyList<string>? objectIds;
 
-    /// <summary>
-    /// <para type="description">The kubeconfig file. Default: kubernetes.kubeconfig, then $env:KUBECONFIG, then ~/.kube/config, then the in-cluster service account.</para>
-    /// </summary>
+    /// <summary>The kubeconfig file.</summary>
     [Parameter(ParameterSetName = LiveSet)]
     [ValidateNotNullOrEmpty]
     public string? KubeConfig { get; set; }
 
-    /// <summary>
-    /// <para type="description">kubeconfig contexts to read and merge into one result. Default: kubernetes.contexts, else the current context.</para>
-    /// </summary>
+    /// <summary>kubeconfig contexts to read and merge into one result.</summary>
     [Parameter(ParameterSetName = LiveSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(KubeContextCompleter))]
     public string[]? Context { get; set; }
 
-    /// <summary>
-    /// <para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces (the safe default).</para>
-    /// </summary>
+    /// <summary>Namespaces to read.</summary>
     [Parameter(ParameterSetName = LiveSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
     public string[]? Namespace { get; set; }
 
-    /// <summary>
-    /// <para type="description">kubectl JSON snapshot files to read instead of a live cluster. Wildcards allowed.</para>
-    /// </summary>
+    /// <summary>kubectl JSON snapshot files to read instead of a live cluster.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = SnapshotSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[]? Path { get; set; }
 
-    /// <summary>
-    /// <para type="description">Only images whose repository path matches one of these names (wildcards allowed).</para>
-    /// </summary>
+    /// <summary>Only images whose repository path matches one of these names (wildcards allowed).</summary>
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
-    /// <summary>
-    /// <para type="description">Only images whose tag belongs to one of these Domino ObjectIds.</para>
-    /// </summary>
+    /// <summary>Only images whose tag belongs to one of these Domino ObjectIds.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? ObjectId { get; set; }
 
-    /// <summary>
-    /// <para type="description">A file of Domino ObjectIds, one a line; only images whose tag belongs to one of them.</para>
-    /// </summary>
+    /// <summary>A file of Domino ObjectIds, one a line; only images whose tag belongs to one of them.</summary>
     [Parameter]
     [Alias("File")]
     [ValidateNotNullOrEmpty]
     public string? ObjectIdPath { get; set; }
 
-    /// <summary>
-    /// <para type="description">Reports only pods and controllers whose name starts with one of these prefixes. A report filter only.</para>
-    /// </summary>
+    /// <summary>Reports only pods and controllers whose name starts with one of these prefixes.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? PodPrefix { get; set; }
 
-    /// <summary>
-    /// <para type="description">Seconds one Kubernetes list request may take before the command fails. Default: analysis.timeout.</para>
-    /// </summary>
-    [Parameter]
-    [ValidateRange(1, 86400)]
-    public int TimeoutSec { get; set; }
-
-    /// <summary>
-    /// <para type="description">How many listings run at once. Default: analysis.max_workers.</para>
-    /// </summary>
+    /// <summary>How many listings run at once.</summary>
     [Parameter]
     [ValidateRange(1, 256)]
     public int ThrottleLimit { get; set; }

@@ -2,20 +2,17 @@ using System.Globalization;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
 using RegistryCleaner.Maintenance;
-using RegistryCleaner.PowerShell.Completion;
 using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Runs a self-hosted registry's garbage collection safely: read-only while it runs, restarted with its own settings afterwards, every image verified.</para>
-/// <para type="description">Frees the space of deleted images. Switches the registry to read-only (REGISTRY_STORAGE_MAINTENANCE_READONLY) and waits until it answers, read-only (a blob upload must be refused), runs garbage-collect --dry-run and measures what it names, runs garbage-collect, restarts the registry with its own settings (which also drops its blob descriptor cache) and confirms it accepts writes again, then checks every image (Test-RegistryImage). Each step shows in progress and -Verbose, and a failed step undoes the ones before it. -WhatIf runs only garbage-collect --dry-run and reports the blobs and bytes it would free. The registry runs in Kubernetes (Domino's docker-registry StatefulSet, the default), as a systemd service (-ServiceName), or as a process on this host (-ProcessId; not a container's, which is refused). Never passes --delete-untagged to distribution 2.x, which deletes the children of multi-architecture images with it.</para>
+/// Runs a self-hosted registry's garbage collection safely: read-only while it runs, restarted with its own settings afterwards, every image verified.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "RegistryGarbageCollection", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = KubernetesSet)]
 [OutputType(OutputTypeNames.GarbageCollection)]
-public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
+public sealed class InvokeRegistryGarbageCollectionCommand : RegistryWorkloadCmdlet
 {
-    private const string KubernetesSet = "Kubernetes";
     private const string ProcessSet = "Process";
     private const string ServiceSet = "Service";
     private const int ProgressActivity = 4;
@@ -23,62 +20,35 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
     // The queue of the engine call running now: the collector's progress and verbose lines go there.
     private volatile PipelineQueue? current;
 
-    /// <summary><para type="description">The kubeconfig file. Default: kubernetes.kubeconfig (KUBECONFIG), else ~/.kube/config, else the in-cluster service account.</para></summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    public string? KubeConfig { get; set; }
-
-    /// <summary><para type="description">The kubeconfig context. Default: the one context of kubernetes.contexts, else the current context.</para></summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string? Context { get; set; }
-
-    /// <summary><para type="description">The namespace of the registry's StatefulSet. Default: kubernetes.platform_namespace (domino-platform).</para></summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string? Namespace { get; set; }
-
-    /// <summary><para type="description">The StatefulSet that runs the registry. Default: kubernetes.registry_statefulset (docker-registry).</para></summary>
-    [Parameter(ParameterSetName = KubernetesSet)]
-    [ValidateNotNullOrEmpty]
-    public string? StatefulSet { get; set; }
-
-    /// <summary><para type="description">The process ID of a registry running on this host (Linux), which is restarted with the same program, arguments, working directory and environment. It must run as this user and in this PowerShell's PID and mount namespaces: a registry in a container is refused, and maintained through its runtime (the Kubernetes mode, or the container runtime itself).</para></summary>
+    /// <summary>The process ID of a registry running on this host (Linux), which is restarted with the same program, arguments, working directory and environment.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ProcessSet)]
     [ValidateRange(1, int.MaxValue)]
     public int ProcessId { get; set; }
 
-    /// <summary><para type="description">The systemd service that runs the registry, e.g. docker-registry (Debian's package).</para></summary>
+    /// <summary>The systemd service that runs the registry, e.g. docker-registry (Debian's package).</summary>
     [Parameter(Mandatory = true, ParameterSetName = ServiceSet)]
     [ValidateNotNullOrEmpty]
     public string? ServiceName { get; set; }
 
-    /// <summary><para type="description">The registry's own config.yml, which garbage-collect reads. Default: the one on the registry's command line (serve &lt;config&gt;), else its REGISTRY_CONFIGURATION_PATH.</para></summary>
+    /// <summary>The registry's own config.yml, which garbage-collect reads.</summary>
     [Parameter(ParameterSetName = ProcessSet)]
     [Parameter(ParameterSetName = ServiceSet)]
     [ValidateNotNullOrEmpty]
     public string? RegistryConfigPath { get; set; }
 
-    /// <summary><para type="description">The registry binary garbage-collect runs with. Default: the binary the registry runs, else registry or docker-registry on PATH.</para></summary>
+    /// <summary>The registry binary garbage-collect runs with.</summary>
     [Parameter(ParameterSetName = ProcessSet)]
     [Parameter(ParameterSetName = ServiceSet)]
     [ValidateNotNullOrEmpty]
     public string? RegistryCommand { get; set; }
 
-    /// <summary><para type="description">Also deletes manifests no tag references (garbage-collect --delete-untagged). Refused on distribution 2.x, where it deletes the children of tagged multi-architecture images.</para></summary>
+    /// <summary>Also deletes manifests no tag references (garbage-collect --delete-untagged).</summary>
     [Parameter]
     public SwitchParameter DeleteUntagged { get; set; }
 
-    /// <summary><para type="description">Skips checking every image after garbage collection.</para></summary>
+    /// <summary>Skips checking every image after garbage collection.</summary>
     [Parameter]
     public SwitchParameter SkipVerification { get; set; }
-
-    /// <summary><para type="description">Seconds a restart (a rollout in Kubernetes) may take until the registry answers again. Default: 300.</para></summary>
-    [Parameter]
-    [ValidateRange(10, 86400)]
-    public int RestartTimeoutSec { get; set; } = 300;
 
     /// <inheritdoc />
     protected override void EndProcessing()
@@ -227,8 +197,7 @@ public sealed class InvokeRegistryGarbageCollectionCommand : DestructiveCmdlet
                 }
 
             default:
-                return new KubernetesRegistryHost(RegistryWorkloadParameters.Resolve(
-                    this.Configuration, this.KubeConfig is null ? null : this.ResolveFilePath(this.KubeConfig), this.Context, this.Namespace, this.StatefulSet, this.EffectiveTimeout, rollout));
+                return new KubernetesRegistryHost(this.ResolveRegistryWorkload(rollout));
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using RegistryCleaner.Maintenance;
-using RegistryCleaner.PowerShell.Completion;
 using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.PowerShell.Commands;
@@ -21,35 +20,8 @@ public sealed record RegistryDeletionSetting(string Registry, string Workload, s
 /// registry's StatefulSet, waits for the rollout and for the registry to answer, then confirms the setting with a
 /// DELETE of a digest nothing has (404 when deletes are enabled, 405 when not).
 /// </summary>
-public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
+public abstract class RegistryDeletionSwitchCmdlet : RegistryWorkloadCmdlet
 {
-    /// <summary><para type="description">The kubeconfig file. Default: kubernetes.kubeconfig (KUBECONFIG), else ~/.kube/config, else the in-cluster service account.</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? KubeConfig { get; set; }
-
-    /// <summary><para type="description">The kubeconfig context. Default: the one context of kubernetes.contexts, else the current context.</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string? Context { get; set; }
-
-    /// <summary><para type="description">The namespace of the registry's StatefulSet. Default: kubernetes.platform_namespace (domino-platform).</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string? Namespace { get; set; }
-
-    /// <summary><para type="description">The StatefulSet that runs the registry. Default: kubernetes.registry_statefulset (docker-registry).</para></summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? StatefulSet { get; set; }
-
-    /// <summary><para type="description">Seconds the rollout may take until the registry answers again. Default: 300.</para></summary>
-    [Parameter]
-    [ValidateRange(10, 86400)]
-    public int RestartTimeoutSec { get; set; } = 300;
-
     /// <summary>Gets whether this cmdlet enables deletes.</summary>
     protected abstract bool Enable { get; }
 
@@ -57,8 +29,7 @@ public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
     protected override void EndProcessing()
     {
         RegistryEndpoint endpoint = this.ResolveEndpoint();
-        KubernetesRegistryTarget target = RegistryWorkloadParameters.Resolve(
-            this.Configuration, this.KubeConfig is null ? null : this.ResolveFilePath(this.KubeConfig), this.Context, this.Namespace, this.StatefulSet, this.EffectiveTimeout, TimeSpan.FromSeconds(this.RestartTimeoutSec));
+        KubernetesRegistryTarget target = this.ResolveRegistryWorkload(TimeSpan.FromSeconds(this.RestartTimeoutSec));
         using var host = new KubernetesRegistryHost(target);
         using RegistryClient client = this.CreateRegistryClient(endpoint);
         try
@@ -122,8 +93,7 @@ public abstract class RegistryDeletionSwitchCmdlet : DestructiveCmdlet
 }
 
 /// <summary>
-/// <para type="synopsis">Lets the registry of a Kubernetes StatefulSet (Domino's docker-registry) delete manifests: sets REGISTRY_STORAGE_DELETE_ENABLED=true and rolls its pods.</para>
-/// <para type="description">What a 405 UNSUPPORTED from Remove-UnusedImage (RegistryDeleteDisabled) asks for. Patches the registry container's environment of the StatefulSet (kubernetes.registry_statefulset in kubernetes.platform_namespace), waits for the rollout and for the registry to answer, then confirms with a DELETE of a digest nothing has, which answers 404 once deletes are enabled. Disable-RegistryDeletion turns it off again.</para>
+/// Lets the registry of a Kubernetes StatefulSet (Domino's docker-registry) delete manifests: sets REGISTRY_STORAGE_DELETE_ENABLED=true and rolls its pods.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Enable, "RegistryDeletion", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.RegistryDeletionSetting)]
@@ -134,8 +104,7 @@ public sealed class EnableRegistryDeletionCommand : RegistryDeletionSwitchCmdlet
 }
 
 /// <summary>
-/// <para type="synopsis">Makes the registry of a Kubernetes StatefulSet (Domino's docker-registry) refuse manifest deletes again: sets REGISTRY_STORAGE_DELETE_ENABLED=false and rolls its pods.</para>
-/// <para type="description">The counterpart of Enable-RegistryDeletion, for after a cleanup. Patches the registry container's environment of the StatefulSet, waits for the rollout and for the registry to answer, then confirms with a DELETE of a digest nothing has, which answers 405 once deletes are disabled.</para>
+/// Makes the registry of a Kubernetes StatefulSet (Domino's docker-registry) refuse manifest deletes again: sets REGISTRY_STORAGE_DELETE_ENABLED=false and rolls its pods.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Disable, "RegistryDeletion", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.RegistryDeletionSetting)]

@@ -25,12 +25,11 @@ public sealed record MongoEnvRevisionDeletion(
     string? BackupPath);
 
 /// <summary>
-/// <para type="synopsis">Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.</para>
-/// <para type="description">Finds the revisions by image tag (metadata.dockerImageName.tag, and repository when known), or all revisions of an environment, and deletes each after these guards: a piped image deletion actually succeeded; its image tag no longer exists in the registry (unless -SkipRegistryCheck); the revision is not the active revision of an environment that is not archived; no Domino record pins it (runs, workspaces and their sessions, project, organization and user defaults, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, read once per command; if they cannot be read, nothing is deleted); it is not the clone source of a revision that stays. Each document is appended as canonical Extended JSON to -BackupPath before it is deleted.</para>
+/// Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "MongoEnvRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = TagSet)]
 [OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
-public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoConnectionParameters
+public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
 {
     /// <summary>The status of a deleted revision.</summary>
     public const string Deleted = "Deleted";
@@ -47,6 +46,7 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     private const string TagSet = "Tag";
     private const string PathSet = "Path";
 
+    private readonly ChangeGate changes;
     private readonly HashSet<string> handled = new(StringComparer.Ordinal);
     private readonly HashSet<string> gone = new(StringComparer.Ordinal);
     private readonly List<EnvironmentRevision> waitingForClones = [];
@@ -59,80 +59,52 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
     private RevisionBackupWriter? backup;
     private string backupPath = string.Empty;
 
-    /// <summary>
-    /// <para type="description">Image tags whose revisions to delete, e.g. 659c7bce85f6381e675bb205-12. Binds the Tag property of piped objects (Find-ArchivedEnvTag, Remove-UnusedImage).</para>
-    /// </summary>
+    /// <summary>Initializes a new instance of the <see cref="RemoveMongoEnvRevisionCommand"/> class.</summary>
+    public RemoveMongoEnvRevisionCommand() => this.changes = new ChangeGate(this, () => this.Force.IsPresent);
+
+    /// <summary>Image tags whose revisions to delete, e.g. 659c7bce85f6381e675bb205-12.</summary>
     [Parameter(ParameterSetName = TagSet, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(TagCompleter))]
     public string[]? Tag { get; set; }
 
-    /// <summary>
-    /// <para type="description">The image repository of -Tag (a registry host in front is ignored); only revisions recorded with this repository match. Binds the Repository property of piped objects.</para>
-    /// </summary>
+    /// <summary>The image repository of -Tag (a registry host in front is ignored); only revisions recorded with this repository match.</summary>
     [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string? Repository { get; set; }
 
-    /// <summary>
-    /// <para type="description">The environment: with -Tag, only its revisions match; alone, every revision of the environment is selected. Binds the EnvironmentId property of piped objects.</para>
-    /// </summary>
+    /// <summary>The environment: with -Tag, only its revisions match; alone, every revision of the environment is selected.</summary>
     [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
     public string? EnvironmentId { get; set; }
 
-    /// <summary>
-    /// <para type="description">The Status of a piped RegistryCleaner.ImageDeletion: anything but Deleted skips the item, because its image may still exist.</para>
-    /// </summary>
+    /// <summary>The Status of a piped RegistryCleaner.ImageDeletion: anything but Deleted skips the item, because its image may still exist.</summary>
     [Parameter(ParameterSetName = TagSet, ValueFromPipelineByPropertyName = true)]
     public string? Status { get; set; }
 
-    /// <summary>
-    /// <para type="description">A revision list file: the first token of each line is repository/image:tag, image:tag, tag, or a 24-hex environment id (all of its revisions); blank and # lines are skipped. Every line is validated before any change.</para>
-    /// </summary>
+    /// <summary>A revision list file: the first token of each line is repository/image:tag, image:tag, tag, or a 24-hex environment id (all of its revisions); blank and # lines are skipped.</summary>
     [Parameter(ParameterSetName = PathSet, Mandatory = true)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
-    /// <summary>
-    /// <para type="description">The backup file (JSON lines, canonical Extended JSON) each document is appended to before it is deleted. Default: analysis.output_dir/mongo-revisions-yyyyMMdd-HHmmss.jsonl.</para>
-    /// </summary>
+    /// <summary>The backup file (JSON lines, canonical Extended JSON) each document is appended to before it is deleted.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? BackupPath { get; set; }
 
-    /// <summary>
-    /// <para type="description">Deletes revisions even when their image tag still exists in the registry (no registry call is made).</para>
-    /// </summary>
+    /// <summary>Deletes revisions even when their image tag still exists in the registry (no registry call is made).</summary>
     [Parameter]
     public SwitchParameter SkipRegistryCheck { get; set; }
 
-    /// <summary>
-    /// <para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them. Default: every run. Every other Domino record keeps its revision regardless of age.</para>
-    /// </summary>
+    /// <summary>Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) keep the environment revision they ran on, as Get-UnusedImage -UnusedSince counts them.</summary>
     [Parameter]
     [ValidateRange(1, 36500)]
     public int UnusedSince { get; set; }
 
-    /// <summary>
-    /// <para type="description">The MongoDB connection string. Default: mongo.uri (MONGODB_URI), else mongo.host, port, replica_set.</para>
-    /// </summary>
+    /// <summary>Accepted for scripts written for earlier versions; it never bypasses -WhatIf or a confirmation.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? MongoUri { get; set; }
+    public SwitchParameter Force { get; set; }
 
-    /// <summary>
-    /// <para type="description">The MongoDB user and password. Default: MONGODB_USERNAME (mongo.username, admin) and MONGODB_PASSWORD (mongo.password).</para>
-    /// </summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary>
-    /// <para type="description">The Domino database. Default: the URI's database, else mongo.database (domino).</para>
-    /// </summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
+    private bool IsDryRun => this.changes.IsDryRun;
 
     private string DefaultRepository => this.BelowPrefix("environment");
 
@@ -313,79 +285,6 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         }
     }
 
-    private void ProcessRevision(EnvironmentRevision revision, string? selectedRepository) => this.Guarded(revision, () =>
-    {
-        DominoDatabase domino = this.connection!.Domino;
-        if (this.registryClient is { } client && revision.Tag is { Length: > 0 } tag)
-        {
-            string repository = DominoDatabase.RepositoryPath(revision.Repository ?? selectedRepository ?? this.DefaultRepository);
-            string? digest;
-            try
-            {
-                digest = this.RunEngine((_, token) => client.HeadManifestAsync(repository, tag, token));
-            }
-            catch (RepositoryNotFoundException)
-            {
-                digest = null;
-            }
-
-            if (digest is not null)
-            {
-                this.Emit(Result(revision, Skipped, $"Image {this.endpoint!.DisplayName}/{repository}:{tag} ({digest}) still exists in the registry: delete the image first (Remove-UnusedImage), or use -SkipRegistryCheck."));
-                return;
-            }
-        }
-
-        DominoEnvironment? live = this.RunEngine((_, token) => domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token));
-        if (live is not null)
-        {
-            this.Emit(Result(revision, Skipped, ActiveReason(live)));
-            return;
-        }
-
-        RevisionRecordPins records = this.ReadRecordPins();
-        if (records.PinsOf(revision.RevisionId) is { Count: > 0 } pins)
-        {
-            this.Emit(Result(revision, Skipped, RevisionRecordPins.PinnedReason(pins)));
-            return;
-        }
-
-        if (records.StayingClonesOf(revision.RevisionId, this.gone) is { Count: > 0 } clones)
-        {
-            // Decided at the end: a clone this command deletes too no longer holds its source.
-            this.WriteVerbose($"Revision {revision.RevisionId} was cloned into {string.Join(", ", clones.Select(c => c.RecordId))}; it is decided after the other revisions of this command.");
-            this.waitingForClones.Add(revision);
-            return;
-        }
-
-        this.Delete(revision);
-    });
-
-    /// <summary>Deletes the revisions that waited for their clones once no clone of theirs stays; the others are skipped, naming their clones.</summary>
-    private void ProcessClonedSources()
-    {
-        for (bool freed = true; freed && this.waitingForClones.Count > 0;)
-        {
-            freed = false;
-            foreach (EnvironmentRevision revision in this.waitingForClones.ToList())
-            {
-                if (this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone).Count == 0)
-                {
-                    this.waitingForClones.Remove(revision);
-                    freed = true;
-                    this.Guarded(revision, () => this.Delete(revision));
-                }
-            }
-        }
-
-        foreach (EnvironmentRevision revision in this.waitingForClones)
-        {
-            this.Emit(Result(revision, Skipped, RevisionRecordPins.CloneSourceReason(this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone))));
-        }
-
-        this.waitingForClones.Clear();
-    }
-
     /// <summary>
     /// Reads Domino's records once per command, at the first revision that gets this far (so before any deletion), or
     /// stops the command: a revision no read could vouch for is never deleted.
@@ -493,12 +392,11 @@ public sealed class RemoveMongoEnvRevisionCommand : DestructiveCmdlet, IMongoCon
         }
     }
 
+    private bool ShouldChange(string target, string action) => this.changes.ShouldChange(target, action);
+
     private static string Target(EnvironmentRevision revision) =>
         $"environment_revisions {revision.RevisionId} (tag {revision.Tag ?? "none"}, environment {revision.EnvironmentId})";
 
     private static MongoEnvRevisionDeletion Result(EnvironmentRevision revision, string status, string reason, string? backupFile = null) =>
         new(revision.RevisionId, revision.EnvironmentId, revision.Tag, revision.Repository, status, reason, backupFile);
-
-    private static string ActiveReason(DominoEnvironment environment) =>
-        $"Active revision of environment {environment.Name} ({environment.Id}), which is not archived: deleting it would break the environment's next run.";
 }

@@ -17,7 +17,7 @@ public sealed partial class RemoveUnusedImageCommand
     private string? backupFolder;
     private readonly List<BackupImage> wouldBackUp = [];
 
-    /// <summary><para type="description">An OCI image layout folder (new, empty, or an earlier backup) each image is written to before its DELETE: manifest as stored, index children, configuration and layers, each blob once. An image whose backup fails is not deleted. Restore-RegistryImage -BackupPath puts images back from it even after garbage collection; skopeo copy oci:&lt;folder&gt;:&lt;repository&gt;:&lt;tag&gt; reads it too. Under -WhatIf, shows the space it needs.</para></summary>
+    /// <summary>An OCI image layout folder (new, empty, or an earlier backup) each image is written to before its DELETE: manifest as stored, index children, configuration and layers, each blob once.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? BackupPath { get; set; }

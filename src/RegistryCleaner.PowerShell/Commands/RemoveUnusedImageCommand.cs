@@ -10,31 +10,39 @@ using RegistryCleaner.PowerShell.Completion;
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Deletes unused registry images safely: one confirmation per image, every protection re-applied, every deleted manifest journaled first.</para>
-/// <para type="description">With no input, deletes what Get-UnusedImage plans for the same parameters; a typed -Tag or -Digest narrows that plan. With input (UnusedImage, RegistryImage, ArchivedEnvTag or any object with Repository, Tag and Digest), deletes only those exact images, and still skips any that is in use or shares its manifest with a kept tag. Right before each DELETE the tag is re-resolved (a moved tag is skipped) and the raw manifest is appended to the journal, so Restore-RegistryImage can put it back until garbage collection runs. An image's index children and referrers (signatures, SBOMs) go with it on the same confirmation; after every DELETE the tags are listed again and a tag that left with it unplanned is put back at once and reported. Where the registry deletes tags alone, a tag sharing a kept manifest is untagged. Nothing is deleted when usage cannot be read completely.</para>
+/// Deletes unused registry images safely: one confirmation per image, every protection re-applied, every deleted manifest journaled first.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "UnusedImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(OutputTypeNames.ImageDeletion)]
-public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongoConnectionParameters
+public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
 {
     private readonly List<PlanTarget> targets = [];
+    private readonly ChangeGate changes;
     private bool summaryWritten;
 
-    /// <summary><para type="description">Repositories to clean (wildcards allowed) when nothing is piped; the repository of each piped image (by property name). Default: registry.repository with registry.images.</para></summary>
+    /// <summary>Initializes a new instance of the <see cref="RemoveUnusedImageCommand"/> class.</summary>
+    public RemoveUnusedImageCommand() => this.changes = new ChangeGate(this, () => this.Force.IsPresent);
+
+    /// <summary>Typed: repositories to clean (wildcards allowed); piped: the repository of each image (by property name).</summary>
+    /// <remarks>
+    /// Declared again for pipeline input by property name, without [ValidateNotNullOrEmpty]: an empty typed value gets
+    /// its own error (ImageTargetInvalid) in <see cref="BeginProcessing"/>, an empty piped one per item.
+    /// </remarks>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateRegistryName(RegistryNameKind.Repository)]
     [ArgumentCompleter(typeof(RepositoryCompleter))]
-    public string[]? Repository { get; set; }
+    public new string[]? Repository { get => base.Repository; set => base.Repository = value; }
 
-    /// <summary><para type="description">Typed: only these tags (wildcards allowed, case-insensitive) of the repositories -Repository names, or of the configured ones; with -Include, a tag must match both. Piped: the exact tag of each image (by property name).</para></summary>
+    /// <summary>Typed: only these tags (wildcards allowed) can be candidates; piped: the exact tag of each image (by property name).</summary>
+    /// <remarks>Declared again for pipeline input by property name; an untagged image pipes an empty Tag.</remarks>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateRegistryName(RegistryNameKind.Tag)]
     [ArgumentCompleter(typeof(TagCompleter))]
-    public string[]? Tag { get; set; }
+    public new string[]? Tag { get => base.Tag; set => base.Tag = value; }
 
-    /// <summary><para type="description">Typed: only these manifests (with -Tag, only the named tags pointing at them), in every repository in scope. Piped: the digest of each image (by property name); with a tag, the tag must still point at it, alone, the manifest and every tag on it are targeted.</para></summary>
+    /// <summary>Typed: only these manifests (with -Tag, only the named tags pointing at them), in every repository in scope.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string[]? Digest { get; set; }
 
@@ -45,90 +53,16 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
     [Parameter(ValueFromPipeline = true, DontShow = true)]
     public PSObject? InputObject { get; set; }
 
-    /// <summary><para type="description">Only tags of these Domino ObjectIds.</para></summary>
+    /// <summary>Accepted for scripts written for earlier versions; it never bypasses -WhatIf or a confirmation.</summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? ObjectId { get; set; }
+    public SwitchParameter Force { get; set; }
 
-    /// <summary><para type="description">A file of ObjectIds, one per line; a file that lists none is refused.</para></summary>
-    [Parameter]
-    [Alias("File")]
-    [ValidateNotNullOrEmpty]
-    public string? ObjectIdPath { get; set; }
-
-    /// <summary><para type="description">Tag wildcards a candidate must match.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[]? Include { get; set; }
-
-    /// <summary><para type="description">Tag wildcards that are never deleted.</para></summary>
-    [Parameter]
-    [SupportsWildcards]
-    public string[]? Exclude { get; set; }
-
-    /// <summary><para type="description">Keeps the newest N tags per ObjectId and repository.</para></summary>
-    [Parameter]
-    [ValidateRange(0, int.MaxValue)]
-    public int KeepLatest { get; set; }
-
-    /// <summary><para type="description">Only images created longer ago than this: a bare number is days (90), or a TimeSpan ('90.00:00:00', '12:00:00', (New-TimeSpan -Days 90)); at least one minute. Images of unknown age are kept.</para></summary>
-    [Parameter]
-    [AgeTransformation]
-    public TimeSpan? OlderThan { get; set; }
-
-    /// <summary><para type="description">A workload reference protects an image only when its host is this registry.</para></summary>
-    [Parameter]
-    public SwitchParameter StrictHost { get; set; }
-
-    /// <summary><para type="description">The images in use, instead of reading Kubernetes (Get-WorkloadImage output or its import).</para></summary>
-    [Parameter]
-    [AllowEmptyCollection]
-    public PSObject[]? InUse { get; set; }
-
-    /// <summary><para type="description">The kubeconfig file for reading usage. Default: kubernetes.kubeconfig (KUBECONFIG).</para></summary>
-    [Parameter]
-    public string? KubeConfig { get; set; }
-
-    /// <summary><para type="description">kubeconfig contexts to read and merge. Default: kubernetes.contexts, else the current context.</para></summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeContextCompleter))]
-    public string[]? Context { get; set; }
-
-    /// <summary><para type="description">Namespaces to read. Default: kubernetes.namespaces, else all namespaces.</para></summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(KubeNamespaceCompleter))]
-    public string[]? Namespace { get; set; }
-
-    /// <summary><para type="description">Protects the images Domino's MongoDB records pin (runs, workspaces and their sessions, project, organization and user default environments, scheduled jobs, live apps, versions of live, deployed (sagas) or unknown models, active revisions of live environments, the clone chain), on top of Kubernetes usage. Default: mongo.usage (auto: whenever a Domino repository, registry.repository/environment or /model, is in scope). If MongoDB cannot be read, nothing is planned. -MongoUsage:$false plans without them and says so.</para></summary>
-    [Parameter]
-    public SwitchParameter MongoUsage { get; set; }
-
-    /// <summary><para type="description">Only runs that started or ended in the last N days (or have not started yet, or have no completed time: still running) protect the environment revision they ran on. Default: every run. Every other Domino record protects regardless of age.</para></summary>
-    [Parameter]
-    [ValidateRange(1, 36500)]
-    public int UnusedSince { get; set; }
-
-    /// <summary><para type="description">The MongoDB connection string for Domino's records. Default: mongo.uri (MONGODB_URI), else mongo.host, mongo.port and mongo.replica_set.</para></summary>
-    [Parameter]
-    public string? MongoUri { get; set; }
-
-    /// <summary><para type="description">MongoDB credentials for Domino's records. Default: mongo.username (MONGODB_USERNAME) and mongo.password (MONGODB_PASSWORD).</para></summary>
-    [Parameter]
-    [Credential]
-    public PSCredential? MongoCredential { get; set; }
-
-    /// <summary><para type="description">Domino's database. Default: mongo.database (domino).</para></summary>
-    [Parameter]
-    public string? Database { get; set; }
-
-    /// <summary><para type="description">The journal (JSON lines) each manifest is appended to before its DELETE. Default: &lt;analysis.output_dir&gt;/deletions-&lt;yyyyMMdd-HHmmss&gt;.jsonl. Not created under -WhatIf.</para></summary>
+    /// <summary>The journal (JSON lines) each manifest is appended to before its DELETE. Default: &lt;analysis.output_dir&gt;/deletions-&lt;yyyyMMdd-HHmmss&gt;.jsonl.</summary>
     [Parameter]
     public string? JournalPath { get; set; }
 
-    /// <summary><para type="description">The registry's filesystem storage: the rootdirectory of its storage.filesystem configuration, read-only. Adds the manifests no tag reaches (an overwritten tag's old manifest) to the plan as candidates by digest, so the freed bytes are exact.</para></summary>
-    [Parameter]
-    public string? StoragePath { get; set; }
+    /// <summary>Gets whether this call deletes nothing: -WhatIf or the dry-run default.</summary>
+    private bool IsDryRun => this.changes.IsDryRun;
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -221,26 +155,13 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             return;
         }
 
-        UnusedImagePlan planned = this.PlanUnusedImages(new UnusedImageQuery
+        UnusedImagePlan planned = this.PlanUnusedImages(this.BoundQuery(this.InUse) with
         {
             Repository = targeted ? null : this.Repository,
-            Include = this.Include ?? [],
             Tags = targeted ? [] : this.Tag ?? [],
             Digests = targeted ? [] : this.Digest ?? [],
-            Exclude = this.Exclude ?? [],
-            ObjectId = this.ObjectId,
-            ObjectIdPath = this.ObjectIdPath,
-            KeepLatest = this.KeepLatest,
-            OlderThan = this.OlderThan,
-            StrictHost = this.StrictHost.IsPresent,
-            InUse = this.InUse,
-            KubeConfig = this.KubeConfig,
-            Context = this.Context,
-            Namespace = this.Namespace,
-            Mongo = this.ResolveMongoUsage(this.MongoUsage, this.MyInvocation.BoundParameters.ContainsKey(nameof(this.UnusedSince)) ? this.UnusedSince : null, this),
             Targets = targeted ? this.targets.Distinct().ToArray() : null,
             ForDeletion = true,
-            StoragePath = this.StoragePath,
         });
         using (planned.Client)
         {
@@ -248,6 +169,9 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
             this.Delete(planned, targeted || this.Tag is not null || this.Digest is not null);
         }
     }
+
+    /// <summary>Asks whether to delete one image (see <see cref="ChangeGate.ShouldChange"/>).</summary>
+    private bool ShouldChange(string target, string action) => this.changes.ShouldChange(target, action);
 
     [GeneratedRegex("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$", RegexOptions.CultureInvariant)]
     private static partial Regex ManifestDigestPattern();

@@ -17,13 +17,13 @@ public sealed partial class RestoreRegistryImageCommand
     private const string JournalSet = "Journal";
     private const string BackupSet = "Backup";
 
-    /// <summary><para type="description">An OCI image layout written by Remove-UnusedImage -BackupPath. Alone: restores every image in it (narrowed by -Repository and -Tag), uploading the blobs the registry no longer has. With -JournalPath: the journal's images, with their blobs from the backup when garbage collection removed them.</para></summary>
+    /// <summary>An OCI image layout written by Remove-UnusedImage -BackupPath.</summary>
     [Parameter(ParameterSetName = JournalSet)]
     [Parameter(Mandatory = true, ParameterSetName = BackupSet)]
     [ValidateNotNullOrEmpty]
     public string? BackupPath { get; set; }
 
-    /// <summary><para type="description">With -BackupPath alone: only images of these repositories (wildcards allowed).</para></summary>
+    /// <summary>With -BackupPath alone: only images of these repositories (wildcards allowed).</summary>
     [Parameter(ParameterSetName = BackupSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -31,7 +31,7 @@ public sealed partial class RestoreRegistryImageCommand
     [ArgumentCompleter(typeof(RepositoryCompleter))]
     public string[]? Repository { get; set; }
 
-    /// <summary><para type="description">With -BackupPath alone: only images with one of these tags (wildcards allowed); an image keeps all its tags.</para></summary>
+    /// <summary>With -BackupPath alone: only images with one of these tags (wildcards allowed); an image keeps all its tags.</summary>
     [Parameter(ParameterSetName = BackupSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]

@@ -6,14 +6,13 @@ using RegistryCleaner.Registry;
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Puts images deleted by Remove-UnusedImage back: from its journal until the registry's garbage collection has run, from its backup (-BackupPath) also after it.</para>
-/// <para type="description">Reads the journal written by Remove-UnusedImage, checks that every blob of each deleted manifest (config, layers, and those of index children) still exists in the registry, then puts the children back by digest, the manifest by digest and under each of its tags. A tag that meanwhile points at another image is left alone. An image whose blobs garbage collection already removed fails with an error naming the missing blob.</para>
+/// Puts images deleted by Remove-UnusedImage back: from its journal until the registry's garbage collection has run, from its backup (-BackupPath) also after it.
 /// </summary>
 [Cmdlet(VerbsData.Restore, "RegistryImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = BackupSet)]
 [OutputType(OutputTypeNames.ImageRestore)]
 public sealed partial class RestoreRegistryImageCommand : DestructiveCmdlet
 {
-    /// <summary><para type="description">The journal written by Remove-UnusedImage -JournalPath (JSON lines).</para></summary>
+    /// <summary>The journal written by Remove-UnusedImage -JournalPath (JSON lines).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = JournalSet)]
     [Alias("Path")]
     public string JournalPath { get; set; } = string.Empty;

@@ -7,8 +7,7 @@ using RegistryCleaner.Registry;
 namespace RegistryCleaner.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Checks that every image can still be pulled whole: its manifest, every child of an index, and every configuration and layer with the right size.</para>
-/// <para type="description">For every tag of the repositories (or the images piped in), reads the manifest by digest (its content is verified), every child of an index at any depth, and asks for the last byte of every configuration and layer (a ranged GET: HEAD can be answered from the registry's blob descriptor cache), which the registry must send from its storage, with the size the manifest declares. Emits one RegistryCleaner.RegistryImageProblem per problem as it is found, then one RegistryCleaner.RegistryIntegrity summary. Invoke-RegistryGarbageCollection runs the same check after garbage collection.</para>
+/// Checks that every image can still be pulled whole: its manifest, every child of an index, and every configuration and layer with the right size.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "RegistryImage")]
 [OutputType(OutputTypeNames.RegistryImageProblem, OutputTypeNames.RegistryIntegrity)]
@@ -16,7 +15,7 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
 {
     private readonly List<IntegrityTarget> piped = [];
 
-    /// <summary><para type="description">Repositories to check, every tag of each (wildcards are matched against the catalog; * checks the whole registry); or the repository of each piped image, by property name. Default: registry.repository with registry.images.</para></summary>
+    /// <summary>Repositories to check, every tag of each (wildcards are matched against the catalog; * checks the whole registry); or the repository of each piped image, by property name.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -24,13 +23,13 @@ public sealed class TestRegistryImageCommand : RegistryCmdlet
     [ValidateRegistryName(RegistryNameKind.Repository)]
     public string[]? Repository { get; set; }
 
-    /// <summary><para type="description">The tag of a piped image (by property name), or one tag to check with -Repository.</para></summary>
+    /// <summary>The tag of a piped image (by property name), or one tag to check with -Repository.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRegistryName(RegistryNameKind.Tag)]
     [ArgumentCompleter(typeof(TagCompleter))]
     public string? Tag { get; set; }
 
-    /// <summary><para type="description">The manifest digest of a piped image (by property name); it is checked instead of what the tag points at now.</para></summary>
+    /// <summary>The manifest digest of a piped image (by property name); it is checked instead of what the tag points at now.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Digest { get; set; }
 

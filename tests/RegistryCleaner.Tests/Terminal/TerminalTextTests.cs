@@ -120,7 +120,7 @@ public class TerminalTextTests
     [Fact]
     public void The_what_if_line_shows_target_and_action_escaped()
     {
-        string line = DestructiveCmdlet.WhatIfText("reg/app:v1\r\u001b[1AWhat if: nothing (sha256:ab…)", "Delete image\u001b[8m");
+        string line = ChangeGate.WhatIfText("reg/app:v1\r\u001b[1AWhat if: nothing (sha256:ab…)", "Delete image\u001b[8m");
         Assert.Equal("What if: Performing the operation \"Delete image\\e[8m\" on target \"reg/app:v1\\r\\e[1AWhat if: nothing (sha256:ab…)\".", line);
     }
 

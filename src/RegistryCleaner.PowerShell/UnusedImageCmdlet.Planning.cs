@@ -23,7 +23,7 @@ public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, U
 }
 
 /// <content>Planning unused images: usage, the whole-catalog inventory and the planner, shared by the unused-image cmdlets.</content>
-public abstract partial class RegistryCmdlet
+public abstract partial class UnusedImageCmdlet
 {
     /// <summary>
     /// Reads usage (from -InUse or live, fail closed), the inventory of the whole catalog (blobs are shared across
