@@ -10,6 +10,13 @@ public sealed class RegistryClientOptions
     public RegistryCredential? Credential { get; init; }
 
     /// <summary>
+    /// Gets a function that asks the credential's source again (a credential helper that hands out short-lived
+    /// tokens, such as ECR's 12-hour password). When the registry refuses the credential (401), it is called once per
+    /// refused credential and the request is sent once more with what it returns; <see langword="null"/> asks nothing.
+    /// </summary>
+    public Func<CancellationToken, Task<RegistryCredential?>>? RefreshCredential { get; init; }
+
+    /// <summary>
     /// Gets the hosts, besides the registry's own site, whose token service (bearer realm) may receive the credentials
     /// (<c>registry.token_realm_hosts</c>; see <see cref="TokenRealmPolicy"/>).
     /// </summary>
@@ -97,4 +104,8 @@ public enum ManifestDeleteOutcome
 /// <param name="Outcome">What happened.</param>
 /// <param name="StatusCode">The HTTP status, when the registry answered.</param>
 /// <param name="Message">A sentence for the user, naming the registry and what to do.</param>
-public sealed record ManifestDeleteResult(ManifestDeleteOutcome Outcome, System.Net.HttpStatusCode? StatusCode, string Message);
+public sealed record ManifestDeleteResult(ManifestDeleteOutcome Outcome, System.Net.HttpStatusCode? StatusCode, string Message)
+{
+    /// <summary>Gets the error entries of the registry's answer (its codes), empty when it sent none or deleted.</summary>
+    public IReadOnlyList<RegistryError> Errors { get; init; } = [];
+}
