@@ -149,7 +149,16 @@ internal sealed class RegistryAuthenticator
 
     private async Task<RegistryCredential?> FetchFreshAsync(RegistryCredential refused, CancellationToken cancellationToken)
     {
-        RegistryCredential? fresh = await this.options.RefreshCredential!.Invoke(cancellationToken).ConfigureAwait(false);
+        RegistryCredential? fresh;
+        try
+        {
+            fresh = await this.options.RefreshCredential!.Invoke(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw this.Refused(HttpStatusCode.Unauthorized, null, null, $" Asking {refused.Source} once more for a fresh credential failed: {ex.Message}");
+        }
+
         if (fresh is null || (fresh.Username == refused.Username && fresh.Password == refused.Password && fresh.IdentityToken == refused.IdentityToken))
         {
             return null;

@@ -35,26 +35,59 @@ public sealed partial class RegistryClient
         {
             return new ManifestDeleteResult(ManifestDeleteOutcome.NoAnswer, null, $"The delete of {target} got no answer ({ex.Message}); check with HEAD whether it still exists.");
         }
+        catch (RegistryAuthenticationException ex) when (ex.Errors.Any(DeleteRefusals.IsLock))
+        {
+            // A lock is about this image, not the credentials: one error for it, and the run goes on.
+            this.Observe(ex.Errors);
+            return new ManifestDeleteResult(ManifestDeleteOutcome.Refused, ex.StatusCode, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, repository, digest, (int)(ex.StatusCode ?? 0), ex.Errors))
+            {
+                Errors = ex.Errors,
+            };
+        }
+        catch (RegistryAuthenticationException ex) when (this.KindFromAnswers() == RegistryKind.Acr)
+        {
+            this.Observe(ex.Errors);
+            throw new RegistryAuthenticationException(this.Name, ex.Message + DeleteRefusals.AcrDeleteRole(this.Endpoint.BaseUri.Host), ex.StatusCode ?? HttpStatusCode.Forbidden)
+            {
+                Errors = ex.Errors,
+            };
+        }
 
         using (response)
         {
-            switch (response.StatusCode)
+            if (response.IsSuccessStatusCode && response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK or HttpStatusCode.NoContent)
             {
-                case HttpStatusCode.Accepted:
-                case HttpStatusCode.OK:
-                case HttpStatusCode.NoContent:
-                    return new ManifestDeleteResult(ManifestDeleteOutcome.Deleted, response.StatusCode, $"Deleted {target}.");
-                case HttpStatusCode.NotFound:
-                    return new ManifestDeleteResult(ManifestDeleteOutcome.NotFound, response.StatusCode, $"{target} does not exist (already deleted).");
-                case HttpStatusCode.MethodNotAllowed:
-                    return new ManifestDeleteResult(
-                        ManifestDeleteOutcome.Unsupported,
-                        response.StatusCode,
-                        $"Registry {this.Name} has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it; for a registry StatefulSet (Domino's docker-registry), Enable-RegistryDeletion does that.");
-                default:
-                    string detail = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
-                    return new ManifestDeleteResult(ManifestDeleteOutcome.Failed, response.StatusCode, $"The delete of {target} failed with {(int)response.StatusCode} {response.ReasonPhrase}{detail}.");
+                return new ManifestDeleteResult(ManifestDeleteOutcome.Deleted, response.StatusCode, $"Deleted {target}.");
             }
+
+            IReadOnlyList<RegistryError> errors = await RegistryError.ReadAsync(response, cancellationToken).ConfigureAwait(false);
+            this.Observe(errors);
+            string detail = RegistryError.Describe(errors);
+            int status = (int)response.StatusCode;
+            ManifestDeleteResult Result(ManifestDeleteOutcome outcome, string message) => new(outcome, response.StatusCode, message) { Errors = errors };
+            if (errors.Any(DeleteRefusals.IsLock))
+            {
+                return Result(ManifestDeleteOutcome.Refused, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, repository, digest, status, errors));
+            }
+
+            if (DeleteRefusals.IsDanglingTag(errors))
+            {
+                return Result(ManifestDeleteOutcome.TagsFirst, $"Registry {this.Name} refused to delete {target} by digest while tags point at it ({status}{detail}).");
+            }
+
+            if (status is >= 400 and < 500 && DeleteRefusals.IsReferencedByIndex(errors))
+            {
+                return Result(ManifestDeleteOutcome.ReferencedByIndex, $"Registry {this.Name} refused to delete {target} because an image index still references it ({status}{detail}).");
+            }
+
+            return response.StatusCode switch
+            {
+                HttpStatusCode.NotFound => Result(ManifestDeleteOutcome.NotFound, $"{target} does not exist (already deleted)."),
+                HttpStatusCode.MethodNotAllowed => Result(
+                    ManifestDeleteOutcome.Unsupported,
+                    $"Registry {this.Name} has deletion disabled (405 UNSUPPORTED): set storage.delete.enabled: true in its config.yml (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it; for a registry StatefulSet (Domino's docker-registry), Enable-RegistryDeletion does that."),
+                _ => Result(ManifestDeleteOutcome.Failed, $"The delete of {target} failed with {status} {response.ReasonPhrase}{detail}."),
+            };
         }
     }
 
@@ -92,7 +125,9 @@ public sealed partial class RegistryClient
 
         using (response)
         {
-            string detail = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<RegistryError> errors = response.IsSuccessStatusCode ? [] : await RegistryError.ReadAsync(response, cancellationToken).ConfigureAwait(false);
+            this.Observe(errors);
+            string detail = RegistryError.Describe(errors);
             return response.StatusCode switch
             {
                 HttpStatusCode.Accepted or HttpStatusCode.OK or HttpStatusCode.NoContent =>

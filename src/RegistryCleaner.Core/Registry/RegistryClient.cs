@@ -374,6 +374,7 @@ public sealed partial class RegistryClient : IDisposable
         }
 
         IReadOnlyList<RegistryError> errors = await RegistryError.ReadAsync(response, cancellationToken).ConfigureAwait(false);
+        this.Observe(errors);
         throw new RegistryException(this.Name, $"Registry {this.Name} answered {(int)response.StatusCode} {response.ReasonPhrase} to {what}{RegistryError.Describe(errors)}.", response.StatusCode)
         {
             Errors = errors,

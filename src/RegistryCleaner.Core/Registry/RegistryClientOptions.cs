@@ -17,6 +17,12 @@ public sealed class RegistryClientOptions
     public Func<CancellationToken, Task<RegistryCredential?>>? RefreshCredential { get; init; }
 
     /// <summary>
+    /// Gets what software serves the registry (<c>registry.kind</c>); <see langword="null"/> (<c>auto</c>) tells it
+    /// from the registry's answers (see <see cref="RegistryClient.DetectKindAsync"/>).
+    /// </summary>
+    public RegistryKind? Kind { get; init; }
+
+    /// <summary>
     /// Gets the hosts, besides the registry's own site, whose token service (bearer realm) may receive the credentials
     /// (<c>registry.token_realm_hosts</c>; see <see cref="TokenRealmPolicy"/>).
     /// </summary>
@@ -98,6 +104,27 @@ public enum ManifestDeleteOutcome
 
     /// <summary>The registry answered with another error.</summary>
     Failed,
+
+    /// <summary>
+    /// The registry refuses a delete by digest while tags point at the manifest (Google Artifact Registry's
+    /// <c>400 GOOGLE_MANIFEST_DANGLING_TAG</c>): nothing happened; the tags must go first.
+    /// </summary>
+    TagsFirst,
+
+    /// <summary>
+    /// The registry refuses because an image index still references the manifest (ECR's
+    /// <c>ImageReferencedByManifestList</c>, Artifact Registry's "is referenced by"): nothing happened; the index must go first.
+    /// </summary>
+    ReferencedByIndex,
+
+    /// <summary>
+    /// The registry refuses for a reason RegistryCleaner does not change (an Azure Container Registry lock,
+    /// <c>deleteEnabled: false</c>): nothing happened; the message names the registry's reason and the fix.
+    /// </summary>
+    Refused,
+
+    /// <summary>Not deleted because the registry showed it is still needed (another tag, an index): nothing changed.</summary>
+    Kept,
 }
 
 /// <summary>The result of a manifest <c>DELETE</c>.</summary>
