@@ -157,9 +157,9 @@ public abstract partial class RegistryCmdlet : RegistryCleanerCmdlet
         {
             return RegistryKinds.ParseSetting(value);
         }
-        catch (ArgumentException ex)
+        catch (FormatException ex)
         {
-            throw this.Terminate(new ArgumentException($"{ex.Message} Set registry.kind in config.yaml to one of them, or to auto.", ex), "RegistryKindInvalid", ErrorCategory.InvalidArgument, value);
+            throw this.Terminate(new FormatException($"{ex.Message} Set registry.kind in config.yaml to one of them, or to auto.", ex), "RegistryKindInvalid", ErrorCategory.InvalidArgument, value);
         }
     }
 

@@ -34,7 +34,7 @@ public static class RegistryKinds
     /// <summary>Parses a <c>registry.kind</c> value.</summary>
     /// <param name="value">The value; <see langword="null"/>, empty or <c>auto</c> mean detect.</param>
     /// <returns>The kind, or <see langword="null"/> to detect it.</returns>
-    /// <exception cref="ArgumentException">The value is not one of <see cref="SettingValues"/>.</exception>
+    /// <exception cref="FormatException">The value is not one of <see cref="SettingValues"/>.</exception>
     public static RegistryKind? ParseSetting(string? value)
     {
         string text = (value ?? string.Empty).Trim().ToLowerInvariant();
@@ -46,8 +46,8 @@ public static class RegistryKinds
             "ecr" => RegistryKind.Ecr,
             "acr" => RegistryKind.Acr,
             "gar" => RegistryKind.Gar,
-            _ => throw new ArgumentException(
-                $"registry.kind '{RegistryNames.Quote(value ?? string.Empty)}' is not one of {string.Join(", ", SettingValues)}.", nameof(value)),
+            _ => throw new FormatException(
+                $"registry.kind {RegistryNames.Quote(value ?? string.Empty)} is not one of {string.Join(", ", SettingValues)}."),
         };
     }
 
