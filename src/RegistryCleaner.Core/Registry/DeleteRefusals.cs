@@ -61,9 +61,15 @@ public static class DeleteRefusals
         reason is not null && reason.Contains(LockFix, StringComparison.Ordinal) && reason.Contains("locked", StringComparison.Ordinal) ? LockedErrorId : null;
 
     /// <summary>The message for a delete a lock refused: the registry's reason, and the fix.</summary>
-    internal static string Locked(string registry, string host, string repository, string digest, int status, IReadOnlyList<RegistryError> errors) =>
-        $"Registry {registry} refused to delete {registry}/{repository}@{digest} ({status}{RegistryError.Describe(errors)}): the image or its repository is locked (deleteEnabled: false), which RegistryCleaner does not change. "
-        + $"If it really should go, unlock it first (az acr repository update --name {RegistryLabel(host)} --image {repository}@{digest} {LockFix} --write-enabled true) and run again; otherwise leave it. Nothing was deleted, and it is not retried.";
+    /// <param name="registry">The registry's display name.</param>
+    /// <param name="host">The registry's host.</param>
+    /// <param name="image">The image as <c>az acr</c> names it: <c>repository@digest</c> or <c>repository:tag</c>.</param>
+    /// <param name="status">The HTTP status of the refusal.</param>
+    /// <param name="errors">The registry's errors.</param>
+    /// <returns>The message.</returns>
+    internal static string Locked(string registry, string host, string image, int status, IReadOnlyList<RegistryError> errors) =>
+        $"Registry {registry} refused to delete {registry}/{image} ({status}{RegistryError.Describe(errors)}): the image or its repository is locked (deleteEnabled: false), which RegistryCleaner does not change. "
+        + $"If it really should go, unlock it first (az acr repository update --name {RegistryLabel(host)} --image {image} {LockFix} --write-enabled true) and run again; otherwise leave it. Nothing was deleted, and it is not retried.";
 
     /// <summary>The sentence added to a refused delete permission on Azure Container Registry.</summary>
     internal static string AcrDeleteRole(string host) =>

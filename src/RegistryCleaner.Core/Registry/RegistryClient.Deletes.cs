@@ -39,7 +39,7 @@ public sealed partial class RegistryClient
         {
             // A lock is about this image, not the credentials: one error for it, and the run goes on.
             this.Observe(ex.Errors);
-            return new ManifestDeleteResult(ManifestDeleteOutcome.Refused, ex.StatusCode, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, repository, digest, (int)(ex.StatusCode ?? 0), ex.Errors))
+            return new ManifestDeleteResult(ManifestDeleteOutcome.Refused, ex.StatusCode, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, $"{repository}@{digest}", (int)(ex.StatusCode ?? 0), ex.Errors))
             {
                 Errors = ex.Errors,
             };
@@ -67,7 +67,7 @@ public sealed partial class RegistryClient
             ManifestDeleteResult Result(ManifestDeleteOutcome outcome, string message) => new(outcome, response.StatusCode, message) { Errors = errors };
             if (errors.Any(DeleteRefusals.IsLock))
             {
-                return Result(ManifestDeleteOutcome.Refused, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, repository, digest, status, errors));
+                return Result(ManifestDeleteOutcome.Refused, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, $"{repository}@{digest}", status, errors));
             }
 
             if (DeleteRefusals.IsDanglingTag(errors))
@@ -122,13 +122,26 @@ public sealed partial class RegistryClient
         {
             return new ManifestDeleteResult(ManifestDeleteOutcome.NoAnswer, null, $"The delete of tag {target} got no answer ({ex.Message}); check with HEAD whether it still exists.");
         }
+        catch (RegistryAuthenticationException ex) when (ex.Errors.Any(DeleteRefusals.IsLock))
+        {
+            this.Observe(ex.Errors);
+            return new ManifestDeleteResult(ManifestDeleteOutcome.Refused, ex.StatusCode, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, $"{repository}:{tag}", (int)(ex.StatusCode ?? 0), ex.Errors))
+            {
+                Errors = ex.Errors,
+            };
+        }
 
         using (response)
         {
             IReadOnlyList<RegistryError> errors = response.IsSuccessStatusCode ? [] : await RegistryError.ReadAsync(response, cancellationToken).ConfigureAwait(false);
             this.Observe(errors);
             string detail = RegistryError.Describe(errors);
-            return response.StatusCode switch
+            if (errors.Any(DeleteRefusals.IsLock))
+            {
+                return new ManifestDeleteResult(ManifestDeleteOutcome.Refused, response.StatusCode, DeleteRefusals.Locked(this.Name, this.Endpoint.BaseUri.Host, $"{repository}:{tag}", (int)response.StatusCode, errors)) { Errors = errors };
+            }
+
+            ManifestDeleteResult result = response.StatusCode switch
             {
                 HttpStatusCode.Accepted or HttpStatusCode.OK or HttpStatusCode.NoContent =>
                     new ManifestDeleteResult(ManifestDeleteOutcome.Deleted, response.StatusCode, $"Deleted tag {target}; its manifest stays."),
@@ -138,6 +151,7 @@ public sealed partial class RegistryClient
                     new ManifestDeleteResult(ManifestDeleteOutcome.Unsupported, response.StatusCode, $"Registry {this.Name} refused to delete tag {target} alone ({(int)response.StatusCode}{detail})."),
                 _ => new ManifestDeleteResult(ManifestDeleteOutcome.Failed, response.StatusCode, $"The delete of tag {target} failed with {(int)response.StatusCode} {response.ReasonPhrase}{detail}."),
             };
+            return result with { Errors = errors };
         }
     }
 

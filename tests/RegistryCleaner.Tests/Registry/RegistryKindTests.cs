@@ -115,6 +115,34 @@ public sealed class RegistryKindTests
     }
 
     [Fact]
+    public async Task A_lock_answered_with_405_is_a_refusal_naming_the_lock_not_deletion_disabled()
+    {
+        // ACR answers a locked item with DENIED "The operation is disallowed…"; with 405 it must not read as
+        // distribution's storage.delete.enabled, whose fix would be wrong.
+        await using StubHttpServer server = StubHttpServer.Start(async context =>
+        {
+            context.Response.StatusCode = 405;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(FaultProxy.AcrLockedBody);
+        });
+        using var local = new RegistryClient(RegistryEndpoint.Parse(server.BaseAddress.ToString()), new RegistryClientOptions { MaxRetries = 0 });
+        const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+        ManifestDeleteResult manifest = await local.DeleteManifestAsync("app", Digest, CancellationToken.None);
+        ManifestDeleteResult tag = await local.DeleteTagAsync("app", "v1", CancellationToken.None);
+
+        Assert.Equal(ManifestDeleteOutcome.Refused, manifest.Outcome);
+        Assert.Equal("DENIED", Assert.Single(manifest.Errors).Code);
+        Assert.Contains($"--image app@{Digest} --delete-enabled true", manifest.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("storage.delete.enabled", manifest.Message, StringComparison.Ordinal);
+        Assert.Equal(DeleteRefusals.LockedErrorId, DeleteRefusals.ErrorIdOf(manifest.Message));
+        Assert.Equal(ManifestDeleteOutcome.Refused, tag.Outcome);
+        Assert.Contains("--image app:v1 --delete-enabled true", tag.Message, StringComparison.Ordinal);
+        Assert.Equal(RegistryKind.Acr, local.Kind);
+        Assert.Null(DeleteRefusals.ErrorIdOf("The delete of app@x failed with 500."));
+    }
+
+    [Fact]
     public async Task A_refused_short_lived_credential_is_asked_for_once_more_from_its_helper()
     {
         int refreshed = 0;
