@@ -480,7 +480,14 @@ public sealed partial class RemoveUnusedImageCommand : DestructiveCmdlet, IMongo
         RegistryKind kind = used.Kind;
         if (!used.Options.Kind.HasValue)
         {
-            this.WriteVerbose($"Registry {used.Endpoint.DisplayName} is {RegistryKinds.DisplayName(kind)} (registry.kind auto; set registry.kind to {RegistryKinds.SettingName(kind)} or another kind if that is wrong).");
+            try
+            {
+                this.WriteVerbose($"Registry {used.Endpoint.DisplayName} is {RegistryKinds.DisplayName(kind)} (registry.kind auto; set registry.kind to {RegistryKinds.SettingName(kind)} or another kind if that is wrong).");
+            }
+            catch (PipelineStoppedException)
+            {
+                // The run is ending (as in Tell): the summary with the next step still reaches the host.
+            }
         }
 
         return RegistryKinds.NextStep(kind, used.Endpoint.DisplayName);
