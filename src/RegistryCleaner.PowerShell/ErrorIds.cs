@@ -59,6 +59,9 @@ internal static class ErrorIds
     /// <summary>-Registry (or registry.url) is not a host[:port] or an http(s) URL without a path.</summary>
     public const string RegistryUrlInvalid = "RegistryUrlInvalid";
 
+    /// <summary>registry.kind is not auto, distribution, harbor, ecr, acr or gar.</summary>
+    public const string RegistryKindInvalid = "RegistryKindInvalid";
+
     /// <summary>The registry refused the credentials (401/403).</summary>
     public const string RegistryCredentialsRefused = "RegistryCredentialsRefused";
 
@@ -126,6 +129,9 @@ internal static class ErrorIds
 
     /// <summary>A manifest's DELETE failed; the run goes on.</summary>
     public const string RegistryManifestDeleteFailed = "RegistryManifestDeleteFailed";
+
+    /// <summary>The registry refused a delete because the image or repository is locked (ACR deleteEnabled: false).</summary>
+    public const string RegistryImageLocked = "RegistryImageLocked";
 
     /// <summary>The tags of a deleted manifest could not be checked afterwards for tags that left with it.</summary>
     public const string RegistryTagCheckFailed = "RegistryTagCheckFailed";

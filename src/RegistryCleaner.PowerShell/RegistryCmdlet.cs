@@ -122,7 +122,24 @@ public abstract partial class RegistryCmdlet : RemoteCmdlet
             TokenRealmHosts = this.Configuration.GetList(ConfigSchema.RegistryTokenRealmHosts),
             Timeout = this.EffectiveTimeout,
             MaxConcurrency = this.EffectiveThrottleLimit,
+            Kind = this.ResolveRegistryKind(),
+            RefreshCredential = RegistryCredentialChain.RefreshFor(credential, endpoint),
         });
+    }
+
+    /// <summary>Reads registry.kind; stops the command when it is not one of the kinds.</summary>
+    /// <returns>The configured kind, or <see langword="null"/> for auto.</returns>
+    protected RegistryKind? ResolveRegistryKind()
+    {
+        string? value = this.Configuration.GetString(ConfigSchema.RegistryKind);
+        try
+        {
+            return RegistryKinds.ParseSetting(value);
+        }
+        catch (FormatException ex)
+        {
+            throw this.Terminate(new FormatException($"{ex.Message} Set registry.kind in config.yaml to one of them, or to auto.", ex), ErrorIds.RegistryKindInvalid, ErrorCategory.InvalidArgument, value);
+        }
     }
 
     /// <summary>Resolves the registry credential on the pipeline thread, writing why sources were skipped as verbose text.</summary>

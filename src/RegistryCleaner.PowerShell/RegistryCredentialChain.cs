@@ -37,6 +37,18 @@ internal static class RegistryCredentialChain
     /// <summary>The source name of an anonymous attempt.</summary>
     public const string Anonymous = "anonymous";
 
+    /// <summary>
+    /// Gets how to ask a credential's source once more when the registry refuses it: credential helpers hand out
+    /// short-lived tokens (ECR's last 12 hours), so a long run asks the helper again; other sources give the same secret.
+    /// </summary>
+    /// <param name="credential">The credential in use.</param>
+    /// <param name="endpoint">The registry.</param>
+    /// <returns>The question, or <see langword="null"/> when its source is not a helper.</returns>
+    public static Func<CancellationToken, Task<RegistryCredential?>>? RefreshFor(RegistryCredential? credential, RegistryEndpoint endpoint) =>
+        credential is not null && (credential.Source.StartsWith("credHelpers ", StringComparison.Ordinal) || credential.Source.StartsWith("credsStore ", StringComparison.Ordinal))
+            ? token => RegistryCredentialStores.ResolveAsync(endpoint, new CredentialStoreLookup(), token)
+            : null;
+
     /// <summary>The longest a pull secret the user did not name may take to read: it is only a fallback.</summary>
     private static readonly TimeSpan ConfiguredSecretTimeout = TimeSpan.FromSeconds(10);
 

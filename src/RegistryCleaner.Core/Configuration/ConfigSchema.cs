@@ -73,6 +73,9 @@ public static class ConfigSchema
     /// <summary>The key naming other hosts whose token service may receive the registry credentials.</summary>
     public const string RegistryTokenRealmHosts = "registry.token_realm_hosts";
 
+    /// <summary>The key naming what software serves the registry: auto, distribution, harbor, ecr, acr or gar.</summary>
+    public const string RegistryKind = "registry.kind";
+
     /// <summary>The key holding the Domino platform namespace.</summary>
     public const string PlatformNamespace = "kubernetes.platform_namespace";
 
@@ -167,6 +170,7 @@ public static class ConfigSchema
         new(RegistrySkipCertificateCheck, ConfigValueKind.Boolean, false, null, "Skip TLS certificate verification (as -SkipCertificateCheck). Only for registries with self-signed certificates."),
         new(RegistryAliases, ConfigValueKind.StringList, Array.Empty<string>(), null, "Other host names of the same registry (service FQDN, IP, node port), used with -StrictHost."),
         new(RegistryTokenRealmHosts, ConfigValueKind.StringList, Array.Empty<string>(), null, "Hosts, besides the registry's own site (same host, or same domain such as auth.docker.io for registry-1.docker.io), whose token service (the realm of a Bearer challenge) may receive the registry credentials. Any port of a listed host is allowed; an HTTPS registry's token service must still be https."),
+        new(RegistryKind, ConfigValueKind.String, "auto", null, "What serves the registry: auto (told from its answers: its authentication challenge, error codes and Harbor's API; its host name only as a last hint), distribution, harbor, ecr, acr or gar. Decides what Remove-UnusedImage says to do next (garbage collection for distribution and Harbor, nothing for ECR, ACR and GAR) and names the fix when a cloud registry refuses a delete."),
         new(PlatformNamespace, ConfigValueKind.String, "domino-platform", "PLATFORM_NAMESPACE", "Namespace of Domino's platform services (registry, MongoDB)."),
         new(ComputeNamespace, ConfigValueKind.String, "domino-compute", "COMPUTE_NAMESPACE", "Namespace of Domino's runs and model pods."),
         new(PodPrefixes, ConfigValueKind.StringList, new[] { "model-", "run-" }, null, "Pod name prefixes Get-WorkloadImage -PodPrefix reports by default when asked; never narrows what is protected."),

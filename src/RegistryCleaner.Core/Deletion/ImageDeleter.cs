@@ -38,6 +38,7 @@ public sealed class ImageDeleter
 {
     private readonly RegistryClient client;
     private readonly DeletionJournal journal;
+    private readonly RegistryDeleteOrder order;
 
     // Tells this run's journal lines from another run's sharing the file (see ClaimedElsewhere).
     private readonly string run = Guid.NewGuid().ToString("N");
@@ -54,6 +55,7 @@ public sealed class ImageDeleter
         ArgumentNullException.ThrowIfNull(journal);
         this.client = client;
         this.journal = journal;
+        this.order = new RegistryDeleteOrder(client);
     }
 
     /// <summary>
@@ -566,6 +568,9 @@ public sealed class ImageDeleter
         try
         {
             answer = await send().ConfigureAwait(false);
+
+            // Registries beyond distribution refuse some orders (tags before digest, index before child): follow theirs once.
+            answer = await this.order.FollowAsync(answer, repository, digest, parent, delete.Tags, delete.TagsBefore, delete.Content, send).ConfigureAwait(false);
         }
         catch (RegistryAuthenticationException ex)
         {
@@ -586,7 +591,8 @@ public sealed class ImageDeleter
             ManifestDeleteOutcome.NotFound => new(DeletionStatus.NotFound, answer.Message),
 
             // 405 (and 400 for a tag alone) refuse that way of deleting outright: nothing happened.
-            ManifestDeleteOutcome.Unsupported => new(DeletionStatus.Failed, answer.Message),
+            ManifestDeleteOutcome.Unsupported or ManifestDeleteOutcome.Refused => new(DeletionStatus.Failed, answer.Message),
+            ManifestDeleteOutcome.Kept => new(DeletionStatus.Skipped, answer.Message),
             _ => await recheck(answer.Message).ConfigureAwait(false),
         };
         DeletionStatus status = verdict.Status;

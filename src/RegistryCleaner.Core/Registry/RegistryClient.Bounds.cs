@@ -5,75 +5,12 @@ namespace RegistryCleaner.Registry;
 
 /// <content>
 /// Bounds on what a registry can make the client read: every answer is read within a byte limit inside its attempt
-/// (so a body that breaks off is retried like before), listings stop at a page, item and time budget, and blobs are
-/// read up to their descriptor's size and checked against their digest.
+/// (<see cref="RegistryTransport"/>), listings stop at a page, item and time budget, and blobs are read up to their
+/// descriptor's size and checked against their digest.
 /// </content>
 public sealed partial class RegistryClient
 {
-    /// <summary>Sends one attempt and reads its body within the attempt's timeout and <paramref name="limit"/>.</summary>
-    /// <remarks>
-    /// A success body over the limit is a <see cref="RegistryLimitException"/> (never retried); an error body is cut
-    /// at <see cref="BoundedContent.MaxErrorBytes"/> (only its detail is lost). <see cref="HttpCompletionOption.ResponseHeadersRead"/>
-    /// leaves the body to the caller (blob streaming, which bounds it itself).
-    /// </remarks>
-    private async Task<HttpResponseMessage> SendAttemptAsync(HttpRequestMessage request, HttpCompletionOption completion, ResponseLimit? limit, CancellationToken cancellationToken)
-    {
-        if (completion == HttpCompletionOption.ResponseHeadersRead)
-        {
-            return await this.http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
-        }
-
-        // The request timeout covers headers and body, as HttpClient's own buffering did.
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        attempt.CancelAfter(this.options.Timeout);
-        HttpResponseMessage response = await this.http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attempt.Token).ConfigureAwait(false);
-        if (request.Method == HttpMethod.Head)
-        {
-            // No body; Content-Length is the size of what a GET would send.
-            return response;
-        }
-
-        try
-        {
-            if (response.IsSuccessStatusCode)
-            {
-                limit ??= new ResponseLimit(this.options.MaxManifestBytes, nameof(RegistryClientOptions.MaxManifestBytes), $"its answer to {request.Method} {request.RequestUri}");
-                byte[] body = await BoundedContent.ReadAsync(response.Content, limit.Bytes, attempt.Token).ConfigureAwait(false)
-                    ?? throw this.OverLimit(limit, response.Content.Headers.ContentLength);
-                BoundedContent.Replace(response, body);
-            }
-            else
-            {
-                BoundedContent.Replace(response, await BoundedContent.ReadPrefixAsync(response.Content, BoundedContent.MaxErrorBytes, attempt.Token).ConfigureAwait(false));
-            }
-
-            return response;
-        }
-        catch (Exception ex)
-        {
-            response.Dispose();
-            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                // The attempt's timeout: the same exception HttpClient's timeout raises, so it is retried and reported alike.
-                throw new TaskCanceledException($"The answer did not arrive within {this.options.Timeout.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s.", ex);
-            }
-
-            if (ex is IOException)
-            {
-                // A body that broke off, as HttpClient's own buffering reports it: transient.
-                throw new HttpRequestException(HttpRequestError.ResponseEnded, "Error while copying content to a stream.", ex);
-            }
-
-            throw;
-        }
-    }
-
-    private RegistryLimitException OverLimit(ResponseLimit limit, long? announced) =>
-        new(
-            this.Name,
-            limit.Option,
-            $"Registry {this.Name} sent {limit.What} larger than {BoundedContent.Format(limit.Bytes)} ({limit.Option}{(limit.Option == nameof(RegistryClientOptions.MaxManifestBytes) ? ", distribution's own manifest limit" : string.Empty)})"
-            + (announced is long n && n > limit.Bytes ? string.Create(CultureInfo.InvariantCulture, $": it announced {n} bytes, so nothing was read.") : "; it was not read further."));
+    private RegistryLimitException OverLimit(ResponseLimit limit, long? announced) => RegistryTransport.OverLimit(this.Name, limit, announced);
 
     /// <summary>Checks a blob read within its descriptor's size against that size and its digest, before anyone uses it.</summary>
     private void VerifyBlob(string repository, string digest, long size, byte[] content)
@@ -111,12 +48,6 @@ public sealed partial class RegistryClient
                     : $"its content hashes to {computed}, not to the requested digest");
         }
     }
-
-    /// <summary>What an answer's body may hold, and how the error names it.</summary>
-    /// <param name="Bytes">The most bytes read.</param>
-    /// <param name="Option">The limit's name: its <see cref="RegistryClientOptions"/> property, or "descriptor size".</param>
-    /// <param name="What">What is read, for the message ("the manifest app:v1").</param>
-    private sealed record ResponseLimit(long Bytes, string Option, string What);
 
     /// <summary>
     /// The budget of one listing: pages, entries and time (<see cref="RegistryClientOptions.ListingDeadline"/>), so

@@ -10,6 +10,19 @@ public sealed class RegistryClientOptions
     public RegistryCredential? Credential { get; init; }
 
     /// <summary>
+    /// Gets a function that asks the credential's source again (a credential helper that hands out short-lived
+    /// tokens, such as ECR's 12-hour password). When the registry refuses the credential (401), it is called once per
+    /// refused credential and the request is sent once more with what it returns; <see langword="null"/> asks nothing.
+    /// </summary>
+    public Func<CancellationToken, Task<RegistryCredential?>>? RefreshCredential { get; init; }
+
+    /// <summary>
+    /// Gets what software serves the registry (<c>registry.kind</c>); <see langword="null"/> (<c>auto</c>) tells it
+    /// from the registry's answers (see <see cref="RegistryClient.DetectKindAsync"/>).
+    /// </summary>
+    public RegistryKind? Kind { get; init; }
+
+    /// <summary>
     /// Gets the hosts, besides the registry's own site, whose token service (bearer realm) may receive the credentials
     /// (<c>registry.token_realm_hosts</c>; see <see cref="TokenRealmPolicy"/>).
     /// </summary>
@@ -91,10 +104,35 @@ public enum ManifestDeleteOutcome
 
     /// <summary>The registry answered with another error.</summary>
     Failed,
+
+    /// <summary>
+    /// The registry refuses a delete by digest while tags point at the manifest (Google Artifact Registry's
+    /// <c>400 GOOGLE_MANIFEST_DANGLING_TAG</c>): nothing happened; the tags must go first.
+    /// </summary>
+    TagsFirst,
+
+    /// <summary>
+    /// The registry refuses because an image index still references the manifest (ECR's
+    /// <c>ImageReferencedByManifestList</c>, Artifact Registry's "is referenced by"): nothing happened; the index must go first.
+    /// </summary>
+    ReferencedByIndex,
+
+    /// <summary>
+    /// The registry refuses for a reason RegistryCleaner does not change (an Azure Container Registry lock,
+    /// <c>deleteEnabled: false</c>): nothing happened; the message names the registry's reason and the fix.
+    /// </summary>
+    Refused,
+
+    /// <summary>Not deleted because the registry showed it is still needed (another tag, an index): nothing changed.</summary>
+    Kept,
 }
 
 /// <summary>The result of a manifest <c>DELETE</c>.</summary>
 /// <param name="Outcome">What happened.</param>
 /// <param name="StatusCode">The HTTP status, when the registry answered.</param>
 /// <param name="Message">A sentence for the user, naming the registry and what to do.</param>
-public sealed record ManifestDeleteResult(ManifestDeleteOutcome Outcome, System.Net.HttpStatusCode? StatusCode, string Message);
+public sealed record ManifestDeleteResult(ManifestDeleteOutcome Outcome, System.Net.HttpStatusCode? StatusCode, string Message)
+{
+    /// <summary>Gets the error entries of the registry's answer (its codes), empty when it sent none or deleted.</summary>
+    public IReadOnlyList<RegistryError> Errors { get; init; } = [];
+}

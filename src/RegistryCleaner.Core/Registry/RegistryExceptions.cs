@@ -45,6 +45,9 @@ public class RegistryException : Exception
 
     /// <summary>Gets the HTTP status the registry answered with, when it answered.</summary>
     public HttpStatusCode? StatusCode { get; }
+
+    /// <summary>Gets the error entries of the registry's answer (its codes, messages and details); empty when it sent none.</summary>
+    public IReadOnlyList<RegistryError> Errors { get; init; } = [];
 }
 
 /// <summary>The registry refused the credentials (401) or denied access (403).</summary>

@@ -19,6 +19,7 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
     private readonly List<PlanTarget> targets = [];
     private readonly ChangeGate changes;
     private bool summaryWritten;
+    private RegistryClient? client;
 
     /// <summary>Initializes a new instance of the <see cref="RemoveUnusedImageCommand"/> class.</summary>
     public RemoveUnusedImageCommand() => this.changes = new ChangeGate(this, () => this.Force.IsPresent);
@@ -200,6 +201,7 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
 
         var journal = new DeletionJournal(this.ResolveJournalPath());
         var deleter = new ImageDeleter(planned.Client, journal) { PlannedTags = planned.PlannedTags };
+        this.client = planned.Client;
         this.OpenBackup(planned.Client);
         long freed = 0;
         int wouldDelete = 0;
@@ -356,7 +358,7 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
         this.WriteTyped(result, OutputTypeNames.ImageDeletion);
         if (result.Status == DeletionStatus.Failed)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, result));
+            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), DeleteRefusals.IsLockReason(result.Reason) ? ErrorIds.RegistryImageLocked : ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, result));
         }
     }
 
@@ -369,11 +371,49 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
         }
 
         string journalText = journal.HasRecords
-            ? $" Journal: {journal.Path}. Run the registry's garbage-collect with Invoke-RegistryGarbageCollection to free the space; until then Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back."
+            ? $" Journal: {journal.Path}. {this.NextStep()} Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back {(this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind) ? "while the registry still holds their layers" : "until then")}."
             : " Nothing was attempted, so no journal was written.";
         this.Tell(string.Create(
             CultureInfo.InvariantCulture,
             $"Deleted {counts.GetValueOrDefault(DeletionStatus.Deleted)} images, freeing {ByteCount.Format(freed)} ({freed} bytes) after garbage collection; skipped {counts.GetValueOrDefault(DeletionStatus.Skipped)}, not found {counts.GetValueOrDefault(DeletionStatus.NotFound)}, failed {counts.GetValueOrDefault(DeletionStatus.Failed)}.{journalText}"));
+    }
+
+    /// <summary>What the admin must do next for this kind of registry (registry.kind, else told from its answers).</summary>
+    private string NextStep()
+    {
+        RegistryClient? used = this.client;
+        if (used is null)
+        {
+            return RegistryKinds.NextStep(RegistryKind.Distribution, "the registry");
+        }
+
+        if (!used.Options.Kind.HasValue && !this.StopToken.IsCancellationRequested)
+        {
+            try
+            {
+                // Its challenge and Harbor's API, on top of the error codes the deletions met.
+                this.RunEngine((_, token) => used.DetectKindAsync(token));
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: the answers so far still tell.
+            }
+        }
+
+        RegistryKind kind = used.Kind;
+        if (!used.Options.Kind.HasValue)
+        {
+            try
+            {
+                this.WriteVerbose($"Registry {used.Endpoint.DisplayName} is {RegistryKinds.DisplayName(kind)} (registry.kind auto; set registry.kind to {RegistryKinds.SettingName(kind)} or another kind if that is wrong).");
+            }
+            catch (PipelineStoppedException)
+            {
+                // The run is ending (as in Tell): the summary with the next step still reaches the host.
+            }
+        }
+
+        return RegistryKinds.NextStep(kind, used.Endpoint.DisplayName);
     }
 
     /// <summary>

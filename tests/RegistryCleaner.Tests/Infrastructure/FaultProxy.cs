@@ -108,7 +108,7 @@ public sealed class Fault(string method, Regex path, FaultKind kind, int times, 
 /// the module meets rate limits, 503 bursts, dropped connections, slow and truncated answers exactly as over a network.
 /// Unmatched requests are forwarded unchanged (status, headers, body).
 /// </summary>
-public sealed class FaultProxy : IAsyncDisposable, IDisposable
+public sealed partial class FaultProxy : IAsyncDisposable, IDisposable
 {
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase) { "Connection", "Keep-Alive", "Transfer-Encoding", "Host", "Content-Length" };
     private readonly ConcurrentQueue<Fault> faults = new();
@@ -178,7 +178,13 @@ public sealed class FaultProxy : IAsyncDisposable, IDisposable
     {
         HttpRequest request = context.Request;
         this.Requests.AddOrUpdate($"{request.Method} {request.Path}", 1, static (_, n) => n + 1);
+        await this.RunHooksAsync(request).ConfigureAwait(false);
         Fault? fault = this.faults.FirstOrDefault(f => f.TryFire(request));
+        if (fault is null && await this.TryAnswerAsCloudAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (fault is null && this.oci11Storage is not null && await this.TryAnswerOci11Async(context).ConfigureAwait(false))
         {
             return;

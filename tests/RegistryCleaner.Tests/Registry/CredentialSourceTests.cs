@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using RegistryCleaner.Registry;
 using RegistryCleaner.Tests.Faults;
 using RegistryCleaner.Tests.Infrastructure;
@@ -247,6 +248,40 @@ public sealed class CredentialSourceTests : IAsyncLifetime
         Assert.Contains("credentials from auth.json auths", session.Text, StringComparison.Ordinal);
         Assert.True(session.Count("TAG v") >= 6, session.ToString());
         Assert.Contains("docker-credential-nosuchhelper is not on PATH; skipped", session.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_helper_token_that_expired_mid_run_is_asked_for_once_more_and_one_still_refused_says_so()
+    {
+        // The helper rotates as ECR's does every 12 hours: it answers secret.txt, then next.txt takes its place.
+        string bin = this.Helpers(failing: false);
+        this.Script(Path.Combine(bin, "docker-credential-test"), $$"""
+            #!/bin/sh
+            input=$(cat)
+            printf '%s\n--\n' "$input" >> '{{bin}}/stdin.log'
+            printf '{"ServerURL":"%s","Username":"{{User}}","Secret":"%s"}\n' "$input" "$(cat '{{bin}}/secret.txt')"
+            if [ -f '{{bin}}/next.txt' ]; then mv '{{bin}}/next.txt' '{{bin}}/secret.txt'; fi
+            """);
+        File.WriteAllText(Path.Combine(bin, "secret.txt"), Wrong);
+        File.WriteAllText(Path.Combine(bin, "next.txt"), Right);
+        this.DockerConfig("rotating", new { credHelpers = new Dictionary<string, string> { [this.host] = "test" } });
+        this.Write("config-empty.yaml", "registry:\n  url: docker-registry:5000\n");
+
+        UserSession session = this.Shell(bin).Run($$"""
+            $env:DOCKER_CONFIG = '{{this.folder}}/rotating'
+            'found=' + @(Get-RegistryImage -Registry {{this.registry.Server.Registry}} -Repository app/web -ConfigPath '{{this.folder}}/config-empty.yaml' | ForEach-Object { 'TAG ' + $_.Tag }) -join ' | '
+            Set-Content -LiteralPath '{{bin}}/secret.txt' -Value '{{Wrong}}' -NoNewline
+            Get-RegistryImage -Registry {{this.registry.Server.Registry}} -Repository app/web -ConfigPath '{{this.folder}}/config-empty.yaml'
+            """);
+
+        Assert.Contains("found=TAG v1 TAG v2 TAG v3", session.Text, StringComparison.Ordinal);
+        Assert.Equal(4, Regex.Matches(File.ReadAllText(Path.Combine(bin, "stdin.log")), "^--$", RegexOptions.Multiline).Count);
+        UserError refused = Assert.Single(session.Errors);
+        Assert.StartsWith("RegistryCredentialsRefused", refused.ErrorId, StringComparison.Ordinal);
+        Assert.Contains("the credentials from credHelpers 'test' were refused (401, user 'alice')", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Asked credHelpers 'test' once more for a fresh credential: it gave the same one", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Wrong, session.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Right, session.Output, StringComparison.Ordinal);
     }
 
     private static string Basic(string password) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{password}"));
