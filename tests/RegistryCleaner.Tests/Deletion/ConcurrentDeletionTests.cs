@@ -26,10 +26,10 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
     {
         const string Repo = "concurrent/many";
         using var pusher = new ImagePusher(registry.BaseAddress);
-        var images = new List<PushedImage>();
+        var images = new List<(string Tag, PushedImage Image)>();
         for (int i = 0; i < 24; i++)
         {
-            images.Add(await pusher.PushImageAsync(Repo, $"t-{i:00}", [ImagePusher.Layer(1100 + i, 100)]));
+            images.Add(($"t-{i:00}", await pusher.PushImageAsync(Repo, $"t-{i:00}", [ImagePusher.Layer(1100 + i, 100)])));
         }
 
         PushedImage kept = await pusher.PushImageAsync(Repo, "keep", [ImagePusher.Layer(1199, 100)]);
@@ -37,7 +37,7 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
         proxy.Add("DELETE", "/manifests/", FaultKind.Slow, times: -1, delay: TimeSpan.FromMilliseconds(200));
         using var client = new RegistryClient(RegistryEndpoint.Parse(proxy.BaseAddress.ToString()), new RegistryClientOptions { MaxConcurrency = 8 });
         var journal = new DeletionJournal(Path.Combine(this.folder, "many.jsonl"));
-        var planned = images.ToDictionary(i => i.Tag!, i => i.Digest);
+        var planned = images.ToDictionary(i => i.Tag, i => i.Image.Digest);
         planned["keep"] = kept.Digest;
         var deleter = new ImageDeleter(client, journal)
         {
@@ -47,12 +47,12 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
         string name = client.Endpoint.DisplayName;
 
         using var slots = new SemaphoreSlim(8);
-        ManifestDeletion[] results = await Task.WhenAll(images.Select(async image =>
+        ManifestDeletion[] results = await Task.WhenAll(images.Select(async item =>
         {
             await slots.WaitAsync();
             try
             {
-                return await deleter.DeleteAsync([DeletionEngineTests.Candidate(name, Repo, image.Tag, image.Digest, 10)], CancellationToken.None);
+                return await deleter.DeleteAsync([DeletionEngineTests.Candidate(name, Repo, item.Tag, item.Image.Digest, 10)], CancellationToken.None);
             }
             finally
             {
@@ -70,12 +70,12 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
         Assert.True(deleter.TagListings < images.Count, $"{deleter.TagListings} listings for {images.Count} DELETEs");
 
         IReadOnlyList<JournalRecord> records = DeletionJournal.Read(journal.Path);
-        foreach (PushedImage image in images)
+        foreach ((string tag, PushedImage image) in images)
         {
             int attempt = records.ToList().FindIndex(r => r.Kind == JournalRecord.AttemptKind && r.Digest == image.Digest);
             int outcome = records.ToList().FindIndex(r => r.Kind == JournalRecord.OutcomeKind && r.Digest == image.Digest);
-            Assert.True(attempt >= 0 && outcome > attempt, $"{image.Tag}: attempt line {attempt}, outcome line {outcome}");
-            Assert.Equal([image.Tag!], records[outcome].RemovedTags!);
+            Assert.True(attempt >= 0 && outcome > attempt, $"{tag}: attempt line {attempt}, outcome line {outcome}");
+            Assert.Equal([tag], records[outcome].RemovedTags!);
         }
     }
 
@@ -165,10 +165,10 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
     {
         const string Repo = "concurrent/cmdlet";
         using var pusher = new ImagePusher(registry.BaseAddress);
-        var images = new List<PushedImage>();
+        var images = new Dictionary<string, PushedImage>();
         for (int i = 0; i < 12; i++)
         {
-            images.Add(await pusher.PushImageAsync(Repo, $"old-{i:00}", [ImagePusher.Layer(1400 + i, 100)]));
+            images[$"old-{i:00}"] = await pusher.PushImageAsync(Repo, $"old-{i:00}", [ImagePusher.Layer(1400 + i, 100)]);
         }
 
         await using FaultProxy proxy = FaultProxy.Start(registry.BaseAddress);
@@ -184,7 +184,7 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
 
         // Eight DELETEs are held: the pool is full, so the other four are not even re-checked yet.
         Assert.Equal(8, held.Hits);
-        PushedImage waiting = images.First(i => !proxy.Requests.ContainsKey($"DELETE /v2/{Repo}/manifests/{i.Digest}"));
+        (string waitingTag, PushedImage waiting) = images.First(i => !proxy.Requests.ContainsKey($"DELETE /v2/{Repo}/manifests/{i.Value.Digest}"));
         await pusher.TagAsync(waiting, "fresh");
         PowerShellResult result = run.Wait();
 
@@ -192,11 +192,11 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
         Assert.Empty(result.Errors);
         Assert.Equal(12, result.Output.Count);
         System.Management.Automation.PSObject skipped = Assert.Single(result.Output, o => o.Properties["Status"].Value.ToString() != "Deleted");
-        Assert.Equal((waiting.Tag, "Skipped"), ((string)skipped.Properties["Tag"].Value, skipped.Properties["Status"].Value.ToString()!));
+        Assert.Equal((waitingTag, "Skipped"), ((string)skipped.Properties["Tag"].Value, skipped.Properties["Status"].Value.ToString()!));
         Assert.Contains("tag fresh now points at the same manifest", (string)skipped.Properties["Reason"].Value, StringComparison.Ordinal);
 
         using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
         Assert.Equal(waiting.Digest, await client.HeadManifestAsync(Repo, "fresh", CancellationToken.None));
-        Assert.Equal(["fresh", waiting.Tag!], (await client.ListTagsAsync(Repo, 1000, CancellationToken.None)).Order(StringComparer.Ordinal));
+        Assert.Equal(["fresh", waitingTag], (await client.ListTagsAsync(Repo, 1000, CancellationToken.None)).Order(StringComparer.Ordinal));
     }
 }
