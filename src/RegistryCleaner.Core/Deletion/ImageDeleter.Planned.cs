@@ -38,6 +38,8 @@ public sealed partial class ImageDeleter
             return await this.UntagAsync(candidates, cancellationToken).ConfigureAwait(false);
         }
 
+        // The listing the check needs may start while the planned tags are re-read.
+        long moment = this.Watch(repository).Now();
         var results = new ImageDeletionResult?[candidates.Count];
         var stillPointing = new List<int>();
         try
@@ -95,7 +97,7 @@ public sealed partial class ImageDeleter
 
         try
         {
-            return await this.DeleteCheckedAsync(candidates, results, stillPointing, cancellationToken).ConfigureAwait(false);
+            return await this.DeleteCheckedAsync(candidates, results, stillPointing, moment, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -108,16 +110,20 @@ public sealed partial class ImageDeleter
 
     /// <summary>Deletes the manifest whose planned tags were just re-checked, unless another tag now points at it.</summary>
     private async Task<ManifestDeletion> DeleteCheckedAsync(
-        IReadOnlyList<DeletionCandidate> candidates, ImageDeletionResult?[] results, List<int> stillPointing, CancellationToken cancellationToken)
+        IReadOnlyList<DeletionCandidate> candidates, ImageDeletionResult?[] results, List<int> stillPointing, long moment, CancellationToken cancellationToken)
     {
         string repository = candidates[0].Repository;
         string digest = candidates[0].Digest;
         long plannedBytes = ByteTotal.Sum(candidates.Select(c => c.ReclaimableBytes));
         string? otherTag;
         var deleting = new HashSet<string>(stillPointing.Select(i => candidates[i].Tag).OfType<string>(), StringComparer.Ordinal);
+
+        // The bytes for the journal are read while the check waits for its listing.
+        Task<ManifestContent> content = this.client.GetManifestAsync(repository, digest, cancellationToken);
+        _ = content.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         try
         {
-            otherTag = await this.FindOtherTagOnAsync(repository, digest, deleting, null, cancellationToken).ConfigureAwait(false);
+            otherTag = await this.FindOtherTagOnAsync(repository, digest, deleting, moment, cancellationToken).ConfigureAwait(false);
         }
         catch (RegistryException ex)
         {
@@ -135,7 +141,7 @@ public sealed partial class ImageDeleter
         }
 
         string[] tags = stillPointing.Select(i => candidates[i].Tag).OfType<string>().ToArray();
-        ManifestStep step = await this.DeleteManifestAsync(repository, digest, tags, null, cancellationToken).ConfigureAwait(false);
+        ManifestStep step = await this.DeleteManifestAsync(repository, digest, tags, null, cancellationToken, content).ConfigureAwait(false);
         (DeletionStatus status, string message) = (step.Status, step.Message);
         bool stays = step.PutBack.Count > 0;
         DeletionCandidate carrier = candidates[stillPointing[0]];

@@ -148,13 +148,13 @@ public sealed partial class ImageDeleter
     private string Registry => this.client.Endpoint.DisplayName;
 
     private async Task<ManifestStep> DeleteManifestAsync(
-        string repository, string digest, IReadOnlyList<string> tags, string? parent, CancellationToken cancellationToken)
+        string repository, string digest, IReadOnlyList<string> tags, string? parent, CancellationToken cancellationToken, Task<ManifestContent>? read = null)
     {
         ManifestContent content;
         try
         {
             // GET by digest verifies the bytes hash to the digest, so the journal holds exactly what was stored.
-            content = await this.client.GetManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+            content = await (read ?? this.client.GetManifestAsync(repository, digest, cancellationToken)).ConfigureAwait(false);
         }
         catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
