@@ -105,10 +105,13 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
             await Task.Delay(20);
         }
 
-        // A rollback of keep onto a's image while both DELETEs are on their way: a's DELETE takes it.
+        // A rollback of keep onto a's image while both DELETEs are on their way: a's DELETE takes it. The listings
+        // after them are held until both DELETEs have reached the registry, so no listing tells them apart.
         Assert.True(proxy.Requests.ContainsKey(deleteA) && proxy.Requests.ContainsKey(deleteB), "the DELETEs never came");
+        Fault heldListings = proxy.Add("GET", $"^/v2/{Regex.Escape(Repo)}/tags/list", FaultKind.Slow, times: -1, delay: TimeSpan.FromSeconds(4));
         await pusher.TagAsync(a, "keep");
         ManifestDeletion[] results = await Task.WhenAll(first, second);
+        heldListings.Disable();
 
         Assert.All(results, r => Assert.Equal(DeletionStatus.Deleted, Assert.Single(r.Images).Status));
         Assert.All(results, r => Assert.Empty(r.TagsPutBack));
