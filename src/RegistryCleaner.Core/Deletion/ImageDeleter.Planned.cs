@@ -38,8 +38,12 @@ public sealed partial class ImageDeleter
             return await this.UntagAsync(candidates, cancellationToken).ConfigureAwait(false);
         }
 
-        // The listing the check needs may start while the planned tags are re-read.
-        long moment = this.Watch(repository).Now();
+        // The listing the check needs, and the bytes for the journal, are read while the planned tags are re-read.
+        TagWatch watch = this.Watch(repository);
+        Task listed = watch.WaitListingAfterAsync(watch.Now(), cancellationToken);
+        _ = listed.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        Task<ManifestContent> content = this.client.GetManifestAsync(repository, digest, cancellationToken);
+        _ = content.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var results = new ImageDeletionResult?[candidates.Count];
         var stillPointing = new List<int>();
         try
@@ -88,16 +92,17 @@ public sealed partial class ImageDeleter
             return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
         }
 
-        TagWatch watch = this.Watch(repository);
         bool serial = watch.Serial;
         if (serial)
         {
+            // One DELETE at a time in this repository: the check needs a listing taken after the one before finished.
             await watch.SerialGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            listed = watch.WaitListingAfterAsync(watch.Now(), cancellationToken);
         }
 
         try
         {
-            return await this.DeleteCheckedAsync(candidates, results, stillPointing, moment, cancellationToken).ConfigureAwait(false);
+            return await this.DeleteCheckedAsync(candidates, results, stillPointing, listed, content, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -110,20 +115,17 @@ public sealed partial class ImageDeleter
 
     /// <summary>Deletes the manifest whose planned tags were just re-checked, unless another tag now points at it.</summary>
     private async Task<ManifestDeletion> DeleteCheckedAsync(
-        IReadOnlyList<DeletionCandidate> candidates, ImageDeletionResult?[] results, List<int> stillPointing, long moment, CancellationToken cancellationToken)
+        IReadOnlyList<DeletionCandidate> candidates, ImageDeletionResult?[] results, List<int> stillPointing, Task listed, Task<ManifestContent> content, CancellationToken cancellationToken)
     {
         string repository = candidates[0].Repository;
         string digest = candidates[0].Digest;
         long plannedBytes = ByteTotal.Sum(candidates.Select(c => c.ReclaimableBytes));
         string? otherTag;
         var deleting = new HashSet<string>(stillPointing.Select(i => candidates[i].Tag).OfType<string>(), StringComparer.Ordinal);
-
-        // The bytes for the journal are read while the check waits for its listing.
-        Task<ManifestContent> content = this.client.GetManifestAsync(repository, digest, cancellationToken);
-        _ = content.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         try
         {
-            otherTag = await this.FindOtherTagOnAsync(repository, digest, deleting, moment, cancellationToken).ConfigureAwait(false);
+            await listed.ConfigureAwait(false);
+            otherTag = this.Watch(repository).OtherTagOn(digest, deleting);
         }
         catch (RegistryException ex)
         {
