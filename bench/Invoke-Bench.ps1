@@ -17,7 +17,9 @@
       - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
         delete-all: every manifest DELETE by digest once, 16 connections); `skopeo delete` per tag, 4 at a time (the
         Python tool's approach, on the first -SkopeoDeleteSample tags, as a rate); Remove-UnusedImage -InUse @()
-        -MongoUsage:$false -Confirm:$false over every tag, in a fresh pwsh with its peak working set;
+        -MongoUsage:$false -Confirm:$false over every tag, in a fresh pwsh with its peak working set. Deletion rows
+        run only up to -DeletionMaxTags (10,000): distribution's DELETE walks every tag of the repository, so deleting
+        every tag grows with the square of the tags (100,000 would take many hours per contender);
       - how time and peak memory grow from one size to the next (factor per 10x tags).
     Then, once per run: Get-WorkloadImage against `kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json` on a
     Kubernetes stand-in with 20,000 pods and 4,000 controllers (distinct image count checked independently); the planner
@@ -33,6 +35,7 @@ param(
     [int] $Controllers = 4000,
     [int] $SkopeoSample = 200,
     [int] $SkopeoDeleteSample = 300,
+    [int] $DeletionMaxTags = 10000,
     [int] $Runs = 100000,
     [int] $Workspaces = 10000
 )
@@ -260,6 +263,11 @@ try {
         }
 
         # Deletion of every tag, each contender on its own identical copy of the same storage.
+        $row.deletion = $null
+        if ($size -gt $DeletionMaxTags) {
+            Write-Host "Not measuring deletion at $size tags: distribution's DELETE walks every tag of the repository, so deleting every tag grows with the square of the tags and would take many hours here (the limit is -DeletionMaxTags $DeletionMaxTags)." -ForegroundColor Yellow
+        }
+        else {
         $row.deletion = [ordered]@{}
         Invoke-OnCopy $template "bare-delete-$size" {
             param($lab)
@@ -300,6 +308,7 @@ try {
                 peakWorkingSetMB = $remove.PeakWorkingSetMB
             }
         }
+        }
         $results.sizes.Add($row)
         # Written after every size, so a run stopped part way still leaves the sizes it finished.
         $results.complete = $false
@@ -318,11 +327,17 @@ try {
                 peakMemory = Get-Growth $a.inventory[$name].peakWorkingSetMB $b.inventory[$name].peakWorkingSetMB $a.tags $b.tags
             }
         }
-        $results.growthPer10xTags['Remove-UnusedImage'] = [ordered]@{
-            time = Get-Growth $a.deletion.registryCleaner.seconds $b.deletion.registryCleaner.seconds $a.tags $b.tags
-            peakMemory = Get-Growth $a.deletion.registryCleaner.peakWorkingSetMB $b.deletion.registryCleaner.peakWorkingSetMB $a.tags $b.tags
+        # Deletion grows from the smallest size to the largest it was measured at.
+        $d = @($results.sizes | Where-Object { $_.deletion })
+        if ($d.Count -gt 1) {
+            $da = $d[0]; $db = $d[-1]
+            $results.growthPer10xTags['Remove-UnusedImage'] = [ordered]@{
+                from = $da.tags; to = $db.tags
+                time = Get-Growth $da.deletion.registryCleaner.seconds $db.deletion.registryCleaner.seconds $da.tags $db.tags
+                peakMemory = Get-Growth $da.deletion.registryCleaner.peakWorkingSetMB $db.deletion.registryCleaner.peakWorkingSetMB $da.tags $db.tags
+            }
+            $results.growthPer10xTags['bare DELETE time'] = Get-Growth $da.deletion.bare.seconds $db.deletion.bare.seconds $da.tags $db.tags
         }
-        $results.growthPer10xTags['bare DELETE time'] = Get-Growth $a.deletion.bare.seconds $b.deletion.bare.seconds $a.tags $b.tags
     }
 
     Write-Host 'Measuring the planner alone on 100,000 synthetic tags...' -ForegroundColor Cyan
@@ -373,10 +388,11 @@ function Format-Row([string] $Name, [scriptblock] $Cell, [string] $Growth) {
     "| $Name | $cells |$g"
 }
 function Format-Growth([string] $Name) {
-    if ($s.Count -lt 2) { return '' }
+    if ($s.Count -lt 2 -or -not $results.growthPer10xTags.Contains($Name)) { return '' }
     $g = $results.growthPer10xTags[$Name]
     "time x$($g.time), peak x$($g.peakMemory)"
 }
+$notRun = "not run (deletion is measured up to $(Format-Count $DeletionMaxTags) tags: it grows with the square of the tags on distribution)"
 $table = @(
     "| measurement | $sizeHeader |$growthHeader"
     "|---|$(($s | ForEach-Object { '---' }) -join '|')|$(if ($s.Count -gt 1) { '---|' })"
@@ -387,9 +403,9 @@ $table = @(
     Format-Row 'Get-RegistryImage, later reads' { $i = $_.inventory['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryImage')
     Format-Row 'Get-RegistryLayer' { $i = $_.inventory['Get-RegistryLayer']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryLayer')
     Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-UnusedImage')
-    Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } $(if ($s.Count -gt 1) { "time x$($results.growthPer10xTags['bare DELETE time'])" })
-    Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } ''
-    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16' { $d = $_.deletion.registryCleaner; "$($d.tagsPerSecond) tags/s ($($d.seconds) s), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo, $($d.peakWorkingSetMB) MB peak" } (Format-Growth 'Remove-UnusedImage')
+    Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { if (-not $_.deletion) { $notRun } else { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } } $(if ($s.Count -gt 1 -and $results.growthPer10xTags.Contains('bare DELETE time')) { "time x$($results.growthPer10xTags['bare DELETE time'])" })
+    Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { if (-not $_.deletion) { $notRun } else { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } } ''
+    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16' { if (-not $_.deletion) { $notRun } else { $d = $_.deletion.registryCleaner; "$($d.tagsPerSecond) tags/s ($($d.seconds) s), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo, $($d.peakWorkingSetMB) MB peak" } } (Format-Growth 'Remove-UnusedImage')
 )
 $once = @(
     "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) |"

@@ -126,6 +126,14 @@ public sealed class DeletionJournal
 
     private readonly object gate = new();
     private readonly SortedSet<int> unreadableLines = [];
+    private readonly SemaphoreSlim writer = new(1, 1);
+    private readonly Queue<PendingLine> queue = new();
+
+    // The records of the file as far as this instance has read or written it, without their manifests, so a line's
+    // decision never re-reads the file: only lines other runs appended since are read.
+    private readonly List<JournalRecord> known = [];
+    private long parsedLength = -1;
+    private int knownLines;
 
     /// <summary>Initializes a journal at <paramref name="path"/>; nothing is created until the first record.</summary>
     /// <param name="path">The full path of the .jsonl file.</param>
@@ -246,62 +254,181 @@ public sealed class DeletionJournal
 
     private async Task<JournalRecord> AppendLineAsync(Func<IReadOnlyList<JournalRecord>, JournalRecord>? decide, JournalRecord record, CancellationToken cancellationToken)
     {
-        for (int attempt = 0; ; attempt++)
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingLine(record, decide);
+        lock (this.gate)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            this.queue.Enqueue(pending);
+        }
+
+        // Once queued the line is written whatever the token says: a caller never abandons a line it asked for. Whoever
+        // holds the writer writes every line queued by then in one write and one flush, so DELETEs running at once share
+        // the wait for the disk instead of queueing for it one line each.
+        while (!pending.Done.Task.IsCompleted)
+        {
+            await this.writer.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
-                lock (this.gate)
+                if (!pending.Done.Task.IsCompleted)
                 {
-                    // The exclusive open (flock on Unix, a sharing lock on Windows) is held only for this one line, so
-                    // concurrent runs append whole lines one after another.
-                    using FileStream stream = JournalFile.OpenForAppend(this.Path);
-                    byte[] existing;
-                    if (decide is not null)
-                    {
-                        existing = new byte[stream.Length];
-                        stream.ReadExactly(existing);
-                    }
-                    else
-                    {
-                        existing = new byte[Math.Min(1, stream.Length)];
-                        stream.Seek(-existing.Length, SeekOrigin.End);
-                        stream.ReadExactly(existing);
-                    }
-
-                    JournalRecord decided = record;
-                    if (decide is not null)
-                    {
-                        JournalContents contents = Parse(Encoding.UTF8.GetString(existing).Split('\n'), this.Path);
-                        this.unreadableLines.UnionWith(contents.UnreadableLines);
-                        decided = decide(contents.Records);
-                    }
-
-                    // A torn last line gets its newline first, so it stays a line of its own and ours parses.
-                    bool torn = existing.Length > 0 && existing[^1] != (byte)'\n';
-                    if (torn && decide is null)
-                    {
-                        // Rare (once after a crash): read it all to name the torn line in the warning.
-                        byte[] all = new byte[stream.Length];
-                        stream.Seek(0, SeekOrigin.Begin);
-                        stream.ReadExactly(all);
-                        this.unreadableLines.UnionWith(Parse(Encoding.UTF8.GetString(all).Split('\n'), this.Path).UnreadableLines);
-                    }
-
-                    byte[] line = Encoding.UTF8.GetBytes((torn ? "\n" : string.Empty) + JsonSerializer.Serialize(decided, SerializerOptions) + "\n");
-                    stream.Seek(0, SeekOrigin.End);
-                    stream.Write(line, 0, line.Length);
-                    stream.Flush(flushToDisk: true);
-                    this.HasRecords = true;
-                    return decided;
+                    await this.WriteQueuedAsync().ConfigureAwait(false);
                 }
             }
-            catch (IOException ex) when (ex is not UnsafeJournalPathException && attempt < 200 && File.Exists(this.Path))
+            finally
             {
-                // Another run holds the file for its line: wait briefly and try again.
-                await Task.Delay(10 + Random.Shared.Next(20), cancellationToken).ConfigureAwait(false);
+                this.writer.Release();
             }
         }
+
+        return await pending.Done.Task.ConfigureAwait(false);
+    }
+
+    private async Task WriteQueuedAsync()
+    {
+        PendingLine[] batch;
+        lock (this.gate)
+        {
+            batch = [.. this.queue];
+            this.queue.Clear();
+        }
+
+        try
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    JournalRecord[] written = this.WriteBatch(batch);
+                    for (int i = 0; i < batch.Length; i++)
+                    {
+                        batch[i].Done.TrySetResult(written[i]);
+                    }
+
+                    return;
+                }
+                catch (IOException ex) when (ex is not UnsafeJournalPathException && attempt < 200 && File.Exists(this.Path))
+                {
+                    // Another run holds the file for its line: wait briefly and try again.
+                    await Task.Delay(10 + Random.Shared.Next(20)).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (PendingLine line in batch)
+            {
+                line.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the lines under one exclusive open of the file. Only what other runs appended since this instance last
+    /// wrote is read (the records are kept in memory without their manifests); the whole file is read once, the first
+    /// time a line's decision needs it.
+    /// </summary>
+    private JournalRecord[] WriteBatch(PendingLine[] batch)
+    {
+        // The exclusive open (flock on Unix, a sharing lock on Windows) is held only for these lines, so concurrent runs
+        // append whole lines one after another.
+        using FileStream stream = JournalFile.OpenForAppend(this.Path);
+        long length = stream.Length;
+        if (this.parsedLength > length)
+        {
+            // The file was replaced or cut short under us: what was known of it no longer holds.
+            this.parsedLength = -1;
+            this.known.Clear();
+            this.knownLines = 0;
+        }
+
+        bool torn;
+        if (this.parsedLength < 0 && !batch.Any(static p => p.Decide is not null))
+        {
+            byte[] last = new byte[Math.Min(1, length)];
+            stream.Seek(-last.Length, SeekOrigin.End);
+            stream.ReadExactly(last);
+            torn = last.Length > 0 && last[0] != (byte)'\n';
+            if (torn)
+            {
+                // Rare (once after a crash): read it all to name the torn line in the warning.
+                this.ReadFrom(stream, 0, length);
+            }
+        }
+        else
+        {
+            long from = Math.Max(0, this.parsedLength);
+            if (this.parsedLength < 0)
+            {
+                this.known.Clear();
+                this.knownLines = 0;
+            }
+
+            torn = this.ReadFrom(stream, from, length);
+        }
+
+        var text = new StringBuilder();
+        if (torn)
+        {
+            // A torn last line gets its newline first, so it stays a line of its own and ours parse.
+            text.Append('\n');
+        }
+
+        var written = new JournalRecord[batch.Length];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            JournalRecord decided = batch[i].Decide is { } decide ? decide(this.known) : batch[i].Record;
+            written[i] = decided;
+            if (this.parsedLength >= 0)
+            {
+                this.known.Add(decided with { Manifest = null });
+                this.knownLines++;
+            }
+
+            text.Append(JsonSerializer.Serialize(decided, SerializerOptions)).Append('\n');
+        }
+
+        byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
+        stream.Seek(0, SeekOrigin.End);
+        stream.Write(bytes, 0, bytes.Length);
+        stream.Flush(flushToDisk: true);
+        if (this.parsedLength >= 0)
+        {
+            this.parsedLength = length + bytes.Length;
+        }
+
+        this.HasRecords = true;
+        return written;
+    }
+
+    /// <summary>Parses the file from <paramref name="from"/> (a line start) to its end; returns whether its last line is torn.</summary>
+    private bool ReadFrom(FileStream stream, long from, long length)
+    {
+        byte[] added = new byte[length - from];
+        stream.Seek(from, SeekOrigin.Begin);
+        stream.ReadExactly(added);
+        string[] lines = Encoding.UTF8.GetString(added).Split('\n');
+        bool torn = lines[^1].Length > 0;
+        if (!torn)
+        {
+            lines = lines[..^1];
+        }
+
+        JournalContents contents = Parse(lines, this.Path);
+        lock (this.gate)
+        {
+            this.unreadableLines.UnionWith(contents.UnreadableLines.Select(n => n + this.knownLines));
+        }
+
+        this.known.AddRange(contents.Records.Select(static r => r.Manifest is null ? r : r with { Manifest = null }));
+        this.knownLines += lines.Length;
+        this.parsedLength = length;
+        return torn;
+    }
+
+    /// <summary>A line waiting for the writer.</summary>
+    private sealed record PendingLine(JournalRecord Record, Func<IReadOnlyList<JournalRecord>, JournalRecord>? Decide)
+    {
+        public TaskCompletionSource<JournalRecord> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private static string[] ReadLinesShared(string path)

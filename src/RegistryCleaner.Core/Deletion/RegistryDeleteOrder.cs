@@ -36,7 +36,7 @@ public sealed class RegistryDeleteOrder
     /// <param name="digest">The manifest digest.</param>
     /// <param name="parent">The index the manifest is deleted with, if it is a child.</param>
     /// <param name="plannedTags">The tags the plan deletes with the manifest (re-checked right before the DELETE).</param>
-    /// <param name="tagsBefore">The repository's tags listed right before the DELETE.</param>
+    /// <param name="listedBefore">Whether a tag was listed before the DELETE (and checked then not to point at it).</param>
     /// <param name="content">The manifest as journaled (to put tags back).</param>
     /// <param name="send">Sends the DELETE by digest again.</param>
     /// <returns>The final answer.</returns>
@@ -46,7 +46,7 @@ public sealed class RegistryDeleteOrder
         string digest,
         string? parent,
         IReadOnlyList<string> plannedTags,
-        IReadOnlyList<string> tagsBefore,
+        Func<string, bool> listedBefore,
         ManifestContent content,
         Func<Task<ManifestDeleteResult>> send)
     {
@@ -56,7 +56,7 @@ public sealed class RegistryDeleteOrder
         {
             return answer.Outcome switch
             {
-                ManifestDeleteOutcome.TagsFirst => await this.TagsFirstAsync(answer, repository, digest, plannedTags, tagsBefore, content, send).ConfigureAwait(false),
+                ManifestDeleteOutcome.TagsFirst => await this.TagsFirstAsync(answer, repository, digest, plannedTags, listedBefore, content, send).ConfigureAwait(false),
                 ManifestDeleteOutcome.ReferencedByIndex => await this.AfterIndexAsync(answer, repository, digest, parent, send).ConfigureAwait(false),
                 _ => answer,
             };
@@ -75,7 +75,7 @@ public sealed class RegistryDeleteOrder
         new(ManifestDeleteOutcome.Kept, answer.StatusCode, message) { Errors = answer.Errors };
 
     private async Task<ManifestDeleteResult> TagsFirstAsync(
-        ManifestDeleteResult answer, string repository, string digest, IReadOnlyList<string> plannedTags, IReadOnlyList<string> tagsBefore, ManifestContent content, Func<Task<ManifestDeleteResult>> send)
+        ManifestDeleteResult answer, string repository, string digest, IReadOnlyList<string> plannedTags, Func<string, bool> listedBefore, ManifestContent content, Func<Task<ManifestDeleteResult>> send)
     {
         string name = $"{this.Registry}/{repository}@{digest}";
         if (plannedTags.Count == 0)
@@ -94,11 +94,10 @@ public sealed class RegistryDeleteOrder
         }
 
         // A tag created since the listing before the DELETE may point at it too; only then would deleting ours be wrong.
-        var known = new HashSet<string>(tagsBefore, StringComparer.Ordinal);
-        known.UnionWith(plannedTags);
+        var planned = new HashSet<string>(plannedTags, StringComparer.Ordinal);
         foreach (string tag in await this.client.ListTagsAsync(repository, 1000, CancellationToken.None).ConfigureAwait(false))
         {
-            if (!known.Contains(tag) && string.Equals(await this.client.HeadManifestAsync(repository, tag, CancellationToken.None).ConfigureAwait(false), digest, StringComparison.Ordinal))
+            if (!planned.Contains(tag) && !listedBefore(tag) && string.Equals(await this.client.HeadManifestAsync(repository, tag, CancellationToken.None).ConfigureAwait(false), digest, StringComparison.Ordinal))
             {
                 return Kept(answer, $"{answer.Message} Tag {tag}, which the plan does not include, points at it now, so no tag was deleted: not deleted.");
             }

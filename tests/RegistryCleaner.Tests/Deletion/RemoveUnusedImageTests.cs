@@ -185,7 +185,7 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
     {
         string journal = Path.Combine(this.scenario.Folder, "stopped.jsonl");
 
-        PowerShellResult result = this.session.Run($"Remove-UnusedImage {this.Common} -JournalPath '{journal}' -Confirm:$false | Select-Object -First 1");
+        PowerShellResult result = this.session.Run($"Remove-UnusedImage {this.Common} -JournalPath '{journal}' -ThrottleLimit 1 -Confirm:$false | Select-Object -First 1");
 
         Assert.Null(result.Terminating);
         Assert.Single(result.Output);
@@ -204,6 +204,42 @@ public sealed class RemoveUnusedImageTests : IAsyncLifetime
         }
 
         Assert.True(stillThere > 0, "The run should have stopped before deleting everything.");
+    }
+
+    [Fact]
+    public async Task A_stopped_pipeline_with_workers_lets_the_DELETEs_in_flight_finish_and_journals_each_once()
+    {
+        string journal = Path.Combine(this.scenario.Folder, "stopped-workers.jsonl");
+
+        PowerShellResult result = this.session.Run($"Remove-UnusedImage {this.Common} -JournalPath '{journal}' -ThrottleLimit 2 -Confirm:$false | Select-Object -First 1");
+
+        Assert.Null(result.Terminating);
+        Assert.Single(result.Output);
+        IReadOnlyList<RegistryCleaner.Deletion.JournalRecord> records = RegistryCleaner.Deletion.DeletionJournal.Read(journal);
+        var attempts = records.Where(r => r.Kind == RegistryCleaner.Deletion.JournalRecord.AttemptKind).Select(r => r.Digest).ToArray();
+        var outcomes = records.Where(r => r.Kind == RegistryCleaner.Deletion.JournalRecord.OutcomeKind).Select(r => r.Digest).ToArray();
+
+        // Every DELETE sent has its attempt line before its outcome line.
+        Assert.Equal(attempts.Order(StringComparer.Ordinal), outcomes.Order(StringComparer.Ordinal));
+        Assert.All(attempts, d => Assert.True(
+            records.ToList().FindIndex(r => r.Kind == RegistryCleaner.Deletion.JournalRecord.AttemptKind && r.Digest == d)
+            < records.ToList().FindIndex(r => r.Kind == RegistryCleaner.Deletion.JournalRecord.OutcomeKind && r.Digest == d)));
+        using var client = new RegistryClient(RegistryEndpoint.Parse(this.scenario.Registry.Registry));
+        int stillThere = 0;
+        foreach (string name in this.scenario.UnusedTags)
+        {
+            string[] parts = name.Split(':');
+            string digest = this.scenario.Images[name].Digest;
+            bool present = await client.HeadManifestAsync(parts[0], digest, CancellationToken.None) is not null;
+            Assert.Equal(!attempts.Contains(digest), present);
+            stillThere += present ? 1 : 0;
+        }
+
+        Assert.True(stillThere > 0, "The run should have stopped handing out images before deleting everything.");
+
+        // The summary counts what the DELETEs in flight did, though their rows were not written.
+        int deleted = this.scenario.UnusedTags.Count(n => attempts.Contains(this.scenario.Images[n].Digest));
+        Assert.Contains(result.Information, i => i.StartsWith($"Deleted {deleted} images,", StringComparison.Ordinal));
     }
 
     [Fact]

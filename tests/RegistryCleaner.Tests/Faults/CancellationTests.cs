@@ -49,7 +49,8 @@ public sealed class CancellationTests : IAsyncLifetime
     public async Task Stopping_a_deletion_of_slow_DELETEs_leaves_a_journal_that_matches_the_registry_and_a_rerun_finishes_the_plan()
     {
         string journal = Path.Combine(this.registry.Folder, "journal.jsonl");
-        string command = $"Remove-UnusedImage -Registry '{this.registry.Registry}' -Repository 'app/*' -InUse @() -Confirm:$false -JournalPath '{journal}' -TimeoutSec 30";
+        // Two workers: the stop comes while both DELETEs are in flight and before the rest are handed out.
+        string command = $"Remove-UnusedImage -Registry '{this.registry.Registry}' -Repository 'app/*' -InUse @() -Confirm:$false -JournalPath '{journal}' -TimeoutSec 30 -ThrottleLimit 2";
         Fault slow = this.registry.Proxy.Add("DELETE", "/manifests/", FaultKind.Slow, times: -1, delay: TimeSpan.FromMilliseconds(700));
         using RunningScript running = this.session.Start(command);
         WaitFor(() => this.ManifestRequests("DELETE") >= 2);
