@@ -216,9 +216,10 @@ public sealed class CloudRegistryTests(GraphImages images)
         await File.WriteAllTextAsync(config, "registry:\n  kind: acr\n");
         using var session = new PowerShellSession(scenario.Folder);
 
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -ConfigPath '{config}' -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath acr.jsonl -Confirm:$false");
+        PowerShellResult removed = session.Run($"Remove-UnusedImage -ConfigPath '{config}' -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath acr.jsonl -Confirm:$false -ThrottleLimit 1");
 
-        // The run stops there (a terminating error): every other delete would be refused alike.
+        // The run stops there (a terminating error): every other delete would be refused alike. One worker, so "the
+        // first" is one DELETE; with more, the DELETEs already in flight are refused alike and nothing more is sent.
         ErrorRecord stop = removed.Terminating is IContainsErrorRecord terminating ? terminating.ErrorRecord : Assert.Single(removed.Errors);
         Assert.DoesNotContain(removed.Output, o => o.Properties["Status"]?.Value?.ToString() == "Deleted");
         Assert.StartsWith("RegistryCredentialsRefused", stop.FullyQualifiedErrorId, StringComparison.Ordinal);
