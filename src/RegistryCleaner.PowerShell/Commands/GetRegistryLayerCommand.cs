@@ -24,7 +24,7 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
         if (this.UniqueBytes.IsPresent)
         {
             IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
-            foreach (RegistryImage image in InventoryViews.Images(inventory))
+            foreach (RegistryImage image in InventoryViews.EnumerateImages(inventory))
             {
                 long bytes = unique.GetValueOrDefault(new TagRecord(image.Repository, image.Tag, image.Digest));
                 this.WriteTyped(
@@ -35,7 +35,7 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
             return;
         }
 
-        foreach (RegistryLayer layer in InventoryViews.Layers(inventory))
+        foreach (RegistryLayer layer in InventoryViews.EnumerateLayers(inventory))
         {
             this.WriteTyped(layer, OutputTypeNames.RegistryLayer);
         }
