@@ -45,7 +45,8 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet, IMongoCon
             }
 
             queue.Output(image, OutputTypeNames.RegistryImage);
-        });
+        },
+        keepInventory: false);
     }
 
     /// <summary>Builds the image of one tag from its own manifests, so it can be emitted before the rest are read.</summary>
