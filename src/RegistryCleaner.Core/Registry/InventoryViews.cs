@@ -82,65 +82,97 @@ public static class InventoryViews
         return ImagesIn(inventory);
     }
 
+    /// <summary>
+    /// Builds the <see cref="RegistryImage"/> of one tag from its own manifests alone (what <see cref="Images"/> builds
+    /// for it from an inventory holding them), so a tag can be shown as soon as it is read.
+    /// </summary>
+    /// <param name="registry">The registry (host[:port]).</param>
+    /// <param name="repository">The repository.</param>
+    /// <param name="tag">The tag.</param>
+    /// <param name="manifest">The tagged manifest.</param>
+    /// <param name="children">The manifests under it when it is an index (any depth), else empty.</param>
+    /// <returns>The image.</returns>
+    public static RegistryImage Image(string registry, string repository, string tag, ManifestRecord manifest, IReadOnlyList<ManifestRecord> children)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(children);
+
+        // An image manifest resolves nothing: only an index needs its children by key.
+        var byKey = new Dictionary<(string, string), ManifestRecord>(children.Count + 1);
+        if (children.Count > 0)
+        {
+            byKey[(manifest.Repository, manifest.Digest)] = manifest;
+            foreach (ManifestRecord child in children)
+            {
+                byKey[(child.Repository, child.Digest)] = child;
+            }
+        }
+
+        return ImageOf(registry, new TagRecord(repository, tag, manifest.Digest), manifest, byKey);
+    }
+
     private static IEnumerable<RegistryImage> ImagesIn(RegistryInventory inventory)
     {
         Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
         foreach (TagRecord tag in inventory.Tags)
         {
-            if (!byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
+            if (byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
             {
-                continue;
+                yield return ImageOf(inventory.Registry, tag, manifest, byKey);
             }
-
-            var blobs = new Dictionary<string, long>(StringComparer.Ordinal);
-            var layers = new List<string>();
-            var platforms = new List<string>();
-            DateTimeOffset? created = manifest.Created;
-            foreach (ManifestRecord image in ImagesOf(manifest, byKey))
-            {
-                if (image.Config is { } config)
-                {
-                    blobs.TryAdd(config.Digest, config.Size);
-                }
-
-                foreach (BlobDescriptor layer in image.Layers)
-                {
-                    if (blobs.TryAdd(layer.Digest, layer.Size))
-                    {
-                        layers.Add(layer.Digest);
-                    }
-                }
-
-                if (image.Created is { } c && (created is null || c > created))
-                {
-                    created = c;
-                }
-
-                if (!manifest.IsIndex && image.Platform is { } platform)
-                {
-                    platforms.Add(platform);
-                }
-            }
-
-            AddPlatforms(manifest, byKey, platforms, new HashSet<string>(StringComparer.Ordinal) { manifest.Digest });
-
-            yield return new RegistryImage(
-                inventory.Registry,
-                tag.Repository,
-                tag.Tag,
-                tag.Digest,
-                manifest.MediaType,
-                ByteTotal.Sum(blobs.Values),
-                layers.Count,
-                layers,
-                platforms,
-                created,
-                ObjectId.FromTag(tag.Tag))
-            {
-                Subject = manifest.Subject ?? (ReferrerTagSchema.TryParse(tag.Tag, out string? subject, out _) ? subject : null),
-                ArtifactType = manifest.ArtifactType,
-            };
         }
+    }
+
+    private static RegistryImage ImageOf(string registry, TagRecord tag, ManifestRecord manifest, Dictionary<(string, string), ManifestRecord> byKey)
+    {
+        var blobs = new Dictionary<string, long>(StringComparer.Ordinal);
+        var layers = new List<string>();
+        var platforms = new List<string>();
+        DateTimeOffset? created = manifest.Created;
+        foreach (ManifestRecord image in ImagesOf(manifest, byKey))
+        {
+            if (image.Config is { } config)
+            {
+                blobs.TryAdd(config.Digest, config.Size);
+            }
+
+            foreach (BlobDescriptor layer in image.Layers)
+            {
+                if (blobs.TryAdd(layer.Digest, layer.Size))
+                {
+                    layers.Add(layer.Digest);
+                }
+            }
+
+            if (image.Created is { } c && (created is null || c > created))
+            {
+                created = c;
+            }
+
+            if (!manifest.IsIndex && image.Platform is { } platform)
+            {
+                platforms.Add(platform);
+            }
+        }
+
+        AddPlatforms(manifest, byKey, platforms, new HashSet<string>(StringComparer.Ordinal) { manifest.Digest });
+
+        return new RegistryImage(
+            registry,
+            tag.Repository,
+            tag.Tag,
+            tag.Digest,
+            manifest.MediaType,
+            ByteTotal.Sum(blobs.Values),
+            layers.Count,
+            layers,
+            platforms,
+            created,
+            ObjectId.FromTag(tag.Tag))
+        {
+            Subject = manifest.Subject ?? (ReferrerTagSchema.TryParse(tag.Tag, out string? subject, out _) ? subject : null),
+            ArtifactType = manifest.ArtifactType,
+        };
     }
 
     // The platforms of an index's leaves: a child index's own children name theirs.

@@ -56,13 +56,7 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet, IMongoCon
     internal static RegistryImage ToImage(string registry, TagReadResult result)
     {
         ManifestRecord manifest = result.Manifest ?? throw new ArgumentException("The tag was not read.", nameof(result));
-        var single = new RegistryInventory(
-            registry,
-            [result.Repository],
-            [new TagRecord(result.Repository, result.Tag, manifest.Digest)],
-            [manifest, .. result.Children],
-            Complete: false);
-        return InventoryViews.Images(single)[0];
+        return InventoryViews.Image(registry, result.Repository, result.Tag, manifest, result.Children);
     }
 
     /// <summary>Reads Domino's catalog when -MongoUsage (or mongo.usage: true) asks for it; input is checked first.</summary>
