@@ -22,11 +22,24 @@ public sealed partial class InventoryReader
             return manifest;
         }
 
-        (DateTimeOffset? created, string? platform) = await this.configs.GetOrAdd(
-            config.Digest,
-            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Size, state.Token),
-            (Reader: this, Repository: repository, config.Size, Token: cancellationToken)).ConfigureAwait(false);
+        (DateTimeOffset? created, string? platform) = await this.ConfigFactsAsync(repository, config, cancellationToken).ConfigureAwait(false);
         return manifest with { Created = created, Platform = this.Intern(platform) };
+    }
+
+    // Each distinct configuration is read once per read. A streaming read asks the cache first and remembers only the
+    // configurations it had to download, so later reads keep nothing per tag for them.
+    private async Task<(DateTimeOffset? Created, string? Platform)> ConfigFactsAsync(string repository, BlobDescriptor config, CancellationToken cancellationToken)
+    {
+        bool cached = !this.Keeps && this.options.ConfigCache is not null;
+        if (cached && this.options.ConfigCache!.TryGet(config.Digest, out ImageConfigFacts known))
+        {
+            return (known.Created, known.Platform);
+        }
+
+        return await this.configs.GetOrAdd(
+            config.Digest,
+            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Size, !state.Asked, state.Token),
+            (Reader: this, Repository: repository, config.Size, Asked: cached, Token: cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -87,10 +100,10 @@ public sealed partial class InventoryReader
     [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
     private string? Intern(string? value) => value is null ? null : this.strings.GetOrAdd(value, value);
 
-    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, long size, CancellationToken cancellationToken)
+    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, long size, bool askCache, CancellationToken cancellationToken)
     {
         ImageConfigCache? cache = this.options.ConfigCache;
-        if (cache is not null && cache.TryGet(digest, out ImageConfigFacts known))
+        if (askCache && cache is not null && cache.TryGet(digest, out ImageConfigFacts known))
         {
             return (known.Created, known.Platform);
         }

@@ -26,6 +26,39 @@ public class InventoryMemoryTests(PopulatedRegistry registry)
     }
 
     [Fact]
+    public async Task A_streaming_read_takes_configurations_from_the_cache_counting_each_once()
+    {
+        string folder = Directory.CreateTempSubdirectory("registrycleaner-cache-").FullName;
+        try
+        {
+            using RegistryClient client = registry.CreateClient();
+            var keeping = new InventoryReader(client, new InventoryReaderOptions { Repositories = [EnvRepo] });
+            List<string> kept = await DescribeAsync(keeping);
+            var byDigest = keeping.Inventory.Manifests.ToDictionary(static m => m.Digest);
+            string[] configsPerTag = [.. keeping.Inventory.Tags
+                .Select(t => byDigest[t.Digest])
+                .SelectMany(m => m.Children.Count == 0 ? [m] : m.Children.Select(c => byDigest[c.Digest]))
+                .Where(static m => m.Config is not null && m.ArtifactType is null)
+                .Select(static m => m.Config!.Digest)];
+
+            ImageConfigCache cold = ImageConfigCache.Open(folder);
+            Assert.Equal(kept, await DescribeAsync(new InventoryReader(client, new InventoryReaderOptions { Repositories = [EnvRepo], KeepInventory = false, ConfigCache = cold })));
+            Assert.Null(cold.Save());
+            ImageConfigCache warm = ImageConfigCache.Open(folder);
+            Assert.Equal(kept, await DescribeAsync(new InventoryReader(client, new InventoryReaderOptions { Repositories = [EnvRepo], KeepInventory = false, ConfigCache = warm })));
+
+            // Two tags on one image (and indexes sharing children) ask for one configuration: it counts once.
+            Assert.True(configsPerTag.Distinct().Count() < configsPerTag.Length);
+            Assert.Equal((0, configsPerTag.Distinct().Count()), (cold.Hits, cold.Misses));
+            Assert.Equal((configsPerTag.Distinct().Count(), 0), (warm.Hits, warm.Misses));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_inventory_is_not_available_before_the_read_ends()
     {
         using RegistryClient client = registry.CreateClient();
