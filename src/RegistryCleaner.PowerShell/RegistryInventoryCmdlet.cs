@@ -24,6 +24,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
 
     private const int ProgressActivityId = 1;
     private const long ProgressIntervalMilliseconds = 250;
+    private const int MaxPendingOutput = 1000;
 
     /// <summary>
     /// <para type="description">Repositories to read; wildcards are matched against the registry's catalog. Default: registry.repository/registry.images.</para>
@@ -132,6 +133,13 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                     else
                     {
                         onTag(endpoint.DisplayName, result, queue);
+                    }
+
+                    // The pipeline thread writes what was read; while it is behind, reading waits, so tags read but
+                    // not yet written stay a bounded number however large the registry.
+                    while (queue.Pending > MaxPendingOutput)
+                    {
+                        await Task.Delay(5, token).ConfigureAwait(false);
                     }
                 }
 

@@ -91,10 +91,11 @@ public sealed partial class InventoryReader
             && await this.client.SupportsReferrersApiAsync(work[0].Repository, cancellationToken).ConfigureAwait(false);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // Unbounded: results that arrive ahead of their turn wait in the consumer's buffer, not in the workers.
-        var channel = Channel.CreateUnbounded<(int Index, TagReadResult Result)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+        // Results that arrive ahead of their turn wait in the consumer's buffer, not in the workers; the channel is
+        // bounded so that a consumer that stops taking (its own output is behind) stops the reading too.
         int done = 0;
         int concurrency = Math.Max(1, this.options.MaxConcurrency ?? this.client.Options.MaxConcurrency);
+        var channel = Channel.CreateBounded<(int Index, TagReadResult Result)>(new BoundedChannelOptions(Math.Max(256, 4 * concurrency)) { SingleReader = true, SingleWriter = false });
         Exception? failure = null;
         Task producer = Task.Run(
             async () =>
