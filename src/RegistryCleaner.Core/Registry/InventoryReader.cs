@@ -164,9 +164,14 @@ public sealed partial class InventoryReader
             this.inventory = this.BuildInventory(repositories, fromCatalog);
         }
 
-        // What was shared while reading is now held by the snapshot alone.
+        // What was shared while reading is now held by the snapshot alone; the working tables (an entry per manifest,
+        // configuration and blob) end with the read, however long the caller keeps the reader.
         this.blobs.Clear();
         this.strings.Clear();
+        this.manifests.Clear();
+        this.configs.Clear();
+        this.tags.Clear();
+        this.referrersListed.Clear();
         this.finished = true;
     }
 
