@@ -21,6 +21,10 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
     protected override void EndProcessing()
     {
         RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { });
+
+        // The reader's working tables (one entry per manifest, configuration and blob) are garbage now: return them
+        // before the per-blob tallies are built, so the two never add up in the process's peak.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         if (this.UniqueBytes.IsPresent)
         {
             IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
