@@ -6,9 +6,11 @@
 .DESCRIPTION
     Started by `build.ps1 Bench`. For each size in -Tags (default 1,000 and 10,000), writes Domino-like tags straight
     into a distribution filesystem storage once (the Lab's seed-storage: seconds, where pushing 100,000 tags over HTTP
-    takes hours), then gives every contender an identical copy of that storage (`cp -a`) served by its own registry
-    process, and measures:
-      - reads, on one copy: the registry's raw manifest-GET capacity (wrk, 16 connections, every tag in turn); wrk
+    takes hours). The contenders that only read share that storage itself, served by a registry in read-only mode;
+    every contender that deletes gets its own identical copy served by its own registry process (blobs hard-linked with
+    `cp -al`, since the registry never rewrites a blob in place; each repository's `_manifests` and `_layers` copied
+    for real with `cp -a`, since the registry rewrites and removes those link files). It measures:
+      - reads, on the seeded storage: the registry's raw manifest-GET capacity (wrk, 16 connections, every tag in turn); wrk
         replaying exactly the requests a first read needs (each tag's manifest GET with the client's Accept header and
         its configuration blob GET); one `skopeo inspect` process per tag, 4 at a time, on a sample (the Python tool's
         approach); Get-RegistryImage with an empty image configuration cache (first read), then Get-RegistryImage,
@@ -17,9 +19,9 @@
       - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
         delete-all: every manifest DELETE by digest once, 16 connections); `skopeo delete` per tag, 4 at a time (the
         Python tool's approach, on the first -SkopeoDeleteSample tags, as a rate); Remove-UnusedImage -InUse @()
-        -MongoUsage:$false -Confirm:$false over every tag, in a fresh pwsh with its peak working set. Deletion rows
-        run only up to -DeletionMaxTags (10,000): distribution's DELETE walks every tag of the repository, so deleting
-        every tag grows with the square of the tags (100,000 would take many hours per contender);
+        -MongoUsage:$false -Confirm:$false over every tag, in a fresh pwsh with its peak working set; skipped above
+        -MaxDeletionTags tags (default 10,000), where deleting every tag grows about with the square of the repository
+        on distribution (its manifest DELETE walks every tag) and would take hours, with a line saying so;
       - how time and peak memory grow from one size to the next (factor per 10x tags).
     Then, once per run: Get-WorkloadImage against `kubectl get pods,deploy,rs,sts,ds,rc,jobs,cronjobs -A -o json` on a
     Kubernetes stand-in with 20,000 pods and 4,000 controllers (distinct image count checked independently); the planner
@@ -35,9 +37,9 @@ param(
     [int] $Controllers = 4000,
     [int] $SkopeoSample = 200,
     [int] $SkopeoDeleteSample = 300,
-    [int] $DeletionMaxTags = 10000,
     [int] $Runs = 100000,
-    [int] $Workspaces = 10000
+    [int] $Workspaces = 10000,
+    [int] $MaxDeletionTags = 10000
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -107,12 +109,39 @@ function Remove-Tree([string] $Path) {
     if (Test-Path -LiteralPath $Path) { & rm -rf -- $Path }
 }
 
+function Copy-Storage {
+    # An identical storage in seconds: blob data files are hard links (the registry writes a blob once, under a new
+    # name, and never rewrites it in place), everything else is a real copy (the registry rewrites tag links in place,
+    # and deleting removes _manifests and _layers link files, which must not reach the template or another copy).
+    param([string] $Template, [string] $Copy)
+    $started = [Diagnostics.Stopwatch]::StartNew()
+    $v2 = 'docker/registry/v2'
+    New-Item -ItemType Directory -Path (Join-Path $Copy $v2) -Force | Out-Null
+    foreach ($entry in Get-ChildItem -LiteralPath (Join-Path $Template $v2) -Force) {
+        $mode = if ($entry.Name -eq 'blobs') { '-al' } else { '-a' }
+        & cp $mode -- $entry.FullName (Join-Path $Copy $v2 $entry.Name)
+        if ($LASTEXITCODE -ne 0) { throw "Copying $($entry.FullName) to $Copy failed." }
+    }
+    $script:copySeconds.Add([math]::Round($started.Elapsed.TotalSeconds, 1))
+}
+
+function Invoke-OnTemplate {
+    # Serves a seeded storage itself to contenders that only read, from a registry in read-only mode (it refuses every
+    # write, so the storage stays what was seeded): the reads need no copy, which at 100,000 tags takes minutes.
+    param([string] $Template, [scriptblock] $Body)
+    $script:lab = Start-LabRegistry -StoragePath $Template -ReadOnly
+    try { & $Body $script:lab }
+    finally {
+        Stop-LabRegistry $script:lab
+        $script:lab = $null
+    }
+}
+
 function Invoke-OnCopy {
     # Gives one contender its own copy of a seeded storage and its own registry process, and removes both afterwards.
     param([string] $Template, [string] $Name, [scriptblock] $Body)
     $copy = Join-Path $work $Name
-    & cp -a $Template $copy
-    if ($LASTEXITCODE -ne 0) { throw "Copying $Template to $copy failed." }
+    Copy-Storage $Template $copy
     $script:lab = Start-LabRegistry -StoragePath $copy
     try { & $Body $script:lab }
     finally {
@@ -121,6 +150,8 @@ function Invoke-OnCopy {
         Remove-Tree $copy
     }
 }
+
+function Format-Count([double] $n) { $n.ToString('N0', [Globalization.CultureInfo]::InvariantCulture) }
 
 function Get-Growth {
     # How a figure grows per 10x tags between two sizes: (b / a) ^ (1 / log10(sizeB / sizeA)).
@@ -210,13 +241,14 @@ try {
         if ($LASTEXITCODE -ne 0) { throw 'Seeding the storage failed.' }
         $images = @(Get-Content $imageList | ForEach-Object { $r, $t, $d, $c = $_ -split "`t"; [pscustomobject]@{ Repository = $r; Tag = $t; Digest = $d; Config = $c } })
         $row = [ordered]@{ tags = $size; seed = $seed }
+        $script:copySeconds = [Collections.Generic.List[double]]::new()
 
         $registryArgs = "-Repository 'dominodatalab/*'"
         # The read measurements share one image configuration cache of their own per size, empty before the first;
         # Remove-UnusedImage later uses the cache they filled, as a scheduled run would.
         $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work "cache-$size"
 
-        Invoke-OnCopy $template "reads-$size" {
+        Invoke-OnTemplate $template {
             param($lab)
             Write-Host 'Measuring raw manifest GETs with wrk...' -ForegroundColor Cyan
             $raw = Invoke-Wrk $lab.Url ($images | ForEach-Object { "M /v2/$($_.Repository)/manifests/$($_.Tag)" }) "manifests-$size"
@@ -263,52 +295,53 @@ try {
         }
 
         # Deletion of every tag, each contender on its own identical copy of the same storage.
-        $row.deletion = $null
-        if ($size -gt $DeletionMaxTags) {
-            Write-Host "Not measuring deletion at $size tags: distribution's DELETE walks every tag of the repository, so deleting every tag grows with the square of the tags and would take many hours here (the limit is -DeletionMaxTags $DeletionMaxTags)." -ForegroundColor Yellow
+        $row.deletion = [ordered]@{}
+        if ($size -gt $MaxDeletionTags) {
+            $row.deletion.skipped = "deletion rows are not measured above $(Format-Count $MaxDeletionTags) tags: on distribution deleting every tag grows about with the square of the repository (each manifest DELETE walks every tag), so at $(Format-Count $size) tags it would take hours"
+            Write-Host "Skipping the deletion rows at $(Format-Count $size) tags: $($row.deletion.skipped)." -ForegroundColor Yellow
         }
         else {
-        $row.deletion = [ordered]@{}
-        Invoke-OnCopy $template "bare-delete-$size" {
-            param($lab)
-            Write-Host "Measuring bare DELETEs of $size manifests (16 connections)..." -ForegroundColor Cyan
-            $list = Join-Path $work "deletes-$size.txt"
-            Set-Content $list ($images | ForEach-Object { "/v2/$($_.Repository)/manifests/$($_.Digest)" })
-            $bare = & dotnet $labDll delete-all --url $lab.Url --list $list --concurrency 16 | ConvertFrom-Json
-            if ($LASTEXITCODE -ne 0) { throw 'delete-all failed.' }
-            $row.deletion.bare = [ordered]@{ deleted = $bare.accepted; failed = $bare.other; seconds = $bare.seconds; tagsPerSecond = $bare.perSecond }
-        }
-        Invoke-OnCopy $template "skopeo-delete-$size" {
-            param($lab)
-            $sample = @($images | Select-Object -First $SkopeoDeleteSample | ForEach-Object { "$($_.Repository):$($_.Tag)" })
-            Write-Host "Measuring skopeo delete per tag on $($sample.Count) of $size tags (4 at a time)..." -ForegroundColor Cyan
-            $hostPort = $lab.Registry
-            $codes = $null
-            $elapsed = Measure-Command {
-                $codes = @($sample | ForEach-Object -ThrottleLimit 4 -Parallel {
-                        & skopeo delete --tls-verify=false "docker://$using:hostPort/$_" 2>$null
-                        $LASTEXITCODE
-                    })
+            Invoke-OnCopy $template "bare-delete-$size" {
+                param($lab)
+                Write-Host "Measuring bare DELETEs of $size manifests (16 connections)..." -ForegroundColor Cyan
+                $list = Join-Path $work "deletes-$size.txt"
+                Set-Content $list ($images | ForEach-Object { "/v2/$($_.Repository)/manifests/$($_.Digest)" })
+                $bare = & dotnet $labDll delete-all --url $lab.Url --list $list --concurrency 16 | ConvertFrom-Json
+                if ($LASTEXITCODE -ne 0) { throw 'delete-all failed.' }
+                $row.deletion.bare = [ordered]@{ deleted = $bare.accepted; failed = $bare.other; seconds = $bare.seconds; tagsPerSecond = $bare.perSecond }
             }
-            $ok = @($codes | Where-Object { $_ -eq 0 }).Count
-            $row.deletion.skopeo = [ordered]@{
-                sample = $sample.Count; deleted = $ok; failed = $sample.Count - $ok; seconds = [math]::Round($elapsed.TotalSeconds, 2)
-                tagsPerSecond = [math]::Round($ok / $elapsed.TotalSeconds, 1)
+            Invoke-OnCopy $template "skopeo-delete-$size" {
+                param($lab)
+                $sample = @($images | Select-Object -First $SkopeoDeleteSample | ForEach-Object { "$($_.Repository):$($_.Tag)" })
+                Write-Host "Measuring skopeo delete per tag on $($sample.Count) of $size tags (4 at a time)..." -ForegroundColor Cyan
+                $hostPort = $lab.Registry
+                $codes = $null
+                $elapsed = Measure-Command {
+                    $codes = @($sample | ForEach-Object -ThrottleLimit 4 -Parallel {
+                            & skopeo delete --tls-verify=false "docker://$using:hostPort/$_" 2>$null
+                            $LASTEXITCODE
+                        })
+                }
+                $ok = @($codes | Where-Object { $_ -eq 0 }).Count
+                $row.deletion.skopeo = [ordered]@{
+                    sample = $sample.Count; deleted = $ok; failed = $sample.Count - $ok; seconds = [math]::Round($elapsed.TotalSeconds, 2)
+                    tagsPerSecond = [math]::Round($ok / $elapsed.TotalSeconds, 1)
+                }
+            }
+            Invoke-OnCopy $template "remove-$size" {
+                param($lab)
+                $journal = Join-Path $work "journal-$size.jsonl"
+                $remove = Measure-Cmdlet "Remove-UnusedImage over $size tags" "Remove-UnusedImage -Registry '$($lab.Url)' $registryArgs -InUse @() -MongoUsage:`$false -Confirm:`$false -ThrottleLimit 16 -JournalPath '$journal' -ErrorAction Continue | Where-Object Status -EQ 'Deleted'"
+                $perSecond = $remove.Count / $remove.Seconds
+                $row.deletion.registryCleaner = [ordered]@{
+                    deleted = $remove.Count; seconds = [math]::Round($remove.Seconds, 2); tagsPerSecond = [math]::Round($perSecond, 1)
+                    ratioToBare = [math]::Round($perSecond / $row.deletion.bare.tagsPerSecond, 2)
+                    ratioToSkopeo = [math]::Round($perSecond / $row.deletion.skopeo.tagsPerSecond, 2)
+                    peakWorkingSetMB = $remove.PeakWorkingSetMB
+                }
             }
         }
-        Invoke-OnCopy $template "remove-$size" {
-            param($lab)
-            $journal = Join-Path $work "journal-$size.jsonl"
-            $remove = Measure-Cmdlet "Remove-UnusedImage over $size tags" "Remove-UnusedImage -Registry '$($lab.Url)' $registryArgs -InUse @() -MongoUsage:`$false -Confirm:`$false -ThrottleLimit 16 -JournalPath '$journal' -ErrorAction Continue | Where-Object Status -EQ 'Deleted'"
-            $perSecond = $remove.Count / $remove.Seconds
-            $row.deletion.registryCleaner = [ordered]@{
-                deleted = $remove.Count; seconds = [math]::Round($remove.Seconds, 2); tagsPerSecond = [math]::Round($perSecond, 1)
-                ratioToBare = [math]::Round($perSecond / $row.deletion.bare.tagsPerSecond, 2)
-                ratioToSkopeo = [math]::Round($perSecond / $row.deletion.skopeo.tagsPerSecond, 2)
-                peakWorkingSetMB = $remove.PeakWorkingSetMB
-            }
-        }
-        }
+        $row.copySeconds = @($script:copySeconds)
         $results.sizes.Add($row)
         # Written after every size, so a run stopped part way still leaves the sizes it finished.
         $results.complete = $false
@@ -317,27 +350,25 @@ try {
         Write-Host ($row | ConvertTo-Json -Depth 6)
     }
 
-    # How time and peak memory grow per 10x tags, from the smallest size to the largest.
-    if ($results.sizes.Count -gt 1) {
-        $a = $results.sizes[0]; $b = $results.sizes[-1]
-        $results.growthPer10xTags = [ordered]@{ from = $a.tags; to = $b.tags }
+    # How time and peak memory grow per 10x tags, from each size to the next (deletion only where both sizes have it).
+    $results.growthPer10xTags = [Collections.Generic.List[object]]::new()
+    for ($i = 1; $i -lt $results.sizes.Count; $i++) {
+        $a = $results.sizes[$i - 1]; $b = $results.sizes[$i]
+        $step = [ordered]@{ from = $a.tags; to = $b.tags }
         foreach ($name in 'Get-RegistryImage (empty cache)', 'Get-RegistryImage', 'Get-RegistryLayer', 'Get-UnusedImage') {
-            $results.growthPer10xTags[$name] = [ordered]@{
+            $step[$name] = [ordered]@{
                 time = Get-Growth $a.inventory[$name].seconds $b.inventory[$name].seconds $a.tags $b.tags
                 peakMemory = Get-Growth $a.inventory[$name].peakWorkingSetMB $b.inventory[$name].peakWorkingSetMB $a.tags $b.tags
             }
         }
-        # Deletion grows from the smallest size to the largest it was measured at.
-        $d = @($results.sizes | Where-Object { $_.deletion })
-        if ($d.Count -gt 1) {
-            $da = $d[0]; $db = $d[-1]
-            $results.growthPer10xTags['Remove-UnusedImage'] = [ordered]@{
-                from = $da.tags; to = $db.tags
-                time = Get-Growth $da.deletion.registryCleaner.seconds $db.deletion.registryCleaner.seconds $da.tags $db.tags
-                peakMemory = Get-Growth $da.deletion.registryCleaner.peakWorkingSetMB $db.deletion.registryCleaner.peakWorkingSetMB $da.tags $db.tags
+        if ($a.deletion.Contains('registryCleaner') -and $b.deletion.Contains('registryCleaner')) {
+            $step['Remove-UnusedImage'] = [ordered]@{
+                time = Get-Growth $a.deletion.registryCleaner.seconds $b.deletion.registryCleaner.seconds $a.tags $b.tags
+                peakMemory = Get-Growth $a.deletion.registryCleaner.peakWorkingSetMB $b.deletion.registryCleaner.peakWorkingSetMB $a.tags $b.tags
             }
-            $results.growthPer10xTags['bare DELETE time'] = Get-Growth $da.deletion.bare.seconds $db.deletion.bare.seconds $da.tags $db.tags
+            $step['bare DELETE time'] = Get-Growth $a.deletion.bare.seconds $b.deletion.bare.seconds $a.tags $b.tags
         }
+        $results.growthPer10xTags.Add($step)
     }
 
     Write-Host 'Measuring the planner alone on 100,000 synthetic tags...' -ForegroundColor Cyan
@@ -378,21 +409,28 @@ finally {
 $results.complete = $true
 $results | ConvertTo-Json -Depth 8 | Set-Content $resultFile
 
-function Format-Count([double] $n) { $n.ToString('N0', [Globalization.CultureInfo]::InvariantCulture) }
 $s = $results.sizes
 $sizeHeader = ($s | ForEach-Object { "$(Format-Count $_.tags) tags" }) -join ' | '
-$growthHeader = if ($s.Count -gt 1) { " growth per 10x tags ($(Format-Count $s[0].tags) to $(Format-Count $s[-1].tags)) |" } else { '' }
-function Format-Row([string] $Name, [scriptblock] $Cell, [string] $Growth) {
-    $cells = ($s | ForEach-Object -Process $Cell) -join ' | '
+$growthHeader = if ($s.Count -gt 1) { ' growth per 10x tags |' } else { '' }
+function Format-Row([string] $Name, [scriptblock] $Cell, [string] $Growth, [switch] $Deletion) {
+    # A size above -MaxDeletionTags has no deletion rows.
+    $cells = ($s | ForEach-Object {
+            if ($Deletion -and $_.deletion.Contains('skipped')) { "not measured (above $(Format-Count $MaxDeletionTags) tags)" }
+            else { $_ | ForEach-Object -Process $Cell }
+        }) -join ' | '
     $g = if ($s.Count -gt 1) { " $Growth |" } else { '' }
     "| $Name | $cells |$g"
 }
-function Format-Growth([string] $Name) {
-    if ($s.Count -lt 2 -or -not $results.growthPer10xTags.Contains($Name)) { return '' }
-    $g = $results.growthPer10xTags[$Name]
-    "time x$($g.time), peak x$($g.peakMemory)"
+function Format-Steps([scriptblock] $Figure) {
+    # One "from to to: figure" per pair of consecutive sizes that has it.
+    @($results.growthPer10xTags | ForEach-Object {
+            $text = & $Figure $_
+            if ($text) { "$(Format-Count $_.from) to $(Format-Count $_.to): $text" }
+        }) -join '; '
 }
-$notRun = "not run (deletion is measured up to $(Format-Count $DeletionMaxTags) tags: it grows with the square of the tags on distribution)"
+function Format-Growth([string] $Name) {
+    Format-Steps { param($step) if ($step.Contains($Name)) { "time x$($step[$Name].time), peak x$($step[$Name].peakMemory)" } }
+}
 $table = @(
     "| measurement | $sizeHeader |$growthHeader"
     "|---|$(($s | ForEach-Object { '---' }) -join '|')|$(if ($s.Count -gt 1) { '---|' })"
@@ -403,9 +441,9 @@ $table = @(
     Format-Row 'Get-RegistryImage, later reads' { $i = $_.inventory['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryImage')
     Format-Row 'Get-RegistryLayer' { $i = $_.inventory['Get-RegistryLayer']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryLayer')
     Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-UnusedImage')
-    Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { if (-not $_.deletion) { $notRun } else { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } } $(if ($s.Count -gt 1 -and $results.growthPer10xTags.Contains('bare DELETE time')) { "time x$($results.growthPer10xTags['bare DELETE time'])" })
-    Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { if (-not $_.deletion) { $notRun } else { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } } ''
-    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16' { if (-not $_.deletion) { $notRun } else { $d = $_.deletion.registryCleaner; "$($d.tagsPerSecond) tags/s ($($d.seconds) s), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo, $($d.peakWorkingSetMB) MB peak" } } (Format-Growth 'Remove-UnusedImage')
+    Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } (Format-Steps { param($step) if ($step.Contains('bare DELETE time')) { "time x$($step['bare DELETE time'])" } }) -Deletion
+    Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } '' -Deletion
+    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16' { $d = $_.deletion.registryCleaner; "$($d.tagsPerSecond) tags/s ($($d.seconds) s), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo, $($d.peakWorkingSetMB) MB peak" } (Format-Growth 'Remove-UnusedImage') -Deletion
 )
 $once = @(
     "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) |"

@@ -77,6 +77,9 @@ function Start-LabRegistry {
     Serves an existing filesystem storage (the folder holding docker/registry/v2, e.g. one written by the Lab's
     seed-storage) instead of a new, empty one. The registry writes into it (DELETEs unlink link files), so give it a copy
     that belongs to this lab; Stop-LabRegistry leaves it in place for its owner to remove.
+    .PARAMETER ReadOnly
+    Puts the registry in read-only maintenance mode: it serves GETs and refuses every write, so several contenders can
+    read one storage (a seeded template) without copying it.
     .PARAMETER Port
     The loopback port to serve on; default a free one. A registry that is restarted during a test should get one
     below the ephemeral range, which nothing else takes while it restarts.
@@ -89,6 +92,7 @@ function Start-LabRegistry {
         [pscredential] $Credential,
         [bool] $DeleteEnabled = $true,
         [string] $StoragePath,
+        [switch] $ReadOnly,
         [int] $Port
     )
     $binary = '/usr/bin/docker-registry'
@@ -124,6 +128,8 @@ function Start-LabRegistry {
         '  maintenance:'
         '    uploadpurging:'
         '      enabled: false'
+        '    readonly:'
+        "      enabled: $($ReadOnly.IsPresent.ToString().ToLowerInvariant())"
         'http:'
         "  addr: 127.0.0.1:$port"
         '  secret: registrylab-secret'

@@ -45,6 +45,9 @@ public sealed class PipelineQueue : IDisposable
         }
     }
 
+    /// <summary>Gets how many actions wait for the pipeline thread; engine work that produces faster than it drains waits on it.</summary>
+    public int Pending => this.actions.Count;
+
     /// <inheritdoc />
     public void Dispose() => this.actions.Dispose();
 

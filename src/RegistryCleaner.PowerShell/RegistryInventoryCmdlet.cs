@@ -22,6 +22,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     protected const string ObjectIdPathSet = "ObjectIdPath";
 
     private const int ProgressActivityId = 1;
+    private const int MaxPendingOutput = 1000;
 
     /// <summary>Repositories to read; wildcards are matched against the registry's catalog.</summary>
     [Parameter(Position = 0)]
@@ -57,7 +58,18 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     /// </summary>
     /// <param name="onTag">Called for each tag read successfully (with the registry's display name), on a worker thread.</param>
     /// <returns>The inventory snapshot, once every tag has been read.</returns>
-    protected RegistryInventory ReadInventory(Action<string, TagReadResult, PipelineQueue> onTag)
+    protected RegistryInventory ReadInventory(Action<string, TagReadResult, PipelineQueue> onTag) =>
+        this.ReadInventory(onTag, keepInventory: true)!;
+
+    /// <summary>
+    /// Reads the inventory in scope like <see cref="ReadInventory(Action{string, TagReadResult, PipelineQueue})"/>;
+    /// without <paramref name="keepInventory"/> nothing of a tag outlives its call to <paramref name="onTag"/>, so
+    /// memory does not grow with the registry.
+    /// </summary>
+    /// <param name="onTag">Called for each tag read successfully (with the registry's display name), on a worker thread.</param>
+    /// <param name="keepInventory">Whether to keep the snapshot for the caller.</param>
+    /// <returns>The inventory snapshot, or <see langword="null"/> when it is not kept.</returns>
+    protected RegistryInventory? ReadInventory(Action<string, TagReadResult, PipelineQueue> onTag, bool keepInventory)
     {
         ArgumentNullException.ThrowIfNull(onTag);
 
@@ -69,11 +81,12 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
         string activity = $"Reading registry {endpoint.DisplayName}";
         using RegistryClient client = this.CreateRegistryClient(endpoint);
         ImageConfigCache? cache = this.OpenConfigCache();
-        var readTags = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        // Only the tags named exactly are remembered, until read: the tags read are not kept.
+        var unseenTags = new HashSet<string>(this.Tag?.Where(t => !WildcardPattern.ContainsWildcardCharacters(t)) ?? [], StringComparer.OrdinalIgnoreCase);
         bool failing = true;
         try
         {
-            RegistryInventory inventory = this.RunEngine(async (queue, token) =>
+            RegistryInventory? inventory = this.RunEngine(async (queue, token) =>
             {
                 if (this.Repository is { } patterns && patterns.Any(WildcardPattern.ContainsWildcardCharacters))
                 {
@@ -94,12 +107,13 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                     TagFilter = tagPatterns is null && objectIds is null ? null : (repository, tag) => InScope(tag, tagPatterns, objectIds),
                     Progress = progress,
                     ConfigCache = cache,
+                    KeepInventory = keepInventory,
                 });
                 await foreach (TagReadResult result in reader.ReadAsync(token).ConfigureAwait(false))
                 {
-                    lock (readTags)
+                    if (unseenTags.Count > 0)
                     {
-                        readTags.Add(result.Tag);
+                        unseenTags.Remove(result.Tag);
                     }
 
                     if (result.Error is { } error)
@@ -110,14 +124,21 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                     {
                         onTag(endpoint.DisplayName, result, queue);
                     }
+
+                    // The pipeline thread writes what was read; while it is behind, reading waits, so tags read but
+                    // not yet written stay a bounded number however large the registry.
+                    while (queue.Pending > MaxPendingOutput)
+                    {
+                        await Task.Delay(5, token).ConfigureAwait(false);
+                    }
                 }
 
                 SaveConfigCache(cache, queue);
-                return reader.Inventory;
+                return keepInventory ? reader.Inventory : null;
             });
 
             // A tag named exactly (no wildcard) that no repository has is worth saying; the rest went on.
-            foreach (string tag in this.Tag?.Where(t => !WildcardPattern.ContainsWildcardCharacters(t) && !readTags.Contains(t)) ?? [])
+            foreach (string tag in this.Tag?.Where(t => !WildcardPattern.ContainsWildcardCharacters(t) && unseenTags.Contains(t)) ?? [])
             {
                 this.WriteError(new ErrorRecord(
                     new ItemNotFoundException($"Tag '{tag}' was not found in the repositories read of registry {endpoint.DisplayName}."),

@@ -127,6 +127,7 @@ public abstract partial class UnusedImageCmdlet
                     ReadReferrers = true,
                 });
                 RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true); // the read's working tables, before planning allocates
                 SaveConfigCache(cache, queue);
                 inventoryProgress.Complete(queue);
                 foreach (TagReadResult failed in reader.Errors)

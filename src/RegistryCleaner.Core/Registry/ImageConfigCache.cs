@@ -28,6 +28,7 @@ public sealed partial class ImageConfigCache
     private readonly ConcurrentDictionary<string, ImageConfigFacts> entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ImageConfigFacts> added = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> used = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> missed = new(StringComparer.Ordinal);
     private readonly long maxFileBytes;
     private int hits;
     private int misses;
@@ -41,10 +42,10 @@ public sealed partial class ImageConfigCache
     /// <summary>Gets the cache file.</summary>
     public string Path { get; }
 
-    /// <summary>Gets how many configurations were answered from the cache.</summary>
+    /// <summary>Gets how many distinct configurations were answered from the cache (not downloaded since opening).</summary>
     public int Hits => this.hits;
 
-    /// <summary>Gets how many configurations had to be downloaded.</summary>
+    /// <summary>Gets how many distinct configurations the cache did not have when first asked.</summary>
     public int Misses => this.misses;
 
     /// <summary>Gets how many entries were read from the file.</summary>
@@ -89,14 +90,22 @@ public sealed partial class ImageConfigCache
     public bool TryGet(string digest, out ImageConfigFacts facts)
     {
         ArgumentNullException.ThrowIfNull(digest);
+        // Each configuration counts once, however many tags share it and ask for it.
         if (this.entries.TryGetValue(digest, out facts))
         {
-            this.used.TryAdd(digest, true);
-            Interlocked.Increment(ref this.hits);
+            if (this.used.TryAdd(digest, true))
+            {
+                Interlocked.Increment(ref this.hits);
+            }
+
             return true;
         }
 
-        Interlocked.Increment(ref this.misses);
+        if (this.missed.TryAdd(digest, 0))
+        {
+            Interlocked.Increment(ref this.misses);
+        }
+
         return false;
     }
 

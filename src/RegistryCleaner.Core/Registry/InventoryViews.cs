@@ -71,69 +71,108 @@ public static class InventoryViews
     /// <summary>Builds one <see cref="RegistryImage"/> per tag, in inventory order.</summary>
     /// <param name="inventory">The inventory.</param>
     /// <returns>The images.</returns>
-    public static IReadOnlyList<RegistryImage> Images(RegistryInventory inventory)
+    public static IReadOnlyList<RegistryImage> Images(RegistryInventory inventory) => [.. EnumerateImages(inventory)];
+
+    /// <summary>Builds the <see cref="RegistryImage"/> objects of <see cref="Images"/>, in the same order, one at a time.</summary>
+    /// <param name="inventory">The inventory.</param>
+    /// <returns>The images.</returns>
+    public static IEnumerable<RegistryImage> EnumerateImages(RegistryInventory inventory)
     {
         ArgumentNullException.ThrowIfNull(inventory);
-        Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
-        var images = new List<RegistryImage>(inventory.Tags.Count);
-        foreach (TagRecord tag in inventory.Tags)
+        return ImagesIn(inventory);
+    }
+
+    /// <summary>
+    /// Builds the <see cref="RegistryImage"/> of one tag from its own manifests alone (what <see cref="Images"/> builds
+    /// for it from an inventory holding them), so a tag can be shown as soon as it is read.
+    /// </summary>
+    /// <param name="registry">The registry (host[:port]).</param>
+    /// <param name="repository">The repository.</param>
+    /// <param name="tag">The tag.</param>
+    /// <param name="manifest">The tagged manifest.</param>
+    /// <param name="children">The manifests under it when it is an index (any depth), else empty.</param>
+    /// <returns>The image.</returns>
+    public static RegistryImage Image(string registry, string repository, string tag, ManifestRecord manifest, IReadOnlyList<ManifestRecord> children)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(children);
+
+        // An image manifest resolves nothing: only an index needs its children by key.
+        var byKey = new Dictionary<(string, string), ManifestRecord>(children.Count + 1);
+        if (children.Count > 0)
         {
-            if (!byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
+            byKey[(manifest.Repository, manifest.Digest)] = manifest;
+            foreach (ManifestRecord child in children)
             {
-                continue;
+                byKey[(child.Repository, child.Digest)] = child;
             }
-
-            var blobs = new Dictionary<string, long>(StringComparer.Ordinal);
-            var layers = new List<string>();
-            var platforms = new List<string>();
-            DateTimeOffset? created = manifest.Created;
-            foreach (ManifestRecord image in ImagesOf(manifest, byKey))
-            {
-                if (image.Config is { } config)
-                {
-                    blobs.TryAdd(config.Digest, config.Size);
-                }
-
-                foreach (BlobDescriptor layer in image.Layers)
-                {
-                    if (blobs.TryAdd(layer.Digest, layer.Size))
-                    {
-                        layers.Add(layer.Digest);
-                    }
-                }
-
-                if (image.Created is { } c && (created is null || c > created))
-                {
-                    created = c;
-                }
-
-                if (!manifest.IsIndex && image.Platform is { } platform)
-                {
-                    platforms.Add(platform);
-                }
-            }
-
-            AddPlatforms(manifest, byKey, platforms, new HashSet<string>(StringComparer.Ordinal) { manifest.Digest });
-
-            images.Add(new RegistryImage(
-                inventory.Registry,
-                tag.Repository,
-                tag.Tag,
-                tag.Digest,
-                manifest.MediaType,
-                ByteTotal.Sum(blobs.Values),
-                layers.Count,
-                layers,
-                platforms,
-                created,
-                ObjectId.FromTag(tag.Tag))
-            {
-                Subject = manifest.Subject ?? (ReferrerTagSchema.TryParse(tag.Tag, out string? subject, out _) ? subject : null),
-                ArtifactType = manifest.ArtifactType,
-            });
         }
 
-        return images;
+        return ImageOf(registry, new TagRecord(repository, tag, manifest.Digest), manifest, byKey);
+    }
+
+    private static IEnumerable<RegistryImage> ImagesIn(RegistryInventory inventory)
+    {
+        Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
+        foreach (TagRecord tag in inventory.Tags)
+        {
+            if (byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
+            {
+                yield return ImageOf(inventory.Registry, tag, manifest, byKey);
+            }
+        }
+    }
+
+    private static RegistryImage ImageOf(string registry, TagRecord tag, ManifestRecord manifest, Dictionary<(string, string), ManifestRecord> byKey)
+    {
+        var blobs = new Dictionary<string, long>(StringComparer.Ordinal);
+        var layers = new List<string>();
+        var platforms = new List<string>();
+        DateTimeOffset? created = manifest.Created;
+        foreach (ManifestRecord image in ImagesOf(manifest, byKey))
+        {
+            if (image.Config is { } config)
+            {
+                blobs.TryAdd(config.Digest, config.Size);
+            }
+
+            foreach (BlobDescriptor layer in image.Layers)
+            {
+                if (blobs.TryAdd(layer.Digest, layer.Size))
+                {
+                    layers.Add(layer.Digest);
+                }
+            }
+
+            if (image.Created is { } c && (created is null || c > created))
+            {
+                created = c;
+            }
+
+            if (!manifest.IsIndex && image.Platform is { } platform)
+            {
+                platforms.Add(platform);
+            }
+        }
+
+        AddPlatforms(manifest, byKey, platforms, new HashSet<string>(StringComparer.Ordinal) { manifest.Digest });
+
+        return new RegistryImage(
+            registry,
+            tag.Repository,
+            tag.Tag,
+            tag.Digest,
+            manifest.MediaType,
+            ByteTotal.Sum(blobs.Values),
+            layers.Count,
+            layers,
+            platforms,
+            created,
+            ObjectId.FromTag(tag.Tag))
+        {
+            Subject = manifest.Subject ?? (ReferrerTagSchema.TryParse(tag.Tag, out string? subject, out _) ? subject : null),
+            ArtifactType = manifest.ArtifactType,
+        };
     }
 
     // The platforms of an index's leaves: a child index's own children name theirs.
@@ -168,17 +207,30 @@ public static class InventoryViews
     /// <summary>Builds one <see cref="RegistryLayer"/> per distinct blob (layers and configs), ordered by digest.</summary>
     /// <param name="inventory">The inventory.</param>
     /// <returns>The blobs.</returns>
-    public static IReadOnlyList<RegistryLayer> Layers(RegistryInventory inventory)
+    public static IReadOnlyList<RegistryLayer> Layers(RegistryInventory inventory) => [.. EnumerateLayers(inventory)];
+
+    /// <summary>
+    /// Builds the <see cref="RegistryLayer"/> objects of <see cref="Layers"/>, in the same order, one at a time: each
+    /// is built when it is asked for, so only the per-blob tallies (tag numbers, not names) are held at once.
+    /// </summary>
+    /// <param name="inventory">The inventory.</param>
+    /// <returns>The blobs.</returns>
+    public static IEnumerable<RegistryLayer> EnumerateLayers(RegistryInventory inventory)
     {
         ArgumentNullException.ThrowIfNull(inventory);
-        Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
-        var blobs = new Dictionary<string, (BlobDescriptor Blob, SortedSet<string> Repositories, SortedSet<string> Tags, SortedSet<string> ObjectIds)>(StringComparer.Ordinal);
+        return LayersOf(inventory);
+    }
 
-        (BlobDescriptor, SortedSet<string>, SortedSet<string>, SortedSet<string>) EntryOf(BlobDescriptor blob)
+    private static IEnumerable<RegistryLayer> LayersOf(RegistryInventory inventory)
+    {
+        Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
+        var blobs = new Dictionary<string, BlobUse>(StringComparer.Ordinal);
+
+        BlobUse EntryOf(BlobDescriptor blob)
         {
-            if (!blobs.TryGetValue(blob.Digest, out var entry))
+            if (!blobs.TryGetValue(blob.Digest, out BlobUse? entry))
             {
-                entry = (blob, new SortedSet<string>(StringComparer.Ordinal), new SortedSet<string>(StringComparer.Ordinal), new SortedSet<string>(StringComparer.Ordinal));
+                entry = new BlobUse(blob);
                 blobs.Add(blob.Digest, entry);
             }
 
@@ -187,50 +239,52 @@ public static class InventoryViews
 
         // Every manifest, tagged or not, marks its repository on the blobs it references. A configuration is known by
         // its place in a manifest, not by its media type (Docker's is application/vnd.docker.container.image.v1+json).
-        var configs = new HashSet<string>(StringComparer.Ordinal);
         foreach (ManifestRecord manifest in inventory.Manifests)
         {
             if (manifest.Config is { } config)
             {
-                configs.Add(config.Digest);
+                EntryOf(config).IsConfig = true;
             }
 
             foreach (BlobDescriptor blob in BlobsOf(manifest))
             {
-                EntryOf(blob).Item2.Add(manifest.Repository);
+                EntryOf(blob).AddRepository(manifest.Repository);
             }
         }
 
-        foreach (TagRecord tag in inventory.Tags)
+        // Tags are numbered in inventory order; a blob keeps the numbers of the tags that need it, each once.
+        var names = new string?[inventory.Tags.Count];
+        for (int number = 0; number < names.Length; number++)
         {
+            TagRecord tag = inventory.Tags[number];
             if (!byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
             {
                 continue;
             }
 
             string name = $"{tag.Repository}:{tag.Tag}";
+            names[number] = name;
             string? objectId = ObjectId.FromTag(tag.Tag);
             foreach (ManifestRecord image in ImagesOf(manifest, byKey))
             {
                 foreach (BlobDescriptor blob in BlobsOf(image))
                 {
-                    var entry = EntryOf(blob);
-                    entry.Item3.Add(name);
-                    if (objectId is not null)
-                    {
-                        entry.Item4.Add(objectId);
-                    }
+                    EntryOf(blob).AddTag(number, name, objectId);
                 }
             }
         }
 
         // Repository, then tag: each blob with the first image (repository:tag) that needs it, then by digest.
-        return blobs.Values
-            .OrderBy(static e => e.Repositories.Min ?? string.Empty, StringComparer.Ordinal)
-            .ThenBy(static e => e.Tags.Min ?? string.Empty, StringComparer.Ordinal)
-            .ThenBy(static e => e.Blob.Digest, StringComparer.Ordinal)
-            .Select(e => new RegistryLayer(e.Blob.Digest, e.Blob.Size, e.Blob.MediaType, e.Repositories.ToArray(), e.Tags.ToArray(), e.Tags.Count, e.ObjectIds.ToArray(), configs.Contains(e.Blob.Digest) ? "Config" : "Layer"))
-            .ToArray();
+        BlobUse[] ordered = [.. blobs.Values
+            .OrderBy(static e => e.FirstRepository ?? string.Empty, StringComparer.Ordinal)
+            .ThenBy(static e => e.FirstName ?? string.Empty, StringComparer.Ordinal)
+            .ThenBy(static e => e.Blob.Digest, StringComparer.Ordinal)];
+        blobs.Clear();
+        foreach (BlobUse entry in ordered)
+        {
+            string[] tags = entry.Tags(names);
+            yield return new RegistryLayer(entry.Blob.Digest, entry.Blob.Size, entry.Blob.MediaType, entry.Repositories(), tags, tags.Length, entry.ObjectIds(), entry.IsConfig ? "Config" : "Layer");
+        }
     }
 
     /// <summary>
@@ -357,5 +411,125 @@ public static class InventoryViews
         {
             yield return layer;
         }
+    }
+}
+
+/// <summary>
+/// What <see cref="InventoryViews.EnumerateLayers"/> tallies for one blob: the repositories, tag numbers and ObjectIds
+/// that use it, the first of each kept inline (most blobs have one), the smallest repository and name kept for the order.
+/// </summary>
+internal sealed class BlobUse
+{
+    private string? firstRepository;
+    private List<string>? moreRepositories;
+    private int firstTag = -1;
+    private List<int>? moreTags;
+    private string? firstObjectId;
+    private List<string>? moreObjectIds;
+
+    public BlobUse(BlobDescriptor blob) => this.Blob = blob;
+
+    public BlobDescriptor Blob { get; }
+
+    public bool IsConfig { get; set; }
+
+    public string? FirstRepository { get; private set; }
+
+    public string? FirstName { get; private set; }
+
+    public void AddRepository(string repository)
+    {
+        if (this.firstRepository is null)
+        {
+            this.firstRepository = repository;
+        }
+        else if (!string.Equals(this.firstRepository, repository, StringComparison.Ordinal) && !(this.moreRepositories?.Contains(repository) ?? false))
+        {
+            (this.moreRepositories ??= []).Add(repository);
+        }
+
+        if (this.FirstRepository is null || string.CompareOrdinal(repository, this.FirstRepository) < 0)
+        {
+            this.FirstRepository = repository;
+        }
+    }
+
+    // Tags come in ascending number and a tag adds all its blobs at once, so a repeat is always the last number.
+    public void AddTag(int number, string name, string? objectId)
+    {
+        int last = this.moreTags is { Count: > 0 } more ? more[^1] : this.firstTag;
+        if (last == number)
+        {
+            return;
+        }
+
+        if (this.firstTag < 0)
+        {
+            this.firstTag = number;
+        }
+        else
+        {
+            (this.moreTags ??= []).Add(number);
+        }
+
+        if (this.FirstName is null || string.CompareOrdinal(name, this.FirstName) < 0)
+        {
+            this.FirstName = name;
+        }
+
+        if (objectId is null)
+        {
+            return;
+        }
+
+        string? lastId = this.moreObjectIds is { Count: > 0 } ids ? ids[^1] : this.firstObjectId;
+        if (lastId is null)
+        {
+            this.firstObjectId = objectId;
+        }
+        else if (!string.Equals(lastId, objectId, StringComparison.Ordinal))
+        {
+            (this.moreObjectIds ??= []).Add(objectId);
+        }
+    }
+
+    public string[] Repositories() => Sorted(this.firstRepository, this.moreRepositories);
+
+    public string[] ObjectIds() => Sorted(this.firstObjectId, this.moreObjectIds);
+
+    public string[] Tags(string?[] names)
+    {
+        if (this.firstTag < 0)
+        {
+            return [];
+        }
+
+        var tags = new string[1 + (this.moreTags?.Count ?? 0)];
+        tags[0] = names[this.firstTag]!;
+        for (int i = 1; i < tags.Length; i++)
+        {
+            tags[i] = names[this.moreTags![i - 1]]!;
+        }
+
+        // Numbers follow (repository, tag); names sort as repository:tag, which can differ ("a-b:x" before "a:x").
+        Array.Sort(tags, StringComparer.Ordinal);
+        return tags;
+    }
+
+    private static string[] Sorted(string? first, List<string>? more)
+    {
+        if (first is null)
+        {
+            return [];
+        }
+
+        if (more is null)
+        {
+            return [first];
+        }
+
+        // Distinct: ObjectIds repeat when tags of one ObjectId sit in two repositories.
+        var all = new SortedSet<string>(more, StringComparer.Ordinal) { first };
+        return [.. all];
     }
 }

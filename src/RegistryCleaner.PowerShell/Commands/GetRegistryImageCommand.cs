@@ -44,7 +44,8 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet, IMongoCon
             }
 
             queue.Output(image, OutputTypeNames.RegistryImage);
-        });
+        },
+        keepInventory: false);
     }
 
     /// <summary>Builds the image of one tag from its own manifests, so it can be emitted before the rest are read.</summary>
@@ -54,13 +55,7 @@ public sealed class GetRegistryImageCommand : RegistryInventoryCmdlet, IMongoCon
     internal static RegistryImage ToImage(string registry, TagReadResult result)
     {
         ManifestRecord manifest = result.Manifest ?? throw new ArgumentException("The tag was not read.", nameof(result));
-        var single = new RegistryInventory(
-            registry,
-            [result.Repository],
-            [new TagRecord(result.Repository, result.Tag, manifest.Digest)],
-            [manifest, .. result.Children],
-            Complete: false);
-        return InventoryViews.Images(single)[0];
+        return InventoryViews.Image(registry, result.Repository, result.Tag, manifest, result.Children);
     }
 
     /// <summary>Reads Domino's catalog when -MongoUsage (or mongo.usage: true) asks for it; input is checked first.</summary>

@@ -18,10 +18,14 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
     protected override void EndProcessing()
     {
         RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { });
+
+        // The reader's working tables (one entry per manifest, configuration and blob) are garbage now: return them
+        // before the per-blob tallies are built, so the two never add up in the process's peak.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         if (this.UniqueBytes.IsPresent)
         {
             IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
-            foreach (RegistryImage image in InventoryViews.Images(inventory))
+            foreach (RegistryImage image in InventoryViews.EnumerateImages(inventory))
             {
                 long bytes = unique.GetValueOrDefault(new TagRecord(image.Repository, image.Tag, image.Digest));
                 this.WriteTyped(
@@ -32,7 +36,7 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
             return;
         }
 
-        foreach (RegistryLayer layer in InventoryViews.Layers(inventory))
+        foreach (RegistryLayer layer in InventoryViews.EnumerateLayers(inventory))
         {
             this.WriteTyped(layer, OutputTypeNames.RegistryLayer);
         }

@@ -1,0 +1,151 @@
+namespace RegistryCleaner.Registry;
+
+/// <summary>How an <see cref="InventoryReader"/> builds manifests, reads configurations and assembles the snapshot.</summary>
+public sealed partial class InventoryReader
+{
+    private async Task<ManifestRecord> FetchManifestAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        ManifestContent content = await this.client.GetManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        return await this.BuildManifestAsync(repository, content, digest, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ManifestRecord> BuildManifestAsync(string repository, ManifestContent content, string reference, CancellationToken cancellationToken)
+    {
+        ManifestRecord manifest = ManifestParser.Parse(this.client.Endpoint.DisplayName, repository, content.Digest, content.MediaType, content.Content, reference);
+        if (this.Keeps)
+        {
+            manifest = this.Compact(manifest);
+        }
+
+        if (manifest.Config is not { } config || !IsImageConfig(config.MediaType))
+        {
+            return manifest;
+        }
+
+        (DateTimeOffset? created, string? platform) = await this.ConfigFactsAsync(repository, config, cancellationToken).ConfigureAwait(false);
+        return manifest with { Created = created, Platform = this.Intern(platform) };
+    }
+
+    // Each distinct configuration is read once per read. A streaming read asks the cache first and remembers only the
+    // configurations it had to download, so later reads keep nothing per tag for them.
+    private async Task<(DateTimeOffset? Created, string? Platform)> ConfigFactsAsync(string repository, BlobDescriptor config, CancellationToken cancellationToken)
+    {
+        bool cached = !this.Keeps && this.options.ConfigCache is not null;
+        if (cached && this.options.ConfigCache!.TryGet(config.Digest, out ImageConfigFacts known))
+        {
+            return (known.Created, known.Platform);
+        }
+
+        return await this.configs.GetOrAdd(
+            config.Digest,
+            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Size, !state.Asked, state.Token),
+            (Reader: this, Repository: repository, config.Size, Asked: cached, Token: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes a manifest that the snapshot keeps share what it has in common with the others: one descriptor (and one
+    /// digest string) per distinct blob, one string per media type, platform and artifact type, and an array sized to
+    /// its layers. A tag keeps only what is its own: its manifest digest and its unique blobs.
+    /// </summary>
+    private ManifestRecord Compact(ManifestRecord manifest)
+    {
+        BlobDescriptor? config = manifest.Config is { } c ? this.Share(c) : null;
+        IReadOnlyList<BlobDescriptor> layers = manifest.Layers;
+        if (layers.Count > 0)
+        {
+            var shared = new BlobDescriptor[layers.Count];
+            for (int i = 0; i < shared.Length; i++)
+            {
+                shared[i] = this.Share(layers[i]);
+            }
+
+            layers = shared;
+        }
+
+        IReadOnlyList<ChildDescriptor> children = manifest.Children;
+        if (children.Count > 0)
+        {
+            var shared = new ChildDescriptor[children.Count];
+            for (int i = 0; i < shared.Length; i++)
+            {
+                ChildDescriptor child = children[i];
+                shared[i] = new ChildDescriptor(this.Intern(child.Digest), child.Size, this.Intern(child.MediaType), this.Intern(child.Platform));
+            }
+
+            children = shared;
+        }
+
+        return manifest with
+        {
+            MediaType = this.Intern(manifest.MediaType),
+            Config = config,
+            Layers = layers,
+            Children = children,
+            Subject = this.Intern(manifest.Subject),
+            ArtifactType = this.Intern(manifest.ArtifactType),
+        };
+    }
+
+    // One descriptor per distinct blob: the same digest with the same size and media type is the same descriptor.
+    // Foreign layers (with URLs) keep their own.
+    private BlobDescriptor Share(BlobDescriptor blob) =>
+        blob.Urls is not null
+            ? blob
+            : this.blobs.GetOrAdd(
+                (blob.Digest, blob.Size, blob.MediaType),
+                static (_, state) => state.Blob with { MediaType = state.Reader.Intern(state.Blob.MediaType) },
+                (Reader: this, Blob: blob));
+
+    // Media types, child digests, platforms and artifact types repeat across manifests; each is kept once.
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
+    private string? Intern(string? value) => value is null ? null : this.strings.GetOrAdd(value, value);
+
+    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, long size, bool askCache, CancellationToken cancellationToken)
+    {
+        ImageConfigCache? cache = this.options.ConfigCache;
+        if (askCache && cache is not null && cache.TryGet(digest, out ImageConfigFacts known))
+        {
+            return (known.Created, known.Platform);
+        }
+
+        long max = this.client.Options.MaxConfigBytes;
+        if (size < 0 || size > max)
+        {
+            throw new RegistryLimitException(
+                this.client.Endpoint.DisplayName,
+                nameof(RegistryClientOptions.MaxConfigBytes),
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The image configuration {repository}@{digest} is {size} bytes by its descriptor, over {BoundedContent.Format(max)} (MaxConfigBytes); it was not downloaded."));
+        }
+
+        // Read up to its descriptor's size and checked against its digest before it is parsed or cached.
+        byte[] blob = await this.client.GetBlobAsync(repository, digest, size, cancellationToken).ConfigureAwait(false);
+        (DateTimeOffset? created, string? platform) = ManifestParser.ParseConfig(blob);
+        cache?.Add(digest, blob, new ImageConfigFacts(created, platform));
+        return (created, platform);
+    }
+
+    // Artifact configs (Helm charts, signatures, the OCI empty descriptor) carry no image creation time.
+    private static bool IsImageConfig(string mediaType) =>
+        mediaType is "application/vnd.docker.container.image.v1+json" or "application/vnd.oci.image.config.v1+json" or "";
+
+    private RegistryInventory BuildInventory(IReadOnlyList<string> repositories, bool fromCatalog)
+    {
+        TagRecord[] tagRecords = this.tags.ToArray();
+        Array.Sort(tagRecords, static (a, b) =>
+        {
+            int byRepository = string.CompareOrdinal(a.Repository, b.Repository);
+            return byRepository != 0 ? byRepository : string.CompareOrdinal(a.Tag, b.Tag);
+        });
+        ManifestRecord[] manifestRecords = this.manifests.Values
+            .Where(static task => task.IsCompletedSuccessfully)
+            .Select(static task => task.Result)
+            .OrderBy(static m => m.Repository, StringComparer.Ordinal)
+            .ThenBy(static m => m.Digest, StringComparer.Ordinal)
+            .ToArray();
+        bool complete = fromCatalog && this.options.TagFilter is null && this.errors.IsEmpty;
+        return new RegistryInventory(this.client.Endpoint.DisplayName, repositories, tagRecords, manifestRecords, complete)
+        {
+            GraphErrors = this.graphErrors.ToArray(),
+        };
+    }
+}
