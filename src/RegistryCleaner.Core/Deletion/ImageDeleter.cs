@@ -143,7 +143,7 @@ public sealed partial class ImageDeleter
             answer = await send().ConfigureAwait(false);
 
             // Registries beyond distribution refuse some orders (tags before digest, index before child): follow theirs once.
-            answer = await this.order.FollowAsync(answer, repository, digest, parent, delete.Tags, this.Watch(repository).IsListed, delete.Content, send).ConfigureAwait(false);
+            answer = await this.order.FollowAsync(answer, repository, digest, parent, delete.Tags, tag => this.Watch(repository).IsListedElsewhere(tag, digest), delete.Content, send).ConfigureAwait(false);
         }
         catch (RegistryAuthenticationException ex)
         {

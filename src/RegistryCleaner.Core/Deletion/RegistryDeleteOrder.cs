@@ -36,7 +36,7 @@ public sealed class RegistryDeleteOrder
     /// <param name="digest">The manifest digest.</param>
     /// <param name="parent">The index the manifest is deleted with, if it is a child.</param>
     /// <param name="plannedTags">The tags the plan deletes with the manifest (re-checked right before the DELETE).</param>
-    /// <param name="listedBefore">Whether a tag was listed before the DELETE (and checked then not to point at it).</param>
+    /// <param name="listedBefore">Whether a tag is listed and known to point at another manifest (so needs no HEAD).</param>
     /// <param name="content">The manifest as journaled (to put tags back).</param>
     /// <param name="send">Sends the DELETE by digest again.</param>
     /// <returns>The final answer.</returns>

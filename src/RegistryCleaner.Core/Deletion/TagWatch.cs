@@ -134,6 +134,15 @@ internal sealed class TagWatch
         }
     }
 
+    /// <summary>Whether the latest listing shows the tag and it is known to point at another manifest than the digest.</summary>
+    public bool IsListedElsewhere(string tag, string digest)
+    {
+        lock (this.gate)
+        {
+            return this.present?.Contains(tag) == true && this.Known(tag) is { } known && !string.Equals(known, digest, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Registers a DELETE about to be sent: the tags it is to remove are explained when they leave.</summary>
     public TagWindow Open(string digest, IReadOnlyList<string> tags, bool manifest)
     {
