@@ -98,6 +98,17 @@ Describe 'Get-RegistryCleanerConfig' {
             Should -Throw -ExpectedMessage "*'analysis.max_workers' must be a whole number*'many'*"
     }
 
+    It 'stops on a number outside the range its parameter accepts, naming the key, the range and the line' -ForEach @(
+        @{ Yaml = "analysis:`n  max_workers: 1000`n"; Expected = "*line 2*'analysis.max_workers' must be from 1 to 256; found 1000*" }
+        @{ Yaml = "analysis:`n  max_workers: 0`n"; Expected = "*'analysis.max_workers' must be from 1 to 256; found 0*" }
+        @{ Yaml = "analysis:`n  timeout: 90000`n"; Expected = "*'analysis.timeout' must be from 1 to 86400; found 90000*" }
+    ) {
+        $ranged = Join-Path $TestDrive 'ranged.yaml'
+        Set-Content $ranged $Yaml
+        { Get-RegistryCleanerConfig -ConfigPath $ranged -ErrorAction Stop } |
+            Should -Throw -ExpectedMessage $Expected -ErrorId 'ConfigFileInvalid,*'
+    }
+
     It 'stops when -ConfigPath does not exist' {
         { Get-RegistryCleanerConfig -ConfigPath (Join-Path $TestDrive 'missing.yaml') -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConfigFileNotFound,*'

@@ -41,7 +41,11 @@ public enum ConfigSource
 /// <param name="Default">The built-in default, or <see langword="null"/> for none.</param>
 /// <param name="EnvironmentVariable">The environment variable that overrides the file, if any.</param>
 /// <param name="Description">What the key does, for help and error messages.</param>
-public sealed record ConfigKey(string Name, ConfigValueKind Kind, object? Default, string? EnvironmentVariable, string Description);
+public sealed record ConfigKey(string Name, ConfigValueKind Kind, object? Default, string? EnvironmentVariable, string Description)
+{
+    /// <summary>Gets the smallest and largest whole number the key accepts (the range of its cmdlet parameter), if bounded.</summary>
+    public (int Minimum, int Maximum)? Range { get; init; }
+}
 
 /// <summary>Every configuration key RegistryCleaner knows, with its type, default and environment variable.</summary>
 public static class ConfigSchema
@@ -181,8 +185,8 @@ public static class ConfigSchema
         new(RegistryContainer, ConfigValueKind.String, null, null, "The registry's container in that StatefulSet; unset: the one named like the StatefulSet, registry or docker-registry, or the only one."),
         new(RegistryConfigInContainer, ConfigValueKind.String, "/etc/docker/registry/config.yml", null, "The registry's config.yml inside its container, which garbage-collect reads."),
         new(RegistryCommandInContainer, ConfigValueKind.String, "registry", null, "The registry binary inside its container (registry in the distribution image)."),
-        new(MaxWorkers, ConfigValueKind.Integer, 16, null, "Concurrent requests per registry (-ThrottleLimit)."),
-        new(Timeout, ConfigValueKind.Integer, 60, null, "Per-request timeout in seconds for the registry, Kubernetes and MongoDB (-TimeoutSec)."),
+        new(MaxWorkers, ConfigValueKind.Integer, 16, null, "Concurrent requests per registry, and images deleted at once (-ThrottleLimit, 1 to 256).") { Range = (1, 256) },
+        new(Timeout, ConfigValueKind.Integer, 60, null, "Per-request timeout in seconds for the registry, Kubernetes and MongoDB (-TimeoutSec, 1 to 86400).") { Range = (1, 86400) },
         new(OutputDir, ConfigValueKind.String, "reports", null, "Folder for deletion journals and MongoDB backups, relative to the current folder."),
         new(Cache, ConfigValueKind.Boolean, true, "REGISTRY_CLEANER_CACHE", "Keep each image configuration's creation time and platform on disk by digest, so later reads need one request per tag instead of two. Content-addressed: entries never go stale."),
         new(CacheDir, ConfigValueKind.String, null, "REGISTRY_CLEANER_CACHE_DIR", "Folder of the image configuration cache; empty means $XDG_CACHE_HOME/RegistryCleaner or ~/.cache/RegistryCleaner (%LOCALAPPDATA%\\RegistryCleaner\\Cache on Windows)."),

@@ -306,7 +306,9 @@ public sealed class RegistryCleanerConfiguration
             case ConfigValueKind.Integer:
                 if (node is YamlScalarNode { Value: { } digits } && int.TryParse(digits, NumberStyles.Integer, CultureInfo.InvariantCulture, out int number))
                 {
-                    return number;
+                    return key.Range is (int minimum, int maximum) && (number < minimum || number > maximum)
+                        ? throw Positioned(path, node, string.Create(CultureInfo.InvariantCulture, $"'{key.Name}' must be from {minimum} to {maximum}; found {number}"))
+                        : number;
                 }
 
                 throw Positioned(path, node, $"'{key.Name}' must be a whole number; found {Describe(node)}");
@@ -338,7 +340,9 @@ public sealed class RegistryCleanerConfiguration
     {
         ConfigValueKind.StringList => SplitList(text),
         ConfigValueKind.Integer => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int number)
-            ? number
+            ? key.Range is (int minimum, int maximum) && (number < minimum || number > maximum)
+                ? throw new ConfigurationException(string.Create(CultureInfo.InvariantCulture, $"Environment variable {key.EnvironmentVariable} must be from {minimum} to {maximum} for '{key.Name}'; found {number}."), filePath: null)
+                : number
             : throw new ConfigurationException($"Environment variable {key.EnvironmentVariable} must be a whole number for '{key.Name}'; found '{text}'.", filePath: null),
         ConfigValueKind.Boolean => TryParseBoolean(text, out bool flag)
             ? flag

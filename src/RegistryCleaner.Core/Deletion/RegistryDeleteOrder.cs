@@ -116,7 +116,18 @@ public sealed class RegistryDeleteOrder
             removed.Add(tag);
         }
 
-        ManifestDeleteResult again = await send().ConfigureAwait(false);
+        ManifestDeleteResult again;
+        try
+        {
+            again = await send().ConfigureAwait(false);
+        }
+        catch (RegistryException ex) when (ex is not RegistryAuthenticationException)
+        {
+            // The retry's answer is lost or an error: the manifest may still be there without its tags; they go back.
+            string back = await this.PutBackAsync(repository, digest, removed, content).ConfigureAwait(false);
+            return new ManifestDeleteResult(ManifestDeleteOutcome.Failed, ex.StatusCode, $"{answer.Message} Its tags {string.Join(", ", removed)} were deleted first, then the DELETE of the digest failed: {ex.Message}{back}") { Errors = ex.Errors };
+        }
+
         if (again.Outcome == ManifestDeleteOutcome.Deleted)
         {
             return again with { Message = $"Deleted {name} after deleting its tags {string.Join(", ", removed)} first, since the registry refuses a digest while tags point at it ({answer.StatusCode:D} {DeleteRefusals.GarDanglingTagCode})." };
@@ -129,7 +140,10 @@ public sealed class RegistryDeleteOrder
             return Kept(again, $"{again.Message} It still does after its planned tags {string.Join(", ", removed)} were deleted, so a tag the plan does not include points at it: not deleted.{back}");
         }
 
-        return again;
+        // Any other answer (an error, a lost answer, a refusal): nothing may stay half done, so the tags go back. A PUT
+        // of the journaled manifest under its tag also brings the manifest back if the DELETE did take place.
+        string restored = await this.PutBackAsync(repository, digest, removed, content).ConfigureAwait(false);
+        return again with { Message = $"{again.Message} Its tags {string.Join(", ", removed)} had been deleted first.{restored}" };
     }
 
     private async Task<string> PutBackAsync(string repository, string digest, IReadOnlyList<string> tags, ManifestContent content)
@@ -157,7 +171,7 @@ public sealed class RegistryDeleteOrder
 
         return failed.Count == 0
             ? $" Its tags {string.Join(", ", tags)} were put back."
-            : $" Putting its tags back failed for {string.Join("; ", failed)}: Restore-RegistryImage with the journal puts them back.";
+            : $" Putting its tags back failed for {string.Join("; ", failed)}: while {digest} is still there, tag it again (skopeo copy docker://{this.Registry}/{repository}@{digest} docker://{this.Registry}/{repository}:<tag>); if it is gone, Restore-RegistryImage with the journal puts it back with its tags.";
     }
 
     private async Task<ManifestDeleteResult> AfterIndexAsync(ManifestDeleteResult answer, string repository, string digest, string? parent, Func<Task<ManifestDeleteResult>> send)

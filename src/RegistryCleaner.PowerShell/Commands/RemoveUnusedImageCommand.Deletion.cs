@@ -113,7 +113,7 @@ public sealed partial class RemoveUnusedImageCommand
 
         if (this.IsDryRun)
         {
-            this.Tell(string.Create(CultureInfo.InvariantCulture, $"What if: would delete {wouldDelete} images, freeing {ByteCount.Format(wouldFree)} ({wouldFree} bytes) after garbage collection."));
+            this.Tell(string.Create(CultureInfo.InvariantCulture, $"What if: would delete {wouldDelete} images, freeing {ByteCount.Format(wouldFree)} ({wouldFree} bytes){this.AfterCollection()}."));
             this.WriteBackupEstimate(planned.Client);
             return;
         }

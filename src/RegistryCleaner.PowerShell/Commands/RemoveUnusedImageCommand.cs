@@ -233,13 +233,20 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
             this.WriteWarning(RestoreRegistryImageCommand.JournalWarning(journal.Path, unreadable));
         }
 
+        string nextStep = journal.HasRecords ? this.NextStep() : string.Empty;
         string journalText = journal.HasRecords
-            ? $" Journal: {journal.Path}. {this.NextStep()} Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back {(this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind) ? "while the registry still holds their layers" : "until then")}."
+            ? $" Journal: {journal.Path}. {nextStep} Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back {(this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind) ? "while the registry still holds their layers" : "until then")}."
             : " Nothing was attempted, so no journal was written.";
         this.Tell(string.Create(
             CultureInfo.InvariantCulture,
-            $"Deleted {counts.GetValueOrDefault(DeletionStatus.Deleted)} images, freeing {ByteCount.Format(freed)} ({freed} bytes) after garbage collection; skipped {counts.GetValueOrDefault(DeletionStatus.Skipped)}, not found {counts.GetValueOrDefault(DeletionStatus.NotFound)}, failed {counts.GetValueOrDefault(DeletionStatus.Failed)}.{journalText}"));
+            $"Deleted {counts.GetValueOrDefault(DeletionStatus.Deleted)} images, freeing {ByteCount.Format(freed)} ({freed} bytes){this.AfterCollection()}; skipped {counts.GetValueOrDefault(DeletionStatus.Skipped)}, not found {counts.GetValueOrDefault(DeletionStatus.NotFound)}, failed {counts.GetValueOrDefault(DeletionStatus.Failed)}.{journalText}"));
     }
+
+    /// <summary>" after garbage collection", unless this registry is known to reclaim space without one (ECR, ACR, GAR).</summary>
+    private string AfterCollection() =>
+        this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind)
+            ? string.Empty
+            : " after garbage collection";
 
     /// <summary>What the admin must do next for this kind of registry (registry.kind, else told from its answers).</summary>
     private string NextStep()

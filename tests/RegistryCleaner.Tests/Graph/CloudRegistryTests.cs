@@ -59,6 +59,7 @@ public sealed class CloudRegistryTests(GraphImages images)
         Assert.True(await scenario.ExistsAsync(Env, "a-1"));
         Assert.Contains(removed.Information, i => i.Contains("Next: nothing to run; Google Artifact Registry", StringComparison.Ordinal));
         Assert.DoesNotContain(removed.Information, i => i.Contains("Invoke-RegistryGarbageCollection", StringComparison.Ordinal));
+        Assert.DoesNotContain(removed.Information, i => i.Contains("after garbage collection", StringComparison.Ordinal));
         Assert.Equal(plannedBytes, scenario.GarbageCollect());
         await scenario.AssertEveryKeptTagPullsWholeAsync();
     }
@@ -88,6 +89,31 @@ public sealed class CloudRegistryTests(GraphImages images)
         Assert.True(await scenario.ExistsAsync(Env, "b-1"));
         Assert.True(await scenario.ExistsAsync(Env, "late"));
         Assert.True(await scenario.ExistsAsync(Env, scenario.SchemaTag("b-1", ".sig")));
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
+    public async Task Gar_a_digest_delete_failing_after_the_planned_tags_went_puts_them_back()
+    {
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
+        scenario.Proxy.Persona = CloudPersona.Gar;
+        StoredManifest b1 = scenario.Stored["b-1"];
+
+        // Once its tag is gone, every DELETE of the digest fails (retries included): the tag must not stay gone.
+        scenario.Proxy.AddHook("DELETE", $"^/v2/{Env}/manifests/b-1$", () =>
+        {
+            scenario.Proxy.Answer("DELETE", $"^/v2/{Env}/manifests/{b1.Digest}$", 500, """{"errors":[{"code":"UNKNOWN","message":"backend unavailable"}]}""", times: 20);
+            return Task.CompletedTask;
+        });
+        using var session = new PowerShellSession(scenario.Folder);
+
+        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath gar.jsonl -Confirm:$false -ThrottleLimit 1");
+
+        PSObject row = removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
+        Assert.Equal("Failed", row.Properties["Status"].Value.ToString());
+        Assert.Contains("Its tags b-1 had been deleted first. Its tags b-1 were put back.", (string)row.Properties["Reason"].Value, StringComparison.Ordinal);
+        using var direct = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
+        Assert.Equal(b1.Digest, await direct.HeadManifestAsync(Env, "b-1", CancellationToken.None));
         await scenario.AssertEveryKeptTagPullsWholeAsync();
     }
 
