@@ -109,6 +109,17 @@ Describe 'Get-RegistryCleanerConfig' {
             Should -Throw -ExpectedMessage $Expected -ErrorId 'ConfigFileInvalid,*'
     }
 
+    It 'shows a registry.kind no command can use, with a warning naming the kinds' {
+        $kind = Join-Path $TestDrive 'kind.yaml'
+        Set-Content $kind "registry:`n  kind: bogus`n"
+        $entry = Get-RegistryCleanerConfig -ConfigPath $kind -Key registry.kind -WarningVariable warnings -WarningAction SilentlyContinue
+        $entry.Value | Should -Be 'bogus'
+        $warnings.Count | Should -Be 1
+        "$($warnings[0])" | Should -Match "registry\.kind 'bogus' is not one of auto, distribution, harbor, ecr, acr, gar.*RegistryKindInvalid"
+        $null = Get-RegistryCleanerConfig -Key registry.url -WarningVariable others -WarningAction SilentlyContinue
+        $others.Count | Should -Be 0
+    }
+
     It 'stops when -ConfigPath does not exist' {
         { Get-RegistryCleanerConfig -ConfigPath (Join-Path $TestDrive 'missing.yaml') -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConfigFileNotFound,*'

@@ -70,11 +70,30 @@ public sealed class GetRegistryCleanerConfigCommand : RegistryCleanerCmdlet
                     value.Source == ConfigSource.File ? this.Configuration.FilePath : null,
                     value.Key.Description),
                 OutputTypeNames.ConfigEntry);
+            this.WarnIfUnusable(value);
         }
 
         if (patterns.Any(p => p.IsMatch(CredentialSourceKey)))
         {
             this.WriteTyped(this.CredentialSourceEntry(), OutputTypeNames.ConfigEntry);
+        }
+    }
+
+    // A value the file may hold but no command can use is said when it is shown, not only when a command stops on it.
+    private void WarnIfUnusable(ConfigValue value)
+    {
+        if (value.Key.Name != ConfigSchema.RegistryKind)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = RegistryKinds.ParseSetting(value.Value as string);
+        }
+        catch (FormatException ex)
+        {
+            this.WriteWarning($"{ex.Message} Every command that talks to the registry stops on it ({ErrorIds.RegistryKindInvalid}); set registry.kind to one of them, or to auto.");
         }
     }
 
