@@ -33,7 +33,7 @@ public abstract partial class RegistryCmdlet : RemoteCmdlet
 
     /// <summary>The most concurrent requests to the registry.</summary>
     [Parameter]
-    [ValidateRange(1, 256)]
+    [ValidateRange(1, ConfigSchema.MaxWorkersLimit)]
     public int ThrottleLimit { get; set; }
 
     /// <summary>Gets the concurrency limit from the parameter or the configuration.</summary>

@@ -11,7 +11,7 @@ public abstract class RemoteCmdlet : RegistryCleanerCmdlet
 {
     /// <summary>The timeout of each request, in seconds.</summary>
     [Parameter]
-    [ValidateRange(1, 86400)]
+    [ValidateRange(1, ConfigSchema.TimeoutLimitSeconds)]
     public int TimeoutSec { get; set; }
 
     /// <summary>Gets the per-request timeout from the parameter or the configuration.</summary>

@@ -113,6 +113,12 @@ public static class ConfigSchema
     /// <summary>The key holding the concurrency limit.</summary>
     public const string MaxWorkers = "analysis.max_workers";
 
+    /// <summary>The most workers analysis.max_workers and -ThrottleLimit accept.</summary>
+    public const int MaxWorkersLimit = 256;
+
+    /// <summary>The longest per-request timeout, in seconds, analysis.timeout and -TimeoutSec accept (a day).</summary>
+    public const int TimeoutLimitSeconds = 86400;
+
     /// <summary>The key holding the per-request timeout in seconds.</summary>
     public const string Timeout = "analysis.timeout";
 
@@ -185,8 +191,8 @@ public static class ConfigSchema
         new(RegistryContainer, ConfigValueKind.String, null, null, "The registry's container in that StatefulSet; unset: the one named like the StatefulSet, registry or docker-registry, or the only one."),
         new(RegistryConfigInContainer, ConfigValueKind.String, "/etc/docker/registry/config.yml", null, "The registry's config.yml inside its container, which garbage-collect reads."),
         new(RegistryCommandInContainer, ConfigValueKind.String, "registry", null, "The registry binary inside its container (registry in the distribution image)."),
-        new(MaxWorkers, ConfigValueKind.Integer, 16, null, "Concurrent requests per registry, and images deleted at once (-ThrottleLimit, 1 to 256).") { Range = (1, 256) },
-        new(Timeout, ConfigValueKind.Integer, 60, null, "Per-request timeout in seconds for the registry, Kubernetes and MongoDB (-TimeoutSec, 1 to 86400).") { Range = (1, 86400) },
+        new(MaxWorkers, ConfigValueKind.Integer, 16, null, "Concurrent requests per registry, and images deleted at once (-ThrottleLimit, 1 to 256).") { Range = (1, MaxWorkersLimit) },
+        new(Timeout, ConfigValueKind.Integer, 60, null, "Per-request timeout in seconds for the registry, Kubernetes and MongoDB (-TimeoutSec, 1 to 86400).") { Range = (1, TimeoutLimitSeconds) },
         new(OutputDir, ConfigValueKind.String, "reports", null, "Folder for deletion journals and MongoDB backups, relative to the current folder."),
         new(Cache, ConfigValueKind.Boolean, true, "REGISTRY_CLEANER_CACHE", "Keep each image configuration's creation time and platform on disk by digest, so later reads need one request per tag instead of two. Content-addressed: entries never go stale."),
         new(CacheDir, ConfigValueKind.String, null, "REGISTRY_CLEANER_CACHE_DIR", "Folder of the image configuration cache; empty means $XDG_CACHE_HOME/RegistryCleaner or ~/.cache/RegistryCleaner (%LOCALAPPDATA%\\RegistryCleaner\\Cache on Windows)."),

@@ -125,7 +125,7 @@ public sealed class GetWorkloadImageCommand : RemoteCmdlet
 
     /// <summary>How many listings run at once.</summary>
     [Parameter]
-    [ValidateRange(1, 256)]
+    [ValidateRange(1, ConfigSchema.MaxWorkersLimit)]
     public int ThrottleLimit { get; set; }
 
     /// <inheritdoc />
