@@ -1,6 +1,7 @@
 #Requires -Version 7.4
-# Runs every *.Tests.ps1 under tests/pester against the built module; build.ps1 Test starts this in a fresh
-# pwsh -NoProfile -NonInteractive. Writes the counts to -ResultPath and exits non-zero on any failure.
+# Runs every *.Tests.ps1 under tests/pester, in its folders (one per cmdlet, Module/ for the module-wide files), against
+# the built module; build.ps1 Test starts this in a fresh pwsh -NoProfile -NonInteractive. Writes the counts to
+# -ResultPath and exits non-zero on any failure.
 param(
     [Parameter(Mandatory)][string] $PesterPath,
     [Parameter(Mandatory)][string] $ModulePath,
