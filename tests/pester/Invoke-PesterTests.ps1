@@ -1,6 +1,7 @@
 #Requires -Version 7.4
-# Runs every *.Tests.ps1 under tests/pester against the built module; build.ps1 Test starts this in a fresh
-# pwsh -NoProfile -NonInteractive. Writes the counts to -ResultPath and exits non-zero on any failure.
+# Runs every *.Tests.ps1 under tests/pester, in its folders (one per cmdlet, Module/ for the module-wide files), against
+# the built module; build.ps1 Test starts this in a fresh pwsh -NoProfile -NonInteractive. Writes the counts to
+# -ResultPath and exits non-zero on any failure.
 param(
     [Parameter(Mandatory)][string] $PesterPath,
     [Parameter(Mandatory)][string] $ModulePath,
@@ -18,6 +19,9 @@ $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.Should.ErrorAction = 'Continue'
 $result = Invoke-Pester -Configuration $configuration
+# Every file in every folder must have run: one left out would take its tests with it without a failure.
+$ran = @($result.Containers | ForEach-Object { "$($_.Item)" })
+$notRun = @(Get-ChildItem -LiteralPath $PSScriptRoot -Recurse -File -Filter *.Tests.ps1 | Where-Object FullName -NotIn $ran)
 
 New-Item -ItemType Directory -Path (Split-Path $ResultPath) -Force | Out-Null
 $failures = @(
@@ -27,12 +31,13 @@ $failures = @(
     }
     foreach ($block in $result.FailedBlocks) { '{0}: the block failed ({1})' -f $block.ExpandedPath, ($block.ErrorRecord | Select-Object -First 1) }
     foreach ($container in $result.FailedContainers) { '{0}: the file failed ({1})' -f $container.Item, ($container.ErrorRecord | Select-Object -First 1) }
+    foreach ($file in $notRun) { '{0}: the file did not run' -f $file.FullName }
 )
 [pscustomobject]@{
     Passed   = $result.PassedCount
-    Failed   = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    Failed   = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount + $notRun.Count
     Skipped  = $result.SkippedCount
     Failures = $failures
 } | ConvertTo-Json | Set-Content -LiteralPath $ResultPath
-if ($result.Result -ne 'Passed') { exit 1 }
+if ($result.Result -ne 'Passed' -or $notRun.Count -gt 0) { exit 1 }
 exit 0

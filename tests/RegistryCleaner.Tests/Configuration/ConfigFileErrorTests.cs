@@ -1,5 +1,4 @@
 using RegistryCleaner.Configuration;
-using RegistryCleaner.Tests.Infrastructure;
 
 namespace RegistryCleaner.Tests.Configuration;
 
@@ -28,23 +27,5 @@ public sealed class ConfigFileErrorTests : IDisposable
         Assert.Contains(path, error.Message, StringComparison.Ordinal);
         Assert.Contains($"'{opener}'", error.Message, StringComparison.Ordinal);
         Assert.Contains($"line {line}, column ", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Every_cmdlet_stops_with_ConfigFileInvalid_instead_of_an_object_state_error()
-    {
-        File.WriteAllText(Path.Combine(this.folder, "config.yaml"), "registry:\n  images: [environment, model\n  url: foo:5000\n");
-
-        UserSession session = new UserShell(this.folder).Run("""
-            Get-RegistryCleanerConfig
-            Get-UnusedImage -InUse @()
-            Remove-UnusedImage -InUse @() -WhatIf
-            """);
-
-        Assert.Equal(["ConfigFileInvalid", "ConfigFileInvalid", "ConfigFileInvalid"], session.ErrorIds);
-        Assert.All(session.Errors, e => Assert.Equal("InvalidData", e.Category));
-        Assert.All(session.Errors, e => Assert.Contains(Path.Combine(this.folder, "config.yaml"), e.Message, StringComparison.Ordinal));
-        Assert.All(session.Errors, e => Assert.Contains("line 2, column 11", e.Message, StringComparison.Ordinal));
-        Assert.DoesNotContain("current state of the object", session.Text, StringComparison.Ordinal);
     }
 }

@@ -1,5 +1,5 @@
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $commonParameters = [System.Management.Automation.PSCmdlet]::CommonParameters +
         [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
@@ -12,7 +12,7 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
 }
 

@@ -1,5 +1,5 @@
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
 
     $envId = '659c7bce85f6381e675bb205'
@@ -348,5 +348,18 @@ users:
         $verbose = (Get-WorkloadImage -ConfigPath $config -Verbose 4>&1 |
             Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n"
         $verbose | Should -Match "namespace\(s\) domino-compute of context 'live'"
+    }
+}
+
+Describe 'Stable output order' {
+    BeforeAll {
+        # The sample cluster snapshot, not the one this file writes.
+        $snapshot = Join-Path $PSScriptRoot '../../../samples/cluster-snapshot.json'
+    }
+
+    It 'Get-WorkloadImage emits repository, then tag' {
+        $keys = @(Get-WorkloadImage -Path $snapshot | Where-Object Repository | ForEach-Object { "$($_.Repository)`t$($_.Tag)" })
+        $sorted = [string[]]$keys.Clone(); [Array]::Sort($sorted, [StringComparer]::Ordinal)
+        $keys | Should -Be $sorted
     }
 }

@@ -5,9 +5,9 @@
 # headers, the tag whole, no line wider than the terminal; each list view every property.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
-    Import-Module (Join-Path $PSScriptRoot '../../tools/RegistryLab.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../../../tools/RegistryLab.psm1') -Force
 
     # "$prefix/model" is 45 characters, "$prefix/environment" 51.
     $script:prefix = 'views-lab/domino-data-lab-production-e1'
@@ -95,7 +95,7 @@ AfterAll {
 
 Describe 'Default table views' {
     BeforeAll {
-        $snapshot = Join-Path $PSScriptRoot '../../samples/cluster-snapshot.json'
+        $snapshot = Join-Path $PSScriptRoot '../../../samples/cluster-snapshot.json'
         $script:live = [ordered]@{
             UnusedImage   = @(Get-UnusedImage -Registry $url -Repository $repositories -InUse @() -MongoUsage:$false -KeepLatest 0)
             RegistryImage = @(Get-RegistryImage -Registry $url -Repository $repositories | Sort-Object Repository, Tag)

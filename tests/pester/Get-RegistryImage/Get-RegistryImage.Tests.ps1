@@ -1,10 +1,10 @@
-# Get-RegistryImage and Get-RegistryLayer against a real docker-registry (tools/RegistryLab.psm1) holding Domino-like
-# sample content: environments sharing base layers, models built on them, a multi-arch OCI index, two tags on one digest.
+# Get-RegistryImage against a real docker-registry (tools/RegistryLab.psm1) holding Domino-like sample content:
+# environments sharing base layers, models built on them, a multi-arch OCI index, two tags on one digest.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
-    Import-Module (Join-Path $PSScriptRoot '../../tools/RegistryLab.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../../../tools/RegistryLab.psm1') -Force
     $script:lab = Start-LabRegistry
     $script:sample = New-LabDominoSample $script:lab
     $script:url = $script:lab.Url
@@ -13,9 +13,11 @@ BeforeAll {
     $script:all = @($script:environment, $script:model)
     $script:expected = @{}
     foreach ($image in $script:sample.Images) { $script:expected["$($image.Repository):$($image.Tag)"] = $image }
+    $script:culture = [cultureinfo]::CurrentCulture
 }
 
 AfterAll {
+    [cultureinfo]::CurrentCulture = $script:culture
     if ($script:lab) { Stop-LabRegistry $script:lab }
 }
 
@@ -157,67 +159,57 @@ Describe 'Get-RegistryImage' {
     }
 }
 
-Describe 'Get-RegistryLayer' {
+Describe 'CSV, JSON and Clixml exports' {
     BeforeAll {
-        $script:layers = @(Get-RegistryLayer -Registry $url -Repository $all)
+        [cultureinfo]::CurrentCulture = 'de-DE'
+        $script:images = @(Get-RegistryImage -Registry $url -Repository $all)
+        $script:csv = Join-Path $TestDrive 'images.csv'
+        $images | Export-Csv $csv
+        $script:rows = @(Import-Csv $csv)
     }
+    AfterAll { [cultureinfo]::CurrentCulture = $script:culture }
 
-    It 'emits one RegistryCleaner.RegistryLayer per distinct blob, each counted once' {
-        $layers | ForEach-Object { $_.PSTypeNames[0] | Should -Be 'RegistryCleaner.RegistryLayer' }
-        $layers.Count | Should -Be $sample.Blobs.Count
-        ($layers | Measure-Object Size -Sum).Sum | Should -Be $sample.BlobBytes
-        foreach ($layer in $layers) { $layer.Size | Should -Be $sample.Blobs[$layer.Digest] }
-    }
-
-    It 'calls image configurations Config, also Docker''s (whose media type does not say config), and shows it' {
-        $configTypes = 'application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json'
-        foreach ($layer in $layers) {
-            $layer.Kind | Should -Be $(if ($layer.MediaType -in $configTypes) { 'Config' } else { 'Layer' })
-        }
-        @($layers | Where-Object { $_.Kind -eq 'Config' -and $_.MediaType -eq $configTypes[0] }).Count | Should -BeGreaterThan 0
-        @($layers | Where-Object Kind -EQ 'Layer').Count | Should -BeGreaterThan 0
-        ($layers | Format-Table | Out-String -Width 120) | Should -Match '\bConfig\b'
-    }
-
-    It 'names the repositories, tags and ObjectIds that need a base layer' {
-        $baseDigest = ($expected["${environment}:$($sample.Environments[0].Tags[0])"]).Blobs.Keys |
-            Where-Object { $d = $_; @($sample.Images | Where-Object { $_.Blobs.ContainsKey($d) }).Count -eq $sample.Images.Count } |
-            Select-Object -First 1
-        $base = $layers | Where-Object Digest -EQ $baseDigest
-        $base.TagCount | Should -Be $sample.Images.Count
-        @($base.Repositories) | Should -Be @($environment, $model)
-        @($base.Tags) | Should -Contain "${environment}:latest"
-        @($base.ObjectIds) | Should -Contain $sample.Models[1].Id
-    }
-
-    It 'answers the bytes unique to each tag with -UniqueBytes' {
-        $owners = @{}
-        foreach ($image in $sample.Images) {
-            foreach ($d in $image.Blobs.Keys) {
-                if (-not $owners.ContainsKey($d)) { $owners[$d] = [System.Collections.Generic.List[string]]::new() }
-                $owners[$d].Add("$($image.Repository):$($image.Tag)")
+    It 'writes Layers and Platforms as a;b;c, and Created as ISO 8601 UTC under de-DE' {
+        $text = Get-Content $csv -Raw
+        $text | Should -Not -Match 'System\.'
+        $index = $rows | Where-Object Tag -EQ $sample.IndexTag
+        $index.Platforms | Should -Be 'linux/amd64;linux/arm64'
+        foreach ($row in $rows) {
+            $image = $images | Where-Object { $_.Repository -eq $row.Repository -and $_.Tag -eq $row.Tag }
+            $row.Layers | Should -Be ($image.Layers -join ';')
+            if ($image.Created) {
+                $row.Created | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$'
+                [DateTimeOffset]::Parse($row.Created, [cultureinfo]::InvariantCulture) | Should -Be $image.Created
             }
         }
-        $split = @(Get-RegistryLayer -Registry $url -Repository $all -UniqueBytes)
-        $split.Count | Should -Be $sample.Images.Count
-        foreach ($row in $split) {
-            $row.PSTypeNames[0] | Should -Be 'RegistryCleaner.TagBytes'
-            $name = "$($row.Repository):$($row.Tag)"
-            $pushed = $expected[$name]
-            $unique = [long]($pushed.Blobs.Keys | Where-Object { $owners[$_].Count -eq 1 } | ForEach-Object { $pushed.Blobs[$_] } | Measure-Object -Sum).Sum
-            $row.UniqueBytes | Should -Be $unique -Because $name
-            $row.Size | Should -Be $pushed.Size
-            $row.SharedBytes | Should -Be ($pushed.Size - $unique)
-        }
-        # Two tags on one digest share everything.
-        ($split | Where-Object Tag -EQ 'latest').UniqueBytes | Should -Be 0
-        ($split | Where-Object Tag -EQ $sample.Environments[0].Tags[-1]).UniqueBytes | Should -Be 0
-        ($split | Where-Object Tag -EQ $sample.Models[0].Tags[0]).UniqueBytes | Should -BeGreaterThan 0
     }
 
-    It 'renders the default table views' {
-        ($layers | Out-String -Width 200) | Should -Match 'Digest\s+Size\s+Tags\s+Kind\s+Repositories'
-        (Get-RegistryLayer -Registry $url -Repository $all -UniqueBytes | Out-String -Width 200) | Should -Match 'Tag\s+Unique\s+Size\s+Shared'
+    It 'keeps lists and dates typed in the pipeline, JSON and Clixml' {
+        $image = $images | Where-Object Tag -EQ $sample.IndexTag
+        $image.Platforms.Count | Should -Be 2
+        $image.Platforms | Should -Contain 'linux/arm64'
+        @($images | Where-Object Created -lt (Get-Date).AddYears(50)).Count | Should -Be @($images | Where-Object Created).Count
+        @($images | Where-Object Created -gt (Get-Date).AddYears(50)).Count | Should -Be 0
+        ([DateTimeOffset]$image.Created).Year | Should -BeGreaterThan 2000
+        $image.Created.ToString('yyyy-MM-dd') | Should -Be ([DateTimeOffset]$image.Created).ToString('yyyy-MM-dd')
+        "$($image.Created.AddDays(1).UtcDateTime.ToString('o'))" | Should -Be ([DateTimeOffset]$image.Created).AddDays(1).UtcDateTime.ToString('o')
+        $image.Created.ToString() | Should -Be ([DateTimeOffset]$image.Created).UtcDateTime.ToString('o', [cultureinfo]::InvariantCulture)
+        @($images | Sort-Object Created | ForEach-Object { [DateTimeOffset]$_.Created }) | Should -Be @($images | ForEach-Object { [DateTimeOffset]$_.Created } | Sort-Object)
+        $json = $image | ConvertTo-Json -Depth 3 | ConvertFrom-Json
+        @($json.Platforms) | Should -Be @('linux/amd64', 'linux/arm64')
+        $xml = Join-Path $TestDrive 'images.xml'
+        $images | Export-Clixml $xml
+        $back = Import-Clixml $xml | Where-Object Tag -EQ $sample.IndexTag
+        @($back.Platforms) | Should -Be @('linux/amd64', 'linux/arm64')
+        @($back.Layers).Count | Should -Be $image.Layers.Count
+    }
+}
+
+Describe 'Stable output order' {
+    It 'Get-RegistryImage emits repository, then tag' {
+        $keys = @(Get-RegistryImage -Registry $url -Repository ($all[1], $all[0]) -ThrottleLimit 8 | ForEach-Object { "$($_.Repository)`t$($_.Tag)" })
+        $sorted = [string[]]$keys.Clone(); [Array]::Sort($sorted, [StringComparer]::Ordinal)
+        $keys | Should -Be $sorted
     }
 }
 
@@ -270,25 +262,5 @@ Describe '-Repository completion' {
         $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
         @($completions | Where-Object ResultType -EQ ParameterValue).Count | Should -Be 0
         $started.Elapsed.TotalSeconds | Should -BeLessThan 10
-    }
-}
-
-Describe 'RegistryLab' {
-    It 'counts the stored blob bytes and runs the registry garbage collection' {
-        $before = Get-LabBlobBytes $lab
-        # Stored bytes are the layers and configs pushed plus the manifests themselves.
-        $before | Should -BeGreaterThan $sample.BlobBytes
-        $output = Invoke-LabGarbageCollect $lab
-        ($output -join "`n") | Should -Match 'blobs marked'
-        # Nothing was deleted, so nothing is freed.
-        Get-LabBlobBytes $lab | Should -Be $before
-    }
-
-    It 'stops only its own registry process and removes its folder' {
-        $other = Start-LabRegistry
-        Stop-LabRegistry $other
-        $other.Process.HasExited | Should -BeTrue
-        Test-Path $other.Root | Should -BeFalse
-        $lab.Process.HasExited | Should -BeFalse
     }
 }

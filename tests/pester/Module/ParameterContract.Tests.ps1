@@ -4,7 +4,7 @@
 # fails too, so the list only ever shrinks.
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     # Each aspect of a parameter, as PowerShell sees it; a difference is a parameter name with more than one value.
     $script:Exceptions = @{

@@ -1,9 +1,9 @@
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     $manifestPath = Get-TestModulePath
     $moduleRoot = Split-Path $manifestPath
     Import-Module $manifestPath -Force
