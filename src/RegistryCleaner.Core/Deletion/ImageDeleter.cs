@@ -138,12 +138,17 @@ public sealed partial class ImageDeleter
     {
         (string repository, string digest, string? parent, string? action, _, _, _) = delete;
         ManifestDeleteResult answer;
+        DeleteRefusal refusal = DeleteRefusal.None;
         try
         {
             answer = await send().ConfigureAwait(false);
+            ManifestDeleteOutcome first = answer.Outcome;
 
             // Registries beyond distribution refuse some orders (tags before digest, index before child): follow theirs once.
             answer = await this.order.FollowAsync(answer, repository, digest, parent, delete.Tags, tag => this.Watch(repository).IsListedElsewhere(tag, digest), delete.Content, send).ConfigureAwait(false);
+
+            // A refusal that keeps the manifest is carried as data: the final answer's, or the first one's it was kept for.
+            refusal = DeleteRefusals.Of(answer.Outcome == ManifestDeleteOutcome.Kept ? first : answer.Outcome);
         }
         catch (RegistryAuthenticationException ex)
         {
@@ -198,7 +203,7 @@ public sealed partial class ImageDeleter
         }
 
         IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, delete.Content, check.Unplanned).ConfigureAwait(false);
-        return new ManifestStep(status, message, delete.Window.Done, putBack, check.Problems);
+        return new ManifestStep(status, message, delete.Window.Done, putBack, check.Problems) { Refusal = refusal };
     }
 
     private async Task<Verdict> RecheckAsync(string repository, string digest, string message)
@@ -341,6 +346,9 @@ public sealed partial class ImageDeleter
     /// <summary>What one DELETE (of a manifest or a tag) did, and when its answer came (on its repository's watch).</summary>
     private sealed record ManifestStep(DeletionStatus Status, string Message, long Answered, IReadOnlyList<TagPutBack> PutBack, IReadOnlyList<string> Problems)
     {
+        /// <summary>Gets the kind of refusal the registry answered with, for the result.</summary>
+        public DeleteRefusal Refusal { get; init; }
+
         public static ManifestStep Only(DeletionStatus status, string message) => new(status, message, 0, [], []);
     }
 
