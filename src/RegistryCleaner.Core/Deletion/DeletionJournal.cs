@@ -53,6 +53,9 @@ public sealed record JournalRecord(
     /// </summary>
     public const string PossiblyDeletedOutcome = "PossiblyDeleted";
 
+    /// <summary>The outcome of a retag line whose tag was put back.</summary>
+    public const string RestoredOutcome = "Restored";
+
     /// <summary>The <see cref="Action"/> of a DELETE of one tag alone (the manifest stays).</summary>
     public const string UntagAction = "untag";
 

@@ -57,7 +57,7 @@ public sealed partial class ImageDeleter
         ArgumentNullException.ThrowIfNull(journal);
         this.client = client;
         this.journal = journal;
-        this.order = new RegistryDeleteOrder(client);
+        this.order = new RegistryDeleteOrder(client, this.PutBackAsync);
     }
 
     /// <summary>
@@ -202,7 +202,8 @@ public sealed partial class ImageDeleter
             throw new RegistryDeleteDisabledException(answer.Message);
         }
 
-        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, delete.Content, check.Unplanned).ConfigureAwait(false);
+        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(
+            repository, digest, delete.Content, check.Unplanned, $"pointed at {digest} when it was deleted (it moved there after the last check) and left with it").ConfigureAwait(false);
         return new ManifestStep(status, message, delete.Window.Done, putBack, check.Problems) { Refusal = refusal };
     }
 
@@ -282,8 +283,11 @@ public sealed partial class ImageDeleter
             this.TagSweepInterval,
             (tag, candidates, why) => this.DescribeAmbiguity(r, tag, candidates, why)));
 
-    /// <summary>Puts back, from the journaled bytes, each tag that left with a DELETE unplanned (the blobs are still there).</summary>
-    private async Task<IReadOnlyList<TagPutBack>> PutBackAsync(string repository, string digest, ManifestContent content, IReadOnlyList<string> tags)
+    /// <summary>
+    /// The one put-back: puts each tag back onto the manifest from its journaled bytes (the blobs are still there),
+    /// tells the repository's watch where it points now, and journals a retag line for it.
+    /// </summary>
+    private async Task<IReadOnlyList<TagPutBack>> PutBackAsync(string repository, string digest, ManifestContent content, IReadOnlyList<string> tags, string cause)
     {
         if (tags.Count == 0)
         {
@@ -303,12 +307,12 @@ public sealed partial class ImageDeleter
                 string stored = await this.client.PutManifestAsync(repository, tag, content.Content, mediaType, CancellationToken.None).ConfigureAwait(false);
                 this.Watch(repository).Learn(tag, stored);
                 result = string.Equals(stored, digest, StringComparison.Ordinal)
-                    ? new TagPutBack(this.Registry, repository, tag, digest, true, $"Tag {name} pointed at {digest} when it was deleted (it moved there after the last check) and left with it; it was put back at once from the journal, with the manifest.")
-                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} left with the DELETE of {digest}; putting it back stored {stored} instead. Run Restore-RegistryImage -JournalPath '{this.journal.Path}'.");
+                    ? new TagPutBack(this.Registry, repository, tag, digest, true, $"Tag {name} {cause}; it was put back at once from the journal, with the manifest.")
+                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back stored {stored} instead. Run Restore-RegistryImage -JournalPath '{this.journal.Path}'.");
             }
             catch (Exception ex) when (ex is RegistryException or ArgumentException)
             {
-                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} pointed at {digest} when it was deleted and left with it; putting it back failed ({ex.Message}). Run Restore-RegistryImage -JournalPath '{this.journal.Path}' now.");
+                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back failed ({ex.Message}). Run Restore-RegistryImage -JournalPath '{this.journal.Path}' now.");
             }
 
             await this.journal.AppendAsync(
@@ -319,7 +323,7 @@ public sealed partial class ImageDeleter
                     repository,
                     digest,
                     Tags: [tag],
-                    Outcome: result.Restored ? "Restored" : nameof(DeletionStatus.Failed),
+                    Outcome: result.Restored ? JournalRecord.RestoredOutcome : nameof(DeletionStatus.Failed),
                     Message: result.Message,
                     Run: this.run),
                 CancellationToken.None).ConfigureAwait(false);
