@@ -154,6 +154,21 @@ internal static class EngineErrorMap
         Find(exception, EngineOperation.Any, new EngineErrorContext { Target = target })
         ?? new ErrorRecord(exception, ErrorIds.RegistryRequestFailed, ErrorCategory.NotSpecified, target);
 
+    /// <summary>
+    /// Returns the error record for an image or child manifest whose deletion failed, from the kind of refusal the
+    /// engine carried on the result: a lock is <see cref="ErrorIds.RegistryImageLocked"/> (only its owner can change
+    /// it), anything else <see cref="ErrorIds.RegistryManifestDeleteFailed"/>.
+    /// </summary>
+    /// <param name="reason">The result's reason.</param>
+    /// <param name="refusal">The result's kind of refusal.</param>
+    /// <param name="target">The result.</param>
+    /// <returns>The error record.</returns>
+    public static ErrorRecord DeletionFailed(string reason, DeleteRefusal refusal, object target) => new(
+        new InvalidOperationException(reason),
+        refusal == DeleteRefusal.Locked ? ErrorIds.RegistryImageLocked : ErrorIds.RegistryManifestDeleteFailed,
+        ErrorCategory.WriteError,
+        target);
+
     /// <summary>Returns the error record for a MongoDB failure; the message never holds the password.</summary>
     /// <param name="exception">The failure.</param>
     /// <param name="target">The object concerned (the connection target or a revision).</param>

@@ -44,7 +44,7 @@ public sealed record JournalRecord(
     /// <summary>The kind of line written after a DELETE.</summary>
     public const string OutcomeKind = "outcome";
 
-    /// <summary>The kind of line written when a tag that left with a DELETE unplanned was put back (<see cref="Tags"/> names it).</summary>
+    /// <summary>The kind of line written when a tag that left with a DELETE was put back, or deliberately not (<see cref="Tags"/> names it).</summary>
     public const string RetagKind = "retag";
 
     /// <summary>
@@ -52,6 +52,16 @@ public sealed record JournalRecord(
     /// tag) may be gone, so <c>Restore-RegistryImage</c> puts it back. The cmdlet reports it as <see cref="DeletionStatus.Failed"/>.
     /// </summary>
     public const string PossiblyDeletedOutcome = "PossiblyDeleted";
+
+    /// <summary>The outcome of a retag line whose tag was put back.</summary>
+    public const string RestoredOutcome = "Restored";
+
+    /// <summary>
+    /// The outcome of a retag line whose tag left while a DELETE of the manifest was in flight but was not put back: it
+    /// may have gone with the DELETE or been deleted alone by someone else, which the registry allows. The line names
+    /// the manifest it would go back onto; its attempt line holds the bytes that Restore-RegistryImage puts back.
+    /// </summary>
+    public const string NotPutBackOutcome = "NotPutBack";
 
     /// <summary>The <see cref="Action"/> of a DELETE of one tag alone (the manifest stays).</summary>
     public const string UntagAction = "untag";

@@ -27,7 +27,11 @@ public enum DeletionStatus
 /// <see cref="DeletionStatus.Deleted"/>, so the sum over deleted images is what garbage collection frees.
 /// </param>
 /// <param name="Reason">Why, in words.</param>
-public sealed record ImageDeletionResult(string Registry, string Repository, string? Tag, string Digest, DeletionStatus Status, long ReclaimableBytes, string Reason);
+public sealed record ImageDeletionResult(string Registry, string Repository, string? Tag, string Digest, DeletionStatus Status, long ReclaimableBytes, string Reason)
+{
+    /// <summary>Gets the kind of refusal when the registry refused for a reason scripts tell apart (a lock, an index still referencing it).</summary>
+    public Registry.DeleteRefusal Refusal { get; init; }
+}
 
 /// <summary>The outcome for one child manifest deleted with its index.</summary>
 /// <param name="Repository">The repository.</param>
@@ -35,7 +39,11 @@ public sealed record ImageDeletionResult(string Registry, string Repository, str
 /// <param name="ParentDigest">The deleted index.</param>
 /// <param name="Status">What happened.</param>
 /// <param name="Reason">Why, in words.</param>
-public sealed record ChildDeletionResult(string Repository, string Digest, string ParentDigest, DeletionStatus Status, string Reason);
+public sealed record ChildDeletionResult(string Repository, string Digest, string ParentDigest, DeletionStatus Status, string Reason)
+{
+    /// <summary>Gets the kind of refusal when the registry refused for a reason scripts tell apart (a lock, an index still referencing it).</summary>
+    public Registry.DeleteRefusal Refusal { get; init; }
+}
 
 /// <summary>Everything one DELETE of a manifest did: one result per planned tag, and the children of an index.</summary>
 /// <param name="Images">One result per planned tag of the manifest (the primary first).</param>

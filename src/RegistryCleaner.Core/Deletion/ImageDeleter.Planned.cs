@@ -158,7 +158,7 @@ public sealed partial class ImageDeleter
                     : isCarrier ? candidate.Reason : $"deleted with {carrier.Tag ?? digest} (same manifest)";
 
             // The freed bytes go on the one deleted tag that carries them, so sums over Deleted stay exact.
-            results[i] = this.Result(candidate, status, reason, status == DeletionStatus.Deleted && isCarrier && !stays ? plannedBytes : 0);
+            results[i] = this.Result(candidate, status, reason, status == DeletionStatus.Deleted && isCarrier && !stays ? plannedBytes : 0) with { Refusal = step.Refusal };
         }
 
         var children = new List<ChildDeletionResult>();
@@ -250,7 +250,7 @@ public sealed partial class ImageDeleter
             ManifestStep step = await this.DeleteTagAsync(repository, digest, tag, content, cancellationToken).ConfigureAwait(false);
             putBack.AddRange(step.PutBack);
             problems.AddRange(step.Problems);
-            results.Add(this.Result(candidate, step.Status, step.Status == DeletionStatus.Deleted ? candidate.Reason : step.Message));
+            results.Add(this.Result(candidate, step.Status, step.Status == DeletionStatus.Deleted ? candidate.Reason : step.Message) with { Refusal = step.Refusal });
         }
 
         return new ManifestDeletion(results, []) { TagsPutBack = putBack, Problems = problems };
@@ -333,7 +333,7 @@ public sealed partial class ImageDeleter
         }
 
         ManifestStep step = await this.DeleteManifestAsync(child.Repository, child.Digest, tags, child.ParentDigest, CancellationToken.None).ConfigureAwait(false);
-        return (Outcome(step.Status, step.Message), step);
+        return (Outcome(step.Status, step.Message) with { Refusal = step.Refusal }, step);
     }
 
     /// <summary>

@@ -57,7 +57,7 @@ public sealed partial class ImageDeleter
         ArgumentNullException.ThrowIfNull(journal);
         this.client = client;
         this.journal = journal;
-        this.order = new RegistryDeleteOrder(client);
+        this.order = new RegistryDeleteOrder(client, this.PutBackAsync);
     }
 
     /// <summary>
@@ -138,12 +138,17 @@ public sealed partial class ImageDeleter
     {
         (string repository, string digest, string? parent, string? action, _, _, _) = delete;
         ManifestDeleteResult answer;
+        DeleteRefusal refusal = DeleteRefusal.None;
         try
         {
             answer = await send().ConfigureAwait(false);
+            ManifestDeleteOutcome first = answer.Outcome;
 
             // Registries beyond distribution refuse some orders (tags before digest, index before child): follow theirs once.
             answer = await this.order.FollowAsync(answer, repository, digest, parent, delete.Tags, tag => this.Watch(repository).IsListedElsewhere(tag, digest), delete.Content, send).ConfigureAwait(false);
+
+            // A refusal that keeps the manifest is carried as data: the final answer's, or the first one's it was kept for.
+            refusal = DeleteRefusals.Of(answer.Outcome == ManifestDeleteOutcome.Kept ? first : answer.Outcome);
         }
         catch (RegistryAuthenticationException ex)
         {
@@ -197,8 +202,21 @@ public sealed partial class ImageDeleter
             throw new RegistryDeleteDisabledException(answer.Message);
         }
 
-        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(repository, digest, delete.Content, check.Unplanned).ConfigureAwait(false);
-        return new ManifestStep(status, message, delete.Window.Done, putBack, check.Problems);
+        var problems = new List<string>(check.Problems);
+        foreach ((string tag, string lastKnown) in check.Undecided)
+        {
+            // Not put back, and not among the removed tags, so Restore-RegistryImage does not put it onto this manifest
+            // on a guess either; the line says where it would go, and the attempt line holds the manifest.
+            string report = this.DescribeUndecided(repository, tag, lastKnown, digest);
+            await this.journal.AppendAsync(
+                new JournalRecord(JournalRecord.RetagKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Tags: [tag], Outcome: JournalRecord.NotPutBackOutcome, Message: report, Run: this.run),
+                CancellationToken.None).ConfigureAwait(false);
+            problems.Add(report);
+        }
+
+        IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(
+            repository, digest, delete.Content, check.Unplanned, $"pointed at {digest} when it was deleted (it moved there after the last check) and left with it").ConfigureAwait(false);
+        return new ManifestStep(status, message, delete.Window.Done, putBack, problems) { Refusal = refusal };
     }
 
     private async Task<Verdict> RecheckAsync(string repository, string digest, string message)
@@ -258,8 +276,9 @@ public sealed partial class ImageDeleter
         string[] unplanned = [.. window.Unplanned.Distinct(StringComparer.Ordinal).Where(t => !delete.Tags.Contains(t, StringComparer.Ordinal))];
         removed.AddRange(unplanned);
         string[] problems = [.. window.Problems];
+        (string Tag, string LastKnown)[] undecided = [.. window.Undecided.DistinctBy(u => u.Tag, StringComparer.Ordinal)];
         window.Collected = true;
-        return new TagCheck(removed, unplanned, problems);
+        return new TagCheck(removed, unplanned, problems) { Undecided = undecided };
     }
 
     /// <summary>The ambiguity report: a tag left while several DELETEs of this run could have taken it.</summary>
@@ -275,10 +294,52 @@ public sealed partial class ImageDeleter
             this.PlannedTags?.GetValueOrDefault(r),
             this.TrustPlannedTags,
             this.TagSweepInterval,
-            (tag, candidates, why) => this.DescribeAmbiguity(r, tag, candidates, why)));
+            (tag, candidates, why) => this.DescribeAmbiguity(r, tag, candidates, why),
+            () => this.DeletesTagsAloneAsync(r)));
 
-    /// <summary>Puts back, from the journaled bytes, each tag that left with a DELETE unplanned (the blobs are still there).</summary>
-    private async Task<IReadOnlyList<TagPutBack>> PutBackAsync(string repository, string digest, ManifestContent content, IReadOnlyList<string> tags)
+    /// <summary>
+    /// Whether the registry deletes a tag alone, from what is known: a cloud registry or Harbor (configured, or told by
+    /// its answers and the read-only kind detection) does; otherwise its answers to DELETEs of a tag alone tell, and
+    /// when none was sent yet it is asked once with the question rule 11 asks (a DELETE of a fresh random tag name
+    /// first confirmed absent, which changes nothing). <see langword="null"/> when nothing tells: then it may, and
+    /// nothing is put back on a guess.
+    /// </summary>
+    private async Task<bool?> DeletesTagsAloneAsync(string repository)
+    {
+        // Read-only questions (its challenge to /v2/, Harbor's API), asked once per client.
+        if (await this.client.DetectKindAsync(CancellationToken.None).ConfigureAwait(false) != RegistryKind.Distribution)
+        {
+            return true;
+        }
+
+        if (this.client.TagDeletionTold is { } told)
+        {
+            return told;
+        }
+
+        await this.client.SupportsTagDeletionAsync(repository, CancellationToken.None).ConfigureAwait(false);
+        return this.client.TagDeletionTold;
+    }
+
+    /// <summary>The report for a tag that left during one DELETE of ours where the registry may have deleted it alone.</summary>
+    private string DescribeUndecided(string repository, string tag, string lastKnown, string digest)
+    {
+        string who = this.client.Kind != RegistryKind.Distribution
+            ? $"which {RegistryKinds.DisplayName(this.client.Kind)} allows"
+            : this.client.TagDeletionTold == true
+                ? "which this registry allows (it answers DELETEs of a tag alone)"
+                : "which could not be ruled out (whether this registry deletes a tag alone could not be told)";
+        return $"Tag {this.Registry}/{repository}:{tag} left the registry while the DELETE of {digest} was in flight. It pointed at {lastKnown} when last read, which still exists: "
+            + $"either it had been moved onto {digest} since (a rollback) and went with that DELETE, or someone deleted the tag alone at that moment, {who}. "
+            + $"Which cannot be told, so it was not put back: putting it onto {digest} could point it at an image it never pointed at. "
+            + $"If it had moved onto {digest}: Restore-RegistryImage -JournalPath '{this.journal.Path}' puts {digest} back, then point the tag at it (skopeo copy docker://{this.Registry}/{repository}@{digest} docker://{this.Registry}/{repository}:{tag}). If it was deleted on purpose, nothing is to be done.";
+    }
+
+    /// <summary>
+    /// The one put-back: puts each tag back onto the manifest from its journaled bytes (the blobs are still there),
+    /// tells the repository's watch where it points now, and journals a retag line for it.
+    /// </summary>
+    private async Task<IReadOnlyList<TagPutBack>> PutBackAsync(string repository, string digest, ManifestContent content, IReadOnlyList<string> tags, string cause)
     {
         if (tags.Count == 0)
         {
@@ -298,12 +359,12 @@ public sealed partial class ImageDeleter
                 string stored = await this.client.PutManifestAsync(repository, tag, content.Content, mediaType, CancellationToken.None).ConfigureAwait(false);
                 this.Watch(repository).Learn(tag, stored);
                 result = string.Equals(stored, digest, StringComparison.Ordinal)
-                    ? new TagPutBack(this.Registry, repository, tag, digest, true, $"Tag {name} pointed at {digest} when it was deleted (it moved there after the last check) and left with it; it was put back at once from the journal, with the manifest.")
-                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} left with the DELETE of {digest}; putting it back stored {stored} instead. Run Restore-RegistryImage -JournalPath '{this.journal.Path}'.");
+                    ? new TagPutBack(this.Registry, repository, tag, digest, true, $"Tag {name} {cause}; it was put back at once from the journal, with the manifest.")
+                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back stored {stored} instead. Run Restore-RegistryImage -JournalPath '{this.journal.Path}'.");
             }
             catch (Exception ex) when (ex is RegistryException or ArgumentException)
             {
-                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} pointed at {digest} when it was deleted and left with it; putting it back failed ({ex.Message}). Run Restore-RegistryImage -JournalPath '{this.journal.Path}' now.");
+                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back failed ({ex.Message}). Run Restore-RegistryImage -JournalPath '{this.journal.Path}' now.");
             }
 
             await this.journal.AppendAsync(
@@ -314,7 +375,7 @@ public sealed partial class ImageDeleter
                     repository,
                     digest,
                     Tags: [tag],
-                    Outcome: result.Restored ? "Restored" : nameof(DeletionStatus.Failed),
+                    Outcome: result.Restored ? JournalRecord.RestoredOutcome : nameof(DeletionStatus.Failed),
                     Message: result.Message,
                     Run: this.run),
                 CancellationToken.None).ConfigureAwait(false);
@@ -341,12 +402,18 @@ public sealed partial class ImageDeleter
     /// <summary>What one DELETE (of a manifest or a tag) did, and when its answer came (on its repository's watch).</summary>
     private sealed record ManifestStep(DeletionStatus Status, string Message, long Answered, IReadOnlyList<TagPutBack> PutBack, IReadOnlyList<string> Problems)
     {
+        /// <summary>Gets the kind of refusal the registry answered with, for the result.</summary>
+        public DeleteRefusal Refusal { get; init; }
+
         public static ManifestStep Only(DeletionStatus status, string message) => new(status, message, 0, [], []);
     }
 
     /// <summary>The tags a DELETE removed (planned and unplanned), those to put back, and what could not be told.</summary>
     private sealed record TagCheck(IReadOnlyList<string> Removed, IReadOnlyList<string> Unplanned, IReadOnlyList<string> Problems)
     {
+        /// <summary>Gets the tags last known elsewhere that left while the registry may have deleted them alone (not put back).</summary>
+        public IReadOnlyList<(string Tag, string LastKnown)> Undecided { get; init; } = [];
+
         public static TagCheck NotChecked { get; } = new([], [], []);
     }
 }

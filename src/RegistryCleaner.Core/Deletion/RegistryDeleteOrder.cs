@@ -11,18 +11,23 @@ namespace RegistryCleaner.Deletion;
 /// <item>an index before its children (ECR, Artifact Registry): a child refused for that reason is sent once more
 /// when its index is confirmed gone; otherwise it stays, reported as kept by an index.</item>
 /// </list>
-/// Every other answer passes through unchanged.
+/// Every other answer passes through unchanged. Tags go back through the deleter's one put-back, which journals each
+/// and tells the repository's tag watch.
 /// </summary>
 public sealed class RegistryDeleteOrder
 {
     private readonly RegistryClient client;
+    private readonly TagPutBackAction putBack;
 
     /// <summary>Initializes the order for one registry.</summary>
     /// <param name="client">The registry client the deleter uses.</param>
-    public RegistryDeleteOrder(RegistryClient client)
+    /// <param name="putBack">Puts tags back from the journaled manifest (the deleter's, which journals each).</param>
+    public RegistryDeleteOrder(RegistryClient client, TagPutBackAction putBack)
     {
         ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(putBack);
         this.client = client;
+        this.putBack = putBack;
     }
 
     /// <summary>Gets how long to wait before sending a child's DELETE again after its index was confirmed gone.</summary>
@@ -153,25 +158,12 @@ public sealed class RegistryDeleteOrder
             return string.Empty;
         }
 
-        string mediaType = content.MediaType is { Length: > 0 } given
-            ? given
-            : ManifestParser.Parse(this.Registry, repository, digest, null, content.Content).MediaType;
-        var failed = new List<string>();
-        foreach (string tag in tags)
-        {
-            try
-            {
-                await this.client.PutManifestAsync(repository, tag, content.Content, mediaType, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (RegistryException ex)
-            {
-                failed.Add($"{tag} ({ex.Message})");
-            }
-        }
-
-        return failed.Count == 0
+        IReadOnlyList<TagPutBack> results = await this.putBack(
+            repository, digest, content, tags, $"was deleted before {digest}, as the registry asks, and that DELETE did not go through").ConfigureAwait(false);
+        TagPutBack[] failed = [.. results.Where(static r => !r.Restored)];
+        return failed.Length == 0
             ? $" Its tags {string.Join(", ", tags)} were put back."
-            : $" Putting its tags back failed for {string.Join("; ", failed)}: while {digest} is still there, tag it again (skopeo copy docker://{this.Registry}/{repository}@{digest} docker://{this.Registry}/{repository}:<tag>); if it is gone, Restore-RegistryImage with the journal puts it back with its tags.";
+            : $" Putting its tags back failed: {string.Join(" ", failed.Select(static r => r.Message))}";
     }
 
     private async Task<ManifestDeleteResult> AfterIndexAsync(ManifestDeleteResult answer, string repository, string digest, string? parent, Func<Task<ManifestDeleteResult>> send)
@@ -202,3 +194,12 @@ public sealed class RegistryDeleteOrder
         };
     }
 }
+
+/// <summary>Puts tags back onto a manifest from its journaled bytes, journals each and returns what happened to each.</summary>
+/// <param name="repository">The repository.</param>
+/// <param name="digest">The manifest the tags go back onto.</param>
+/// <param name="content">The manifest as journaled.</param>
+/// <param name="tags">The tags.</param>
+/// <param name="cause">Why each tag had gone, completing "Tag x …" (for the messages).</param>
+/// <returns>One result per tag.</returns>
+public delegate Task<IReadOnlyList<TagPutBack>> TagPutBackAction(string repository, string digest, ManifestContent content, IReadOnlyList<string> tags, string cause);

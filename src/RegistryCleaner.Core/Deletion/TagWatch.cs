@@ -10,7 +10,9 @@ namespace RegistryCleaner.Deletion;
 /// listing is compared with the one before; a tag that left in between is explained by the DELETE that planned it, put
 /// back by the DELETE of the manifest it pointed at, or, when it had moved and several DELETEs could have taken it,
 /// reported as ambiguous (never put back on a manifest it cannot be shown to have pointed at), after which the
-/// repository's DELETEs go one at a time.
+/// repository's DELETEs go one at a time. A tag last known on a manifest that still exists is put back onto the one
+/// manifest being deleted only where the registry cannot delete a tag alone (then it can only have gone with that
+/// DELETE); elsewhere someone may have deleted it alone, so it is reported, not put back.
 /// </summary>
 internal sealed class TagWatch
 {
@@ -18,6 +20,7 @@ internal sealed class TagWatch
     private readonly string repository;
     private readonly IReadOnlyDictionary<string, string>? planned;
     private readonly Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity;
+    private readonly Func<Task<bool?>> deletesTagsAlone;
     private readonly bool trustPlan;
     private readonly TimeSpan sweepInterval;
     private readonly System.Diagnostics.Stopwatch sinceSweep = new();
@@ -43,14 +46,20 @@ internal sealed class TagWatch
     /// <param name="trustPlan">Whether the plan's digests were read moments ago, so the first listing trusts them.</param>
     /// <param name="sweepInterval">How long the digests read in a sweep are trusted.</param>
     /// <param name="describeAmbiguity">Words for a tag that left while several DELETEs could have taken it.</param>
+    /// <param name="deletesTagsAlone">
+    /// Whether the registry deletes a tag alone: <see langword="false"/> only when it is known it cannot (then a tag
+    /// that moved onto the one manifest being deleted can only have gone with that DELETE).
+    /// </param>
     public TagWatch(
         RegistryClient client,
         string repository,
         IReadOnlyDictionary<string, string>? planned,
         bool trustPlan,
         TimeSpan sweepInterval,
-        Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity)
+        Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity,
+        Func<Task<bool?>> deletesTagsAlone)
     {
+        this.deletesTagsAlone = deletesTagsAlone;
         this.client = client;
         this.repository = repository;
         this.planned = planned;
@@ -321,11 +330,18 @@ internal sealed class TagWatch
                 continue;
             }
 
+            // One DELETE in flight: the tag went with it, unless someone deleted it alone at that moment, which only a
+            // registry that deletes tags alone allows. Where that cannot be ruled out, it is not put back.
+            bool onlyWithOurs = candidates.Length == 1 && await this.deletesTagsAlone().ConfigureAwait(false) == false;
             lock (this.gate)
             {
-                if (candidates.Length == 1)
+                if (onlyWithOurs)
                 {
                     candidates[0].Unplanned.Add(tag);
+                }
+                else if (candidates.Length == 1)
+                {
+                    candidates[0].Undecided.Add((tag, known));
                 }
                 else
                 {
@@ -417,6 +433,12 @@ internal sealed record TagWindow(string Digest, IReadOnlyList<string> Tags, bool
 
     /// <summary>Gets the tags that left with it although not planned: they pointed at its manifest.</summary>
     public List<string> Unplanned { get; } = [];
+
+    /// <summary>
+    /// Gets the tags last known on another manifest that still exists which left while it ran, where the registry may
+    /// have deleted them alone: each with the digest it was last known on. Not put back.
+    /// </summary>
+    public List<(string Tag, string LastKnown)> Undecided { get; } = [];
 
     /// <summary>Gets the tags that left while it ran and cannot be told apart.</summary>
     public List<string> Problems { get; } = [];

@@ -1,5 +1,18 @@
 namespace RegistryCleaner.Registry;
 
+/// <summary>Why a registry refused a DELETE, when it refused for a reason the result must carry (a script or the cmdlet maps it).</summary>
+public enum DeleteRefusal
+{
+    /// <summary>No refusal of these kinds (deleted, not found, or failed otherwise).</summary>
+    None,
+
+    /// <summary>The image or its repository is locked against deletion (Azure Container Registry, <c>deleteEnabled: false</c>).</summary>
+    Locked,
+
+    /// <summary>An image index the plan does not delete still references the manifest (ECR, Artifact Registry): it stays.</summary>
+    ReferencedByIndex,
+}
+
 /// <summary>
 /// How registries beyond distribution refuse a manifest <c>DELETE</c>, recognised by the registry's answer (status and
 /// error code), never by its host name:
@@ -21,7 +34,7 @@ public static class DeleteRefusals
     /// <summary>ECR's failure code for a manifest an image index (manifest list) still references.</summary>
     public const string EcrReferencedCode = "ImageReferencedByManifestList";
 
-    // Every message about a lock names this fix; IsLockReason recognises it by it.
+    // The fix every message about a lock names.
     private const string LockFix = "--delete-enabled true";
 
     /// <summary>Tells whether an error says the item is locked against deletion (ACR's <c>deleteEnabled: false</c>).</summary>
@@ -51,11 +64,15 @@ public static class DeleteRefusals
                 || (e.Message ?? string.Empty).Contains(EcrReferencedCode, StringComparison.OrdinalIgnoreCase));
     }
 
-    /// <summary>Tells whether a failed deletion's reason is a lock's refusal (so the cmdlet reports it as one).</summary>
-    /// <param name="reason">The result's reason.</param>
-    /// <returns>Whether the reason names a lock and its fix.</returns>
-    public static bool IsLockReason(string? reason) =>
-        reason is not null && reason.Contains(LockFix, StringComparison.Ordinal) && reason.Contains("locked", StringComparison.Ordinal);
+    /// <summary>The refusal a DELETE's answer stands for, as carried on the deletion's result.</summary>
+    /// <param name="outcome">The answer's outcome.</param>
+    /// <returns>The refusal, or <see cref="DeleteRefusal.None"/>.</returns>
+    public static DeleteRefusal Of(ManifestDeleteOutcome outcome) => outcome switch
+    {
+        ManifestDeleteOutcome.Refused => DeleteRefusal.Locked,
+        ManifestDeleteOutcome.ReferencedByIndex => DeleteRefusal.ReferencedByIndex,
+        _ => DeleteRefusal.None,
+    };
 
     /// <summary>The message for a delete a lock refused: the registry's reason, and the fix.</summary>
     /// <param name="registry">The registry's display name.</param>

@@ -186,7 +186,7 @@ public sealed partial class RemoveUnusedImageCommand
         {
             if (child.Status == DeletionStatus.Failed)
             {
-                this.WriteError(new ErrorRecord(new InvalidOperationException(child.Reason), ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, child));
+                this.WriteError(EngineErrorMap.DeletionFailed(child.Reason, child.Refusal, child));
             }
             else
             {

@@ -221,7 +221,7 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
         this.WriteTyped(result, OutputTypeNames.ImageDeletion);
         if (result.Status == DeletionStatus.Failed)
         {
-            this.WriteError(new ErrorRecord(new InvalidOperationException(result.Reason), DeleteRefusals.IsLockReason(result.Reason) ? ErrorIds.RegistryImageLocked : ErrorIds.RegistryManifestDeleteFailed, ErrorCategory.WriteError, result));
+            this.WriteError(EngineErrorMap.DeletionFailed(result.Reason, result.Refusal, result));
         }
     }
 

@@ -111,11 +111,11 @@ public sealed class RegistryKindTests
         Assert.Equal("DENIED", Assert.Single(manifest.Errors).Code);
         Assert.Contains($"--image app@{Digest} --delete-enabled true", manifest.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("storage.delete.enabled", manifest.Message, StringComparison.Ordinal);
-        Assert.True(DeleteRefusals.IsLockReason(manifest.Message));
+        Assert.Equal(DeleteRefusal.Locked, DeleteRefusals.Of(manifest.Outcome));
         Assert.Equal(ManifestDeleteOutcome.Refused, tag.Outcome);
         Assert.Contains("--image app:v1 --delete-enabled true", tag.Message, StringComparison.Ordinal);
         Assert.Equal(RegistryKind.Acr, local.Kind);
-        Assert.False(DeleteRefusals.IsLockReason("The delete of app@x failed with 500."));
+        Assert.Equal(DeleteRefusal.None, DeleteRefusals.Of(ManifestDeleteOutcome.Failed));
     }
 
     [Fact]

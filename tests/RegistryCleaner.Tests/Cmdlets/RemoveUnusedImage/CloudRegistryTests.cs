@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Text;
 using System.Text.Json;
+using RegistryCleaner.Deletion;
 using RegistryCleaner.PowerShell;
 using RegistryCleaner.Registry;
 using RegistryCleaner.Tests.Infrastructure;
@@ -36,8 +37,7 @@ public sealed class CloudRegistryTests(GraphImages images)
     [Fact]
     public async Task Gar_refusing_a_tagged_digest_gets_the_planned_tags_first_then_the_digest_and_says_nothing_is_left_to_run()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Gar;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Gar);
         StoredManifest b1 = scenario.Stored["b-1"];
         using var session = new PowerShellSession(scenario.Folder);
         string common = $"-Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse}";
@@ -47,7 +47,7 @@ public sealed class CloudRegistryTests(GraphImages images)
 
         Assert.Null(removed.Terminating);
         Assert.Empty(removed.Errors);
-        PSObject row = removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
+        PSObject row = Row(removed, "b-1");
         Assert.Equal("Deleted", row.Properties["Status"].Value.ToString());
 
         // Refused once by digest while tagged, then the tag alone, then the digest again.
@@ -67,21 +67,14 @@ public sealed class CloudRegistryTests(GraphImages images)
     [Fact]
     public async Task Gar_a_tag_the_plan_does_not_know_on_the_manifest_keeps_it_and_every_tag()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Gar;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Gar);
         StoredManifest b1 = scenario.Stored["b-1"];
-        ManifestContent content = await ReadAsync(scenario, b1.Digest);
 
         // Someone pushes 'late' onto b-1's manifest right before its DELETE: GAR refuses, and the tag is new.
-        using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
-        scenario.Proxy.AddHook("DELETE", $"^/v2/{Env}/manifests/{b1.Digest}$", () => pusher.PutManifestAsync(Env, "late", content.Content.ToArray(), content.MediaType));
+        using ImagePusher pusher = await PushLateOntoB1WhenAsync(scenario, b1.Digest);
         using var session = new PowerShellSession(scenario.Folder);
 
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath gar.jsonl -Confirm:$false");
-
-        Assert.Null(removed.Terminating);
-        PSObject row = removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
-        Assert.Equal("Skipped", row.Properties["Status"].Value.ToString());
+        PSObject row = SkippedB1(Remove(session, scenario, "gar.jsonl"));
         string reason = (string)row.Properties["Reason"].Value;
         Assert.Contains("GOOGLE_MANIFEST_DANGLING_TAG", reason, StringComparison.Ordinal);
         Assert.Contains("Tag late, which the plan does not include, points at it now, so no tag was deleted", reason, StringComparison.Ordinal);
@@ -95,8 +88,7 @@ public sealed class CloudRegistryTests(GraphImages images)
     [Fact]
     public async Task Gar_a_digest_delete_failing_after_the_planned_tags_went_puts_them_back()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Gar;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Gar);
         StoredManifest b1 = scenario.Stored["b-1"];
 
         // Once its tag is gone, every DELETE of the digest fails (retries included): the tag must not stay gone.
@@ -107,45 +99,42 @@ public sealed class CloudRegistryTests(GraphImages images)
         });
         using var session = new PowerShellSession(scenario.Folder);
 
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath gar.jsonl -Confirm:$false -ThrottleLimit 1");
+        PowerShellResult removed = Remove(session, scenario, "gar.jsonl", "-ThrottleLimit 1");
 
-        PSObject row = removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
+        PSObject row = Row(removed, "b-1");
         Assert.Equal("Failed", row.Properties["Status"].Value.ToString());
         Assert.Contains("Its tags b-1 had been deleted first. Its tags b-1 were put back.", (string)row.Properties["Reason"].Value, StringComparison.Ordinal);
-        using var direct = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
-        Assert.Equal(b1.Digest, await direct.HeadManifestAsync(Env, "b-1", CancellationToken.None));
+        Assert.Equal(b1.Digest, await HeadAsync(scenario, "b-1"));
+
+        // The put-back is the deleter's own, journaled like any other.
+        IReadOnlyList<JournalRecord> journal = DeletionJournal.Read(Path.Combine(scenario.Folder, "gar.jsonl"));
+        JournalRecord retag = Assert.Single(journal, r => r.Kind == JournalRecord.RetagKind);
+        Assert.Equal((b1.Digest, "Restored"), (retag.Digest, retag.Outcome));
+        Assert.Equal(["b-1"], retag.Tags!);
+        Assert.Contains("was deleted before", retag.Message, StringComparison.Ordinal);
         await scenario.AssertEveryKeptTagPullsWholeAsync();
     }
 
     [Fact]
     public async Task Gar_a_tag_arriving_after_the_planned_tags_went_keeps_the_manifest_and_puts_the_planned_tag_back()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Gar;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Gar);
         StoredManifest b1 = scenario.Stored["b-1"];
-        ManifestContent content = await ReadAsync(scenario, b1.Digest);
-        using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
-        scenario.Proxy.AddHook("DELETE", $"^/v2/{Env}/manifests/b-1$", () => pusher.PutManifestAsync(Env, "late", content.Content.ToArray(), content.MediaType));
+        using ImagePusher pusher = await PushLateOntoB1WhenAsync(scenario, "b-1");
         using var session = new PowerShellSession(scenario.Folder);
 
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath gar.jsonl -Confirm:$false");
-
-        Assert.Null(removed.Terminating);
-        PSObject row = removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
-        Assert.Equal("Skipped", row.Properties["Status"].Value.ToString());
+        PSObject row = SkippedB1(Remove(session, scenario, "gar.jsonl"));
         Assert.Contains("Its tags b-1 were put back", (string)row.Properties["Reason"].Value, StringComparison.Ordinal);
         Assert.Equal(2, scenario.Proxy.Requests[$"DELETE /v2/{Env}/manifests/{b1.Digest}"]);
-        using var direct = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
-        Assert.Equal(b1.Digest, await direct.HeadManifestAsync(Env, "b-1", CancellationToken.None));
-        Assert.Equal(b1.Digest, await direct.HeadManifestAsync(Env, "late", CancellationToken.None));
+        Assert.Equal(b1.Digest, await HeadAsync(scenario, "b-1"));
+        Assert.Equal(b1.Digest, await HeadAsync(scenario, "late"));
         await scenario.AssertEveryKeptTagPullsWholeAsync();
     }
 
     [Fact]
     public async Task Ecr_refusing_a_child_while_its_index_was_still_known_gets_it_once_more_after_the_index_is_gone()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Ecr;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Ecr);
         string multi2 = scenario.Stored["multi2"].Digest;
         string[] platforms = ChildDigests(await ReadAsync(scenario, multi2));
         string ecrBody = $$"""{"errors":[{"code":"ImageReferencedByManifestList","message":"Requested image referenced by manifest list: [{{multi2}}]"}]}""";
@@ -154,7 +143,7 @@ public sealed class CloudRegistryTests(GraphImages images)
         Fault lag = scenario.Proxy.Answer("DELETE", $"^/v2/{Env}/manifests/{platforms[0]}$", 400, ecrBody);
         using var session = new PowerShellSession(scenario.Folder);
 
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath ecr.jsonl -Confirm:$false -Verbose");
+        PowerShellResult removed = Remove(session, scenario, "ecr.jsonl", "-Verbose");
 
         Assert.Null(removed.Terminating);
         Assert.Empty(removed.Errors);
@@ -175,8 +164,7 @@ public sealed class CloudRegistryTests(GraphImages images)
     [Fact]
     public async Task Ecr_an_index_the_plan_cannot_see_keeps_the_image_it_references_whole()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Ecr;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Ecr);
         StoredManifest b1 = scenario.Stored["b-1"];
 
         // An untagged index over b-1: the registry API cannot list it, so the plan deletes b-1; distribution would break it.
@@ -189,15 +177,16 @@ public sealed class CloudRegistryTests(GraphImages images)
 
         using var session = new PowerShellSession(scenario.Folder);
 
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath ecr.jsonl -Confirm:$false");
+        PowerShellResult removed = Remove(session, scenario, "ecr.jsonl");
 
         Assert.Null(removed.Terminating);
-        PSObject row = removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1");
+        PSObject row = Row(removed, "b-1");
         Assert.Equal("Skipped", row.Properties["Status"].Value.ToString());
         Assert.Equal(0L, row.Properties["ReclaimableBytes"].Value);
         string reason = (string)row.Properties["Reason"].Value;
         Assert.Contains("ImageReferencedByManifestList", reason, StringComparison.Ordinal);
         Assert.Contains("An index the plan does not delete references it", reason, StringComparison.Ordinal);
+        Assert.Equal(nameof(DeleteRefusal.ReferencedByIndex), row.Properties["Refusal"].Value.ToString());
         Assert.Equal(1, scenario.Proxy.Requests[$"DELETE /v2/{Env}/manifests/{b1.Digest}"]);
         Assert.True(await scenario.ExistsAsync(Env, "b-1"));
         Assert.True(await scenario.ExistsAsync(Env, indexDigest));
@@ -208,21 +197,20 @@ public sealed class CloudRegistryTests(GraphImages images)
     [Fact]
     public async Task Acr_a_locked_image_is_one_error_naming_the_lock_and_the_fix_and_the_others_go()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Acr;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Acr);
         StoredManifest b1 = scenario.Stored["b-1"];
         scenario.Proxy.LockedDigests[b1.Digest] = true;
         using var session = new PowerShellSession(scenario.Folder);
 
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath acr.jsonl -Confirm:$false");
+        PowerShellResult removed = Remove(session, scenario, "acr.jsonl");
 
         Assert.Null(removed.Terminating);
         ErrorRecord error = Assert.Single(removed.Errors);
         Assert.StartsWith(ErrorIds.RegistryImageLocked, error.FullyQualifiedErrorId, StringComparison.Ordinal);
         Assert.Contains("403: DENIED The operation is disallowed on this registry, repository or image.", error.Exception.Message, StringComparison.Ordinal);
         Assert.Contains($"az acr repository update --name 127 --image {Env}@{b1.Digest} --delete-enabled true", error.Exception.Message, StringComparison.Ordinal);
-        Assert.Equal("Failed", removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "b-1").Properties["Status"].Value.ToString());
-        Assert.Equal("Deleted", removed.Output.Single(o => (string?)o.Properties["Tag"].Value == "nested-old").Properties["Status"].Value.ToString());
+        Assert.Equal(("Failed", nameof(DeleteRefusal.Locked)), (Row(removed, "b-1").Properties["Status"].Value.ToString(), Row(removed, "b-1").Properties["Refusal"].Value.ToString()));
+        Assert.Equal("Deleted", Row(removed, "nested-old").Properties["Status"].Value.ToString());
         Assert.Equal(1, scenario.Proxy.Requests[$"DELETE /v2/{Env}/manifests/{b1.Digest}"]);
         Assert.True(await scenario.ExistsAsync(Env, "b-1"));
         Assert.True(await scenario.ExistsAsync(Env, scenario.SchemaTag("b-1", ".sig")));
@@ -234,8 +222,7 @@ public sealed class CloudRegistryTests(GraphImages images)
     [Fact]
     public async Task Acr_without_the_AcrDelete_role_stops_at_the_first_delete_naming_the_role_and_deletes_nothing()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Acr;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Acr);
         scenario.Proxy.DeniesDelete = true;
         SortedSet<string> before = await scenario.TagsAsync();
         string config = Path.Combine(scenario.Folder, "acr.yaml");
@@ -271,7 +258,7 @@ public sealed class CloudRegistryTests(GraphImages images)
         }
 
         using var session = new PowerShellSession(scenario.Folder);
-        PowerShellResult removed = session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath harbor.jsonl -Confirm:$false -Verbose");
+        PowerShellResult removed = Remove(session, scenario, "harbor.jsonl", "-Verbose");
 
         Assert.Null(removed.Terminating);
         Assert.Contains(removed.Information, i => i.Contains("Next: run Harbor's own garbage collection", StringComparison.Ordinal));
@@ -286,8 +273,7 @@ public sealed class CloudRegistryTests(GraphImages images)
     [Fact]
     public async Task An_admin_in_a_fresh_pwsh_sees_gar_deletions_and_that_there_is_nothing_to_run()
     {
-        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
-        scenario.Proxy.Persona = CloudPersona.Gar;
+        await using GraphScenario scenario = await this.StartAsync(CloudPersona.Gar);
         await File.WriteAllTextAsync(Path.Combine(scenario.Folder, "gar.yaml"), "registry:\n  kind: gar\n");
 
         UserSession session = new UserShell(scenario.Folder).Run(
@@ -299,6 +285,45 @@ public sealed class CloudRegistryTests(GraphImages images)
         Assert.Contains("Next: nothing to run; Google Artifact Registry", session.Text, StringComparison.Ordinal);
         Assert.False(await scenario.ExistsAsync(Env, scenario.Stored["b-1"].Digest));
         await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    /// <summary>The scenario every test here starts from: the real registry behind the proxy answering as <paramref name="persona"/>.</summary>
+    private async Task<GraphScenario> StartAsync(CloudPersona persona)
+    {
+        GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
+        scenario.Proxy.Persona = persona;
+        return scenario;
+    }
+
+    /// <summary>Remove-UnusedImage through the proxy, with the scenario's usage, journaling to <paramref name="journal"/>.</summary>
+    private static PowerShellResult Remove(PowerShellSession session, GraphScenario scenario, string journal, string more = "") =>
+        session.Run($"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -InUse {scenario.InUse} -JournalPath {journal} -Confirm:$false {more}".TrimEnd());
+
+    /// <summary>The run ended normally and b-1 stayed: its row.</summary>
+    private static PSObject SkippedB1(PowerShellResult removed)
+    {
+        Assert.Null(removed.Terminating);
+        PSObject row = Row(removed, "b-1");
+        Assert.Equal("Skipped", row.Properties["Status"].Value.ToString());
+        return row;
+    }
+
+    /// <summary>Someone pushes the tag 'late' onto b-1's manifest when the DELETE of <paramref name="reference"/> arrives.</summary>
+    private static async Task<ImagePusher> PushLateOntoB1WhenAsync(GraphScenario scenario, string reference)
+    {
+        ManifestContent content = await ReadAsync(scenario, scenario.Stored["b-1"].Digest);
+        var pusher = new ImagePusher(scenario.Registry.BaseAddress);
+        scenario.Proxy.AddHook("DELETE", $"^/v2/{Env}/manifests/{reference}$", () => pusher.PutManifestAsync(Env, "late", content.Content.ToArray(), content.MediaType));
+        return pusher;
+    }
+
+    private static PSObject Row(PowerShellResult removed, string tag) => removed.Output.Single(o => (string?)o.Properties["Tag"].Value == tag);
+
+    /// <summary>Where a tag points on the registry itself, past the proxy.</summary>
+    private static async Task<string?> HeadAsync(GraphScenario scenario, string tag)
+    {
+        using var direct = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
+        return await direct.HeadManifestAsync(Env, tag, CancellationToken.None);
     }
 
     private static async Task<ManifestContent> ReadAsync(GraphScenario scenario, string digest)

@@ -8,12 +8,16 @@ namespace RegistryCleaner.Tests.Graph;
 /// <summary>
 /// Rule 10 on a real registry: a kept tag moved onto a candidate's manifest after the last check (here while the
 /// DELETE is on its way, held by the fault proxy) leaves with the DELETE; the tag list read right after shows it, and
-/// it is put back at once from the journal, reported as an error naming it, and journaled.
+/// it is put back at once from the journal, reported as an error naming it, and journaled. That holds where the registry
+/// cannot delete a tag alone (distribution 2.8); where it can (the proxy speaking OCI distribution 1.1 like distribution
+/// 3, or answering as Harbor), a tag last known on another manifest may have been deleted on purpose, so it is reported
+/// with the restore command and journaled, never put back on a guess.
 /// </summary>
 [Collection(GraphImagesCollection.Name)]
 public sealed class TagPutBackTests(GraphImages images)
 {
     private const string Env = GraphScenario.Env;
+    private const string ProbeDelete = $"DELETE /v2/{Env}/manifests/registrycleaner-probe-";
 
     [Fact]
     public async Task A_kept_tag_that_left_with_a_DELETE_is_put_back_at_once_reported_and_journaled()
@@ -21,26 +25,13 @@ public sealed class TagPutBackTests(GraphImages images)
         await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
         using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
         using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
-        ManifestContent a1 = await client.GetManifestAsync(Env, "a-1", CancellationToken.None);
-        ManifestContent b1 = await client.GetManifestAsync(Env, "b-1", CancellationToken.None);
-        await pusher.PutManifestAsync(Env, "prod", a1.Content.ToArray(), a1.MediaType);
-        string inUse = scenario.InUseOf("a-1", "rolling", "nested-live", "prod");
-        string delete = $"DELETE /v2/{Env}/manifests/{b1.Digest}";
+        (_, ManifestContent b1, string inUse, string delete) = await ProdOnA1Async(client, pusher, scenario);
         scenario.Proxy.Add("DELETE", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(b1.Digest)}$", FaultKind.Slow, times: 1, delay: TimeSpan.FromSeconds(3));
         using var session = new PowerShellSession(scenario.Folder);
 
-        using RunningScript run = session.Start(
-            $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath put.jsonl -Confirm:$false");
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!scenario.Proxy.Requests.ContainsKey(delete) && waited.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(20);
-        }
-
         // A rollback of prod onto b-1's image, after every check and before the DELETE reaches the registry.
-        Assert.True(scenario.Proxy.Requests.ContainsKey(delete), "the DELETE never came");
-        await pusher.PutManifestAsync(Env, "prod", b1.Content.ToArray(), b1.MediaType);
-        PowerShellResult result = run.Wait();
+        PowerShellResult result = await RollBackProdWhileDeletingAsync(session, scenario, pusher, b1, delete,
+            $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath put.jsonl -Confirm:$false");
 
         Assert.Null(result.Terminating);
         System.Management.Automation.ErrorRecord error = Assert.Single(result.Errors);
@@ -49,6 +40,9 @@ public sealed class TagPutBackTests(GraphImages images)
         System.Management.Automation.PSObject row = Assert.Single(result.Output);
         Assert.Equal(("b-1", "Deleted", 0L), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()!, (long)row.Properties["ReclaimableBytes"].Value));
         Assert.Contains("prod", (string)row.Properties["Reason"].Value, StringComparison.Ordinal);
+
+        // Distribution 2.8 cannot delete a tag alone (asked once, without changing anything), so prod went with the DELETE.
+        Assert.Single(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
 
         // prod points at b-1's image again, which stays with its signature and SBOM; only the tag b-1 is gone.
         Assert.Equal(b1.Digest, await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
@@ -88,15 +82,9 @@ public sealed class TagPutBackTests(GraphImages images)
         scenario.Proxy.Add("HEAD", $"^/v2/{Regex.Escape(Env)}/manifests/ghost$", FaultKind.NotFound, times: -1);
         scenario.Proxy.Add("DELETE", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(b1)}$", FaultKind.Slow, times: 1, delay: TimeSpan.FromSeconds(3));
         using var session = new PowerShellSession(scenario.Folder);
-        using RunningScript run = session.Start(
+        using RunningScript run = await StartUntilAsync(session, scenario, delete,
             $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {scenario.InUse} -JournalPath ghost.jsonl -Confirm:$false");
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!scenario.Proxy.Requests.ContainsKey(delete) && waited.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(20);
-        }
 
-        Assert.True(scenario.Proxy.Requests.ContainsKey(delete), "the DELETE never came");
         Assert.Equal(ManifestDeleteOutcome.Deleted, (await client.DeleteManifestAsync(Env, ghost.Digest, CancellationToken.None)).Outcome);
         PowerShellResult result = run.Wait();
 
@@ -118,28 +106,15 @@ public sealed class TagPutBackTests(GraphImages images)
         await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
         using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
         using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
-        ManifestContent a1 = await client.GetManifestAsync(Env, "a-1", CancellationToken.None);
-        ManifestContent b1 = await client.GetManifestAsync(Env, "b-1", CancellationToken.None);
-        await pusher.PutManifestAsync(Env, "prod", a1.Content.ToArray(), a1.MediaType);
-        string inUse = scenario.InUseOf("a-1", "rolling", "nested-live", "prod");
-        string delete = $"DELETE /v2/{Env}/manifests/{b1.Digest}";
+        (_, ManifestContent b1, string inUse, string delete) = await ProdOnA1Async(client, pusher, scenario);
 
         // The registry deletes, the answer is lost, and the HEAD that should tell what happened fails too.
         scenario.Proxy.Add("DELETE", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(b1.Digest)}$", FaultKind.LoseResponse, times: 1, delay: TimeSpan.FromSeconds(3));
         scenario.Proxy.Add("HEAD", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(b1.Digest)}$", FaultKind.InternalServerError, times: -1);
         using var session = new PowerShellSession(scenario.Folder);
-        using RunningScript run = session.Start(
-            $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath lost.jsonl -Confirm:$false");
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!scenario.Proxy.Requests.ContainsKey(delete) && waited.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(20);
-        }
-
         // A rollback of prod onto b-1's image while the DELETE is on its way.
-        Assert.True(scenario.Proxy.Requests.ContainsKey(delete), "the DELETE never came");
-        await pusher.PutManifestAsync(Env, "prod", b1.Content.ToArray(), b1.MediaType);
-        PowerShellResult result = run.Wait();
+        PowerShellResult result = await RollBackProdWhileDeletingAsync(session, scenario, pusher, b1, delete,
+            $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath lost.jsonl -Confirm:$false");
 
         Assert.Null(result.Terminating);
         Assert.Contains(result.Errors, e => e.FullyQualifiedErrorId.StartsWith("RegistryTagPutBack,", StringComparison.Ordinal) && e.Exception.Message.Contains($"{Env}:prod", StringComparison.Ordinal));
@@ -152,5 +127,133 @@ public sealed class TagPutBackTests(GraphImages images)
         Assert.Equal(["prod"], Assert.Single(journal, r => r.Kind == JournalRecord.RetagKind).Tags!);
         Assert.Equal(0, scenario.GarbageCollect());
         await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
+    public async Task Where_the_registry_deletes_tags_alone_a_tag_untagged_during_a_DELETE_is_not_put_back_onto_the_deleted_image()
+    {
+        // The proxy deletes tags alone as distribution 3 does; someone untags prod (on a-1) the moment b-1's DELETE arrives.
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
+        using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
+        (ManifestContent a1, ManifestContent b1, string inUse, _) = await ProdOnA1Async(client, pusher, scenario);
+        using var other = new RegistryClient(RegistryEndpoint.Parse(scenario.Proxy.BaseAddress.ToString()));
+        using var session = new PowerShellSession(scenario.Folder);
+
+        PowerShellResult result = RemoveB1While(session, scenario, b1, inUse, "untag.jsonl", async () =>
+            Assert.Equal(ManifestDeleteOutcome.Deleted, (await other.DeleteTagAsync(Env, "prod", CancellationToken.None)).Outcome));
+
+        string report = AssertNotPutBack(result, b1.Digest, a1.Digest, "untag.jsonl");
+        Assert.Contains("which this registry allows", report, StringComparison.Ordinal);
+        Assert.Single(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
+        System.Management.Automation.PSObject row = Assert.Single(result.Output);
+        Assert.Equal(("b-1", "Deleted"), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()!));
+        Assert.True((long)row.Properties["ReclaimableBytes"].Value > 0);
+
+        // prod stays deleted, as whoever deleted it wanted; b-1's image is gone with its tag alone.
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        Assert.False(await scenario.ExistsAsync(Env, b1.Digest));
+        Assert.True(await scenario.ExistsAsync(Env, a1.Digest));
+        AssertJournaledNotPutBack(scenario, "untag.jsonl", b1.Digest);
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
+    public async Task On_Harbor_a_rollback_taken_by_a_DELETE_is_reported_with_a_restore_command_that_works()
+    {
+        // Harbor deletes tags alone, so a tag that left cannot be shown to have gone with our DELETE, even when it did.
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, oci11: true, overwrite: false);
+        scenario.Proxy.Persona = CloudPersona.Harbor;
+        using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
+        using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
+        (ManifestContent a1, ManifestContent b1, string inUse, _) = await ProdOnA1Async(client, pusher, scenario);
+        using var session = new PowerShellSession(scenario.Folder);
+
+        PowerShellResult result = RemoveB1While(session, scenario, b1, inUse, "harbor.jsonl", () => pusher.PutManifestAsync(Env, "prod", b1.Content.ToArray(), b1.MediaType));
+
+        string report = AssertNotPutBack(result, b1.Digest, a1.Digest, "harbor.jsonl");
+        Assert.Contains("which Harbor allows", report, StringComparison.Ordinal);
+        Assert.DoesNotContain(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        AssertJournaledNotPutBack(scenario, "harbor.jsonl", b1.Digest);
+
+        // The admin knows prod had been rolled back: the two commands of the report put it back where it was.
+        PowerShellResult restored = session.Run($"Restore-RegistryImage -JournalPath harbor.jsonl -Registry '{scenario.Proxy.BaseAddress}' -Confirm:$false");
+        Assert.Empty(restored.Errors);
+        string?[] tags = [.. restored.Output.Select(o => (string?)o.Properties["Tag"].Value)];
+        Assert.Contains("b-1", tags);
+        Assert.DoesNotContain("prod", tags);
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        ImageTools.Copy($"docker://{scenario.Authority}/{Env}@{b1.Digest}", $"docker://{scenario.Authority}/{Env}:prod");
+        Assert.Equal(b1.Digest, await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    /// <summary>prod pushed onto a-1's image and in use; returns both images, the usage and b-1's DELETE as the proxy counts it.</summary>
+    private static async Task<(ManifestContent A1, ManifestContent B1, string InUse, string Delete)> ProdOnA1Async(RegistryClient client, ImagePusher pusher, GraphScenario scenario)
+    {
+        ManifestContent a1 = await client.GetManifestAsync(Env, "a-1", CancellationToken.None);
+        ManifestContent b1 = await client.GetManifestAsync(Env, "b-1", CancellationToken.None);
+        await pusher.PutManifestAsync(Env, "prod", a1.Content.ToArray(), a1.MediaType);
+        return (a1, b1, scenario.InUseOf("a-1", "rolling", "nested-live", "prod"), $"DELETE /v2/{Env}/manifests/{b1.Digest}");
+    }
+
+    /// <summary>Runs the command and, once <paramref name="delete"/> has reached the proxy, points prod at b-1's image.</summary>
+    private static async Task<PowerShellResult> RollBackProdWhileDeletingAsync(
+        PowerShellSession session, GraphScenario scenario, ImagePusher pusher, ManifestContent b1, string delete, string command)
+    {
+        using RunningScript run = await StartUntilAsync(session, scenario, delete, command);
+        await pusher.PutManifestAsync(Env, "prod", b1.Content.ToArray(), b1.MediaType);
+        return run.Wait();
+    }
+
+    /// <summary>Starts the command and returns once <paramref name="delete"/> has reached the proxy.</summary>
+    private static async Task<RunningScript> StartUntilAsync(PowerShellSession session, GraphScenario scenario, string delete, string command)
+    {
+        RunningScript run = session.Start(command);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!scenario.Proxy.Requests.ContainsKey(delete) && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(scenario.Proxy.Requests.ContainsKey(delete), "the DELETE never came");
+        return run;
+    }
+
+    /// <summary>Removes the b-* images through the proxy, running <paramref name="atDelete"/> when b-1's DELETE arrives there.</summary>
+    private static PowerShellResult RemoveB1While(PowerShellSession session, GraphScenario scenario, ManifestContent b1, string inUse, string journal, Func<Task> atDelete)
+    {
+        scenario.Proxy.AddHook("DELETE", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(b1.Digest)}$", atDelete);
+        return session.Run(
+            $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath {journal} -Confirm:$false");
+    }
+
+    /// <summary>One error, not a put-back: it names prod, both manifests and the two commands that restore it; returns its message.</summary>
+    private static string AssertNotPutBack(PowerShellResult result, string deleted, string lastKnown, string journal)
+    {
+        Assert.Null(result.Terminating);
+        System.Management.Automation.ErrorRecord error = Assert.Single(result.Errors);
+        Assert.Equal("RegistryTagCheckFailed", error.FullyQualifiedErrorId.Split(',')[0]);
+        string message = error.Exception.Message;
+        Assert.Contains($"{Env}:prod left the registry while the DELETE of {deleted} was in flight", message, StringComparison.Ordinal);
+        Assert.Contains($"It pointed at {lastKnown} when last read, which still exists", message, StringComparison.Ordinal);
+        Assert.Contains("so it was not put back", message, StringComparison.Ordinal);
+        Assert.Contains($"Restore-RegistryImage -JournalPath '", message, StringComparison.Ordinal);
+        Assert.Contains($"{journal}' puts {deleted} back", message, StringComparison.Ordinal);
+        Assert.Contains($"@{deleted} docker://", message, StringComparison.Ordinal);
+        Assert.EndsWith($"/{Env}:prod). If it was deleted on purpose, nothing is to be done.", message, StringComparison.Ordinal);
+        return message;
+    }
+
+    /// <summary>The journal says prod was not put back, and leaves it out of what a restore puts back.</summary>
+    private static void AssertJournaledNotPutBack(GraphScenario scenario, string journal, string deleted)
+    {
+        IReadOnlyList<JournalRecord> records = DeletionJournal.Read(Path.Combine(scenario.Folder, journal));
+        JournalRecord retag = Assert.Single(records, r => r.Kind == JournalRecord.RetagKind);
+        Assert.Equal((deleted, JournalRecord.NotPutBackOutcome), (retag.Digest, retag.Outcome));
+        Assert.Equal(["prod"], retag.Tags!);
+        Assert.Equal(["b-1"], records.Single(r => r.Kind == JournalRecord.OutcomeKind && r.Digest == deleted).RemovedTags!);
+        Assert.NotNull(records.Single(r => r.Kind == JournalRecord.AttemptKind && r.Digest == deleted).Manifest);
     }
 }
