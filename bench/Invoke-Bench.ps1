@@ -17,9 +17,12 @@
         Get-RegistryLayer and Get-UnusedImage with the cache that run filled (every later read), each in a fresh pwsh
         with its peak working set;
       - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
-        delete-all: every manifest DELETE by digest once, 16 connections); `skopeo delete` per tag, 4 at a time (the
-        Python tool's approach, on the first -SkopeoDeleteSample tags, as a rate); Remove-UnusedImage -InUse @()
-        -MongoUsage:$false -Confirm:$false over every tag, in a fresh pwsh with its peak working set; skipped above
+        delete-all: every manifest DELETE by digest once, 16 connections, timed from the first DELETE sent to the last
+        answer); `skopeo delete` per tag, 4 at a time (the Python tool's approach, on the first -SkopeoDeleteSample
+        tags, as a rate); Remove-UnusedImage -InUse @() -MongoUsage:$false -Confirm:$false over every tag, in a fresh
+        pwsh with its peak working set, timed twice: its deletion phase (the journal's first attempt line to its last
+        outcome line, by the journal's own timestamps: like with like with delete-all) and the whole command (after
+        Import-Module: configuration, catalog, inventory read, plan and deletion), each with its ratios; skipped above
         -MaxDeletionTags tags (default 10,000), where deleting every tag grows about with the square of the repository
         on distribution (its manifest DELETE walks every tag) and would take hours, with a line saying so;
       - how time and peak memory grow from one size to the next (factor per 10x tags).
@@ -69,9 +72,11 @@ function Measure-Cmdlet {
 `$ErrorActionPreference = 'Stop'
 `$ProgressPreference = 'SilentlyContinue'
 Import-Module '$manifest'
+`$startupSeconds = ([datetime]::UtcNow - [Diagnostics.Process]::GetCurrentProcess().StartTime.ToUniversalTime()).TotalSeconds
 `$count = 0
+`$started = [datetimeoffset]::UtcNow.ToUnixTimeMilliseconds()
 `$elapsed = Measure-Command { $Command | ForEach-Object { `$count++ } }
-[pscustomobject]@{ Seconds = `$elapsed.TotalSeconds; Count = `$count; PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB) } | ConvertTo-Json -Compress
+[pscustomobject]@{ Seconds = `$elapsed.TotalSeconds; Count = `$count; PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB); StartedUnixMs = `$started; StartupSeconds = `$startupSeconds } | ConvertTo-Json -Compress
 "@
 }
 
@@ -149,6 +154,30 @@ function Invoke-OnCopy {
         $script:lab = $null
         Remove-Tree $copy
     }
+}
+
+function Get-JournalSpan {
+    # The deletion phase as a deletion journal records it: its first attempt line (written before the first DELETE is
+    # sent) to its last outcome line (written once the last DELETE's answer and the tag check after it are in).
+    param([Parameter(Mandatory)][string] $Path)
+    $attempts = [Collections.Generic.List[DateTimeOffset]]::new()
+    $outcomes = [Collections.Generic.List[DateTimeOffset]]::new()
+    foreach ($line in [IO.File]::ReadLines($Path)) {
+        if (-not $line) { continue }
+        $document = [Text.Json.JsonDocument]::Parse($line)
+        try {
+            $kind = $document.RootElement.GetProperty('kind').GetString()
+            $time = [DateTimeOffset]::Parse($document.RootElement.GetProperty('time').GetString(), [Globalization.CultureInfo]::InvariantCulture)
+            if ($kind -eq 'attempt') { $attempts.Add($time) } elseif ($kind -eq 'outcome') { $outcomes.Add($time) }
+        }
+        finally { $document.Dispose() }
+    }
+    if ($attempts.Count -eq 0 -or $outcomes.Count -eq 0) { throw "The journal $Path has no attempt or no outcome line, so the deletion phase cannot be timed." }
+    $attempts.Sort()
+    $outcomes.Sort()
+    $first = $attempts[0]
+    $last = $outcomes[$outcomes.Count - 1]
+    [pscustomobject]@{ First = $first; Last = $last; Seconds = ($last - $first).TotalSeconds; Attempts = $attempts.Count; Outcomes = $outcomes.Count }
 }
 
 function Format-Count([double] $n) { $n.ToString('N0', [Globalization.CultureInfo]::InvariantCulture) }
@@ -333,10 +362,28 @@ try {
                 $journal = Join-Path $work "journal-$size.jsonl"
                 $remove = Measure-Cmdlet "Remove-UnusedImage over $size tags" "Remove-UnusedImage -Registry '$($lab.Url)' $registryArgs -InUse @() -MongoUsage:`$false -Confirm:`$false -ThrottleLimit 16 -JournalPath '$journal' -ErrorAction Continue | Where-Object Status -EQ 'Deleted'"
                 $perSecond = $remove.Count / $remove.Seconds
+                # The deletion phase, like delete-all's own seconds: from the journal's first attempt line (written
+                # before the first DELETE is sent) to its last outcome line (written after the last answer and the
+                # tag check after it), by the journal's own timestamps.
+                $phase = Get-JournalSpan $journal
+                $phasePerSecond = if ($phase.Seconds -gt 0) { $remove.Count / $phase.Seconds } else { 0 }
                 $row.deletion.registryCleaner = [ordered]@{
-                    deleted = $remove.Count; seconds = [math]::Round($remove.Seconds, 2); tagsPerSecond = [math]::Round($perSecond, 1)
+                    deleted = $remove.Count
+                    # The whole command in a fresh pwsh after Import-Module: configuration, catalog, inventory read,
+                    # plan and deletion.
+                    seconds = [math]::Round($remove.Seconds, 2); tagsPerSecond = [math]::Round($perSecond, 1)
                     ratioToBare = [math]::Round($perSecond / $row.deletion.bare.tagsPerSecond, 2)
                     ratioToSkopeo = [math]::Round($perSecond / $row.deletion.skopeo.tagsPerSecond, 2)
+                    # Before the command: the fresh pwsh's start and Import-Module, not in any of its figures.
+                    startupSeconds = [math]::Round($remove.StartupSeconds, 2)
+                    # Within the command, before the first attempt line: configuration, catalog, inventory, plan.
+                    beforeFirstDeleteSeconds = [math]::Round(($phase.First - [DateTimeOffset]::FromUnixTimeMilliseconds([long]$remove.StartedUnixMs)).TotalSeconds, 2)
+                    deletionPhase = [ordered]@{
+                        attempts = $phase.Attempts; outcomes = $phase.Outcomes
+                        seconds = [math]::Round($phase.Seconds, 2); tagsPerSecond = [math]::Round($phasePerSecond, 1)
+                        ratioToBare = [math]::Round($phasePerSecond / $row.deletion.bare.tagsPerSecond, 2)
+                        ratioToSkopeo = [math]::Round($phasePerSecond / $row.deletion.skopeo.tagsPerSecond, 2)
+                    }
                     peakWorkingSetMB = $remove.PeakWorkingSetMB
                 }
             }
@@ -366,6 +413,7 @@ try {
                 time = Get-Growth $a.deletion.registryCleaner.seconds $b.deletion.registryCleaner.seconds $a.tags $b.tags
                 peakMemory = Get-Growth $a.deletion.registryCleaner.peakWorkingSetMB $b.deletion.registryCleaner.peakWorkingSetMB $a.tags $b.tags
             }
+            $step['Remove-UnusedImage deletion phase time'] = Get-Growth $a.deletion.registryCleaner.deletionPhase.seconds $b.deletion.registryCleaner.deletionPhase.seconds $a.tags $b.tags
             $step['bare DELETE time'] = Get-Growth $a.deletion.bare.seconds $b.deletion.bare.seconds $a.tags $b.tags
         }
         $results.growthPer10xTags.Add($step)
@@ -443,7 +491,7 @@ $table = @(
     Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-UnusedImage')
     Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } (Format-Steps { param($step) if ($step.Contains('bare DELETE time')) { "time x$($step['bare DELETE time'])" } }) -Deletion
     Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } '' -Deletion
-    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16' { $d = $_.deletion.registryCleaner; "$($d.tagsPerSecond) tags/s ($($d.seconds) s), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo, $($d.peakWorkingSetMB) MB peak" } (Format-Growth 'Remove-UnusedImage') -Deletion
+    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16 (deletion phase from its journal; whole command)' { $d = $_.deletion.registryCleaner; $p = $d.deletionPhase; "deletion phase $($p.tagsPerSecond) tags/s ($($p.seconds) s), $($p.ratioToBare)x bare, $($p.ratioToSkopeo)x skopeo; whole command $($d.tagsPerSecond) tags/s ($($d.seconds) s, $($d.beforeFirstDeleteSeconds) s of it before the first DELETE), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo; $($d.peakWorkingSetMB) MB peak" } (Format-Steps { param($step) if ($step.Contains('Remove-UnusedImage')) { "deletion phase time x$($step['Remove-UnusedImage deletion phase time']), whole command time x$($step['Remove-UnusedImage'].time), peak x$($step['Remove-UnusedImage'].peakMemory)" } }) -Deletion
 )
 $once = @(
     "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) |"

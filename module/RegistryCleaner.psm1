@@ -2,9 +2,11 @@
 # private AssemblyLoadContext (see src/RegistryCleaner.Loader), so other modules' versions of those libraries and ours
 # never meet. Only the small loader assembly lives in the default context.
 
+# Assembly.LoadFrom is what Add-Type -LiteralPath does for a .dll, without Add-Type's own first-call setup (its C#
+# compiler), which in a fresh pwsh takes about 0.2 s of CPU where LoadFrom takes 0.01 s.
 $loaderPath = [System.IO.Path]::Combine($PSScriptRoot, 'bin', 'RegistryCleaner.Loader.dll')
 if (-not ('RegistryCleaner.Loader.LoadContext' -as [type])) {
-    Add-Type -LiteralPath $loaderPath
+    $null = [System.Reflection.Assembly]::LoadFrom($loaderPath)
 }
 
 $moduleAssembly = [RegistryCleaner.Loader.LoadContext]::Initialize()

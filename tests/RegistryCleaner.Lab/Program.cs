@@ -36,7 +36,7 @@ static int Usage()
           RegistryCleaner.Lab delete-all --url URL --list PATH [--concurrency N]
               Sends "DELETE <path>" once for every path in PATH (one "/v2/<name>/manifests/<digest>" a line) over N
               connections (default 16) and prints how many were accepted (202), how many were not, and the seconds
-              for the whole list: the registry's bare-DELETE capacity.
+              from the first DELETE sent to the last answer read: the registry's bare-DELETE capacity.
           RegistryCleaner.Lab seed-demo --url URL
               Pushes the Demo's sample images (samples/README.md tells their story) and prints one JSON line per
               tag: repository, tag, digest, size.
@@ -290,14 +290,19 @@ static async Task<int> DeleteAllAsync(Dictionary<string, string> options)
         Timeout = TimeSpan.FromMinutes(5),
     };
     int next = -1, accepted = 0, other = 0;
-    var started = Stopwatch.StartNew();
+    long firstSent = long.MaxValue, lastAnswered = long.MinValue;
+    var clock = Stopwatch.StartNew();
 
-    // N workers, each taking the next path: every path is sent exactly once, N at a time.
+    // N workers, each taking the next path: every path is sent exactly once, N at a time. The seconds run from the
+    // first DELETE sent to the last answer read, like the deletion phase of Remove-UnusedImage read from its journal:
+    // neither the process start nor reading the list counts.
     await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
     {
         for (int i = Interlocked.Increment(ref next); i < paths.Length; i = Interlocked.Increment(ref next))
         {
+            InterlockedMin(ref firstSent, clock.ElapsedTicks);
             using HttpResponseMessage response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, paths[i]));
+            InterlockedMax(ref lastAnswered, clock.ElapsedTicks);
             if (response.StatusCode == System.Net.HttpStatusCode.Accepted)
             {
                 Interlocked.Increment(ref accepted);
@@ -309,7 +314,7 @@ static async Task<int> DeleteAllAsync(Dictionary<string, string> options)
         }
     }));
 
-    double seconds = started.Elapsed.TotalSeconds;
+    double seconds = paths.Length == 0 ? 0 : (double)(lastAnswered - firstSent) / Stopwatch.Frequency;
     Console.WriteLine(JsonSerializer.Serialize(new
     {
         requests = paths.Length,
@@ -317,9 +322,31 @@ static async Task<int> DeleteAllAsync(Dictionary<string, string> options)
         other,
         concurrency,
         seconds = Math.Round(seconds, 2),
-        perSecond = Math.Round(accepted / seconds, 1),
+        perSecond = seconds > 0 ? Math.Round(accepted / seconds, 1) : 0,
     }));
     return 0;
+}
+
+static void InterlockedMin(ref long location, long value)
+{
+    for (long seen = Volatile.Read(ref location); value < seen; seen = Volatile.Read(ref location))
+    {
+        if (Interlocked.CompareExchange(ref location, value, seen) == seen)
+        {
+            return;
+        }
+    }
+}
+
+static void InterlockedMax(ref long location, long value)
+{
+    for (long seen = Volatile.Read(ref location); value > seen; seen = Volatile.Read(ref location))
+    {
+        if (Interlocked.CompareExchange(ref location, value, seen) == seen)
+        {
+            return;
+        }
+    }
 }
 
 /// <summary>What to push: Domino-like environments with revisions and models built on them.</summary>
