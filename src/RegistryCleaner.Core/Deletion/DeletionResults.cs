@@ -1,19 +1,26 @@
 namespace RegistryCleaner.Deletion;
 
-/// <summary>What happened to one image (tag) or manifest.</summary>
+/// <summary>What happened to one image (tag), manifest or environment revision record.</summary>
+/// <remarks>
+/// Sort-Object orders by the values, from done to needing a look: Deleted, Skipped (kept on purpose, with its reason),
+/// NotFound (nothing was there to delete), Failed (may still exist). ConvertTo-Json writes the number, so the values
+/// never change (the journal writes the name). <see cref="RestoreStatus"/> and
+/// <see cref="Maintenance.GarbageCollectionStatus"/> stay separate types on purpose: a deletion is never Restored, and
+/// a restore or a garbage collection has no NotFound.
+/// </remarks>
 public enum DeletionStatus
 {
-    /// <summary>The manifest was deleted (the tag with it).</summary>
-    Deleted,
+    /// <summary>The manifest (the tag with it) or the revision record was deleted.</summary>
+    Deleted = 0,
 
-    /// <summary>Not deleted on purpose: protected, tag moved, or declined.</summary>
-    Skipped,
+    /// <summary>Not deleted on purpose: protected, pinned, tag moved, or declined.</summary>
+    Skipped = 1,
 
-    /// <summary>Already gone: not a failure.</summary>
-    NotFound,
+    /// <summary>Already gone, or nothing matched: not a failure.</summary>
+    NotFound = 2,
 
-    /// <summary>The registry refused or the check failed; the image may still exist.</summary>
-    Failed,
+    /// <summary>The registry or the database refused, or a check failed; the image or record may still exist.</summary>
+    Failed = 3,
 }
 
 /// <summary>The outcome for one tag (or one untagged manifest) of a deletion.</summary>

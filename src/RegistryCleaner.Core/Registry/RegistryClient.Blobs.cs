@@ -36,14 +36,7 @@ public sealed partial class RegistryClient
         ValidateRepository(repository);
         RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
         ArgumentNullException.ThrowIfNull(destination);
-        using HttpResponseMessage response = await this.SendAsync(
-            HttpMethod.Get, $"v2/{repository}/blobs/{digest}", PullScope(repository), null, retry: true, cancellationToken, completion: HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            throw await this.NotFoundAsync(response, repository, $"Blob {digest} does not exist in {this.Name}/{repository}.", cancellationToken).ConfigureAwait(false);
-        }
-
-        await this.EnsureSuccessAsync(response, $"GET blob {repository}@{digest}", cancellationToken).ConfigureAwait(false);
+        using HttpResponseMessage response = await this.GetExistingBlobAsync(repository, digest, cancellationToken, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
         var limit = expectedSize is { } size ? new ResponseLimit(size, "its descriptor's size", $"blob {repository}@{digest}") : null;
         if (limit is not null && response.Content.Headers.ContentLength is long announced && announced > limit.Bytes)
         {
@@ -119,15 +112,8 @@ public sealed partial class RegistryClient
                 : new BlobDataCheck(headSize == 0 ? BlobDataOutcome.Readable : BlobDataOutcome.SizeDiffers, headSize, $"HEAD {what} answered {headSize} bytes.");
         }
 
-        using HttpResponseMessage response = await this.SendAsync(
-            HttpMethod.Get,
-            $"v2/{repository}/blobs/{digest}",
-            PullScope(repository),
-            null,
-            retry: true,
-            cancellationToken,
-            completion: HttpCompletionOption.ResponseHeadersRead,
-            range: new RangeHeaderValue(size - 1, size - 1)).ConfigureAwait(false);
+        using HttpResponseMessage response = await this.SendBlobAsync(
+            HttpMethod.Get, repository, digest, cancellationToken, HttpCompletionOption.ResponseHeadersRead, range: new RangeHeaderValue(size - 1, size - 1)).ConfigureAwait(false);
         string asked = $"GET {what} (Range: bytes={size - 1}-{size - 1})";
         switch (response.StatusCode)
         {
@@ -243,6 +229,43 @@ public sealed partial class RegistryClient
             ManifestDeleteOutcome.Unsupported => false,
             _ => throw new RegistryException(this.Name, $"Registry {this.Name} answered a DELETE of a digest nothing has with {answer.Message}", answer.StatusCode),
         };
+    }
+
+    /// <summary>Sends a read of a blob (retried, as every read is).</summary>
+    private Task<HttpResponseMessage> SendBlobAsync(
+        HttpMethod method,
+        string repository,
+        string digest,
+        CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        ResponseLimit? limit = null,
+        RangeHeaderValue? range = null) =>
+        this.SendAsync(method, $"v2/{repository}/blobs/{digest}", PullScope(repository), null, retry: true, cancellationToken, completion: completion, limit: limit, range: range);
+
+    /// <summary>GETs a blob that must exist: a 404 and any other error answer throw.</summary>
+    private async Task<HttpResponseMessage> GetExistingBlobAsync(
+        string repository,
+        string digest,
+        CancellationToken cancellationToken,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        ResponseLimit? limit = null)
+    {
+        HttpResponseMessage response = await this.SendBlobAsync(HttpMethod.Get, repository, digest, cancellationToken, completion, limit).ConfigureAwait(false);
+        try
+        {
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                throw await this.NotFoundAsync(response, repository, $"Blob {digest} does not exist in {this.Name}/{repository}.", cancellationToken).ConfigureAwait(false);
+            }
+
+            await this.EnsureSuccessAsync(response, $"GET blob {repository}@{digest}", cancellationToken).ConfigureAwait(false);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Reads <paramref name="wanted"/> bytes of a blob answer; fewer means storage could not give them.</summary>

@@ -161,20 +161,8 @@ public sealed partial class RegistryClient : IDisposable
         ValidateRepository(repository);
         RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
         ArgumentOutOfRangeException.ThrowIfNegative(size);
-        using HttpResponseMessage response = await this.SendAsync(
-            HttpMethod.Get,
-            $"v2/{repository}/blobs/{digest}",
-            PullScope(repository),
-            null,
-            retry: true,
-            cancellationToken,
-            limit: new ResponseLimit(size, "its descriptor's size", $"blob {repository}@{digest}")).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            throw await this.NotFoundAsync(response, repository, $"Blob {digest} does not exist in {this.Name}/{repository}.", cancellationToken).ConfigureAwait(false);
-        }
-
-        await this.EnsureSuccessAsync(response, $"GET blob {repository}@{digest}", cancellationToken).ConfigureAwait(false);
+        using HttpResponseMessage response = await this.GetExistingBlobAsync(
+            repository, digest, cancellationToken, limit: new ResponseLimit(size, "its descriptor's size", $"blob {repository}@{digest}")).ConfigureAwait(false);
         byte[] content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         this.VerifyBlob(repository, digest, size, content);
         return content;
@@ -189,8 +177,7 @@ public sealed partial class RegistryClient : IDisposable
     {
         ValidateRepository(repository);
         RegistryNames.ThrowIfNotDigest(digest, nameof(digest));
-        using HttpResponseMessage response = await this.SendAsync(
-            HttpMethod.Head, $"v2/{repository}/blobs/{digest}", PullScope(repository), null, retry: true, cancellationToken).ConfigureAwait(false);
+        using HttpResponseMessage response = await this.SendBlobAsync(HttpMethod.Head, repository, digest, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;

@@ -37,20 +37,7 @@ internal sealed class WorkloadUsageCollector
 
         // Container names are unique within a pod across all three lists, so one map ties statuses to references.
         var imageByContainer = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (V1Container container in spec.Containers ?? [])
-        {
-            AddImage(container.Image, user, imageByContainer, container.Name);
-        }
-
-        foreach (V1Container container in spec.InitContainers ?? [])
-        {
-            AddImage(container.Image, user, imageByContainer, container.Name);
-        }
-
-        foreach (V1EphemeralContainer container in spec.EphemeralContainers ?? [])
-        {
-            AddImage(container.Image, user, imageByContainer, container.Name);
-        }
+        AddContainers(spec, user, imageByContainer);
 
         // A status of a container whose image names nothing still says what runs in the pod.
         string[] podImages = [.. imageByContainer.Values.Distinct(StringComparer.Ordinal)];
@@ -75,21 +62,7 @@ internal sealed class WorkloadUsageCollector
             return;
         }
 
-        WorkloadUser user = CreateUser(kind, owner, template.Metadata);
-        foreach (V1Container container in spec.Containers ?? [])
-        {
-            AddImage(container.Image, user, null, container.Name);
-        }
-
-        foreach (V1Container container in spec.InitContainers ?? [])
-        {
-            AddImage(container.Image, user, null, container.Name);
-        }
-
-        foreach (V1EphemeralContainer container in spec.EphemeralContainers ?? [])
-        {
-            AddImage(container.Image, user, null, container.Name);
-        }
+        AddContainers(spec, CreateUser(kind, owner, template.Metadata), null);
     }
 
     public void MergeFrom(WorkloadUsageCollector other)
@@ -157,6 +130,25 @@ internal sealed class WorkloadUsageCollector
             Label(WorkloadTypeLabel),
             Label(ProjectNameLabel),
             Label(ProjectOwnerLabel));
+    }
+
+    /// <summary>Adds the image of every container, init container and ephemeral container of a pod spec.</summary>
+    private void AddContainers(V1PodSpec spec, WorkloadUser user, Dictionary<string, string>? imageByContainer)
+    {
+        foreach (V1Container container in spec.Containers ?? [])
+        {
+            AddImage(container.Image, user, imageByContainer, container.Name);
+        }
+
+        foreach (V1Container container in spec.InitContainers ?? [])
+        {
+            AddImage(container.Image, user, imageByContainer, container.Name);
+        }
+
+        foreach (V1EphemeralContainer container in spec.EphemeralContainers ?? [])
+        {
+            AddImage(container.Image, user, imageByContainer, container.Name);
+        }
     }
 
     private void AddImage(string? image, WorkloadUser user, Dictionary<string, string>? imageByContainer, string? containerName)

@@ -1,3 +1,4 @@
+using RegistryCleaner.Deletion;
 using RegistryCleaner.Domino;
 using RegistryCleaner.Registry;
 
@@ -25,7 +26,7 @@ public sealed partial class RemoveMongoEnvRevisionCommand
 
             if (digest is not null)
             {
-                this.Emit(Result(revision, Skipped, $"Image {this.endpoint!.DisplayName}/{repository}:{tag} ({digest}) still exists in the registry: delete the image first (Remove-UnusedImage), or use -SkipRegistryCheck."));
+                this.Emit(MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Skipped, $"Image {this.endpoint!.DisplayName}/{repository}:{tag} ({digest}) still exists in the registry: delete the image first (Remove-UnusedImage), or use -SkipRegistryCheck."));
                 return;
             }
         }
@@ -33,14 +34,14 @@ public sealed partial class RemoveMongoEnvRevisionCommand
         DominoEnvironment? live = this.RunEngine((_, token) => domino.FindLiveEnvironmentWithActiveRevisionAsync(revision.RevisionId, token));
         if (live is not null)
         {
-            this.Emit(Result(revision, Skipped, ActiveReason(live)));
+            this.Emit(MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Skipped, ActiveReason(live)));
             return;
         }
 
         RevisionRecordPins records = this.ReadRecordPins();
         if (records.PinsOf(revision.RevisionId) is { Count: > 0 } pins)
         {
-            this.Emit(Result(revision, Skipped, RevisionRecordPins.PinnedReason(pins)));
+            this.Emit(MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Skipped, RevisionRecordPins.PinnedReason(pins)));
             return;
         }
 
@@ -74,7 +75,7 @@ public sealed partial class RemoveMongoEnvRevisionCommand
 
         foreach (EnvironmentRevision revision in this.waitingForClones)
         {
-            this.Emit(Result(revision, Skipped, RevisionRecordPins.CloneSourceReason(this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone))));
+            this.Emit(MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Skipped, RevisionRecordPins.CloneSourceReason(this.recordPins!.StayingClonesOf(revision.RevisionId, this.gone))));
         }
 
         this.waitingForClones.Clear();

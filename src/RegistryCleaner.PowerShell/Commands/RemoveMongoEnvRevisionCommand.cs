@@ -1,28 +1,12 @@
 using System.Globalization;
 using System.Management.Automation;
 using RegistryCleaner.Configuration;
+using RegistryCleaner.Deletion;
 using RegistryCleaner.Domino;
 using RegistryCleaner.Registry;
 using RegistryCleaner.PowerShell.Completion;
 
 namespace RegistryCleaner.PowerShell.Commands;
-
-/// <summary>The outcome of one environment revision deletion.</summary>
-/// <param name="RevisionId">The revision's id (lower-case hex); <see langword="null"/> when no revision was looked up.</param>
-/// <param name="EnvironmentId">The revision's environment id (lower-case hex), if known.</param>
-/// <param name="Tag">The revision's image tag, if known.</param>
-/// <param name="Repository">The revision's image repository, if known.</param>
-/// <param name="Status"><c>Deleted</c>, <c>Skipped</c>, <c>NotFound</c> or <c>Failed</c>.</param>
-/// <param name="Reason">Why it was skipped, not found or failed; empty when deleted.</param>
-/// <param name="BackupPath">The backup file holding the deleted document; <see langword="null"/> unless deleted.</param>
-public sealed record MongoEnvRevisionDeletion(
-    string? RevisionId,
-    string? EnvironmentId,
-    string? Tag,
-    string? Repository,
-    string Status,
-    string Reason,
-    string? BackupPath);
 
 /// <summary>
 /// Deletes Domino environment revision records (environment_revisions) whose images are gone and that no Domino record still uses, with a backup.
@@ -31,18 +15,6 @@ public sealed record MongoEnvRevisionDeletion(
 [OutputType(OutputTypeNames.MongoEnvRevisionDeletion)]
 public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
 {
-    /// <summary>The status of a deleted revision.</summary>
-    public const string Deleted = "Deleted";
-
-    /// <summary>The status of a revision a guard kept.</summary>
-    public const string Skipped = "Skipped";
-
-    /// <summary>The status of a tag or environment without revisions.</summary>
-    public const string NotFound = "NotFound";
-
-    /// <summary>The status of a revision that could not be checked or deleted.</summary>
-    public const string Failed = "Failed";
-
     private const string TagSet = "Tag";
     private const string PathSet = "Path";
 
@@ -157,11 +129,11 @@ public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
             return;
         }
 
-        if (this.Status is { Length: > 0 } status && !string.Equals(status, Deleted, StringComparison.OrdinalIgnoreCase))
+        if (this.Status is { Length: > 0 } status && !string.Equals(status, nameof(DeletionStatus.Deleted), StringComparison.OrdinalIgnoreCase))
         {
             foreach (string tag in this.Tag ?? [])
             {
-                this.Emit(new MongoEnvRevisionDeletion(null, this.EnvironmentId, tag, this.Repository, Skipped, $"the image deletion's status is {status}, not Deleted: its image may still exist, so its revision records stay.", null));
+                this.Emit(new MongoEnvRevisionDeletion(null, this.EnvironmentId, tag, this.Repository, DeletionStatus.Skipped, $"the image deletion's status is {status}, not Deleted: its image may still exist, so its revision records stay.", null));
             }
 
             return;
@@ -264,7 +236,7 @@ public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
         catch (DominoDatabaseException ex)
         {
             this.WriteError(MongoConnectionParameters.ErrorRecord(ex, selector.ToString()));
-            this.Emit(new MongoEnvRevisionDeletion(null, environmentFilter ?? selector.EnvironmentId, selector.Tag, selector.Repository, Failed, ex.Message, null));
+            this.Emit(new MongoEnvRevisionDeletion(null, environmentFilter ?? selector.EnvironmentId, selector.Tag, selector.Repository, DeletionStatus.Failed, ex.Message, null));
             return;
         }
 
@@ -272,7 +244,7 @@ public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
         if (matching.Count == 0)
         {
             string what = selector.EnvironmentId is { } id ? $"environment {id}" : $"tag {selector}" + (environmentFilter is null ? string.Empty : $" of environment {environmentFilter}");
-            this.Emit(new MongoEnvRevisionDeletion(null, environmentFilter ?? selector.EnvironmentId, selector.Tag, selector.Repository, NotFound, $"No environment revision records {what}.", null));
+            this.Emit(new MongoEnvRevisionDeletion(null, environmentFilter ?? selector.EnvironmentId, selector.Tag, selector.Repository, DeletionStatus.NotFound, $"No environment revision records {what}.", null));
             return;
         }
 
@@ -349,14 +321,14 @@ public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
         });
         if (liveNow is not null)
         {
-            this.Emit(Result(revision, Skipped, ActiveReason(liveNow)));
+            this.Emit(MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Skipped, ActiveReason(liveNow)));
             return;
         }
 
         this.gone.Add(revision.RevisionId);
         this.Emit(deleted
-            ? Result(revision, Deleted, string.Empty, this.backup!.Path)
-            : Result(revision, NotFound, "The revision was deleted by someone else in the meantime.", this.backup!.Path));
+            ? MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Deleted, string.Empty, this.backup!.Path)
+            : MongoEnvRevisionDeletion.Of(revision, DeletionStatus.NotFound, "The revision was deleted by someone else in the meantime.", this.backup!.Path));
     }
 
     /// <summary>Runs one revision's step; a MongoDB, registry or backup failure is reported the same way for every step.</summary>
@@ -374,12 +346,12 @@ public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
         catch (DominoDatabaseException ex)
         {
             this.WriteError(MongoConnectionParameters.ErrorRecord(ex, target));
-            this.Emit(Result(revision, Failed, ex.Message));
+            this.Emit(MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Failed, ex.Message));
         }
         catch (RegistryException ex)
         {
             this.WriteError(RegistryErrorRecord(ex, target));
-            this.Emit(Result(revision, Failed, $"Could not check whether the image still exists: {ex.Message}"));
+            this.Emit(MongoEnvRevisionDeletion.Of(revision, DeletionStatus.Failed, $"Could not check whether the image still exists: {ex.Message}"));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -396,7 +368,4 @@ public sealed partial class RemoveMongoEnvRevisionCommand : DominoRegistryCmdlet
 
     private static string Target(EnvironmentRevision revision) =>
         $"environment_revisions {revision.RevisionId} (tag {revision.Tag ?? "none"}, environment {revision.EnvironmentId})";
-
-    private static MongoEnvRevisionDeletion Result(EnvironmentRevision revision, string status, string reason, string? backupFile = null) =>
-        new(revision.RevisionId, revision.EnvironmentId, revision.Tag, revision.Repository, status, reason, backupFile);
 }

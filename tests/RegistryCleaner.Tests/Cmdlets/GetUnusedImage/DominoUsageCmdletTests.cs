@@ -476,7 +476,7 @@ public sealed class DominoUsageDeletionTests : DominoCmdletTestBase
             $"Compare-DominoRegistry -Registry '{this.registry.Registry}' {Mongo} | Where-Object Difference -eq RecordMissing | Remove-UnusedImage -Registry '{this.registry.Registry}' -InUse @() {Mongo} -JournalPath j.jsonl -Confirm:$false");
 
         Assert.Empty(revisions.Errors);
-        Assert.Equal([(gone.ToString(), "Deleted"), (null, "NotFound")], revisions.Output.Select(o => ((string?)o.Properties["RevisionId"].Value, (string)o.Properties["Status"].Value)));
+        Assert.Equal([(gone.ToString(), "Deleted"), (null, "NotFound")], revisions.Output.Select(o => ((string?)o.Properties["RevisionId"].Value, o.Properties["Status"].Value.ToString()!)));
         Assert.DoesNotContain(await this.Database.DocumentsAsync(DominoDatabase.EnvironmentRevisionsCollection), d => d["_id"] == gone);
         Assert.Empty(images.Errors);
         Assert.Equal([$"{EnvironmentRepository}:base-image", $"{ModelRepository}:{UnknownModelTag}"], Names(images));

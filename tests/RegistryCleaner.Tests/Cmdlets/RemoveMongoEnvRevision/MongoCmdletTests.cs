@@ -128,7 +128,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         Assert.Empty(result.Errors);
         PSObject outcome = Assert.Single(result.Output);
         Assert.Equal("RegistryCleaner.MongoEnvRevisionDeletion", outcome.TypeNames[0]);
-        Assert.Equal("Skipped", outcome.Properties["Status"].Value);
+        Assert.Equal("Skipped", outcome.Properties["Status"].Value.ToString());
         Assert.Equal(Python2.ToString(), outcome.Properties["RevisionId"].Value);
         Assert.Contains("Active revision of environment Python", (string)outcome.Properties["Reason"].Value, StringComparison.Ordinal);
         Assert.Equal(6, (await this.RevisionsAsync()).Count);
@@ -146,7 +146,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         PowerShellResult guarded = this.Run($"Remove-MongoEnvRevision -Tag {Tag(OldR, 1)}, {Tag(OldR, 7)}, {Tag(Python, 1)}, no-such-tag -BackupPath backup.jsonl -Confirm:$false {this.Connection}");
 
         Assert.Empty(guarded.Errors);
-        Assert.Equal(new[] { "Skipped", "Deleted", "Skipped", "NotFound" }, guarded.Output.Select(o => (string)o.Properties["Status"].Value));
+        Assert.Equal(new[] { "Skipped", "Deleted", "Skipped", "NotFound" }, guarded.Output.Select(o => o.Properties["Status"].Value.ToString()));
         Assert.Contains("still exists in the registry", (string)guarded.Output[0].Properties["Reason"].Value, StringComparison.Ordinal);
         Assert.Equal(oldR7.ToString(), guarded.Output[1].Properties["RevisionId"].Value);
         Assert.Equal(backup, guarded.Output[1].Properties["BackupPath"].Value);
@@ -156,7 +156,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         Assert.StartsWith($"In use by Domino model version {LiveVersion} 'scorer': environment revision {Python1} it was built on", (string)guarded.Output[2].Properties["Reason"].Value, StringComparison.Ordinal);
 
         PowerShellResult forced = this.Run($"Remove-MongoEnvRevision -Tag {Tag(OldR, 1)} -Repository {EnvironmentRepository} -SkipRegistryCheck -BackupPath backup.jsonl -Confirm:$false {this.Connection}");
-        Assert.Equal("Deleted", Assert.Single(forced.Output).Properties["Status"].Value);
+        Assert.Equal("Deleted", Assert.Single(forced.Output).Properties["Status"].Value.ToString());
 
         List<BsonDocument> left = await this.RevisionsAsync();
         Assert.DoesNotContain(left, d => d["_id"] == OldR1 || d["_id"] == oldR7);
@@ -180,7 +180,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         PowerShellResult result = this.Run(script);
 
         Assert.Empty(result.Errors);
-        Assert.Equal(new[] { "Deleted", "Skipped" }, result.Output.Select(o => (string)o.Properties["Status"].Value));
+        Assert.Equal(new[] { "Deleted", "Skipped" }, result.Output.Select(o => o.Properties["Status"].Value.ToString()));
         Assert.Contains("Failed", (string)result.Output[1].Properties["Reason"].Value, StringComparison.Ordinal);
         List<BsonDocument> left = await this.RevisionsAsync();
         Assert.DoesNotContain(left, d => d["_id"] == OldR1);
@@ -213,7 +213,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         // Every line found its revision; Python 1 and Legacy 3 stay because Domino's records pin them.
         Assert.Equal(
             new[] { (Python1, "Skipped"), (OldR1, "Deleted"), (Legacy3, "Skipped"), (Spark2, "Skipped") }.Select(x => (x.Item1.ToString(), x.Item2)),
-            result.Output.Select(o => ((string)o.Properties["RevisionId"].Value, (string)o.Properties["Status"].Value)));
+            result.Output.Select(o => ((string)o.Properties["RevisionId"].Value, o.Properties["Status"].Value.ToString()!)));
         Assert.Contains($"Domino model version {LiveVersion} 'scorer'", (string)result.Output[0].Properties["Reason"].Value, StringComparison.Ordinal);
         Assert.Contains($"Domino project {ProjectOnLegacy} 'churn'", (string)result.Output[2].Properties["Reason"].Value, StringComparison.Ordinal);
         Assert.Contains("Active revision of environment Spark", (string)result.Output[3].Properties["Reason"].Value, StringComparison.Ordinal);
@@ -231,7 +231,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
         Assert.Null(result.Terminating);
         Assert.Empty(result.Errors);
         PSObject kept = Assert.Single(result.Output);
-        Assert.Equal((Legacy3.ToString(), "Skipped"), ((string)kept.Properties["RevisionId"].Value, (string)kept.Properties["Status"].Value));
+        Assert.Equal((Legacy3.ToString(), "Skipped"), ((string)kept.Properties["RevisionId"].Value, kept.Properties["Status"].Value.ToString()));
         Assert.Contains($"Domino project {ProjectOnLegacy} 'churn'", (string)kept.Properties["Reason"].Value, StringComparison.Ordinal);
         Assert.Equal(6, (await this.RevisionsAsync()).Count);
         Assert.False(File.Exists(Path.Combine(this.directory, "whatif.jsonl")));
@@ -246,7 +246,7 @@ public sealed class MongoCmdletTests : IClassFixture<MongoCmdletRegistry>, IAsyn
 
         PowerShellResult deleted = this.Run(
             $"Find-ArchivedEnvTag {this.Connection} | Select-Object Repository, Tag, @{{ n = 'Status'; e = {{ 'Deleted' }} }} | Remove-MongoEnvRevision -SkipRegistryCheck -Confirm:$false {this.Connection}");
-        Assert.Equal(new[] { "Deleted", "Skipped" }, deleted.Output.Select(o => (string)o.Properties["Status"].Value));
+        Assert.Equal(new[] { "Deleted", "Skipped" }, deleted.Output.Select(o => o.Properties["Status"].Value.ToString()));
     }
 
     [Fact]

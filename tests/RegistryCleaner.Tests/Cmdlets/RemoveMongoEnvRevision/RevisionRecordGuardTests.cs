@@ -141,8 +141,8 @@ public abstract partial class DominoAdminTestBase : IAsyncLifetime, IDisposable
             return [];
         }
 
-        // Export-Csv quotes every value and writes $null as nothing: "a",,"b".
-        string[][] lines = [.. File.ReadAllLines(path).Select(line => CsvFields().Matches(line).Select(m => m.Groups[1].Value.Replace("\"\"", "\"", StringComparison.Ordinal)).ToArray())];
+        // Export-Csv quotes every value and writes $null as nothing: "a",,"b" (and ,"b" when the first is $null).
+        string[][] lines = [.. File.ReadAllLines(path).Select(line => CsvFields().Matches("," + line).Select(m => m.Groups[1].Value.Replace("\"\"", "\"", StringComparison.Ordinal)).ToArray())];
         if (lines.Length == 0)
         {
             return [];
@@ -154,7 +154,7 @@ public abstract partial class DominoAdminTestBase : IAsyncLifetime, IDisposable
         return [.. lines.Skip(1).Select(fields => (fields[id], fields[status], fields[reason]))];
     }
 
-    [GeneratedRegex("(?:^|,)(?:\"((?:[^\"]|\"\")*)\"|[^,\"]*)")]
+    [GeneratedRegex(",(?:\"((?:[^\"]|\"\")*)\"|[^,\"]*)")]
     private static partial Regex CsvFields();
 }
 
@@ -232,6 +232,52 @@ public sealed class RevisionRecordGuardTests(RevisionRecordGuardTests.EmptyRegis
         HashSet<string> left = await this.RevisionIdsAsync();
         Assert.DoesNotContain(Rev(Python, 3).ToString(), left);
         Assert.Contains(Rev(Python, 1).ToString(), left);
+    }
+
+    [Fact]
+    public async Task Status_is_the_image_deletion_enum_that_filters_sorts_exports_and_reads_back_from_a_CSV()
+    {
+        string pinned = Tag(Python, 3);
+        string repository = $"Repository = '{EnvironmentRepository}'";
+
+        UserSession session = this.Shell.Run($$"""
+            $results = @(Remove-MongoEnvRevision -Tag {{pinned}}, {{Tag(Python, 21)}}, no-such-tag, {{Tag(Python, 20)}} -Confirm:$false -BackupPath backup.jsonl)
+            $results | Export-Csv results.csv
+            "type|$($results[0].Status.GetType().FullName)|$(($results.Status | Select-Object -Unique | ForEach-Object { $_.GetType().Name } | Select-Object -Unique) -join ',')"
+            "deleted|$(@($results | Where-Object Status -eq 'Deleted').Count)|$(@($results | Where-Object Status -eq Skipped).Count)"
+            "sorted|$(($results | Sort-Object Status | ForEach-Object Status) -join ',')"
+            $deleted = ($results | Where-Object Status -eq Deleted)[0].Status
+            $skipped = ($results | Where-Object Status -eq Skipped)[0].Status
+            @(
+                [pscustomobject]@{ PSTypeName = 'RegistryCleaner.ImageDeletion'; {{repository}}; Tag = '{{Tag(Python, 14)}}'; Status = $deleted }
+                [pscustomobject]@{ PSTypeName = 'RegistryCleaner.ImageDeletion'; {{repository}}; Tag = '{{Tag(Python, 5)}}'; Status = $skipped }
+            ) | Export-Csv images.csv
+            Import-Csv images.csv | Remove-MongoEnvRevision -Confirm:$false -BackupPath backup.jsonl | ForEach-Object { "csv|$($_.Tag)|$($_.Status)|$($_.Reason)" }
+            [pscustomobject]@{ PSTypeName = 'RegistryCleaner.ImageDeletion'; {{repository}}; Tag = '{{Tag(Python, 7)}}'; Status = $deleted } |
+                Remove-MongoEnvRevision -Confirm:$false -BackupPath backup.jsonl | ForEach-Object { "piped|$($_.Tag)|$($_.Status)" }
+            """);
+
+        Assert.True(session.Errors.Count == 0, session.ToString());
+        string[] lines = [.. session.Output.Split('\n').Select(l => l.Trim()).Where(l => l.Contains('|', StringComparison.Ordinal))];
+        Assert.Contains("type|RegistryCleaner.Deletion.DeletionStatus|DeletionStatus", lines);
+        Assert.Contains("deleted|2|1", lines);
+
+        // The enum's order, not the alphabet's: done first, then kept on purpose, then nothing there.
+        Assert.Contains("sorted|Deleted,Deleted,Skipped,NotFound", lines);
+
+        // Export-Csv writes the names, and the names read back from a CSV bind to -Status.
+        Assert.Equal(
+            [(Rev(Python, 3).ToString(), "Skipped"), (RevisionRecordScenario.CloneOfSource.ToString(), "Deleted"), (string.Empty, "NotFound"), (RevisionRecordScenario.CloneSource.ToString(), "Deleted")],
+            this.CsvRows("results.csv").Select(r => (r.RevisionId, r.Status)));
+        string[] csv = [.. lines.Where(l => l.StartsWith("csv|", StringComparison.Ordinal))];
+        Assert.Equal(2, csv.Length);
+        Assert.StartsWith($"csv|{Tag(Python, 14)}|Deleted|", csv[0], StringComparison.Ordinal);
+        Assert.StartsWith($"csv|{Tag(Python, 5)}|Skipped|the image deletion's status is Skipped, not Deleted", csv[1], StringComparison.Ordinal);
+        Assert.Contains($"piped|{Tag(Python, 7)}|Deleted", lines);
+
+        HashSet<string> left = await this.RevisionIdsAsync();
+        Assert.All(new[] { Rev(Python, 14), Rev(Python, 7), RevisionRecordScenario.CloneSource, RevisionRecordScenario.CloneOfSource }, r => Assert.DoesNotContain(r.ToString(), left));
+        Assert.All(new[] { Rev(Python, 5), Rev(Python, 3) }, r => Assert.Contains(r.ToString(), left));
     }
 
     [Fact]
