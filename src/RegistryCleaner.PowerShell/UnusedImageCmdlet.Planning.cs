@@ -116,6 +116,9 @@ public abstract partial class UnusedImageCmdlet
                     ? await ReadDominoUsageAsync(mongo, query.Targets?.Select(t => t.Repository) ?? repositories, dominoRepositories, queue, token).ConfigureAwait(false)
                     : null;
                 queue.Verbose($"Reading the whole catalog of {endpoint.DisplayName} (layers are shared across repositories).");
+                // What reading usage left behind (a cluster's JSON is tens of MB) is garbage now: returned before the
+                // inventory grows, the two never add up in the process's peak.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 var inventoryProgress = new ProgressThrottle(2, $"Reading {endpoint.DisplayName}");
                 var reader = new InventoryReader(client, new InventoryReaderOptions
                 {

@@ -13,15 +13,43 @@ internal sealed class BlobUse
     private string? firstObjectId;
     private List<string>? moreObjectIds;
 
-    public BlobUse(BlobDescriptor blob) => this.Blob = blob;
+    // The manifest whose descriptor is shown: the first in (repository, digest) order that names the blob, so the
+    // media type shown is the same whatever order the manifests are tallied in.
+    private string originRepository;
+    private DigestKey originKey;
+    private string? originDigest;
 
-    public BlobDescriptor Blob { get; }
+    public BlobUse(BlobDescriptor blob, string repository, string manifestDigest)
+    {
+        this.Blob = blob;
+        this.originRepository = repository;
+        this.originDigest = DigestKey.TryParse(manifestDigest, out this.originKey) ? null : manifestDigest;
+    }
+
+    public BlobDescriptor Blob { get; private set; }
 
     public bool IsConfig { get; set; }
 
     public string? FirstRepository { get; private set; }
 
     public string? FirstName { get; private set; }
+
+    /// <summary>Takes the descriptor of a manifest that comes before the one described so far.</summary>
+    /// <param name="blob">The blob's descriptor in that manifest.</param>
+    /// <param name="repository">The manifest's repository.</param>
+    /// <param name="manifestDigest">The manifest's digest.</param>
+    public void Describe(BlobDescriptor blob, string repository, string manifestDigest)
+    {
+        int byRepository = string.CompareOrdinal(repository, this.originRepository);
+        if (byRepository > 0 || (byRepository == 0 && this.CompareOrigin(manifestDigest) >= 0))
+        {
+            return;
+        }
+
+        this.Blob = blob;
+        this.originRepository = repository;
+        this.originDigest = DigestKey.TryParse(manifestDigest, out this.originKey) ? null : manifestDigest;
+    }
 
     public void AddRepository(string repository)
     {
@@ -83,7 +111,7 @@ internal sealed class BlobUse
 
     public string[] ObjectIds() => Sorted(this.firstObjectId, this.moreObjectIds);
 
-    public string[] Tags(string?[] names)
+    public string[] Tags(IReadOnlyList<string?> names)
     {
         if (this.firstTag < 0)
         {
@@ -101,6 +129,11 @@ internal sealed class BlobUse
         Array.Sort(tags, StringComparer.Ordinal);
         return tags;
     }
+
+    private int CompareOrigin(string manifestDigest) =>
+        this.originDigest is null && DigestKey.TryParse(manifestDigest, out DigestKey key)
+            ? key.CompareTo(this.originKey)
+            : string.CompareOrdinal(manifestDigest, this.originDigest ?? this.originKey.ToString());
 
     private static string[] Sorted(string? first, List<string>? more)
     {

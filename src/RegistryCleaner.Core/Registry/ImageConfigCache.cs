@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -25,11 +25,14 @@ public sealed partial class ImageConfigCache
     /// <summary>The default size above which a save rewrites the file with the entries used by this read only (about 500,000 entries).</summary>
     public const long DefaultMaxFileBytes = 64L * 1024 * 1024;
 
-    private readonly ConcurrentDictionary<string, ImageConfigFacts> entries = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ImageConfigFacts> added = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> used = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> missed = new(StringComparer.Ordinal);
+    // One table for everything known of a digest, keyed by its 32 bytes (a digest string is 168): what the file or
+    // this read stored, whether this read used it, added it, or asked for it in vain. About 70 bytes per configuration.
+    private readonly Dictionary<DigestKey, Entry> entries = [];
+    private readonly Dictionary<string, string> platforms = new(StringComparer.Ordinal);
+    private readonly object gate = new();
     private readonly long maxFileBytes;
+    private int added;
+    private HashSet<string>? missedOther;
     private int hits;
     private int misses;
 
@@ -90,23 +93,45 @@ public sealed partial class ImageConfigCache
     public bool TryGet(string digest, out ImageConfigFacts facts)
     {
         ArgumentNullException.ThrowIfNull(digest);
-        // Each configuration counts once, however many tags share it and ask for it.
-        if (this.entries.TryGetValue(digest, out facts))
+        // Only canonical sha256 digests are ever stored; any other is a miss, counted once like the rest.
+        bool canonical = DigestKey.TryParse(digest, out DigestKey key);
+        lock (this.gate)
         {
-            if (this.used.TryAdd(digest, true))
+            if (!canonical)
             {
-                Interlocked.Increment(ref this.hits);
+                facts = default;
+                this.missedOther ??= new HashSet<string>(StringComparer.Ordinal);
+                if (this.missedOther.Add(digest))
+                {
+                    this.misses++;
+                }
+
+                return false;
             }
 
-            return true;
-        }
+            // Each configuration counts once, however many tags share it and ask for it.
+            ref Entry entry = ref CollectionsMarshal.GetValueRefOrAddDefault(this.entries, key, out _);
+            if ((entry.State & EntryState.Known) != 0)
+            {
+                if ((entry.State & EntryState.Used) == 0)
+                {
+                    entry.State |= EntryState.Used;
+                    this.hits++;
+                }
 
-        if (this.missed.TryAdd(digest, 0))
-        {
-            Interlocked.Increment(ref this.misses);
-        }
+                facts = entry.Facts;
+                return true;
+            }
 
-        return false;
+            if ((entry.State & EntryState.Missed) == 0)
+            {
+                entry.State |= EntryState.Missed;
+                this.misses++;
+            }
+
+            facts = default;
+            return false;
+        }
     }
 
     /// <summary>Stores what was read from a downloaded configuration, if its content hashes to the digest.</summary>
@@ -123,9 +148,19 @@ public sealed partial class ImageConfigCache
             return false;
         }
 
-        this.entries[digest] = facts;
-        this.used.TryAdd(digest, true);
-        this.added[digest] = facts;
+        _ = DigestKey.TryParse(digest, out DigestKey key);
+        lock (this.gate)
+        {
+            ref Entry entry = ref CollectionsMarshal.GetValueRefOrAddDefault(this.entries, key, out _);
+            if ((entry.State & EntryState.Added) == 0)
+            {
+                this.added++;
+            }
+
+            entry.Facts = facts with { Platform = this.Intern(facts.Platform) };
+            entry.State |= EntryState.Known | EntryState.Used | EntryState.Added;
+        }
+
         return true;
     }
 
@@ -136,7 +171,7 @@ public sealed partial class ImageConfigCache
     /// <returns><see langword="null"/> when saved (or nothing to save), else why not.</returns>
     public string? Save()
     {
-        if (this.added.IsEmpty)
+        if (this.added == 0)
         {
             return null;
         }
@@ -155,18 +190,32 @@ public sealed partial class ImageConfigCache
             }
 
             bool rewrite = File.Exists(this.Path) && new FileInfo(this.Path).Length > this.maxFileBytes;
-            IEnumerable<KeyValuePair<string, ImageConfigFacts>> lines = rewrite
-                ? this.entries.Where(e => this.used.ContainsKey(e.Key))
-                : this.added;
-            var text = new StringBuilder();
-            foreach ((string digest, ImageConfigFacts facts) in lines)
+            EntryState wanted = rewrite ? EntryState.Known | EntryState.Used : EntryState.Added;
+            // The lines are written as UTF-8 straight into one buffer (about 120 bytes a line), never as one string.
+            using var text = new MemoryStream();
+            lock (this.gate)
             {
-                text.Append(digest).Append('\t')
-                    .Append(facts.Created?.ToString("o", CultureInfo.InvariantCulture) ?? "-").Append('\t')
-                    .Append(facts.Platform ?? "-").Append('\n');
+                text.Capacity = 128 * (rewrite ? this.entries.Count : this.added);
+                using var writer = new StreamWriter(text, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+                Span<char> digest = stackalloc char[DigestKey.Length];
+                foreach ((DigestKey key, Entry entry) in this.entries)
+                {
+                    if ((entry.State & wanted) != wanted)
+                    {
+                        continue;
+                    }
+
+                    key.Format(digest);
+                    writer.Write(digest);
+                    writer.Write('\t');
+                    writer.Write(entry.Facts.Created?.ToString("o", CultureInfo.InvariantCulture) ?? "-");
+                    writer.Write('\t');
+                    writer.Write(entry.Facts.Platform ?? "-");
+                    writer.Write('\n');
+                }
             }
 
-            byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
+            ReadOnlySpan<byte> bytes = text.GetBuffer().AsSpan(0, (int)text.Length);
             for (int attempt = 0; ; attempt++)
             {
                 try
@@ -182,13 +231,35 @@ public sealed partial class ImageConfigCache
                 }
             }
 
-            this.added.Clear();
+            lock (this.gate)
+            {
+                foreach (DigestKey key in this.entries.Keys)
+                {
+                    CollectionsMarshal.GetValueRefOrNullRef(this.entries, key).State &= ~EntryState.Added;
+                }
+
+                this.added = 0;
+            }
+
             return null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return $"The image configuration cache {this.Path} could not be saved ({ex.Message}); the next read downloads those configurations again.";
         }
+    }
+
+    // A handful of platforms repeat over every configuration: each is kept once.
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
+    private string? Intern(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        ref string? known = ref CollectionsMarshal.GetValueRefOrAddDefault(this.platforms, value, out _);
+        return known ??= value;
     }
 
     private static bool IsStorable(string value) => !value.AsSpan().ContainsAny("\t\r\n") && value != "-";
@@ -210,16 +281,22 @@ public sealed partial class ImageConfigCache
             int loaded = 0;
             while (reader.ReadLine() is { } line)
             {
-                string[] fields = line.Split('\t');
-                if (fields.Length != 3 || !DigestPattern().IsMatch(fields[0]))
+                ReadOnlySpan<char> rest = line;
+                int tab = rest.IndexOf('\t');
+                ReadOnlySpan<char> digest = tab < 0 ? rest : rest[..tab];
+                rest = tab < 0 ? [] : rest[(tab + 1)..];
+                tab = rest.IndexOf('\t');
+                if (tab < 0 || rest[(tab + 1)..].Contains('\t') || !DigestKey.TryParse(digest, out DigestKey key))
                 {
                     continue;
                 }
 
+                ReadOnlySpan<char> createdText = rest[..tab];
+                ReadOnlySpan<char> platform = rest[(tab + 1)..];
                 DateTimeOffset? created = null;
-                if (fields[1] != "-")
+                if (!createdText.SequenceEqual("-"))
                 {
-                    if (!DateTimeOffset.TryParseExact(fields[1], "o", CultureInfo.InvariantCulture, DateTimeStyles.None, out DateTimeOffset value))
+                    if (!DateTimeOffset.TryParseExact(createdText, "o", CultureInfo.InvariantCulture, DateTimeStyles.None, out DateTimeOffset value))
                     {
                         continue;
                     }
@@ -227,7 +304,9 @@ public sealed partial class ImageConfigCache
                     created = value;
                 }
 
-                this.entries[fields[0]] = new ImageConfigFacts(created, fields[2] == "-" ? null : fields[2]);
+                ref Entry entry = ref CollectionsMarshal.GetValueRefOrAddDefault(this.entries, key, out _);
+                entry.Facts = new ImageConfigFacts(created, platform.SequenceEqual("-") ? null : this.Intern(platform.ToString()));
+                entry.State |= EntryState.Known;
                 loaded++;
             }
 
@@ -245,3 +324,23 @@ public sealed partial class ImageConfigCache
 /// <param name="Created">The image's creation time, when the configuration has one.</param>
 /// <param name="Platform">The image's platform (<c>os/arch[/variant]</c>), when the configuration has one.</param>
 public readonly record struct ImageConfigFacts(DateTimeOffset? Created, string? Platform);
+
+/// <content>One digest's entry.</content>
+public sealed partial class ImageConfigCache
+{
+    [Flags]
+    private enum EntryState : byte
+    {
+        None = 0,
+        Known = 1,
+        Used = 2,
+        Added = 4,
+        Missed = 8,
+    }
+
+    private struct Entry
+    {
+        public ImageConfigFacts Facts;
+        public EntryState State;
+    }
+}

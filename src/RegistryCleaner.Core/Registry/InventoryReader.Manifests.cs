@@ -26,20 +26,29 @@ public sealed partial class InventoryReader
         return manifest with { Created = created, Platform = this.Intern(platform) };
     }
 
-    // Each distinct configuration is read once per read. A streaming read asks the cache first and remembers only the
-    // configurations it had to download, so later reads keep nothing per tag for them.
+    // Each distinct configuration is read once per read. The cache is asked first, and a configuration downloaded and
+    // cached is answered by the cache from then on, so a read remembers nothing per configuration but the cache's
+    // entry (32 bytes of digest and the facts); the table here holds only the downloads in flight, and those the
+    // cache refused.
     private async Task<(DateTimeOffset? Created, string? Platform)> ConfigFactsAsync(string repository, BlobDescriptor config, CancellationToken cancellationToken)
     {
-        bool cached = !this.Keeps && this.options.ConfigCache is not null;
-        if (cached && this.options.ConfigCache!.TryGet(config.Digest, out ImageConfigFacts known))
+        ImageConfigCache? cache = this.options.ConfigCache;
+        if (cache is not null && cache.TryGet(config.Digest, out ImageConfigFacts known))
         {
             return (known.Created, known.Platform);
         }
 
-        return await this.configs.GetOrAdd(
+        Task<(DateTimeOffset? Created, string? Platform)> download = this.configs.GetOrAdd(
             config.Digest,
-            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Size, !state.Asked, state.Token),
-            (Reader: this, Repository: repository, config.Size, Asked: cached, Token: cancellationToken)).ConfigureAwait(false);
+            static (digest, state) => state.Reader.FetchConfigAsync(state.Repository, digest, state.Size, state.Token),
+            (Reader: this, Repository: repository, config.Size, Token: cancellationToken));
+        (DateTimeOffset? Created, string? Platform) facts = await download.ConfigureAwait(false);
+        if (cache is not null && cache.TryGet(config.Digest, out _))
+        {
+            this.configs.TryRemove(new KeyValuePair<string, Task<(DateTimeOffset? Created, string? Platform)>>(config.Digest, download));
+        }
+
+        return facts;
     }
 
     /// <summary>
@@ -100,14 +109,9 @@ public sealed partial class InventoryReader
     [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
     private string? Intern(string? value) => value is null ? null : this.strings.GetOrAdd(value, value);
 
-    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, long size, bool askCache, CancellationToken cancellationToken)
+    private async Task<(DateTimeOffset? Created, string? Platform)> FetchConfigAsync(string repository, string digest, long size, CancellationToken cancellationToken)
     {
         ImageConfigCache? cache = this.options.ConfigCache;
-        if (askCache && cache is not null && cache.TryGet(digest, out ImageConfigFacts known))
-        {
-            return (known.Created, known.Platform);
-        }
-
         long max = this.client.Options.MaxConfigBytes;
         if (size < 0 || size > max)
         {

@@ -161,66 +161,146 @@ public static class InventoryViews
     private static IEnumerable<RegistryLayer> LayersOf(RegistryInventory inventory)
     {
         Dictionary<(string, string), ManifestRecord> byKey = Index(inventory);
-        var blobs = new Dictionary<string, BlobUse>(StringComparer.Ordinal);
+        var tally = new LayerTally();
 
-        BlobUse EntryOf(BlobDescriptor blob)
-        {
-            if (!blobs.TryGetValue(blob.Digest, out BlobUse? entry))
-            {
-                entry = new BlobUse(blob);
-                blobs.Add(blob.Digest, entry);
-            }
-
-            return entry;
-        }
-
-        // Every manifest, tagged or not, marks its repository on the blobs it references. A configuration is known by
-        // its place in a manifest, not by its media type (Docker's is application/vnd.docker.container.image.v1+json).
+        // Every manifest, tagged or not, marks its repository on the blobs it references.
         foreach (ManifestRecord manifest in inventory.Manifests)
         {
+            tally.AddManifest(manifest);
+        }
+
+        // Tags are numbered in inventory order; a blob keeps the numbers of the tags that need it, each once.
+        foreach (TagRecord tag in inventory.Tags)
+        {
+            tally.AddTag(tag.Repository, tag.Tag, byKey.GetValueOrDefault((tag.Repository, tag.Digest)), byKey);
+        }
+
+        return tally.Layers();
+    }
+
+    /// <summary>
+    /// Tallies the blobs of a registry tag by tag, as <see cref="EnumerateLayers"/> does from an inventory, while the
+    /// tags are read: a streaming read keeps only what the output needs (per blob its descriptor, repositories, tag
+    /// numbers and ObjectIds; per tag its <c>repository:tag</c>), not the inventory.
+    /// </summary>
+    public sealed class LayerTally
+    {
+        private static readonly Dictionary<(string, string), ManifestRecord> NoChildren = [];
+        private readonly Dictionary<string, BlobUse> blobs = new(StringComparer.Ordinal);
+        private readonly List<string?> names = [];
+        private readonly Dictionary<string, string> mediaTypes = new(StringComparer.Ordinal);
+
+        /// <summary>Adds a tag read successfully, in inventory order (repository, then tag): its manifests and its blobs.</summary>
+        /// <param name="result">The tag's result; one with an error adds nothing.</param>
+        public void Add(TagReadResult result)
+        {
+            ArgumentNullException.ThrowIfNull(result);
+            if (result.Manifest is not { } manifest)
+            {
+                return;
+            }
+
+            this.AddManifest(manifest);
+            Dictionary<(string, string), ManifestRecord> byKey = NoChildren;
+            if (result.Children.Count > 0)
+            {
+                byKey = new Dictionary<(string, string), ManifestRecord>(result.Children.Count + 1) { [(manifest.Repository, manifest.Digest)] = manifest };
+                foreach (ManifestRecord child in result.Children)
+                {
+                    this.AddManifest(child);
+                    byKey[(child.Repository, child.Digest)] = child;
+                }
+            }
+
+            this.AddTag(result.Repository, result.Tag, manifest, byKey);
+        }
+
+        /// <summary>Builds the blobs, each once, in the order of <see cref="EnumerateLayers"/>; call once, after the last tag.</summary>
+        /// <returns>The blobs.</returns>
+        public IEnumerable<RegistryLayer> Layers()
+        {
+            // Repository, then tag: each blob with the first image (repository:tag) that needs it, then by digest.
+            BlobUse[] ordered = [.. this.blobs.Values
+                .OrderBy(static e => e.FirstRepository ?? string.Empty, StringComparer.Ordinal)
+                .ThenBy(static e => e.FirstName ?? string.Empty, StringComparer.Ordinal)
+                .ThenBy(static e => e.Blob.Digest, StringComparer.Ordinal)];
+            this.blobs.Clear();
+            return Build(ordered, this.names);
+        }
+
+        /// <summary>Marks the manifest's repository on the blobs it references.</summary>
+        /// <param name="manifest">A manifest of the registry.</param>
+        internal void AddManifest(ManifestRecord manifest)
+        {
+            // A configuration is known by its place in a manifest, not by its media type (Docker's is
+            // application/vnd.docker.container.image.v1+json).
             if (manifest.Config is { } config)
             {
-                EntryOf(config).IsConfig = true;
+                this.EntryOf(config, manifest).IsConfig = true;
             }
 
             foreach (BlobDescriptor blob in BlobsOf(manifest))
             {
-                EntryOf(blob).AddRepository(manifest.Repository);
+                this.EntryOf(blob, manifest).AddRepository(manifest.Repository);
             }
         }
 
-        // Tags are numbered in inventory order; a blob keeps the numbers of the tags that need it, each once.
-        var names = new string?[inventory.Tags.Count];
-        for (int number = 0; number < names.Length; number++)
+        /// <summary>Numbers the next tag and adds it to the blobs its images need.</summary>
+        /// <param name="repository">The tag's repository.</param>
+        /// <param name="tag">The tag.</param>
+        /// <param name="manifest">The manifest it points at; <see langword="null"/> when it was not read.</param>
+        /// <param name="byKey">The manifests an index's children are found in.</param>
+        internal void AddTag(string repository, string tag, ManifestRecord? manifest, Dictionary<(string, string), ManifestRecord> byKey)
         {
-            TagRecord tag = inventory.Tags[number];
-            if (!byKey.TryGetValue((tag.Repository, tag.Digest), out ManifestRecord? manifest))
+            int number = this.names.Count;
+            if (manifest is null)
             {
-                continue;
+                this.names.Add(null);
+                return;
             }
 
-            string name = $"{tag.Repository}:{tag.Tag}";
-            names[number] = name;
-            string? objectId = ObjectId.FromTag(tag.Tag);
+            string name = $"{repository}:{tag}";
+            this.names.Add(name);
+            string? objectId = ObjectId.FromTag(tag);
             foreach (ManifestRecord image in ImagesOf(manifest, byKey))
             {
                 foreach (BlobDescriptor blob in BlobsOf(image))
                 {
-                    EntryOf(blob).AddTag(number, name, objectId);
+                    this.EntryOf(blob, image).AddTag(number, name, objectId);
                 }
             }
         }
 
-        // Repository, then tag: each blob with the first image (repository:tag) that needs it, then by digest.
-        BlobUse[] ordered = [.. blobs.Values
-            .OrderBy(static e => e.FirstRepository ?? string.Empty, StringComparer.Ordinal)
-            .ThenBy(static e => e.FirstName ?? string.Empty, StringComparer.Ordinal)
-            .ThenBy(static e => e.Blob.Digest, StringComparer.Ordinal)];
-        blobs.Clear();
-        foreach (BlobUse entry in ordered)
+        private static IEnumerable<RegistryLayer> Build(BlobUse[] ordered, List<string?> names)
         {
-            string[] tags = entry.Tags(names);
-            yield return new RegistryLayer(entry.Blob.Digest, entry.Blob.Size, entry.Blob.MediaType, entry.Repositories(), tags, tags.Length, entry.ObjectIds(), entry.IsConfig ? "Config" : "Layer");
+            foreach (BlobUse entry in ordered)
+            {
+                string[] tags = entry.Tags(names);
+                yield return new RegistryLayer(entry.Blob.Digest, entry.Blob.Size, entry.Blob.MediaType, entry.Repositories(), tags, tags.Length, entry.ObjectIds(), entry.IsConfig ? "Config" : "Layer");
+            }
+        }
+
+        private BlobUse EntryOf(BlobDescriptor blob, ManifestRecord manifest)
+        {
+            if (!this.blobs.TryGetValue(blob.Digest, out BlobUse? entry))
+            {
+                // A streaming read parses each manifest anew: the few media types are kept once, not once per blob.
+                ref string? mediaType = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(this.mediaTypes, blob.MediaType, out _);
+                mediaType ??= blob.MediaType;
+                if (!ReferenceEquals(mediaType, blob.MediaType))
+                {
+                    blob = blob with { MediaType = mediaType };
+                }
+
+                entry = new BlobUse(blob, manifest.Repository, manifest.Digest);
+                this.blobs.Add(blob.Digest, entry);
+            }
+            else if (!ReferenceEquals(entry.Blob, blob))
+            {
+                entry.Describe(blob, manifest.Repository, manifest.Digest);
+            }
+
+            return entry;
         }
     }
 

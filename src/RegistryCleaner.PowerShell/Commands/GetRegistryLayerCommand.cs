@@ -17,28 +17,32 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { });
-
-        // The reader's working tables (one entry per manifest, configuration and blob) are garbage now: return them
-        // before the per-blob tallies are built, so the two never add up in the process's peak.
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        if (this.UniqueBytes.IsPresent)
+        if (!this.UniqueBytes.IsPresent)
         {
-            IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
-            foreach (RegistryImage image in InventoryViews.EnumerateImages(inventory))
+            // Per blob its tallies, per tag its name: tallied while the tags stream in, so what is kept is what the
+            // output needs, not the inventory. Tags arrive one at a time, in inventory order.
+            var tally = new InventoryViews.LayerTally();
+            this.ReadInventory((_, result, _) => tally.Add(result), keepInventory: false);
+            foreach (RegistryLayer layer in tally.Layers())
             {
-                long bytes = unique.GetValueOrDefault(new TagRecord(image.Repository, image.Tag, image.Digest));
-                this.WriteTyped(
-                    new TagBytes(image.Registry, image.Repository, image.Tag, image.Digest, image.ObjectId, image.Size, bytes, image.Size - bytes),
-                    OutputTypeNames.TagBytes);
+                this.WriteTyped(layer, OutputTypeNames.RegistryLayer);
             }
 
             return;
         }
 
-        foreach (RegistryLayer layer in InventoryViews.EnumerateLayers(inventory))
+        RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { });
+
+        // The reader's working tables (one entry per manifest, configuration and blob) are garbage now: return them
+        // before the per-tag tallies are built, so the two never add up in the process's peak.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        IReadOnlyDictionary<TagRecord, long> unique = InventoryViews.UniqueBytesByTag(inventory);
+        foreach (RegistryImage image in InventoryViews.EnumerateImages(inventory))
         {
-            this.WriteTyped(layer, OutputTypeNames.RegistryLayer);
+            long bytes = unique.GetValueOrDefault(new TagRecord(image.Repository, image.Tag, image.Digest));
+            this.WriteTyped(
+                new TagBytes(image.Registry, image.Repository, image.Tag, image.Digest, image.ObjectId, image.Size, bytes, image.Size - bytes),
+                OutputTypeNames.TagBytes);
         }
     }
 }
