@@ -6,7 +6,28 @@
 # compiler), which in a fresh pwsh takes about 0.2 s of CPU where LoadFrom takes 0.01 s.
 $loaderPath = [System.IO.Path]::Combine($PSScriptRoot, 'bin', 'RegistryCleaner.Loader.dll')
 if (-not ('RegistryCleaner.Loader.LoadContext' -as [type])) {
-    $null = [System.Reflection.Assembly]::LoadFrom($loaderPath)
+    # One error that says what is wrong and what to do, instead of LoadFrom's and the two that would follow it.
+    $problem = $null
+    if (-not [System.IO.File]::Exists($loaderPath)) {
+        $problem = 'is missing'
+    }
+    else {
+        try {
+            $null = [System.Reflection.Assembly]::LoadFrom($loaderPath)
+        }
+        catch {
+            $problem = "cannot be loaded ($($_.Exception.GetBaseException().Message))"
+            $Error.Remove($_)
+        }
+    }
+
+    if ($problem) {
+        $exception = [System.IO.FileNotFoundException]::new(
+            "RegistryCleaner cannot be imported: its loader assembly $loaderPath $problem, so the module's folder is incomplete or damaged. " +
+            'Reinstall the module (Install-PSResource RegistryCleaner -Reinstall, or copy the whole build output folder out/RegistryCleaner again).',
+            $loaderPath)
+        throw [System.Management.Automation.ErrorRecord]::new($exception, 'RegistryCleanerLoaderMissing', 'ObjectNotFound', $loaderPath)
+    }
 }
 
 $moduleAssembly = [RegistryCleaner.Loader.LoadContext]::Initialize()

@@ -83,6 +83,12 @@ public sealed partial class ImageDeleter
     /// </summary>
     public bool TrustPlannedTags { get; init; }
 
+    /// <summary>
+    /// Gets the registry as the user gave it (-Registry or registry.url), for the restore commands the reports print;
+    /// the registry's display name when not set.
+    /// </summary>
+    public string? GivenRegistry { get; init; }
+
     /// <summary>Gets how many tag listings were read (each shared by every DELETE waiting for it).</summary>
     public int TagListings => this.watches.Values.Sum(w => w.Listings);
 
@@ -203,11 +209,12 @@ public sealed partial class ImageDeleter
         }
 
         var problems = new List<string>(check.Problems);
-        foreach ((string tag, string lastKnown) in check.Undecided)
+        foreach (UndecidedTag undecided in check.Undecided)
         {
             // Not put back, and not among the removed tags, so Restore-RegistryImage does not put it onto this manifest
             // on a guess either; the line says where it would go, and the attempt line holds the manifest.
-            string report = this.DescribeUndecided(repository, tag, lastKnown, digest);
+            string tag = undecided.Tag;
+            string report = this.DescribeUndecided(repository, undecided, digest);
             await this.journal.AppendAsync(
                 new JournalRecord(JournalRecord.RetagKind, DateTimeOffset.UtcNow, this.Registry, repository, digest, Tags: [tag], Outcome: JournalRecord.NotPutBackOutcome, Message: report, Run: this.run),
                 CancellationToken.None).ConfigureAwait(false);
@@ -215,7 +222,7 @@ public sealed partial class ImageDeleter
         }
 
         IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(
-            repository, digest, delete.Content, check.Unplanned, $"pointed at {digest} when it was deleted (it moved there after the last check) and left with it").ConfigureAwait(false);
+            repository, digest, delete.Content, check.Unplanned, $"pointed at {ShortDigest(digest)} when last read and left with its DELETE").ConfigureAwait(false);
         return new ManifestStep(status, message, delete.Window.Done, putBack, problems) { Refusal = refusal };
     }
 
@@ -239,7 +246,7 @@ public sealed partial class ImageDeleter
     private Verdict PossiblyDeleted(string name, string message, RegistryException headError) =>
         new(
             DeletionStatus.Failed,
-            $"{message} Checking with HEAD failed too ({headError.Message}), so {name} may be gone: the journal records it as possibly deleted, and Restore-RegistryImage -JournalPath '{this.journal.Path}' puts it back (harmless if it is still there).",
+            $"{message} Checking with HEAD failed too ({headError.Message}), so {name} may be gone: the journal records it as possibly deleted, and {this.RestoreCommand()} puts it back (it offers every image this run deleted, one confirmation each; harmless if it is still there).",
             JournalRecord.PossiblyDeletedOutcome);
 
     /// <summary>
@@ -276,7 +283,7 @@ public sealed partial class ImageDeleter
         string[] unplanned = [.. window.Unplanned.Distinct(StringComparer.Ordinal).Where(t => !delete.Tags.Contains(t, StringComparer.Ordinal))];
         removed.AddRange(unplanned);
         string[] problems = [.. window.Problems];
-        (string Tag, string LastKnown)[] undecided = [.. window.Undecided.DistinctBy(u => u.Tag, StringComparer.Ordinal)];
+        UndecidedTag[] undecided = [.. window.Undecided.DistinctBy(u => u.Tag, StringComparer.Ordinal)];
         window.Collected = true;
         return new TagCheck(removed, unplanned, problems) { Undecided = undecided };
     }
@@ -285,7 +292,8 @@ public sealed partial class ImageDeleter
     private string DescribeAmbiguity(string repository, string tag, IReadOnlyList<TagWindow> candidates, string why) =>
         $"Tag {this.Registry}/{repository}:{tag} left the registry while DELETEs of {string.Join(", ", candidates.Select(c => c.Digest).Distinct(StringComparer.Ordinal))} were in flight ({why}); "
         + $"which of them took it cannot be told, so it was not put back, and the rest of {repository} is deleted one manifest at a time. "
-        + $"Each of those manifests is in the journal: Restore-RegistryImage -JournalPath '{this.journal.Path}' puts them back, then point the tag at the right one (skopeo copy docker://{this.Registry}/{repository}@<digest> docker://{this.Registry}/{repository}:{tag}).";
+        + $"Each of those manifests is in the journal: {this.RestoreCommand()} offers every image this run deleted, one confirmation each; answer Yes for those, then point the tag at the right one with:\n"
+        + $"skopeo copy docker://{this.Registry}/{repository}@<digest> docker://{this.Registry}/{repository}:{tag}";
 
     private TagWatch Watch(string repository) =>
         this.watches.GetOrAdd(repository, r => new TagWatch(
@@ -294,46 +302,37 @@ public sealed partial class ImageDeleter
             this.PlannedTags?.GetValueOrDefault(r),
             this.TrustPlannedTags,
             this.TagSweepInterval,
-            (tag, candidates, why) => this.DescribeAmbiguity(r, tag, candidates, why),
-            () => this.DeletesTagsAloneAsync(r)));
+            (tag, candidates, why) => this.DescribeAmbiguity(r, tag, candidates, why)));
 
     /// <summary>
-    /// Whether the registry deletes a tag alone, from what is known: a cloud registry or Harbor (configured, or told by
-    /// its answers and the read-only kind detection) does; otherwise its answers to DELETEs of a tag alone tell, and
-    /// when none was sent yet it is asked once with the question rule 11 asks (a DELETE of a fresh random tag name
-    /// first confirmed absent, which changes nothing). <see langword="null"/> when nothing tells: then it may, and
-    /// nothing is put back on a guess.
+    /// The report for a tag that left during one DELETE of ours while last known on another manifest that still exists
+    /// (or could not be read). The full digest is named once, then shortened; the skopeo command, which needs it whole,
+    /// stands on its own line.
     /// </summary>
-    private async Task<bool?> DeletesTagsAloneAsync(string repository)
+    private string DescribeUndecided(string repository, UndecidedTag undecided, string digest)
     {
-        // Read-only questions (its challenge to /v2/, Harbor's API), asked once per client.
-        if (await this.client.DetectKindAsync(CancellationToken.None).ConfigureAwait(false) != RegistryKind.Distribution)
-        {
-            return true;
-        }
-
-        if (this.client.TagDeletionTold is { } told)
-        {
-            return told;
-        }
-
-        await this.client.SupportsTagDeletionAsync(repository, CancellationToken.None).ConfigureAwait(false);
-        return this.client.TagDeletionTold;
+        string deleted = ShortDigest(digest);
+        string lastKnown = undecided.Unread is null
+            ? $"It pointed at {ShortDigest(undecided.LastKnown)} when last read, which still exists"
+            : $"It pointed at {ShortDigest(undecided.LastKnown)} when last read, which could not be read now ({undecided.Unread}; if it is gone, the tag went with it)";
+        return $"Tag {this.Registry}/{repository}:{undecided.Tag} left the registry while the DELETE of {digest} was in flight, and was not put back. "
+            + $"{lastKnown}: it may have been moved onto {deleted} and gone with our DELETE, or been deleted by someone else (alone, or with an image it was moved onto). "
+            + $"Putting it onto {deleted} could point it at an image it never pointed at. "
+            + $"If it had moved onto {deleted}: {this.RestoreCommand()} offers every image this run deleted, one confirmation each; answer Yes for {deleted} only, then:\n"
+            + $"skopeo copy docker://{this.Registry}/{repository}@{digest} docker://{this.Registry}/{repository}:{undecided.Tag}\n"
+            + "If it was deleted on purpose, nothing is to be done.";
     }
 
-    /// <summary>The report for a tag that left during one DELETE of ours where the registry may have deleted it alone.</summary>
-    private string DescribeUndecided(string repository, string tag, string lastKnown, string digest)
-    {
-        string who = this.client.Kind != RegistryKind.Distribution
-            ? $"which {RegistryKinds.DisplayName(this.client.Kind)} allows"
-            : this.client.TagDeletionTold == true
-                ? "which this registry allows (it answers DELETEs of a tag alone)"
-                : "which could not be ruled out (whether this registry deletes a tag alone could not be told)";
-        return $"Tag {this.Registry}/{repository}:{tag} left the registry while the DELETE of {digest} was in flight. It pointed at {lastKnown} when last read, which still exists: "
-            + $"either it had been moved onto {digest} since (a rollback) and went with that DELETE, or someone deleted the tag alone at that moment, {who}. "
-            + $"Which cannot be told, so it was not put back: putting it onto {digest} could point it at an image it never pointed at. "
-            + $"If it had moved onto {digest}: Restore-RegistryImage -JournalPath '{this.journal.Path}' puts {digest} back, then point the tag at it (skopeo copy docker://{this.Registry}/{repository}@{digest} docker://{this.Registry}/{repository}:{tag}). If it was deleted on purpose, nothing is to be done.";
-    }
+    /// <summary>The restore command for this run's journal and registry, as the user can type it.</summary>
+    private string RestoreCommand() =>
+        $"Restore-RegistryImage -JournalPath {Quote(this.journal.Path)} -Registry {Quote(this.GivenRegistry ?? this.Registry)}";
+
+    /// <summary>A digest cut to its algorithm and first 12 hexadecimal digits, e.g. <c>sha256:0123456789ab…</c>.</summary>
+    private static string ShortDigest(string digest) =>
+        digest.IndexOf(':', StringComparison.Ordinal) is int colon and > 0 && digest.Length > colon + 13 ? digest[..(colon + 13)] + "\u2026" : digest;
+
+    /// <summary>A PowerShell single-quoted string.</summary>
+    private static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
     /// <summary>
     /// The one put-back: puts each tag back onto the manifest from its journaled bytes (the blobs are still there),
@@ -360,11 +359,11 @@ public sealed partial class ImageDeleter
                 this.Watch(repository).Learn(tag, stored);
                 result = string.Equals(stored, digest, StringComparison.Ordinal)
                     ? new TagPutBack(this.Registry, repository, tag, digest, true, $"Tag {name} {cause}; it was put back at once from the journal, with the manifest.")
-                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back stored {stored} instead. Run Restore-RegistryImage -JournalPath '{this.journal.Path}'.");
+                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back stored {stored} instead. {this.RestoreCommand()} offers every image this run deleted, one confirmation each; answer Yes for {ShortDigest(digest)}.");
             }
             catch (Exception ex) when (ex is RegistryException or ArgumentException)
             {
-                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back failed ({ex.Message}). Run Restore-RegistryImage -JournalPath '{this.journal.Path}' now.");
+                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back failed ({ex.Message}). Run {this.RestoreCommand()} now: it offers every image this run deleted, one confirmation each; answer Yes for {ShortDigest(digest)}.");
             }
 
             await this.journal.AppendAsync(
@@ -411,8 +410,8 @@ public sealed partial class ImageDeleter
     /// <summary>The tags a DELETE removed (planned and unplanned), those to put back, and what could not be told.</summary>
     private sealed record TagCheck(IReadOnlyList<string> Removed, IReadOnlyList<string> Unplanned, IReadOnlyList<string> Problems)
     {
-        /// <summary>Gets the tags last known elsewhere that left while the registry may have deleted them alone (not put back).</summary>
-        public IReadOnlyList<(string Tag, string LastKnown)> Undecided { get; init; } = [];
+        /// <summary>Gets the tags last known on another manifest that left with no other DELETE of ours in flight (reported, not put back).</summary>
+        public IReadOnlyList<UndecidedTag> Undecided { get; init; } = [];
 
         public static TagCheck NotChecked { get; } = new([], [], []);
     }

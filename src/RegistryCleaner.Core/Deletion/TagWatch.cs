@@ -10,9 +10,9 @@ namespace RegistryCleaner.Deletion;
 /// listing is compared with the one before; a tag that left in between is explained by the DELETE that planned it, put
 /// back by the DELETE of the manifest it pointed at, or, when it had moved and several DELETEs could have taken it,
 /// reported as ambiguous (never put back on a manifest it cannot be shown to have pointed at), after which the
-/// repository's DELETEs go one at a time. A tag last known on a manifest that still exists is put back onto the one
-/// manifest being deleted only where the registry cannot delete a tag alone (then it can only have gone with that
-/// DELETE); elsewhere someone may have deleted it alone, so it is reported, not put back.
+/// repository's DELETEs go one at a time. A tag last known on another manifest that still exists, or whose manifest
+/// could not be read, is never put back: on any registry someone may have moved it elsewhere and deleted that manifest,
+/// or deleted the tag alone, at that moment, so it is reported. Only a tag last known on the manifest deleted goes back.
 /// </summary>
 internal sealed class TagWatch
 {
@@ -20,7 +20,6 @@ internal sealed class TagWatch
     private readonly string repository;
     private readonly IReadOnlyDictionary<string, string>? planned;
     private readonly Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity;
-    private readonly Func<Task<bool?>> deletesTagsAlone;
     private readonly bool trustPlan;
     private readonly TimeSpan sweepInterval;
     private readonly System.Diagnostics.Stopwatch sinceSweep = new();
@@ -46,20 +45,14 @@ internal sealed class TagWatch
     /// <param name="trustPlan">Whether the plan's digests were read moments ago, so the first listing trusts them.</param>
     /// <param name="sweepInterval">How long the digests read in a sweep are trusted.</param>
     /// <param name="describeAmbiguity">Words for a tag that left while several DELETEs could have taken it.</param>
-    /// <param name="deletesTagsAlone">
-    /// Whether the registry deletes a tag alone: <see langword="false"/> only when it is known it cannot (then a tag
-    /// that moved onto the one manifest being deleted can only have gone with that DELETE).
-    /// </param>
     public TagWatch(
         RegistryClient client,
         string repository,
         IReadOnlyDictionary<string, string>? planned,
         bool trustPlan,
         TimeSpan sweepInterval,
-        Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity,
-        Func<Task<bool?>> deletesTagsAlone)
+        Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity)
     {
-        this.deletesTagsAlone = deletesTagsAlone;
         this.client = client;
         this.repository = repository;
         this.planned = planned;
@@ -311,41 +304,40 @@ internal sealed class TagWatch
             }
         }
 
-        // Last seen on another manifest: it went with one of ours only if it moved onto it since, and then that other
-        // manifest still exists (a tag goes with its manifest). If that one is gone, another run deleted it.
+        // Last seen on another manifest: if that one is gone, another run deleted it and the tag went with it. If it
+        // still exists, the tag may have moved onto one of ours and gone with its DELETE, or someone deleted it alone,
+        // or moved it onto a third manifest and deleted that one by digest, on any registry: never put back, since a
+        // lost tag is loud and restorable while a tag on an image it never pointed at is silent. A HEAD that fails
+        // tells neither, so the tag is reported the same way.
         foreach ((string tag, string known, TagWindow[] candidates) in moved)
         {
-            bool stillThere;
+            string? headError = null;
             try
             {
-                stillThere = await this.client.HeadManifestAsync(this.repository, known, CancellationToken.None).ConfigureAwait(false) is not null;
+                if (await this.client.HeadManifestAsync(this.repository, known, CancellationToken.None).ConfigureAwait(false) is null)
+                {
+                    continue;
+                }
             }
-            catch (RegistryException)
+            catch (RegistryException ex)
             {
-                stillThere = true;
+                headError = ex.Message;
             }
 
-            if (!stillThere)
-            {
-                continue;
-            }
-
-            // One DELETE in flight: the tag went with it, unless someone deleted it alone at that moment, which only a
-            // registry that deletes tags alone allows. Where that cannot be ruled out, it is not put back.
-            bool onlyWithOurs = candidates.Length == 1 && await this.deletesTagsAlone().ConfigureAwait(false) == false;
             lock (this.gate)
             {
-                if (onlyWithOurs)
+                if (candidates.Length == 1)
                 {
-                    candidates[0].Unplanned.Add(tag);
-                }
-                else if (candidates.Length == 1)
-                {
-                    candidates[0].Undecided.Add((tag, known));
+                    candidates[0].Undecided.Add(new UndecidedTag(tag, known, headError));
                 }
                 else
                 {
-                    this.Ambiguous(tag, candidates, $"it pointed at {known} when last read, which still exists, so it had moved onto one of them since");
+                    this.Ambiguous(
+                        tag,
+                        candidates,
+                        headError is null
+                            ? $"it pointed at {known} when last read, which still exists, so it had moved onto one of them since"
+                            : $"it pointed at {known} when last read, and whether that still exists could not be read: {headError}");
                 }
             }
         }
@@ -435,11 +427,17 @@ internal sealed record TagWindow(string Digest, IReadOnlyList<string> Tags, bool
     public List<string> Unplanned { get; } = [];
 
     /// <summary>
-    /// Gets the tags last known on another manifest that still exists which left while it ran, where the registry may
-    /// have deleted them alone: each with the digest it was last known on. Not put back.
+    /// Gets the tags last known on another manifest that still exists (or could not be read) which left while it ran
+    /// and no other DELETE of ours: each with the digest it was last known on. Never put back, always reported.
     /// </summary>
-    public List<(string Tag, string LastKnown)> Undecided { get; } = [];
+    public List<UndecidedTag> Undecided { get; } = [];
 
     /// <summary>Gets the tags that left while it ran and cannot be told apart.</summary>
     public List<string> Problems { get; } = [];
 }
+
+/// <summary>A tag that left during one DELETE of ours while last known on another manifest: reported, never put back.</summary>
+/// <param name="Tag">The tag.</param>
+/// <param name="LastKnown">The manifest it pointed at when last read.</param>
+/// <param name="Unread">Why that manifest could not be read (the HEAD's error); <see langword="null"/> when it still exists.</param>
+internal sealed record UndecidedTag(string Tag, string LastKnown, string? Unread);

@@ -4,13 +4,13 @@ namespace RegistryCleaner.Registry;
 public enum DeleteRefusal
 {
     /// <summary>No refusal of these kinds (deleted, not found, or failed otherwise).</summary>
-    None,
+    None = 0,
 
     /// <summary>The image or its repository is locked against deletion (Azure Container Registry, <c>deleteEnabled: false</c>).</summary>
-    Locked,
+    Locked = 1,
 
     /// <summary>An image index the plan does not delete still references the manifest (ECR, Artifact Registry): it stays.</summary>
-    ReferencedByIndex,
+    ReferencedByIndex = 2,
 }
 
 /// <summary>

@@ -8,22 +8,6 @@ namespace RegistryCleaner.Registry;
 /// </content>
 public sealed partial class RegistryClient
 {
-    // What the registry's answers to DELETEs of a tag alone showed: 0 nothing yet, 1 it deletes tags alone, 2 it cannot.
-    private int tagDeletionTold;
-
-    /// <summary>
-    /// Gets whether the registry deletes a tag alone, as far as its answers to such DELETEs (this run's untags, or the
-    /// question <see cref="SupportsTagDeletionAsync"/> asks) showed: <see langword="true"/> after a 2xx or a 404 for an
-    /// absent tag, <see langword="false"/> after distribution 2.x's <c>400 DIGEST_INVALID</c> (it reads every DELETE
-    /// reference as a digest), <see langword="null"/> while no answer told (none sent, refused, lost, a server error).
-    /// </summary>
-    public bool? TagDeletionTold => Volatile.Read(ref this.tagDeletionTold) switch
-    {
-        1 => true,
-        2 => false,
-        _ => null,
-    };
-
     /// <summary>
     /// Deletes a manifest by digest. The registry removes the manifest <b>and every tag pointing at it</b>. Never
     /// retried: a request that got no answer returns <see cref="ManifestDeleteOutcome.NoAnswer"/> for the caller to re-check.
@@ -167,15 +151,6 @@ public sealed partial class RegistryClient
                     new ManifestDeleteResult(ManifestDeleteOutcome.Unsupported, response.StatusCode, $"Registry {this.Name} refused to delete tag {target} alone ({(int)response.StatusCode}{detail})."),
                 _ => new ManifestDeleteResult(ManifestDeleteOutcome.Failed, response.StatusCode, $"The delete of tag {target} failed with {(int)response.StatusCode} {response.ReasonPhrase}{detail}."),
             };
-            if (result.Outcome is ManifestDeleteOutcome.Deleted || (result.Outcome is ManifestDeleteOutcome.NotFound && !RegistryError.Has(errors, "NAME_UNKNOWN")))
-            {
-                Volatile.Write(ref this.tagDeletionTold, 1);
-            }
-            else if (response.StatusCode == HttpStatusCode.BadRequest && RegistryError.Has(errors, "DIGEST_INVALID"))
-            {
-                Volatile.Write(ref this.tagDeletionTold, 2);
-            }
-
             return result with { Errors = errors };
         }
     }

@@ -40,6 +40,7 @@ public sealed partial class RemoveUnusedImageCommand
         {
             PlannedTags = planned.PlannedTags,
             TrustPlannedTags = true,
+            GivenRegistry = this.GivenRegistry,
         };
         this.client = planned.Client;
         this.OpenBackup(planned.Client);

@@ -235,12 +235,18 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
 
         string nextStep = journal.HasRecords ? this.NextStep() : string.Empty;
         string journalText = journal.HasRecords
-            ? $" Journal: {journal.Path}. {nextStep} Restore-RegistryImage -JournalPath '{journal.Path}' puts the images back {(this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind) ? "while the registry still holds their layers" : "until then")}."
+            ? $" Journal: {journal.Path}. {nextStep} Restore-RegistryImage -JournalPath {Quote(journal.Path)} -Registry {Quote(this.GivenRegistry)} puts the images back {(this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind) ? "while the registry still holds their layers" : "until then")}."
             : " Nothing was attempted, so no journal was written.";
         this.Tell(string.Create(
             CultureInfo.InvariantCulture,
             $"Deleted {counts.GetValueOrDefault(DeletionStatus.Deleted)} images, freeing {ByteCount.Format(freed)} ({freed} bytes){this.AfterCollection()}; skipped {counts.GetValueOrDefault(DeletionStatus.Skipped)}, not found {counts.GetValueOrDefault(DeletionStatus.NotFound)}, failed {counts.GetValueOrDefault(DeletionStatus.Failed)}.{journalText}"));
     }
+
+    /// <summary>The registry as the user gave it (-Registry, else registry.url), for the restore commands the reports print.</summary>
+    private string GivenRegistry => (this.Registry ?? this.Configuration.GetString(ConfigSchema.RegistryUrl) ?? string.Empty).Trim();
+
+    /// <summary>A PowerShell single-quoted string.</summary>
+    private static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
     /// <summary>" after garbage collection", unless this registry is known to reclaim space without one (ECR, ACR, GAR).</summary>
     private string AfterCollection() =>

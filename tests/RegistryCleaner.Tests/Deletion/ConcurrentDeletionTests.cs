@@ -133,7 +133,7 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
     }
 
     [Fact]
-    public async Task A_kept_tag_moved_onto_the_only_DELETE_in_flight_is_put_back_onto_it()
+    public async Task A_kept_tag_moved_onto_the_only_DELETE_in_flight_is_reported_not_put_back_onto_it()
     {
         const string Repo = "concurrent/single";
         using var pusher = new ImagePusher(registry.BaseAddress);
@@ -156,11 +156,63 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
         await pusher.TagAsync(a, "keep");
         ManifestDeletion result = await run;
 
-        TagPutBack putBack = Assert.Single(result.TagsPutBack);
-        Assert.True(putBack.Restored);
-        Assert.Equal(("keep", a.Digest), (putBack.Tag, putBack.Digest));
-        Assert.Equal(a.Digest, await client.HeadManifestAsync(Repo, "keep", CancellationToken.None));
+        // It was last read on another image that still exists: it may as well have been deleted by someone else, so it
+        // is reported with the restore command and journaled, never put onto an image it may never have pointed at.
+        Assert.Empty(result.TagsPutBack);
+        string problem = Assert.Single(result.Problems);
+        Assert.Contains($"{Repo}:keep left the registry while the DELETE of {a.Digest} was in flight, and was not put back.", problem, StringComparison.Ordinal);
+        Assert.Contains($"Restore-RegistryImage -JournalPath '{journal.Path}' -Registry '{client.Endpoint.DisplayName}'", problem, StringComparison.Ordinal);
+        Assert.Null(await client.HeadManifestAsync(Repo, "keep", CancellationToken.None));
         Assert.Equal(kept.Digest, await client.HeadManifestAsync(Repo, kept.Digest, CancellationToken.None));
+        JournalRecord retag = Assert.Single(DeletionJournal.Read(journal.Path), r => r.Kind == JournalRecord.RetagKind);
+        Assert.Equal((a.Digest, JournalRecord.NotPutBackOutcome, "keep"), (retag.Digest, retag.Outcome, Assert.Single(retag.Tags!)));
+    }
+
+    [Fact]
+    public async Task A_tag_read_on_the_manifest_while_its_DELETE_is_in_flight_is_put_back_onto_it()
+    {
+        const string Repo = "concurrent/own";
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage a = await pusher.PushImageAsync(Repo, "a", [ImagePusher.Layer(1311, 100)]);
+        PushedImage x = await pusher.PushImageAsync(Repo, "x", [ImagePusher.Layer(1312, 100)]);
+        PushedImage kept = await pusher.PushImageAsync(Repo, "keep", [ImagePusher.Layer(1313, 100)]);
+        await using FaultProxy proxy = FaultProxy.Start(registry.BaseAddress);
+        string deleteA = $"DELETE /v2/{Repo}/manifests/{a.Digest}";
+        proxy.Add("DELETE", $"^/v2/{Regex.Escape(Repo)}/manifests/{Regex.Escape(a.Digest)}$", FaultKind.Slow, times: 1, delay: TimeSpan.FromSeconds(4));
+        proxy.Add("DELETE", $"^/v2/{Regex.Escape(Repo)}/manifests/{Regex.Escape(x.Digest)}$", FaultKind.Slow, times: 1, delay: TimeSpan.FromSeconds(1));
+        using var client = new RegistryClient(RegistryEndpoint.Parse(proxy.BaseAddress.ToString()));
+        var journal = new DeletionJournal(Path.Combine(this.folder, "own.jsonl"));
+        var deleter = new ImageDeleter(client, journal)
+        {
+            PlannedTags = new Dictionary<string, IReadOnlyDictionary<string, string>> { [Repo] = new Dictionary<string, string> { ["a"] = a.Digest, ["x"] = x.Digest, ["keep"] = kept.Digest } },
+            TrustPlannedTags = true,
+        };
+        string name = client.Endpoint.DisplayName;
+
+        // fresh is tagged onto a's image while a's DELETE is held; x's check reads it there before a's DELETE goes through.
+        Task<ManifestDeletion> runA = deleter.DeleteAsync([DeletionEngineTests.Candidate(name, Repo, "a", a.Digest, 10)], CancellationToken.None);
+        Task<ManifestDeletion> runX = deleter.DeleteAsync([DeletionEngineTests.Candidate(name, Repo, "x", x.Digest, 10)], CancellationToken.None);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!proxy.Requests.ContainsKey(deleteA) && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(20);
+        }
+
+        await pusher.TagAsync(a, "fresh");
+        ManifestDeletion[] results = await Task.WhenAll(runA, runX);
+
+        // fresh was last read on a's image, so it pointed at it: it goes back at once, with the manifest.
+        Assert.All(results, r => Assert.Empty(r.Problems));
+        Assert.Empty(results[1].TagsPutBack);
+        TagPutBack putBack = Assert.Single(results[0].TagsPutBack);
+        Assert.True(putBack.Restored);
+        Assert.Equal(("fresh", a.Digest), (putBack.Tag, putBack.Digest));
+        Assert.Contains("when last read and left with its DELETE", putBack.Message, StringComparison.Ordinal);
+        Assert.Equal(a.Digest, await client.HeadManifestAsync(Repo, "fresh", CancellationToken.None));
+        Assert.Null(await client.HeadManifestAsync(Repo, "a", CancellationToken.None));
+        Assert.Equal(kept.Digest, await client.HeadManifestAsync(Repo, "keep", CancellationToken.None));
+        JournalRecord retag = Assert.Single(DeletionJournal.Read(journal.Path), r => r.Kind == JournalRecord.RetagKind);
+        Assert.Equal((a.Digest, JournalRecord.RestoredOutcome, "fresh"), (retag.Digest, retag.Outcome, Assert.Single(retag.Tags!)));
     }
 
     [Fact]

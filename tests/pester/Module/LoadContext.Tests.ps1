@@ -65,6 +65,28 @@ try { Get-WorkloadImage -KubeConfig '$kubeconfig' -Context alpha -TimeoutSec 2 -
         $result.Output | Should -Contain 'live=WorkloadListFailed'
     }
 
+    It 'stops with one error naming the missing loader and the fix when bin/RegistryCleaner.Loader.dll is gone' {
+        $copy = Join-Path $TestDrive 'broken/RegistryCleaner'
+        Copy-Item -LiteralPath $env:REGISTRYCLEANER_MODULE_PATH -Destination $copy -Recurse
+        $loader = Join-Path $copy 'bin/RegistryCleaner.Loader.dll'
+        Test-Path $loader | Should -BeTrue -Because 'the built module ships its loader there'
+        Remove-Item -LiteralPath $loader
+        $result = Invoke-ChildPwsh -Script @"
+try { Import-Module '$(Join-Path $copy 'RegistryCleaner.psd1')' -ErrorAction Stop } catch { 'caught=' + `$_.FullyQualifiedErrorId.Split(',')[0] }
+'errors=' + `$Error.Count
+foreach (`$record in `$Error) { 'message=' + `$record.Exception.Message }
+'loaded=' + [bool](Get-Module RegistryCleaner)
+"@
+        $result.Output | Should -Contain 'caught=RegistryCleanerLoaderMissing'
+        $result.Output | Should -Contain 'errors=1'
+        $result.Output | Should -Contain 'loaded=False'
+        $message = @($result.Output | Where-Object { $_ -like 'message=*' })
+        $message.Count | Should -Be 1
+        $message[0] | Should -BeLike "*loader assembly $loader is missing*"
+        $message[0] | Should -Match 'Reinstall the module'
+        $message[0] | Should -Not -Match 'LoadContext|Could not load file'
+    }
+
     It 'can be imported twice in one session' {
         $result = Invoke-ChildPwsh -Script @"
 Import-Module '$manifestPath'

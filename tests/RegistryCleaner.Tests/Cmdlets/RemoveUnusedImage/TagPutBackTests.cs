@@ -6,12 +6,12 @@ using RegistryCleaner.Tests.Infrastructure;
 namespace RegistryCleaner.Tests.Graph;
 
 /// <summary>
-/// Rule 10 on a real registry: a kept tag moved onto a candidate's manifest after the last check (here while the
-/// DELETE is on its way, held by the fault proxy) leaves with the DELETE; the tag list read right after shows it, and
-/// it is put back at once from the journal, reported as an error naming it, and journaled. That holds where the registry
-/// cannot delete a tag alone (distribution 2.8); where it can (the proxy speaking OCI distribution 1.1 like distribution
-/// 3, or answering as Harbor), a tag last known on another manifest may have been deleted on purpose, so it is reported
-/// with the restore command and journaled, never put back on a guess.
+/// Rule 10 on a real registry: a tag that leaves while a DELETE of ours is in flight (held by the fault proxy) and was
+/// last known on another manifest that still exists is never put back onto the deleted manifest, on any registry: it
+/// may have been moved onto it (a rollback) and gone with our DELETE, or been deleted by someone else, alone or with an
+/// image it was moved onto, and a tag on an image it never pointed at is silent while a lost tag is loud and restorable.
+/// It is reported with the restore commands (which work as printed) and journaled NotPutBack. A tag last known on the
+/// deleted manifest itself pointed at it, so it goes back at once.
 /// </summary>
 [Collection(GraphImagesCollection.Name)]
 public sealed class TagPutBackTests(GraphImages images)
@@ -20,12 +20,12 @@ public sealed class TagPutBackTests(GraphImages images)
     private const string ProbeDelete = $"DELETE /v2/{Env}/manifests/registrycleaner-probe-";
 
     [Fact]
-    public async Task A_kept_tag_that_left_with_a_DELETE_is_put_back_at_once_reported_and_journaled()
+    public async Task On_distribution_2_a_rollback_taken_by_a_DELETE_is_reported_not_put_back_and_the_printed_restore_commands_bring_it_back()
     {
         await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
         using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
         using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
-        (_, ManifestContent b1, string inUse, string delete) = await ProdOnA1Async(client, pusher, scenario);
+        (ManifestContent a1, ManifestContent b1, string inUse, string delete) = await ProdOnA1Async(client, pusher, scenario);
         scenario.Proxy.Add("DELETE", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(b1.Digest)}$", FaultKind.Slow, times: 1, delay: TimeSpan.FromSeconds(3));
         using var session = new PowerShellSession(scenario.Folder);
 
@@ -33,38 +33,87 @@ public sealed class TagPutBackTests(GraphImages images)
         PowerShellResult result = await RollBackProdWhileDeletingAsync(session, scenario, pusher, b1, delete,
             $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath put.jsonl -Confirm:$false");
 
-        Assert.Null(result.Terminating);
-        System.Management.Automation.ErrorRecord error = Assert.Single(result.Errors);
-        Assert.Equal("RegistryTagPutBack", error.FullyQualifiedErrorId.Split(',')[0]);
-        Assert.Contains($"{Env}:prod", error.Exception.Message, StringComparison.Ordinal);
+        string report = AssertNotPutBack(result, b1.Digest, a1.Digest, "put.jsonl");
+        Assert.Contains("which still exists", report, StringComparison.Ordinal);
         System.Management.Automation.PSObject row = Assert.Single(result.Output);
-        Assert.Equal(("b-1", "Deleted", 0L), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()!, (long)row.Properties["ReclaimableBytes"].Value));
-        Assert.Contains("prod", (string)row.Properties["Reason"].Value, StringComparison.Ordinal);
+        Assert.Equal(("b-1", "Deleted"), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()!));
 
-        // Distribution 2.8 cannot delete a tag alone (asked once, without changing anything), so prod went with the DELETE.
-        Assert.Single(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
+        // Whether the registry deletes tags alone no longer matters, so it is not asked.
+        Assert.DoesNotContain(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        Assert.False(await scenario.ExistsAsync(Env, b1.Digest));
+        AssertJournaledNotPutBack(scenario, "put.jsonl", b1.Digest);
 
-        // prod points at b-1's image again, which stays with its signature and SBOM; only the tag b-1 is gone.
-        Assert.Equal(b1.Digest, await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
-        Assert.False(await scenario.ExistsAsync(Env, "b-1"));
-        Assert.True(await scenario.ExistsAsync(Env, scenario.SchemaTag("b-1", ".sig")));
-        Assert.True(await scenario.ExistsAsync(Env, scenario.Stored["b-sbom"].Digest));
-
-        IReadOnlyList<JournalRecord> journal = DeletionJournal.Read(Path.Combine(scenario.Folder, "put.jsonl"));
-        JournalRecord outcome = Assert.Single(journal, r => r.Kind == JournalRecord.OutcomeKind);
-        Assert.Equal(["b-1", "prod"], outcome.RemovedTags!.Order(StringComparer.Ordinal));
-        JournalRecord retag = Assert.Single(journal, r => r.Kind == JournalRecord.RetagKind);
-        Assert.Equal(["prod"], retag.Tags!);
-        Assert.Equal("Restored", retag.Outcome);
-
-        Assert.Equal(0, scenario.GarbageCollect());
-        await scenario.AssertEveryKeptTagPullsWholeAsync();
-
-        // A later restore from the journal brings every tag the DELETE took, b-1 too.
-        PowerShellResult restored = session.Run($"Restore-RegistryImage -JournalPath put.jsonl -Registry '{scenario.Proxy.BaseAddress}' -Confirm:$false");
-        Assert.Empty(restored.Errors);
-        Assert.Equal(["b-1", "prod"], restored.Output.Select(o => (string)o.Properties["Tag"].Value).Order(StringComparer.Ordinal));
+        // The admin knows prod had been rolled back: the restore command typed as printed, answering Yes to its one
+        // question, puts b-1's image back, and the skopeo command as printed points prod at it.
+        string restore = Regex.Match(report, @"Restore-RegistryImage -JournalPath '(?:[^']|'')*' -Registry '(?:[^']|'')*'").Value;
+        Assert.Equal($"Restore-RegistryImage -JournalPath '{Path.Combine(scenario.Folder, "put.jsonl")}' -Registry '{scenario.Proxy.BaseAddress}'", restore);
+        (int exit, string shown) = RunAnswering(scenario.Folder, restore, "Y\n");
+        Assert.True(exit == 0, shown);
+        Assert.Contains(b1.Digest, shown, StringComparison.Ordinal);
+        Assert.Equal(b1.Digest, await client.HeadManifestAsync(Env, b1.Digest, CancellationToken.None));
         Assert.Equal(b1.Digest, await client.HeadManifestAsync(Env, "b-1", CancellationToken.None));
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        string[] skopeo = [.. report.Split('\n').Single(l => l.StartsWith("skopeo copy ", StringComparison.Ordinal))["skopeo copy ".Length..].Split(' ')];
+        Assert.Equal(2, skopeo.Length);
+        ImageTools.Copy(skopeo[0], skopeo[1]);
+        Assert.Equal(b1.Digest, await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
+    public async Task On_distribution_2_a_tag_moved_elsewhere_and_deleted_with_that_image_during_a_DELETE_is_reported_never_put_onto_the_deleted_image()
+    {
+        // Another client moves prod onto a new image c and deletes c by digest the moment b-1's DELETE arrives: prod
+        // never pointed at b-1, and distribution 2.8, which cannot delete a tag alone, lost it all the same.
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
+        using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
+        (ManifestContent a1, ManifestContent b1, string inUse, _) = await ProdOnA1Async(client, pusher, scenario);
+        using var session = new PowerShellSession(scenario.Folder);
+
+        PowerShellResult result = RemoveB1While(session, scenario, b1, inUse, "moved.jsonl", async () =>
+        {
+            PushedImage c = await pusher.PushImageAsync(Env, "prod", [ImagePusher.Layer(903, 200)], oci: true);
+            Assert.Equal(ManifestDeleteOutcome.Deleted, (await client.DeleteManifestAsync(Env, c.Digest, CancellationToken.None)).Outcome);
+        });
+
+        string report = AssertNotPutBack(result, b1.Digest, a1.Digest, "moved.jsonl");
+        Assert.DoesNotContain("RegistryTagPutBack", string.Join(" ", result.Errors.Select(e => e.FullyQualifiedErrorId)), StringComparison.Ordinal);
+        Assert.Contains("or been deleted by someone else", report, StringComparison.Ordinal);
+        System.Management.Automation.PSObject row = Assert.Single(result.Output);
+        Assert.Equal(("b-1", "Deleted"), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()!));
+        Assert.True((long)row.Properties["ReclaimableBytes"].Value > 0);
+
+        // prod stays deleted, as whoever deleted it wanted, and b-1's image is gone: nothing points prod at it.
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        Assert.False(await scenario.ExistsAsync(Env, b1.Digest));
+        Assert.True(await scenario.ExistsAsync(Env, a1.Digest));
+        AssertJournaledNotPutBack(scenario, "moved.jsonl", b1.Digest);
+        await scenario.AssertEveryKeptTagPullsWholeAsync();
+    }
+
+    [Fact]
+    public async Task A_tag_whose_last_known_image_cannot_be_read_after_a_DELETE_is_reported_neither_put_back_nor_taken_as_gone()
+    {
+        // prod is rolled back onto b-1 during its DELETE, and the HEAD of a-1 that should tell whether a-1 still exists fails.
+        await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
+        using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
+        (ManifestContent a1, ManifestContent b1, string inUse, _) = await ProdOnA1Async(client, pusher, scenario);
+        using var session = new PowerShellSession(scenario.Folder);
+
+        PowerShellResult result = RemoveB1While(session, scenario, b1, inUse, "unread.jsonl", async () =>
+        {
+            scenario.Proxy.Add("HEAD", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(a1.Digest)}$", FaultKind.InternalServerError, times: -1);
+            await pusher.PutManifestAsync(Env, "prod", b1.Content.ToArray(), b1.MediaType);
+        });
+
+        string report = AssertNotPutBack(result, b1.Digest, a1.Digest, "unread.jsonl");
+        Assert.Contains("which could not be read now (", report, StringComparison.Ordinal);
+        Assert.Equal("Deleted", Assert.Single(result.Output).Properties["Status"].Value.ToString());
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        AssertJournaledNotPutBack(scenario, "unread.jsonl", b1.Digest);
     }
 
     [Fact]
@@ -101,12 +150,12 @@ public sealed class TagPutBackTests(GraphImages images)
     }
 
     [Fact]
-    public async Task A_kept_tag_that_left_with_a_DELETE_whose_answer_was_lost_is_put_back_when_the_manifest_cannot_be_seen_after_it()
+    public async Task A_rollback_taken_by_a_DELETE_whose_answer_was_lost_is_reported_not_put_back_when_the_manifest_cannot_be_seen_after_it()
     {
         await using GraphScenario scenario = await GraphScenario.CreateAsync(images, overwrite: false);
         using var client = new RegistryClient(RegistryEndpoint.Parse(scenario.Registry.Registry));
         using var pusher = new ImagePusher(scenario.Registry.BaseAddress);
-        (_, ManifestContent b1, string inUse, string delete) = await ProdOnA1Async(client, pusher, scenario);
+        (ManifestContent a1, ManifestContent b1, string inUse, string delete) = await ProdOnA1Async(client, pusher, scenario);
 
         // The registry deletes, the answer is lost, and the HEAD that should tell what happened fails too.
         scenario.Proxy.Add("DELETE", $"^/v2/{Regex.Escape(Env)}/manifests/{Regex.Escape(b1.Digest)}$", FaultKind.LoseResponse, times: 1, delay: TimeSpan.FromSeconds(3));
@@ -117,15 +166,19 @@ public sealed class TagPutBackTests(GraphImages images)
             $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath lost.jsonl -Confirm:$false");
 
         Assert.Null(result.Terminating);
-        Assert.Contains(result.Errors, e => e.FullyQualifiedErrorId.StartsWith("RegistryTagPutBack,", StringComparison.Ordinal) && e.Exception.Message.Contains($"{Env}:prod", StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Errors, e => e.FullyQualifiedErrorId.StartsWith("RegistryTagPutBack", StringComparison.Ordinal));
+        System.Management.Automation.ErrorRecord error = Assert.Single(result.Errors, e => e.FullyQualifiedErrorId.StartsWith("RegistryTagCheckFailed,", StringComparison.Ordinal));
+        Assert.Contains($"{Env}:prod left the registry while the DELETE of {b1.Digest} was in flight", error.Exception.Message, StringComparison.Ordinal);
         Assert.Equal("Failed", Assert.Single(result.Output).Properties["Status"].Value.ToString());
-        Assert.Equal(b1.Digest, await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
+        Assert.True(await scenario.ExistsAsync(Env, a1.Digest));
 
         IReadOnlyList<JournalRecord> journal = DeletionJournal.Read(Path.Combine(scenario.Folder, "lost.jsonl"));
         JournalRecord outcome = Assert.Single(journal, r => r.Kind == JournalRecord.OutcomeKind);
-        Assert.Equal(["b-1", "prod"], outcome.RemovedTags!.Order(StringComparer.Ordinal));
-        Assert.Equal(["prod"], Assert.Single(journal, r => r.Kind == JournalRecord.RetagKind).Tags!);
-        Assert.Equal(0, scenario.GarbageCollect());
+        Assert.Equal(JournalRecord.PossiblyDeletedOutcome, outcome.Outcome);
+        Assert.Equal(["b-1"], outcome.RemovedTags!);
+        JournalRecord retag = Assert.Single(journal, r => r.Kind == JournalRecord.RetagKind);
+        Assert.Equal(("prod", JournalRecord.NotPutBackOutcome), (Assert.Single(retag.Tags!), retag.Outcome));
         await scenario.AssertEveryKeptTagPullsWholeAsync();
     }
 
@@ -144,8 +197,8 @@ public sealed class TagPutBackTests(GraphImages images)
             Assert.Equal(ManifestDeleteOutcome.Deleted, (await other.DeleteTagAsync(Env, "prod", CancellationToken.None)).Outcome));
 
         string report = AssertNotPutBack(result, b1.Digest, a1.Digest, "untag.jsonl");
-        Assert.Contains("which this registry allows", report, StringComparison.Ordinal);
-        Assert.Single(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
+        Assert.Contains("or been deleted by someone else", report, StringComparison.Ordinal);
+        Assert.DoesNotContain(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
         System.Management.Automation.PSObject row = Assert.Single(result.Output);
         Assert.Equal(("b-1", "Deleted"), ((string)row.Properties["Tag"].Value, row.Properties["Status"].Value.ToString()!));
         Assert.True((long)row.Properties["ReclaimableBytes"].Value > 0);
@@ -171,8 +224,7 @@ public sealed class TagPutBackTests(GraphImages images)
 
         PowerShellResult result = RemoveB1While(session, scenario, b1, inUse, "harbor.jsonl", () => pusher.PutManifestAsync(Env, "prod", b1.Content.ToArray(), b1.MediaType));
 
-        string report = AssertNotPutBack(result, b1.Digest, a1.Digest, "harbor.jsonl");
-        Assert.Contains("which Harbor allows", report, StringComparison.Ordinal);
+        AssertNotPutBack(result, b1.Digest, a1.Digest, "harbor.jsonl");
         Assert.DoesNotContain(scenario.Proxy.Requests.Keys, k => k.StartsWith(ProbeDelete, StringComparison.Ordinal));
         Assert.Null(await client.HeadManifestAsync(Env, "prod", CancellationToken.None));
         AssertJournaledNotPutBack(scenario, "harbor.jsonl", b1.Digest);
@@ -229,21 +281,63 @@ public sealed class TagPutBackTests(GraphImages images)
             $"Remove-UnusedImage -Registry '{scenario.Proxy.BaseAddress}' -Repository 'team/*' -Include 'b-*' -InUse {inUse} -JournalPath {journal} -Confirm:$false");
     }
 
-    /// <summary>One error, not a put-back: it names prod, both manifests and the two commands that restore it; returns its message.</summary>
+    /// <summary>
+    /// One error, not a put-back: it names prod, the deleted manifest whole once and then short, where prod was last
+    /// read, and the two commands that restore it, the skopeo one on its own line; returns its message.
+    /// </summary>
     private static string AssertNotPutBack(PowerShellResult result, string deleted, string lastKnown, string journal)
     {
         Assert.Null(result.Terminating);
         System.Management.Automation.ErrorRecord error = Assert.Single(result.Errors);
         Assert.Equal("RegistryTagCheckFailed", error.FullyQualifiedErrorId.Split(',')[0]);
         string message = error.Exception.Message;
-        Assert.Contains($"{Env}:prod left the registry while the DELETE of {deleted} was in flight", message, StringComparison.Ordinal);
-        Assert.Contains($"It pointed at {lastKnown} when last read, which still exists", message, StringComparison.Ordinal);
-        Assert.Contains("so it was not put back", message, StringComparison.Ordinal);
-        Assert.Contains($"Restore-RegistryImage -JournalPath '", message, StringComparison.Ordinal);
-        Assert.Contains($"{journal}' puts {deleted} back", message, StringComparison.Ordinal);
+        string shortDeleted = deleted[..19] + "\u2026";
+        Assert.Contains($"{Env}:prod left the registry while the DELETE of {deleted} was in flight, and was not put back.", message, StringComparison.Ordinal);
+        Assert.Contains($"It pointed at {lastKnown[..19]}\u2026 when last read", message, StringComparison.Ordinal);
+        Assert.Contains($"-JournalPath '", message, StringComparison.Ordinal);
+        Assert.Contains($"{journal}' -Registry '", message, StringComparison.Ordinal);
+        Assert.Contains($"offers every image this run deleted, one confirmation each; answer Yes for {shortDeleted} only, then:\nskopeo copy docker://", message, StringComparison.Ordinal);
         Assert.Contains($"@{deleted} docker://", message, StringComparison.Ordinal);
-        Assert.EndsWith($"/{Env}:prod). If it was deleted on purpose, nothing is to be done.", message, StringComparison.Ordinal);
+        Assert.EndsWith($"/{Env}:prod\nIf it was deleted on purpose, nothing is to be done.", message, StringComparison.Ordinal);
+
+        // The full digest twice only: once in words, once in the skopeo command that needs it whole.
+        Assert.Equal(2, Regex.Matches(message, Regex.Escape(deleted)).Count);
+        Assert.DoesNotContain("-Confirm:$false", message, StringComparison.Ordinal);
         return message;
+    }
+
+    /// <summary>Runs what an admin typed in a fresh pwsh that can ask questions, with <paramref name="answers"/> typed at its prompts.</summary>
+    private static (int Exit, string Shown) RunAnswering(string folder, string typed, string answers)
+    {
+        string script = Path.Combine(folder, $"typed-{Guid.NewGuid():N}.ps1");
+        File.WriteAllText(script, $"Import-Module '{UserShell.ModuleManifest.Replace("'", "''", StringComparison.Ordinal)}'\nSet-Location -LiteralPath '{folder.Replace("'", "''", StringComparison.Ordinal)}'\n{typed}\n");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = UserShell.RepositoryRoot,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in (string[])["pwsh", "-NoProfile", "-File", script])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["NO_COLOR"] = "1";
+        using System.Diagnostics.Process process = System.Diagnostics.Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(answers);
+        process.StandardInput.Close();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{typed} did not finish in time.");
+        }
+
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + errors.Result);
     }
 
     /// <summary>The journal says prod was not put back, and leaves it out of what a restore puts back.</summary>
