@@ -45,8 +45,12 @@ public sealed class RegistryEndpoint
             || uri.Query.Length > 0
             || uri.UserInfo.Length > 0)
         {
+            // A user name and password in the URL are never echoed: the message shows them as *** and says where they go.
+            string shown = WithoutUserInfo(trimmed);
             throw new FormatException(
-                $"'{value}' is not a registry: give host[:port] or an http(s):// URL without a path, for example docker-registry:5000 or http://localhost:5000.");
+                !string.Equals(shown, trimmed, StringComparison.Ordinal)
+                    ? $"'{shown}' is not a registry: a user name or password does not belong in the registry URL (it would be written to logs and shell history). Give host[:port] or an http(s):// URL, and the credentials with -Credential (or registry.username and registry.password)."
+                    : $"'{value}' is not a registry: give host[:port] or an http(s):// URL without a path, for example docker-registry:5000 or http://localhost:5000.");
         }
 
         string display = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
@@ -56,6 +60,15 @@ public sealed class RegistryEndpoint
         }
 
         return new RegistryEndpoint(new Uri($"{uri.Scheme}://{uri.Authority}/"), display);
+    }
+
+    /// <summary>The value with anything before an <c>@</c> in its authority (a user name and password) shown as <c>***</c>.</summary>
+    private static string WithoutUserInfo(string value)
+    {
+        int start = value.IndexOf("://", StringComparison.Ordinal) is int scheme and >= 0 ? scheme + 3 : 0;
+        int end = value.IndexOfAny(['/', '?', '#'], start) is int stop and >= 0 ? stop : value.Length;
+        int at = value.AsSpan(start, end - start).LastIndexOf('@');
+        return at < 0 ? value : value[..start] + "***" + value[(start + at)..];
     }
 
     /// <summary>Returns the display name.</summary>

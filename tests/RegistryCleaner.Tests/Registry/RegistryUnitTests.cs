@@ -24,8 +24,24 @@ public class RegistryEndpointTests
     [InlineData("ftp://host")]
     [InlineData("https://host:5000/v2/")]
     [InlineData("https://user:pw@host")]
+    [InlineData("/v2/")]
+    [InlineData("https://host/a@b")]
     public void Parse_rejects_what_is_not_a_registry(string value) =>
         Assert.Throws<FormatException>(() => RegistryEndpoint.Parse(value));
+
+    [Theory]
+    [InlineData("https://admin:s3cret@host:5000", "'https://***@host:5000'")]
+    [InlineData("admin:s3cret@host:5000", "'***@host:5000'")]
+    [InlineData("http://admin:s3cret@host/v2/", "'http://***@host/v2/'")]
+    [InlineData("https://admin:s3cret@weird@host", "'https://***@host'")]
+    public void A_user_name_and_password_in_the_url_are_refused_without_being_echoed(string value, string shown)
+    {
+        FormatException error = Assert.Throws<FormatException>(() => RegistryEndpoint.Parse(value));
+        Assert.DoesNotContain("s3cret", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("admin", error.Message, StringComparison.Ordinal);
+        Assert.Contains(shown, error.Message, StringComparison.Ordinal);
+        Assert.Contains("-Credential", error.Message, StringComparison.Ordinal);
+    }
 }
 
 public class RegistryCredentialResolverTests : IDisposable
