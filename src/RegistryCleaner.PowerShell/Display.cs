@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
-using System.Text.RegularExpressions;
+using RegistryCleaner.Registry;
 
 namespace RegistryCleaner.PowerShell;
 
@@ -55,16 +55,7 @@ public static partial class Display
     /// <summary>A sha256 or sha512 digest cut to its algorithm and first 12 hexadecimal digits, e.g. <c>sha256:0123456789ab…</c>.</summary>
     /// <param name="digest">The digest; anything that is not a well-formed digest is returned whole (the view escapes it).</param>
     /// <returns>The text; empty for <see langword="null"/>.</returns>
-    public static string ShortDigest(string? digest)
-    {
-        if (string.IsNullOrEmpty(digest))
-        {
-            return string.Empty;
-        }
-
-        Match match = DigestPattern().Match(digest);
-        return match.Success ? match.Groups[1].Value + "\u2026" : digest;
-    }
+    public static string ShortDigest(string? digest) => RegistryNames.ShortDigest(digest);
 
     /// <summary>A point in time in UTC to the minute, e.g. <c>2024-05-01 10:00</c>, for tables.</summary>
     /// <param name="time">A <see cref="DateTimeOffset"/>, a <see cref="DateTime"/>, or text (returned as it is).</param>
@@ -114,6 +105,4 @@ public static partial class Display
         _ => Convert.ToString(values, CultureInfo.InvariantCulture) ?? string.Empty,
     };
 
-    [GeneratedRegex("^(sha(?:256|512):[0-9a-f]{12})[0-9a-f]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex DigestPattern();
 }

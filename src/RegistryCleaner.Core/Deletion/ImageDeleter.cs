@@ -222,7 +222,7 @@ public sealed partial class ImageDeleter
         }
 
         IReadOnlyList<TagPutBack> putBack = await this.PutBackAsync(
-            repository, digest, delete.Content, check.Unplanned, $"pointed at {ShortDigest(digest)} when last read and left with its DELETE").ConfigureAwait(false);
+            repository, digest, delete.Content, check.Unplanned, $"pointed at {RegistryNames.ShortDigest(digest)} when last read and left with its DELETE").ConfigureAwait(false);
         return new ManifestStep(status, message, delete.Window.Done, putBack, problems) { Refusal = refusal };
     }
 
@@ -311,10 +311,10 @@ public sealed partial class ImageDeleter
     /// </summary>
     private string DescribeUndecided(string repository, UndecidedTag undecided, string digest)
     {
-        string deleted = ShortDigest(digest);
+        string deleted = RegistryNames.ShortDigest(digest);
         string lastKnown = undecided.Unread is null
-            ? $"It pointed at {ShortDigest(undecided.LastKnown)} when last read, which still exists"
-            : $"It pointed at {ShortDigest(undecided.LastKnown)} when last read, which could not be read now ({undecided.Unread}; if it is gone, the tag went with it)";
+            ? $"It pointed at {RegistryNames.ShortDigest(undecided.LastKnown)} when last read, which still exists"
+            : $"It pointed at {RegistryNames.ShortDigest(undecided.LastKnown)} when last read, which could not be read now ({undecided.Unread}; if it is gone, the tag went with it)";
         return $"Tag {this.Registry}/{repository}:{undecided.Tag} left the registry while the DELETE of {digest} was in flight, and was not put back. "
             + $"{lastKnown}: it may have been moved onto {deleted} and gone with our DELETE, or been deleted by someone else (alone, or with an image it was moved onto). "
             + $"Putting it onto {deleted} could point it at an image it never pointed at. "
@@ -323,13 +323,15 @@ public sealed partial class ImageDeleter
             + "If it was deleted on purpose, nothing is to be done.";
     }
 
-    /// <summary>The restore command for this run's journal and registry, as the user can type it.</summary>
-    private string RestoreCommand() =>
-        $"Restore-RegistryImage -JournalPath {Quote(this.journal.Path)} -Registry {Quote(this.GivenRegistry ?? this.Registry)}";
+    /// <summary>The restore command for a journal and a registry, as the user can type it in PowerShell.</summary>
+    /// <param name="journalPath">The journal.</param>
+    /// <param name="registry">The registry as the user gave it.</param>
+    /// <returns>The command.</returns>
+    public static string RestoreCommand(string journalPath, string registry) =>
+        $"Restore-RegistryImage -JournalPath {Quote(journalPath)} -Registry {Quote(registry)}";
 
-    /// <summary>A digest cut to its algorithm and first 12 hexadecimal digits, e.g. <c>sha256:0123456789ab…</c>.</summary>
-    private static string ShortDigest(string digest) =>
-        digest.IndexOf(':', StringComparison.Ordinal) is int colon and > 0 && digest.Length > colon + 13 ? digest[..(colon + 13)] + "\u2026" : digest;
+    /// <summary>The restore command for this run's journal and registry.</summary>
+    private string RestoreCommand() => RestoreCommand(this.journal.Path, this.GivenRegistry ?? this.Registry);
 
     /// <summary>A PowerShell single-quoted string.</summary>
     private static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
@@ -359,11 +361,11 @@ public sealed partial class ImageDeleter
                 this.Watch(repository).Learn(tag, stored);
                 result = string.Equals(stored, digest, StringComparison.Ordinal)
                     ? new TagPutBack(this.Registry, repository, tag, digest, true, $"Tag {name} {cause}; it was put back at once from the journal, with the manifest.")
-                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back stored {stored} instead. {this.RestoreCommand()} offers every image this run deleted, one confirmation each; answer Yes for {ShortDigest(digest)}.");
+                    : new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back stored {stored} instead. {this.RestoreCommand()} offers every image this run deleted, one confirmation each; answer Yes for {RegistryNames.ShortDigest(digest)}.");
             }
             catch (Exception ex) when (ex is RegistryException or ArgumentException)
             {
-                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back failed ({ex.Message}). Run {this.RestoreCommand()} now: it offers every image this run deleted, one confirmation each; answer Yes for {ShortDigest(digest)}.");
+                result = new TagPutBack(this.Registry, repository, tag, digest, false, $"Tag {name} {cause}; putting it back failed ({ex.Message}). Run {this.RestoreCommand()} now: it offers every image this run deleted, one confirmation each; answer Yes for {RegistryNames.ShortDigest(digest)}.");
             }
 
             await this.journal.AppendAsync(

@@ -221,6 +221,23 @@ public static partial class RegistryNames
     private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 
     // \z, not $: '$' also matches before a final '\n', which would let "tag\n" through.
+    /// <summary>A sha256 or sha512 digest cut to its algorithm and first 12 hexadecimal digits, e.g. <c>sha256:0123456789ab…</c>.</summary>
+    /// <param name="digest">The digest; anything that is not a well-formed digest is returned whole.</param>
+    /// <returns>The text; empty for <see langword="null"/>.</returns>
+    public static string ShortDigest(string? digest)
+    {
+        if (string.IsNullOrEmpty(digest))
+        {
+            return string.Empty;
+        }
+
+        Match match = ShortDigestPattern().Match(digest);
+        return match.Success ? match.Groups[1].Value + "\u2026" : digest;
+    }
+
+    [GeneratedRegex("^(sha(?:256|512):[0-9a-f]{12})[0-9a-f]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex ShortDigestPattern();
+
     [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex TagPattern();
 

@@ -58,7 +58,7 @@ public sealed partial class RemoveUnusedImageCommand
                 string[] otherTags = candidates.Skip(1).Select(c => c.Tag).OfType<string>().ToArray();
                 string target = first.Tag is null
                     ? $"{registry}/{first.Repository}@{first.Digest}"
-                    : $"{registry}/{first.Repository}:{first.Tag} ({ShortDigest(first.Digest)})";
+                    : $"{registry}/{first.Repository}:{first.Tag} ({RegistryNames.ShortDigest(first.Digest)})";
                 string action = DescribeAction(candidates, otherTags, bytes);
                 progress.Report(target);
                 progress.Advance(candidates.Length, bytes);

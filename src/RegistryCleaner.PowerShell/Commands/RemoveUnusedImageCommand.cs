@@ -177,9 +177,6 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
     [GeneratedRegex("^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$", RegexOptions.CultureInvariant)]
     private static partial Regex ManifestDigestPattern();
 
-    private static string ShortDigest(string digest) =>
-        digest.Length > 19 && digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest[..19] + "…" : digest;
-
     /// <summary>What ShouldProcess asks: the DELETE, the tags and referrers it takes, and the bytes it frees.</summary>
     private static string DescribeAction(DeletionCandidate[] candidates, string[] otherTags, long bytes)
     {
@@ -235,7 +232,7 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
 
         string nextStep = journal.HasRecords ? this.NextStep() : string.Empty;
         string journalText = journal.HasRecords
-            ? $" Journal: {journal.Path}. {nextStep} Restore-RegistryImage -JournalPath {Quote(journal.Path)} -Registry {Quote(this.GivenRegistry)} puts the images back {(this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind) ? "while the registry still holds their layers" : "until then")}."
+            ? $" Journal: {journal.Path}. {nextStep} {ImageDeleter.RestoreCommand(journal.Path, this.GivenRegistry)} puts the images back {(this.client is { } used && !RegistryKinds.NeedsGarbageCollection(used.Kind) ? "while the registry still holds their layers" : "until then")}."
             : " Nothing was attempted, so no journal was written.";
         this.Tell(string.Create(
             CultureInfo.InvariantCulture,
@@ -244,9 +241,6 @@ public sealed partial class RemoveUnusedImageCommand : UnusedImageCmdlet
 
     /// <summary>The registry as the user gave it (-Registry, else registry.url), for the restore commands the reports print.</summary>
     private string GivenRegistry => (this.Registry ?? this.Configuration.GetString(ConfigSchema.RegistryUrl) ?? string.Empty).Trim();
-
-    /// <summary>A PowerShell single-quoted string.</summary>
-    private static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
     /// <summary>" after garbage collection", unless this registry is known to reclaim space without one (ECR, ACR, GAR).</summary>
     private string AfterCollection() =>
