@@ -38,12 +38,25 @@ public sealed partial class ImageDeleter
             return await this.UntagAsync(candidates, cancellationToken).ConfigureAwait(false);
         }
 
-        // The listing the check needs, and the bytes for the journal, are read while the planned tags are re-read.
+        // The listing the check needs is read while the planned tags are re-read. The first planned tag is re-read with
+        // a GET, which also brings the bytes for the journal: one request where a HEAD and a GET by digest were two. Its
+        // body must hash to the planned digest (the client checks it against the digest the registry names), so the
+        // journal holds exactly what is stored under that digest.
         TagWatch watch = this.Watch(repository);
         Task listed = watch.WaitListingAfterAsync(watch.Now(), cancellationToken);
         _ = listed.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        Task<ManifestContent> content = this.client.GetManifestAsync(repository, digest, cancellationToken);
-        _ = content.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        int reader = 0;
+        while (reader < candidates.Count && candidates[reader].Tag is null)
+        {
+            reader++;
+        }
+
+        if (reader == candidates.Count)
+        {
+            reader = -1;
+        }
+
+        Task<ManifestContent>? content = reader < 0 ? this.ReadForJournal(repository, digest, cancellationToken) : null;
         var results = new ImageDeletionResult?[candidates.Count];
         var stillPointing = new List<int>();
         try
@@ -67,7 +80,21 @@ public sealed partial class ImageDeleter
                     continue;
                 }
 
-                string? now = await this.client.HeadManifestAsync(repository, candidate.Tag, cancellationToken).ConfigureAwait(false);
+                string? now;
+                if (i == reader)
+                {
+                    ManifestContent? read = await this.ReadTagAsync(repository, candidate.Tag, digest, cancellationToken).ConfigureAwait(false);
+                    now = read?.Digest;
+                    if (string.Equals(now, digest, StringComparison.Ordinal))
+                    {
+                        content = Task.FromResult(read!);
+                    }
+                }
+                else
+                {
+                    now = await this.client.HeadManifestAsync(repository, candidate.Tag, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (now is null)
                 {
                     results[i] = this.Result(candidate, DeletionStatus.NotFound, $"Tag {repository}:{candidate.Tag} no longer exists.");
@@ -91,6 +118,10 @@ public sealed partial class ImageDeleter
         {
             return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
         }
+
+        // The tag read with a GET moved or left while other planned tags still point at the manifest: its bytes come
+        // by digest.
+        content ??= this.ReadForJournal(repository, digest, cancellationToken);
 
         bool serial = watch.Serial;
         if (serial)
@@ -410,6 +441,41 @@ public sealed partial class ImageDeleter
         }
 
         return bytes;
+    }
+
+    /// <summary>Starts reading a manifest by digest for the journal; a failure is seen by whoever awaits it.</summary>
+    private Task<ManifestContent> ReadForJournal(string repository, string digest, CancellationToken cancellationToken)
+    {
+        Task<ManifestContent> read = this.client.GetManifestAsync(repository, digest, cancellationToken);
+        _ = read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return read;
+    }
+
+    /// <summary>
+    /// Re-reads a planned tag with a GET: the manifest it points at now, or <see langword="null"/> when it is gone (404,
+    /// as a HEAD would say). When the registry names the manifest by another algorithm than the plan did, the body
+    /// decides: it is the planned manifest only if it hashes to the planned digest.
+    /// </summary>
+    private async Task<ManifestContent?> ReadTagAsync(string repository, string tag, string planned, CancellationToken cancellationToken)
+    {
+        ManifestContent read;
+        try
+        {
+            read = await this.client.GetManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        if (!string.Equals(read.Digest, planned, StringComparison.Ordinal)
+            && !string.Equals(ContentDigest.Algorithm(read.Digest), ContentDigest.Algorithm(planned), StringComparison.Ordinal)
+            && string.Equals(ContentDigest.Compute(planned, read.Content.Span), planned, StringComparison.Ordinal))
+        {
+            return read with { Digest = planned };
+        }
+
+        return read;
     }
 
     private static string Name(DeletionCandidate candidate) =>
