@@ -39,9 +39,9 @@ public sealed partial class ImageDeleter
         }
 
         // The listing the check needs is read while the planned tags are re-read. The first planned tag is re-read with
-        // a GET, which also brings the bytes for the journal: one request where a HEAD and a GET by digest were two. Its
-        // body must hash to the planned digest (the client checks it against the digest the registry names), so the
-        // journal holds exactly what is stored under that digest.
+        // a GET, which also brings the bytes for the journal: one request where a HEAD and a GET by digest were two. The
+        // client checks the body against the digest the registry names (or names it by its own hash), and only the
+        // planned digest is taken, so the journal holds exactly what is stored under that digest.
         TagWatch watch = this.Watch(repository);
         Task listed = watch.WaitListingAfterAsync(watch.Now(), cancellationToken);
         _ = listed.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -83,11 +83,10 @@ public sealed partial class ImageDeleter
                 string? now;
                 if (i == reader)
                 {
-                    ManifestContent? read = await this.ReadTagAsync(repository, candidate.Tag, digest, cancellationToken).ConfigureAwait(false);
-                    now = read?.Digest;
-                    if (string.Equals(now, digest, StringComparison.Ordinal))
+                    (now, ManifestContent? read) = await this.ReadTagAsync(repository, candidate.Tag, digest, cancellationToken).ConfigureAwait(false);
+                    if (read is not null)
                     {
-                        content = Task.FromResult(read!);
+                        content = Task.FromResult(read);
                     }
                 }
                 else
@@ -452,30 +451,30 @@ public sealed partial class ImageDeleter
     }
 
     /// <summary>
-    /// Re-reads a planned tag with a GET: the manifest it points at now, or <see langword="null"/> when it is gone (404,
-    /// as a HEAD would say). When the registry names the manifest by another algorithm than the plan did, the body
-    /// decides: it is the planned manifest only if it hashes to the planned digest.
+    /// Re-reads a planned tag with a GET: the digest it points at now (<see langword="null"/> when the manifest endpoint
+    /// answers 404, as a HEAD would say) and, when that is the planned digest, the manifest's bytes. Any other digest,
+    /// another algorithm's name for the same bytes included, is a move, as it was for a HEAD: the checks around the
+    /// DELETE know a manifest by one name. A tag this client cannot read whole (larger than the manifest limit, a body
+    /// that does not match its digest, an algorithm it cannot verify) is resolved with a HEAD instead: moved is a move,
+    /// and on the planned manifest the error stands, so nothing is deleted without the bytes for the journal.
     /// </summary>
-    private async Task<ManifestContent?> ReadTagAsync(string repository, string tag, string planned, CancellationToken cancellationToken)
+    private async Task<(string? Now, ManifestContent? Content)> ReadTagAsync(string repository, string tag, string planned, CancellationToken cancellationToken)
     {
-        ManifestContent read;
         try
         {
-            read = await this.client.GetManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+            ManifestContent? read = await this.client.TryGetManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+            return (read?.Digest, read is not null && string.Equals(read.Digest, planned, StringComparison.Ordinal) ? read : null);
         }
-        catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        catch (RegistryException ex) when (ex is RegistryLimitException or ManifestFormatException)
         {
-            return null;
-        }
+            string? now = await this.client.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+            if (string.Equals(now, planned, StringComparison.Ordinal))
+            {
+                throw;
+            }
 
-        if (!string.Equals(read.Digest, planned, StringComparison.Ordinal)
-            && !string.Equals(ContentDigest.Algorithm(read.Digest), ContentDigest.Algorithm(planned), StringComparison.Ordinal)
-            && string.Equals(ContentDigest.Compute(planned, read.Content.Span), planned, StringComparison.Ordinal))
-        {
-            return read with { Digest = planned };
+            return (now, null);
         }
-
-        return read;
     }
 
     private static string Name(DeletionCandidate candidate) =>
