@@ -38,12 +38,25 @@ public sealed partial class ImageDeleter
             return await this.UntagAsync(candidates, cancellationToken).ConfigureAwait(false);
         }
 
-        // The listing the check needs, and the bytes for the journal, are read while the planned tags are re-read.
+        // The listing the check needs is read while the planned tags are re-read. The first planned tag is re-read with
+        // a GET, which also brings the bytes for the journal: one request where a HEAD and a GET by digest were two. The
+        // client checks the body against the digest the registry names (or names it by its own hash), and only the
+        // planned digest is taken, so the journal holds exactly what is stored under that digest.
         TagWatch watch = this.Watch(repository);
         Task listed = watch.WaitListingAfterAsync(watch.Now(), cancellationToken);
         _ = listed.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        Task<ManifestContent> content = this.client.GetManifestAsync(repository, digest, cancellationToken);
-        _ = content.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        int reader = 0;
+        while (reader < candidates.Count && candidates[reader].Tag is null)
+        {
+            reader++;
+        }
+
+        if (reader == candidates.Count)
+        {
+            reader = -1;
+        }
+
+        Task<ManifestContent>? content = reader < 0 ? this.ReadForJournal(repository, digest, cancellationToken) : null;
         var results = new ImageDeletionResult?[candidates.Count];
         var stillPointing = new List<int>();
         try
@@ -67,7 +80,20 @@ public sealed partial class ImageDeleter
                     continue;
                 }
 
-                string? now = await this.client.HeadManifestAsync(repository, candidate.Tag, cancellationToken).ConfigureAwait(false);
+                string? now;
+                if (i == reader)
+                {
+                    (now, ManifestContent? read) = await this.ReadTagAsync(repository, candidate.Tag, digest, cancellationToken).ConfigureAwait(false);
+                    if (read is not null)
+                    {
+                        content = Task.FromResult(read);
+                    }
+                }
+                else
+                {
+                    now = await this.client.HeadManifestAsync(repository, candidate.Tag, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (now is null)
                 {
                     results[i] = this.Result(candidate, DeletionStatus.NotFound, $"Tag {repository}:{candidate.Tag} no longer exists.");
@@ -91,6 +117,10 @@ public sealed partial class ImageDeleter
         {
             return new ManifestDeletion(results.Select(r => r!).ToArray(), []);
         }
+
+        // The tag read with a GET moved or left while other planned tags still point at the manifest: its bytes come
+        // by digest.
+        content ??= this.ReadForJournal(repository, digest, cancellationToken);
 
         bool serial = watch.Serial;
         if (serial)
@@ -410,6 +440,41 @@ public sealed partial class ImageDeleter
         }
 
         return bytes;
+    }
+
+    /// <summary>Starts reading a manifest by digest for the journal; a failure is seen by whoever awaits it.</summary>
+    private Task<ManifestContent> ReadForJournal(string repository, string digest, CancellationToken cancellationToken)
+    {
+        Task<ManifestContent> read = this.client.GetManifestAsync(repository, digest, cancellationToken);
+        _ = read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return read;
+    }
+
+    /// <summary>
+    /// Re-reads a planned tag with a GET: the digest it points at now (<see langword="null"/> when the manifest endpoint
+    /// answers 404, as a HEAD would say) and, when that is the planned digest, the manifest's bytes. Any other digest,
+    /// another algorithm's name for the same bytes included, is a move, as it was for a HEAD: the checks around the
+    /// DELETE know a manifest by one name. A tag this client cannot read whole (larger than the manifest limit, a body
+    /// that does not match its digest, an algorithm it cannot verify) is resolved with a HEAD instead: moved is a move,
+    /// and on the planned manifest the error stands, so nothing is deleted without the bytes for the journal.
+    /// </summary>
+    private async Task<(string? Now, ManifestContent? Content)> ReadTagAsync(string repository, string tag, string planned, CancellationToken cancellationToken)
+    {
+        try
+        {
+            ManifestContent? read = await this.client.TryGetManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+            return (read?.Digest, read is not null && string.Equals(read.Digest, planned, StringComparison.Ordinal) ? read : null);
+        }
+        catch (RegistryException ex) when (ex is RegistryLimitException or ManifestFormatException)
+        {
+            string? now = await this.client.HeadManifestAsync(repository, tag, cancellationToken).ConfigureAwait(false);
+            if (string.Equals(now, planned, StringComparison.Ordinal))
+            {
+                throw;
+            }
+
+            return (now, null);
+        }
     }
 
     private static string Name(DeletionCandidate candidate) =>

@@ -100,7 +100,8 @@ public sealed partial class ImageDeleter
         ManifestContent content;
         try
         {
-            // GET by digest verifies the bytes hash to the digest, so the journal holds exactly what was stored.
+            // Read by digest here, or by the planned tag just before (checked against the planned digest): either way the
+            // bytes hash to the digest, so the journal holds exactly what was stored.
             content = await (read ?? this.client.GetManifestAsync(repository, digest, cancellationToken)).ConfigureAwait(false);
         }
         catch (RegistryException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)

@@ -79,7 +79,22 @@ public sealed partial class RegistryClient : IDisposable
     /// <exception cref="ManifestFormatException">The content does not hash to the requested digest or, by tag, to the registry's <c>Docker-Content-Digest</c>.</exception>
     /// <exception cref="RegistryLimitException">The manifest is larger than <see cref="RegistryClientOptions.MaxManifestBytes"/>.</exception>
     /// <exception cref="RegistryException">The manifest does not exist (status 404) or another error.</exception>
-    public async Task<ManifestContent> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken)
+    public async Task<ManifestContent> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken) =>
+        (await this.ReadManifestAsync(repository, reference, missingIsNull: false, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>
+    /// Downloads a manifest as <see cref="GetManifestAsync"/> does, or returns <see langword="null"/> when the manifest
+    /// endpoint answers 404 (the tag or manifest is gone, or its repository), as <see cref="HeadManifestAsync"/> does.
+    /// Any other error, a 404 from a token service included, is thrown.
+    /// </summary>
+    /// <param name="repository">The repository.</param>
+    /// <param name="reference">A tag or a digest.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The manifest, or <see langword="null"/> when it does not exist.</returns>
+    public Task<ManifestContent?> TryGetManifestAsync(string repository, string reference, CancellationToken cancellationToken) =>
+        this.ReadManifestAsync(repository, reference, missingIsNull: true, cancellationToken);
+
+    private async Task<ManifestContent?> ReadManifestAsync(string repository, string reference, bool missingIsNull, CancellationToken cancellationToken)
     {
         ValidateRepository(repository);
         RegistryNames.ThrowIfNotReference(reference, nameof(reference));
@@ -93,7 +108,9 @@ public sealed partial class RegistryClient : IDisposable
             limit: new ResponseLimit(this.options.MaxManifestBytes, nameof(RegistryClientOptions.MaxManifestBytes), $"the manifest {repository}{RefSeparator(reference)}{reference}")).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            throw await this.NotFoundAsync(response, repository, $"Manifest {this.Name}/{repository}{RefSeparator(reference)}{reference} does not exist.", cancellationToken).ConfigureAwait(false);
+            return missingIsNull
+                ? null
+                : throw await this.NotFoundAsync(response, repository, $"Manifest {this.Name}/{repository}{RefSeparator(reference)}{reference} does not exist.", cancellationToken).ConfigureAwait(false);
         }
 
         await this.EnsureSuccessAsync(response, $"GET manifest {repository}{RefSeparator(reference)}{reference}", cancellationToken).ConfigureAwait(false);

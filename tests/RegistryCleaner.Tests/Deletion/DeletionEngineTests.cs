@@ -71,6 +71,48 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
     }
 
     [Fact]
+    public async Task When_the_first_planned_tag_moved_the_other_still_goes_and_the_journal_holds_the_manifest_read_by_digest()
+    {
+        // The first planned tag is re-read with a GET that also brings the journal's bytes; when it moved, those bytes
+        // come by digest, and the DELETE still removes the manifest the other planned tag points at.
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage planned = await pusher.PushImageAsync("engine/firstmoved", "a", [ImagePusher.Layer(715, 200)]);
+        await pusher.TagAsync(planned, "b");
+        PushedImage newer = await pusher.PushImageAsync("engine/firstmoved", "a", [ImagePusher.Layer(716, 200)]);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        var journal = new DeletionJournal(Path.Combine(this.folder, "firstmoved.jsonl"));
+
+        ManifestDeletion result = await new ImageDeleter(client, journal).DeleteAsync(
+            [Candidate(client.Endpoint.DisplayName, "engine/firstmoved", "a", planned.Digest, 10), Candidate(client.Endpoint.DisplayName, "engine/firstmoved", "b", planned.Digest)],
+            CancellationToken.None);
+
+        Assert.Equal([DeletionStatus.Skipped, DeletionStatus.Deleted], result.Images.Select(r => r.Status));
+        Assert.Contains($"tag moved from {planned.Digest} to {newer.Digest}", result.Images[0].Reason, StringComparison.Ordinal);
+        IReadOnlyList<JournalRecord> records = DeletionJournal.Read(journal.Path);
+        Assert.Equal(["b"], records[0].Tags!);
+        Assert.Equal(planned.Manifest, Convert.FromBase64String(records[0].Manifest!));
+        Assert.Null(await client.HeadManifestAsync("engine/firstmoved", "b", CancellationToken.None));
+        Assert.Equal(newer.Digest, await client.HeadManifestAsync("engine/firstmoved", "a", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_planned_tag_gone_before_its_DELETE_is_NotFound_and_nothing_is_journaled()
+    {
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage planned = await pusher.PushImageAsync("engine/gone", "v1", [ImagePusher.Layer(717, 200)]);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        Assert.Equal(ManifestDeleteOutcome.Deleted, (await client.DeleteManifestAsync("engine/gone", planned.Digest, CancellationToken.None)).Outcome);
+        var journal = new DeletionJournal(Path.Combine(this.folder, "gone.jsonl"));
+
+        ManifestDeletion result = await new ImageDeleter(client, journal).DeleteAsync([Candidate(client.Endpoint.DisplayName, "engine/gone", "v1", planned.Digest, 10)], CancellationToken.None);
+
+        ImageDeletionResult only = Assert.Single(result.Images);
+        Assert.Equal(DeletionStatus.NotFound, only.Status);
+        Assert.Equal("Tag engine/gone:v1 no longer exists.", only.Reason);
+        Assert.False(File.Exists(journal.Path));
+    }
+
+    [Fact]
     public async Task A_tag_pushed_onto_the_manifest_since_the_plan_saves_it()
     {
         using var pusher = new ImagePusher(registry.BaseAddress);

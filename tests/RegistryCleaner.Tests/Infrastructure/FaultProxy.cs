@@ -56,10 +56,11 @@ public enum FaultKind
 }
 
 /// <summary>One programmed fault: requests matching method and path get <see cref="Kind"/>, <see cref="Remaining"/> times.</summary>
-public sealed class Fault(string method, Regex path, FaultKind kind, int times, TimeSpan delay)
+public sealed class Fault(string method, Regex path, FaultKind kind, int times, TimeSpan delay, int skip = 0)
 {
     private int remaining = times;
     private int hits;
+    private int skipping = skip;
 
     public string Method { get; } = method;
 
@@ -81,6 +82,12 @@ public sealed class Fault(string method, Regex path, FaultKind kind, int times, 
     internal bool TryFire(HttpRequest request)
     {
         if (!string.Equals(request.Method, this.Method, StringComparison.OrdinalIgnoreCase) || !this.Path.IsMatch(request.Path.Value ?? string.Empty))
+        {
+            return false;
+        }
+
+        // The first matching requests pass untouched (a read while planning, say, before the one under test).
+        if (Volatile.Read(ref this.skipping) > 0 && Interlocked.Decrement(ref this.skipping) >= 0)
         {
             return false;
         }
@@ -158,9 +165,9 @@ public sealed partial class FaultProxy : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Programs a fault; <paramref name="times"/> negative means every matching request.</summary>
-    public Fault Add(string method, string pathPattern, FaultKind kind, int times = 1, TimeSpan? delay = null)
+    public Fault Add(string method, string pathPattern, FaultKind kind, int times = 1, TimeSpan? delay = null, int skip = 0)
     {
-        var fault = new Fault(method, new Regex(pathPattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)), kind, times, delay ?? TimeSpan.Zero);
+        var fault = new Fault(method, new Regex(pathPattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)), kind, times, delay ?? TimeSpan.Zero, skip);
         this.faults.Enqueue(fault);
         return fault;
     }

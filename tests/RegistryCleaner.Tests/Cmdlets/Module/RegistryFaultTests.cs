@@ -90,14 +90,16 @@ public sealed class RegistryFaultTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("HEAD", false)]
-    [InlineData("GET", true)]
-    public async Task An_image_whose_check_before_delete_fails_is_Failed_never_deleted_and_never_journaled(string method, bool byDigest)
+    [InlineData(FaultKind.ServiceUnavailable)]
+    [InlineData(FaultKind.AlteredBody)]
+    public async Task An_image_whose_check_before_delete_fails_is_Failed_never_deleted_and_never_journaled(FaultKind kind)
     {
-        // HEAD by tag is the re-resolve of rule 5; GET by digest reads the manifest for the journal. Planning reads
-        // manifests by tag with GET, so neither fault touches the plan.
+        // The GET by tag right before the DELETE is the re-resolve of rule 5 and reads the manifest for the journal:
+        // an error, or a body that does not match the digest the registry names (a HEAD then finds the tag still on the
+        // planned manifest), leaves the image undeleted. Planning read the same tag with a GET once before: that one
+        // passes, so the fault does not touch the plan.
         string victim = "app/web:v2";
-        this.registry.Proxy.Add(method, this.registry.ManifestPath(victim, byDigest), FaultKind.ServiceUnavailable, times: -1);
+        this.registry.Proxy.Add("GET", this.registry.ManifestPath(victim), kind, times: -1, skip: 1);
 
         PowerShellResult result = this.session.Run(
             $"Remove-UnusedImage -Registry '{this.registry.Registry}' -Repository 'app/*' -InUse @() -Confirm:$false -JournalPath '{this.Journal}' -TimeoutSec 2");
