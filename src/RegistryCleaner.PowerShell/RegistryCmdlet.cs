@@ -47,17 +47,39 @@ public abstract partial class RegistryCmdlet : RemoteCmdlet
     /// <returns>The cache, or <see langword="null"/>.</returns>
     protected ImageConfigCache? OpenConfigCache()
     {
-        if (!this.Configuration.GetBoolean(ConfigSchema.Cache))
+        if (this.ConfigCacheDirectory() is not { } directory)
         {
-            this.WriteVerbose("The image configuration cache is off (analysis.cache): every configuration is downloaded.");
             return null;
         }
 
-        string directory = this.Configuration.GetString(ConfigSchema.CacheDir) is { Length: > 0 } configured
-            ? this.ResolveFilePath(configured)
-            : ImageConfigCache.DefaultDirectory();
         ImageConfigCache cache = ImageConfigCache.Open(directory);
-        this.WriteVerbose(cache.LoadProblem ?? $"Image configuration cache {cache.Path}: {cache.Loaded} entries.");
+        this.WriteVerbose(Describe(cache));
+        return cache;
+    }
+
+    /// <summary>
+    /// Starts opening the image configuration cache like <see cref="OpenConfigCache"/>: the settings are read here, on
+    /// the pipeline thread, and the file on the thread pool, so that it loads while the first requests (catalog, tag
+    /// lists) are under way. <see cref="OpenedConfigCacheAsync"/> waits for it.
+    /// </summary>
+    /// <returns>The cache being opened, or <see langword="null"/> when it is turned off.</returns>
+    protected Task<ImageConfigCache>? StartOpeningConfigCache() =>
+        this.ConfigCacheDirectory() is { } directory ? Task.Run(() => ImageConfigCache.Open(directory)) : null;
+
+    /// <summary>Waits for the cache <see cref="StartOpeningConfigCache"/> opens and says what it holds.</summary>
+    /// <param name="opening">The cache being opened, or <see langword="null"/>.</param>
+    /// <param name="queue">Where to write.</param>
+    /// <returns>The cache, or <see langword="null"/> when it is turned off.</returns>
+    protected static async Task<ImageConfigCache?> OpenedConfigCacheAsync(Task<ImageConfigCache>? opening, PipelineQueue queue)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        if (opening is null)
+        {
+            return null;
+        }
+
+        ImageConfigCache cache = await opening.ConfigureAwait(false);
+        queue.Verbose(Describe(cache));
         return cache;
     }
 
@@ -77,6 +99,22 @@ public abstract partial class RegistryCmdlet : RemoteCmdlet
         {
             queue.Warning(problem);
         }
+    }
+
+    private static string Describe(ImageConfigCache cache) => cache.LoadProblem ?? $"Image configuration cache {cache.Path}: {cache.Loaded} entries.";
+
+    // The cache folder from analysis.cache_dir (or the default), or null when analysis.cache turns the cache off.
+    private string? ConfigCacheDirectory()
+    {
+        if (!this.Configuration.GetBoolean(ConfigSchema.Cache))
+        {
+            this.WriteVerbose("The image configuration cache is off (analysis.cache): every configuration is downloaded.");
+            return null;
+        }
+
+        return this.Configuration.GetString(ConfigSchema.CacheDir) is { Length: > 0 } configured
+            ? this.ResolveFilePath(configured)
+            : ImageConfigCache.DefaultDirectory();
     }
 
     /// <summary>Parses the registry from -Registry or registry.url; stops the command when it is not a registry address.</summary>

@@ -80,7 +80,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
         WildcardPattern[]? tagPatterns = this.Tag?.Select(t => new WildcardPattern(t, WildcardOptions.IgnoreCase)).ToArray();
         string activity = $"Reading registry {endpoint.DisplayName}";
         using RegistryClient client = this.CreateRegistryClient(endpoint);
-        ImageConfigCache? cache = this.OpenConfigCache();
+        Task<ImageConfigCache>? cacheOpening = this.StartOpeningConfigCache();
         // Only the tags named exactly are remembered, until read: the tags read are not kept.
         var unseenTags = new HashSet<string>(this.Tag?.Where(t => !WildcardPattern.ContainsWildcardCharacters(t)) ?? [], StringComparer.OrdinalIgnoreCase);
         bool failing = true;
@@ -98,6 +98,8 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                 {
                     queue.Warning($"No repository of {endpoint.DisplayName} matches {string.Join(", ", this.Repository ?? [])}.");
                 }
+
+                ImageConfigCache? cache = await OpenedConfigCacheAsync(cacheOpening, queue).ConfigureAwait(false);
 
                 queue.Verbose($"Listing tags of {repositories.Count} repositories: {string.Join(", ", repositories)}.");
                 var progress = new ThrottledProgress(queue, activity);

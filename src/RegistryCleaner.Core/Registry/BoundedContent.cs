@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 
@@ -31,23 +32,33 @@ internal static class BoundedContent
         await using (stream.ConfigureAwait(false))
         {
             using var buffer = new MemoryStream((int)Math.Min(limit, content.Headers.ContentLength ?? ChunkSize));
-            byte[] chunk = new byte[(int)Math.Min(ChunkSize, limit + 1)];
-            while (true)
+            // Every manifest and configuration read goes through here: the chunk is borrowed, not allocated (and
+            // zeroed) anew for each answer.
+            int chunkSize = (int)Math.Min(ChunkSize, limit + 1);
+            byte[] chunk = ArrayPool<byte>.Shared.Rent(chunkSize);
+            try
             {
-                // Never ask for more than one byte past the limit: that byte alone proves the body is too long.
-                int wanted = (int)Math.Min(chunk.Length, limit + 1 - buffer.Length);
-                int read = await stream.ReadAsync(chunk.AsMemory(0, wanted), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
+                while (true)
                 {
-                    return buffer.ToArray();
-                }
+                    // Never ask for more than one byte past the limit: that byte alone proves the body is too long.
+                    int wanted = (int)Math.Min(chunkSize, limit + 1 - buffer.Length);
+                    int read = await stream.ReadAsync(chunk.AsMemory(0, wanted), cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return buffer.ToArray();
+                    }
 
-                if (buffer.Length + read > limit)
-                {
-                    return null;
-                }
+                    if (buffer.Length + read > limit)
+                    {
+                        return null;
+                    }
 
-                buffer.Write(chunk, 0, read);
+                    buffer.Write(chunk, 0, read);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
             }
         }
     }
