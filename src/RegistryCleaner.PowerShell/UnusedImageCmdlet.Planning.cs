@@ -189,6 +189,9 @@ public abstract partial class UnusedImageCmdlet
                         .GroupBy(t => t.Repository, StringComparer.Ordinal)
                         .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, string>)g.ToDictionary(t => t.Tag, t => t.Digest, StringComparer.Ordinal), StringComparer.Ordinal)
                     : new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+                // The planner's tables (entries per tag and per blob) are garbage now: returned before the candidates are
+                // written, writing reuses them instead of growing the heap.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
                 return (planned, usage, tagsByRepository, records?.Catalog, inventory);
             });
 
