@@ -12,7 +12,10 @@ namespace RegistryCleaner.PowerShell;
 /// <param name="Plan">The plan.</param>
 /// <param name="Client">The registry client; the caller disposes it.</param>
 /// <param name="Usage">The usage the plan protected.</param>
-/// <param name="PlannedTags">The digest of every tag of every repository when the inventory was read (repository to tag to digest).</param>
+/// <param name="PlannedTags">
+/// The digest of every tag of every repository when the inventory was read (repository to tag to digest), for a plan
+/// made for deletion; empty otherwise.
+/// </param>
 public sealed record UnusedImagePlan(DeletionPlan Plan, RegistryClient Client, UsageSnapshot Usage, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> PlannedTags)
 {
     /// <summary>Gets Domino's revisions and builds with their owners, when Domino's records were read.</summary>
@@ -119,25 +122,11 @@ public abstract partial class UnusedImageCmdlet
                 // What reading usage left behind (a cluster's JSON is tens of MB) is garbage now: returned before the
                 // inventory grows, the two never add up in the process's peak.
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                var inventoryProgress = new ProgressThrottle(2, $"Reading {endpoint.DisplayName}");
-                var reader = new InventoryReader(client, new InventoryReaderOptions
-                {
-                    Progress = new Progress<InventoryProgress>(p => inventoryProgress.Report(
-                        queue,
-                        p.TagsTotal == 0 ? $"Listing tags: {p.RepositoriesListed} of {p.RepositoriesTotal} repositories" : $"Reading manifests: {p.TagsDone} of {p.TagsTotal} tags",
-                        p.TagsTotal == 0 ? -1 : (int)(100L * p.TagsDone / Math.Max(1, p.TagsTotal)))),
-                    ConfigCache = cache,
-                    ReadReferrers = true,
-                });
-                RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true); // the read's working tables, before planning allocates
-                SaveConfigCache(cache, queue);
-                inventoryProgress.Complete(queue);
-                foreach (TagReadResult failed in reader.Errors)
-                {
-                    queue.Error(RegistryErrorRecord(failed.Error!, failed.Name));
-                }
-
+                RegistryInventory inventory = await ReadInventoryAsync(client, cache, queue, token).ConfigureAwait(false);
+                // The cache's table (an entry per configuration) is saved and not needed for planning; the read's
+                // working tables and the reader are garbage too: all of it is returned before planning allocates.
+                cache = null;
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
                 if (storage is not null)
                 {
                     inventory = ReadUntagged(storage, inventory, queue, token);
@@ -185,9 +174,6 @@ public abstract partial class UnusedImageCmdlet
                     Targets = targets,
                     AcceptIncompleteInventory = !query.ForDeletion,
                 };
-                IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tagsByRepository = inventory.Tags
-                    .GroupBy(t => t.Repository, StringComparer.Ordinal)
-                    .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, string>)g.ToDictionary(t => t.Tag, t => t.Digest, StringComparer.Ordinal), StringComparer.Ordinal);
                 var request = new PlanRequest(inventory, usage, options);
                 DeletionPlan planned = DeletionPlanner.Plan(request);
                 (planned, request) = await PlanUntagsAsync(planned, client, request, queue, token).ConfigureAwait(false);
@@ -196,6 +182,16 @@ public abstract partial class UnusedImageCmdlet
                     (planned, usage) = KeepCloneChains(request, planned, records.Catalog, endpoint.DisplayName);
                 }
 
+                // Taken from the same inventory after planning, so the table (an entry per tag) and the planner's do not
+                // add up; only a deletion checks tags against it.
+                IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tagsByRepository = query.ForDeletion
+                    ? inventory.Tags
+                        .GroupBy(t => t.Repository, StringComparer.Ordinal)
+                        .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, string>)g.ToDictionary(t => t.Tag, t => t.Digest, StringComparer.Ordinal), StringComparer.Ordinal)
+                    : new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+                // The planner's tables (entries per tag and per blob) are garbage now: returned before the candidates are
+                // written, writing reuses them instead of growing the heap.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
                 return (planned, usage, tagsByRepository, records?.Catalog, inventory);
             });
 
@@ -230,6 +226,33 @@ public abstract partial class UnusedImageCmdlet
             this.ThrowTerminatingError(record);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads the inventory of the whole catalog with the configuration cache, saves the cache and reports the tags that
+    /// could not be read. The reader, which holds the cache and the snapshot, ends here.
+    /// </summary>
+    private static async Task<RegistryInventory> ReadInventoryAsync(RegistryClient client, ImageConfigCache? cache, PipelineQueue queue, CancellationToken token)
+    {
+        var inventoryProgress = new ProgressThrottle(2, $"Reading {client.Endpoint.DisplayName}");
+        var reader = new InventoryReader(client, new InventoryReaderOptions
+        {
+            Progress = new Progress<InventoryProgress>(p => inventoryProgress.Report(
+                queue,
+                p.TagsTotal == 0 ? $"Listing tags: {p.RepositoriesListed} of {p.RepositoriesTotal} repositories" : $"Reading manifests: {p.TagsDone} of {p.TagsTotal} tags",
+                p.TagsTotal == 0 ? -1 : (int)(100L * p.TagsDone / Math.Max(1, p.TagsTotal)))),
+            ConfigCache = cache,
+            ReadReferrers = true,
+        });
+        RegistryInventory inventory = await reader.ReadAllAsync(token).ConfigureAwait(false);
+        SaveConfigCache(cache, queue);
+        inventoryProgress.Complete(queue);
+        foreach (TagReadResult failed in reader.Errors)
+        {
+            queue.Error(RegistryErrorRecord(failed.Error!, failed.Name));
+        }
+
+        return inventory;
     }
 
     /// <summary>

@@ -14,14 +14,10 @@ public static partial class DeletionPlanner
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private HashSet<string> RemainingBlobs()
         {
-            // Sized once for every reference: growing a set this large re-hashes it and its large-object arrays trigger full GCs.
-            int references = 0;
-            foreach (ManifestRecord manifest in this.inventory.Manifests)
-            {
-                references += 2 + manifest.Layers.Count + manifest.Children.Count;
-            }
-
-            HashSet<string> marked = new(references, StringComparer.Ordinal);
+            // Sized for the manifests, the one count known to be at most the distinct digests: sized for every reference
+            // instead, it would be several times too large (layers are shared), and the largest table of the plan. It
+            // grows by doubling from there, re-hashing stored hash codes only.
+            HashSet<string> marked = new(this.inventory.Manifests.Count, StringComparer.Ordinal);
             foreach (RepositoryState repository in this.repositories.Values)
             {
                 foreach (ManifestRecord manifest in repository.Manifests.Values)

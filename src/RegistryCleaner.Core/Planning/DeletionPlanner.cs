@@ -82,7 +82,8 @@ public static partial class DeletionPlanner
     }
 
     /// <summary>The tags of one manifest in one repository: one DELETE removes them all.</summary>
-    private sealed class DigestGroup : List<TagState>
+    /// <remarks>Room for one tag to start with: most manifests have one, and there is a group per manifest.</remarks>
+    private sealed class DigestGroup() : List<TagState>(1)
     {
         /// <summary>Gets or sets whether the DELETE's bytes were counted (on the first candidate in plan order).</summary>
         public bool Counted { get; set; }

@@ -17,7 +17,8 @@ public sealed partial class InventoryReader
     private readonly InventoryReaderOptions options;
     private readonly ConcurrentDictionary<(string Repository, string Digest), Task<ManifestRecord>> manifests = new();
     private readonly ConcurrentDictionary<string, Task<(DateTimeOffset? Created, string? Platform)>> configs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Digest, long Size, string MediaType), BlobDescriptor> blobs = new();
+    private readonly ConcurrentDictionary<string, BlobDescriptor> blobs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Digest, long Size, string MediaType), BlobDescriptor> blobVariants = new();
     private readonly ConcurrentDictionary<string, string> strings = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<TagRecord> tags = new();
     private readonly ConcurrentQueue<TagReadResult> errors = new();
@@ -167,6 +168,7 @@ public sealed partial class InventoryReader
         // What was shared while reading is now held by the snapshot alone; the working tables (an entry per manifest,
         // configuration and blob) end with the read, however long the caller keeps the reader.
         this.blobs.Clear();
+        this.blobVariants.Clear();
         this.strings.Clear();
         this.manifests.Clear();
         this.configs.Clear();
