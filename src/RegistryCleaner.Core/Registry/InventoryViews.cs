@@ -182,7 +182,7 @@ public static class InventoryViews
     /// Tallies the blobs of a registry tag by tag, as <see cref="EnumerateLayers"/> does from an inventory, while the
     /// tags are read: a streaming read keeps only what the output needs, not the inventory, and keeps it as numbers
     /// (per blob its digest's 32 bytes, size, media type, repositories and tags by number; per tag its repository's
-    /// number and its characters). The strings of the output are made as each blob is written out.
+    /// number and the tag string as read). The strings of the output are made as each blob is written out.
     /// </summary>
     public sealed class LayerTally
     {

@@ -1,20 +1,14 @@
-using System.Runtime.InteropServices;
-
 namespace RegistryCleaner.Registry;
 
 /// <summary>
 /// The tags of a <see cref="InventoryViews.LayerTally"/>, numbered in the order added: per tag its repository's number
-/// and its characters in shared pages (about 16 bytes and 2 per character, where a <c>repository:tag</c> string takes
-/// over 120). The <c>repository:tag</c> names are made only when they are written out.
+/// and the tag string as read (which the reader's listing holds anyway while it reads), where a <c>repository:tag</c>
+/// string would take over 120 bytes more per tag. The names are made only when they are written out.
 /// </summary>
 internal sealed class TagNames
 {
-    private const int PageSize = 16384;
-
     private readonly IReadOnlyList<string> repositories;
-    private readonly List<char[]> pages = [];
-    private readonly List<TagName> tags = [];
-    private int used;
+    private readonly List<(int Repository, string Tag)> tags = [];
 
     /// <summary>Initializes a new instance of the <see cref="TagNames"/> class.</summary>
     /// <param name="repositories">The repositories, by number.</param>
@@ -26,24 +20,14 @@ internal sealed class TagNames
     /// <returns>The tag's number.</returns>
     public int Add(int repository, string tag)
     {
-        if (this.pages.Count == 0 || this.used + tag.Length > this.pages[^1].Length)
-        {
-            // A tag longer than a page (the grammar allows 128 characters) gets a page of its own.
-            this.pages.Add(new char[Math.Max(PageSize, tag.Length)]);
-            this.used = 0;
-        }
-
-        char[] page = this.pages[^1];
-        tag.CopyTo(page.AsSpan(this.used));
-        this.tags.Add(new TagName(repository, this.pages.Count - 1, this.used, tag.Length));
-        this.used += tag.Length;
+        this.tags.Add((repository, tag));
         return this.tags.Count - 1;
     }
 
     /// <summary>Returns a tag.</summary>
     /// <param name="number">The tag's number.</param>
     /// <returns>The tag, as added.</returns>
-    public string Tag(int number) => new(this.Span(number));
+    public string Tag(int number) => this.tags[number].Tag;
 
     /// <summary>Returns the repository of a tag.</summary>
     /// <param name="number">The tag's number.</param>
@@ -73,40 +57,29 @@ internal sealed class TagNames
         return ranks;
     }
 
-    private ReadOnlySpan<char> Span(int number)
-    {
-        TagName tag = this.tags[number];
-        return this.pages[tag.Page].AsSpan(tag.Start, tag.Length);
-    }
-
     private int Compare(int x, int y)
     {
-        int xRepository = this.tags[x].Repository;
-        int yRepository = this.tags[y].Repository;
+        (int xRepository, string xTag) = this.tags[x];
+        (int yRepository, string yTag) = this.tags[y];
         if (xRepository == yRepository)
         {
-            return this.Span(x).SequenceCompareTo(this.Span(y));
+            return string.CompareOrdinal(xTag, yTag);
         }
 
         // Different repositories: one may be a prefix of the other, so the names are compared whole.
         string xName = this.repositories[xRepository];
         string yName = this.repositories[yRepository];
-        int length = Math.Max(xName.Length + this.tags[x].Length, yName.Length + this.tags[y].Length) + 1;
+        int length = Math.Max(xName.Length + xTag.Length, yName.Length + yTag.Length) + 1;
         Span<char> xBuffer = length <= 512 ? stackalloc char[length] : new char[length];
         Span<char> yBuffer = length <= 512 ? stackalloc char[length] : new char[length];
-        return this.Write(x, xBuffer).SequenceCompareTo(this.Write(y, yBuffer));
+        return Write(xName, xTag, xBuffer).SequenceCompareTo(Write(yName, yTag, yBuffer));
     }
 
-    private ReadOnlySpan<char> Write(int number, Span<char> destination)
+    private static ReadOnlySpan<char> Write(string repository, string tag, Span<char> destination)
     {
-        string repository = this.Repository(number);
-        ReadOnlySpan<char> tag = this.Span(number);
         repository.CopyTo(destination);
         destination[repository.Length] = ':';
         tag.CopyTo(destination[(repository.Length + 1)..]);
         return destination[..(repository.Length + 1 + tag.Length)];
     }
-
-    [StructLayout(LayoutKind.Auto)]
-    private readonly record struct TagName(int Repository, int Page, int Start, int Length);
 }
