@@ -182,7 +182,7 @@ public static class InventoryViews
     /// Tallies the blobs of a registry tag by tag, as <see cref="EnumerateLayers"/> does from an inventory, while the
     /// tags are read: a streaming read keeps only what the output needs, not the inventory, and keeps it as numbers
     /// (per blob its digest's 32 bytes, size, media type, repositories and tags by number; per tag its repository's
-    /// number and the tag string as read). The strings of the output are made as each blob is written out.
+    /// number and the tag string as read). The output's strings are made as they are written out.
     /// </summary>
     public sealed class LayerTally
     {
@@ -336,18 +336,18 @@ public static class InventoryViews
                 // Tag names sort as their ranks do; the ObjectIds come from the tags, each once.
                 int[] tagNumbers = this.Numbers(entry.FirstTag, entry.MoreTags, tagRanks);
                 string[] names = new string[tagNumbers.Length];
-                var objectIds = new SortedSet<string>(StringComparer.Ordinal);
+                var objectIds = new List<string>(tagNumbers.Length);
                 for (int i = 0; i < names.Length; i++)
                 {
-                    string repository = this.tags.Repository(tagNumbers[i]);
-                    string tag = this.tags.Tag(tagNumbers[i]);
-                    names[i] = string.Concat(repository, ":", tag);
-                    if (Domino.ObjectId.FromTag(tag) is { } objectId)
+                    names[i] = this.tags.Name(tagNumbers[i]);
+                    if (this.tags.ObjectId(tagNumbers[i]) is { } objectId)
                     {
                         objectIds.Add(objectId);
                     }
                 }
 
+                objectIds.Sort(StringComparer.Ordinal);
+                string[] distinctIds = [.. objectIds.Where((id, i) => i == 0 || !string.Equals(id, objectIds[i - 1], StringComparison.Ordinal))];
                 string[] repositories = [.. this.Numbers(entry.FirstRepository, entry.MoreRepositories, repositoryRanks).Select(r => this.repositories[r])];
                 yield return new RegistryLayer(
                     this.blobs.DigestOf(number),
@@ -356,7 +356,7 @@ public static class InventoryViews
                     repositories,
                     names,
                     names.Length,
-                    [.. objectIds],
+                    distinctIds,
                     entry.IsConfig ? "Config" : "Layer");
             }
         }

@@ -10,6 +10,10 @@ internal sealed class TagNames
     private readonly IReadOnlyList<string> repositories;
     private readonly List<(int Repository, string Tag)> tags = [];
 
+    // Made as first written out, then shared: the blobs that every image needs list every tag, each made once.
+    private string?[]? names;
+    private string?[]? objectIds;
+
     /// <summary>Initializes a new instance of the <see cref="TagNames"/> class.</summary>
     /// <param name="repositories">The repositories, by number.</param>
     public TagNames(IReadOnlyList<string> repositories) => this.repositories = repositories;
@@ -24,15 +28,31 @@ internal sealed class TagNames
         return this.tags.Count - 1;
     }
 
-    /// <summary>Returns a tag.</summary>
+    /// <summary>Returns the name of a tag, <c>repository:tag</c>; call once every tag is added.</summary>
     /// <param name="number">The tag's number.</param>
-    /// <returns>The tag, as added.</returns>
-    public string Tag(int number) => this.tags[number].Tag;
+    /// <returns>The name.</returns>
+    public string Name(int number)
+    {
+        this.names ??= new string?[this.tags.Count];
+        return this.names[number] ??= string.Concat(this.repositories[this.tags[number].Repository], ":", this.tags[number].Tag);
+    }
 
-    /// <summary>Returns the repository of a tag.</summary>
+    /// <summary>Returns the Domino ObjectId of a tag (<see cref="Domino.ObjectId.FromTag"/>); call once every tag is added.</summary>
     /// <param name="number">The tag's number.</param>
-    /// <returns>The repository.</returns>
-    public string Repository(int number) => this.repositories[this.tags[number].Repository];
+    /// <returns>The ObjectId, or <see langword="null"/>.</returns>
+    public string? ObjectId(int number)
+    {
+        this.objectIds ??= new string?[this.tags.Count];
+        if (this.objectIds[number] is { } known)
+        {
+            return known;
+        }
+
+        // The revisions of one environment or model are tagged side by side: they share one string.
+        string? objectId = Domino.ObjectId.FromTag(this.tags[number].Tag);
+        string? previous = number > 0 ? this.objectIds[number - 1] : null;
+        return this.objectIds[number] = string.Equals(objectId, previous, StringComparison.Ordinal) ? previous : objectId;
+    }
 
     /// <summary>
     /// Ranks the tags by their names, <c>repository:tag</c>, as <see cref="StringComparer.Ordinal"/> orders them
