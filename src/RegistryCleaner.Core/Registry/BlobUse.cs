@@ -1,154 +1,230 @@
+using System.Runtime.InteropServices;
+
 namespace RegistryCleaner.Registry;
 
 /// <summary>
-/// What <see cref="InventoryViews.EnumerateLayers"/> tallies for one blob: the repositories, tag numbers and ObjectIds
-/// that use it, the first of each kept inline (most blobs have one), the smallest repository and name kept for the order.
+/// What <see cref="InventoryViews.LayerTally"/> tallies for one blob, kept as a value in a <see cref="BlobTable"/>:
+/// numbers into the tally's tables instead of strings and objects, so a blob costs about 110 bytes however its digest,
+/// media type and repositories are spelled. The first repository and tag are kept inline (most blobs have one).
 /// </summary>
-internal sealed class BlobUse
+[StructLayout(LayoutKind.Auto)]
+internal struct BlobUse
 {
-    private string? firstRepository;
-    private List<string>? moreRepositories;
-    private int firstTag = -1;
-    private List<int>? moreTags;
-    private string? firstObjectId;
-    private List<string>? moreObjectIds;
+    /// <summary>The blob's digest, when it is a canonical <c>sha256:</c> digest (else the table keeps its string).</summary>
+    public DigestKey Key;
+
+    /// <summary>The size the shown descriptor declares.</summary>
+    public long Size;
+
+    /// <summary>The number of the shown descriptor's media type.</summary>
+    public int MediaType;
+
+    /// <summary>Whether a manifest names the blob as its configuration.</summary>
+    public bool IsConfig;
+
+    /// <summary>The number of the first repository with a manifest naming the blob; -1 for none yet.</summary>
+    public int FirstRepository;
+
+    /// <summary>The list (in the tally's lists) of the further repositories; -1 for none.</summary>
+    public int MoreRepositories;
+
+    /// <summary>The number of the first tag that needs the blob; -1 for none yet.</summary>
+    public int FirstTag;
+
+    /// <summary>The list of the further tags, in ascending number; -1 for none.</summary>
+    public int MoreTags;
 
     // The manifest whose descriptor is shown: the first in (repository, digest) order that names the blob, so the
     // media type shown is the same whatever order the manifests are tallied in.
-    private string originRepository;
-    private DigestKey originKey;
-    private string? originDigest;
 
-    public BlobUse(BlobDescriptor blob, string repository, string manifestDigest)
+    /// <summary>The number of the repository of the manifest whose descriptor is shown.</summary>
+    public int OriginRepository;
+
+    /// <summary>That manifest's digest, when canonical (else <see cref="OddOrigin"/>).</summary>
+    public DigestKey OriginKey;
+
+    /// <summary>0 when that manifest's digest is canonical, else 1 + the number of its string in the table.</summary>
+    public int OddOrigin;
+
+    /// <summary>The next entry in the same hash bucket; -1 at the end.</summary>
+    public int Next;
+}
+
+/// <summary>
+/// The blobs of a <see cref="InventoryViews.LayerTally"/>, numbered in the order first seen and found by digest. Entries
+/// live in fixed pages that never move or grow, so a table of 100,000s of blobs is never copied to grow and a reference
+/// to an entry stays valid while others are added. Canonical digests are kept as their 32 bytes; any other digest
+/// (another algorithm) keeps its string.
+/// </summary>
+internal sealed class BlobTable
+{
+    private const int PageBits = 9;
+    private const int PageSize = 1 << PageBits;
+
+    private readonly List<BlobUse[]> pages = [];
+    private readonly Dictionary<string, int> oddByDigest = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, string> oddDigests = [];
+    private readonly List<string> oddOrigins = [];
+    private int[] buckets = new int[PageSize];
+
+    public BlobTable() => Array.Fill(this.buckets, -1);
+
+    /// <summary>Gets the number of blobs.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Gets the entry of a blob by its number.</summary>
+    /// <param name="number">The blob's number.</param>
+    public ref BlobUse this[int number] => ref this.pages[number >> PageBits][number & (PageSize - 1)];
+
+    /// <summary>Finds the entry of a digest, or adds an empty one (<paramref name="added"/>) that the caller fills.</summary>
+    /// <param name="digest">The blob's digest.</param>
+    /// <param name="added">Whether the entry is new.</param>
+    /// <returns>The entry.</returns>
+    public ref BlobUse Find(string digest, out bool added)
     {
-        this.Blob = blob;
-        this.originRepository = repository;
-        this.originDigest = DigestKey.TryParse(manifestDigest, out this.originKey) ? null : manifestDigest;
+        if (!DigestKey.TryParse(digest, out DigestKey key))
+        {
+            ref int odd = ref CollectionsMarshal.GetValueRefOrAddDefault(this.oddByDigest, digest, out bool found);
+            added = !found;
+            if (found)
+            {
+                return ref this[odd];
+            }
+
+            odd = this.Count;
+            this.oddDigests.Add(odd, digest);
+            return ref this.Add(default, 0);
+        }
+
+        int hash = key.GetHashCode();
+        for (int number = this.buckets[hash & (this.buckets.Length - 1)]; number >= 0;)
+        {
+            ref BlobUse entry = ref this[number];
+            if (entry.Key.Equals(key))
+            {
+                added = false;
+                return ref entry;
+            }
+
+            number = entry.Next;
+        }
+
+        added = true;
+        return ref this.Add(key, hash);
     }
 
-    public BlobDescriptor Blob { get; private set; }
+    /// <summary>Returns the digest of a blob.</summary>
+    /// <param name="number">The blob's number.</param>
+    /// <returns>The digest.</returns>
+    public string DigestOf(int number) => this.oddDigests.TryGetValue(number, out string? odd) ? odd : this[number].Key.ToString();
 
-    public bool IsConfig { get; set; }
+    /// <summary>Compares two blobs' digests as strings (ordinal).</summary>
+    /// <param name="x">A blob's number.</param>
+    /// <param name="y">Another blob's number.</param>
+    /// <returns>The order.</returns>
+    public int CompareDigests(int x, int y) =>
+        this.oddDigests.Count == 0 || (!this.oddDigests.ContainsKey(x) && !this.oddDigests.ContainsKey(y))
+            ? this[x].Key.CompareTo(this[y].Key)
+            : string.CompareOrdinal(this.DigestOf(x), this.DigestOf(y));
 
-    public string? FirstRepository { get; private set; }
-
-    public string? FirstName { get; private set; }
-
-    /// <summary>Takes the descriptor of a manifest that comes before the one described so far.</summary>
-    /// <param name="blob">The blob's descriptor in that manifest.</param>
-    /// <param name="repository">The manifest's repository.</param>
-    /// <param name="manifestDigest">The manifest's digest.</param>
-    public void Describe(BlobDescriptor blob, string repository, string manifestDigest)
+    /// <summary>Records the manifest whose descriptor a blob shows.</summary>
+    /// <param name="entry">The blob's entry.</param>
+    /// <param name="repository">The manifest's repository number.</param>
+    /// <param name="origin">The manifest's digest.</param>
+    public void SetOrigin(ref BlobUse entry, int repository, in OriginDigest origin)
     {
-        int byRepository = string.CompareOrdinal(repository, this.originRepository);
-        if (byRepository > 0 || (byRepository == 0 && this.CompareOrigin(manifestDigest) >= 0))
+        entry.OriginRepository = repository;
+        entry.OriginKey = origin.Key;
+        if (origin.Odd is not { } odd)
         {
-            return;
+            entry.OddOrigin = 0;
         }
-
-        this.Blob = blob;
-        this.originRepository = repository;
-        this.originDigest = DigestKey.TryParse(manifestDigest, out this.originKey) ? null : manifestDigest;
-    }
-
-    public void AddRepository(string repository)
-    {
-        if (this.firstRepository is null)
+        else if (entry.OddOrigin > 0)
         {
-            this.firstRepository = repository;
-        }
-        else if (!string.Equals(this.firstRepository, repository, StringComparison.Ordinal) && !(this.moreRepositories?.Contains(repository) ?? false))
-        {
-            (this.moreRepositories ??= []).Add(repository);
-        }
-
-        if (this.FirstRepository is null || string.CompareOrdinal(repository, this.FirstRepository) < 0)
-        {
-            this.FirstRepository = repository;
-        }
-    }
-
-    // Tags come in ascending number and a tag adds all its blobs at once, so a repeat is always the last number.
-    public void AddTag(int number, string name, string? objectId)
-    {
-        int last = this.moreTags is { Count: > 0 } more ? more[^1] : this.firstTag;
-        if (last == number)
-        {
-            return;
-        }
-
-        if (this.firstTag < 0)
-        {
-            this.firstTag = number;
+            this.oddOrigins[entry.OddOrigin - 1] = odd;
         }
         else
         {
-            (this.moreTags ??= []).Add(number);
-        }
-
-        if (this.FirstName is null || string.CompareOrdinal(name, this.FirstName) < 0)
-        {
-            this.FirstName = name;
-        }
-
-        if (objectId is null)
-        {
-            return;
-        }
-
-        string? lastId = this.moreObjectIds is { Count: > 0 } ids ? ids[^1] : this.firstObjectId;
-        if (lastId is null)
-        {
-            this.firstObjectId = objectId;
-        }
-        else if (!string.Equals(lastId, objectId, StringComparison.Ordinal))
-        {
-            (this.moreObjectIds ??= []).Add(objectId);
+            this.oddOrigins.Add(odd);
+            entry.OddOrigin = this.oddOrigins.Count;
         }
     }
 
-    public string[] Repositories() => Sorted(this.firstRepository, this.moreRepositories);
+    /// <summary>Compares a manifest's digest with that of the manifest whose descriptor a blob shows.</summary>
+    /// <param name="entry">The blob's entry.</param>
+    /// <param name="digest">The other manifest's digest.</param>
+    /// <returns>The order of <paramref name="digest"/> against the shown one.</returns>
+    public int CompareOrigin(ref BlobUse entry, in OriginDigest digest) =>
+        entry.OddOrigin == 0 && digest.Odd is null
+            ? digest.Key.CompareTo(entry.OriginKey)
+            : string.CompareOrdinal(digest.ToString(), entry.OddOrigin > 0 ? this.oddOrigins[entry.OddOrigin - 1] : entry.OriginKey.ToString());
 
-    public string[] ObjectIds() => Sorted(this.firstObjectId, this.moreObjectIds);
-
-    public string[] Tags(IReadOnlyList<string?> names)
+    /// <summary>Lets go of what only finding blobs needs, once no blob is added any more.</summary>
+    public void StopAdding()
     {
-        if (this.firstTag < 0)
-        {
-            return [];
-        }
-
-        var tags = new string[1 + (this.moreTags?.Count ?? 0)];
-        tags[0] = names[this.firstTag]!;
-        for (int i = 1; i < tags.Length; i++)
-        {
-            tags[i] = names[this.moreTags![i - 1]]!;
-        }
-
-        // Numbers follow (repository, tag); names sort as repository:tag, which can differ ("a-b:x" before "a:x").
-        Array.Sort(tags, StringComparer.Ordinal);
-        return tags;
+        this.buckets = [];
+        this.oddByDigest.Clear();
     }
 
-    private int CompareOrigin(string manifestDigest) =>
-        this.originDigest is null && DigestKey.TryParse(manifestDigest, out DigestKey key)
-            ? key.CompareTo(this.originKey)
-            : string.CompareOrdinal(manifestDigest, this.originDigest ?? this.originKey.ToString());
-
-    private static string[] Sorted(string? first, List<string>? more)
+    private ref BlobUse Add(DigestKey key, int hash)
     {
-        if (first is null)
+        int number = this.Count;
+        if ((number & (PageSize - 1)) == 0)
         {
-            return [];
+            this.pages.Add(new BlobUse[PageSize]);
         }
 
-        if (more is null)
+        this.Count++;
+        ref BlobUse entry = ref this[number];
+        entry.Key = key;
+        entry.Next = -1;
+        if (!this.oddDigests.ContainsKey(number))
         {
-            return [first];
+            ref int bucket = ref this.buckets[hash & (this.buckets.Length - 1)];
+            entry.Next = bucket;
+            bucket = number;
+            if (this.Count > this.buckets.Length)
+            {
+                this.Grow();
+            }
         }
 
-        // Distinct: ObjectIds repeat when tags of one ObjectId sit in two repositories.
-        var all = new SortedSet<string>(more, StringComparer.Ordinal) { first };
-        return [.. all];
+        return ref entry;
     }
+
+    // Twice the buckets, the chains rebuilt from the entries: only the 4-byte buckets are ever copied.
+    private void Grow()
+    {
+        this.buckets = new int[this.buckets.Length * 2];
+        Array.Fill(this.buckets, -1);
+        for (int number = 0; number < this.Count; number++)
+        {
+            ref BlobUse entry = ref this[number];
+            if (this.oddDigests.ContainsKey(number))
+            {
+                continue;
+            }
+
+            ref int bucket = ref this.buckets[entry.Key.GetHashCode() & (this.buckets.Length - 1)];
+            entry.Next = bucket;
+            bucket = number;
+        }
+    }
+}
+
+/// <summary>A manifest's digest, read once: its 32 bytes when canonical, else its string.</summary>
+internal readonly struct OriginDigest
+{
+    /// <summary>The digest's bytes, when canonical.</summary>
+    public readonly DigestKey Key;
+
+    /// <summary>The digest's string, when it is not canonical.</summary>
+    public readonly string? Odd;
+
+    /// <summary>Reads a manifest's digest.</summary>
+    /// <param name="digest">The digest.</param>
+    public OriginDigest(string digest) => this.Odd = DigestKey.TryParse(digest, out this.Key) ? null : digest;
+
+    /// <inheritdoc />
+    public override string ToString() => this.Odd ?? this.Key.ToString();
 }

@@ -180,15 +180,25 @@ public static class InventoryViews
 
     /// <summary>
     /// Tallies the blobs of a registry tag by tag, as <see cref="EnumerateLayers"/> does from an inventory, while the
-    /// tags are read: a streaming read keeps only what the output needs (per blob its descriptor, repositories, tag
-    /// numbers and ObjectIds; per tag its <c>repository:tag</c>), not the inventory.
+    /// tags are read: a streaming read keeps only what the output needs, not the inventory, and keeps it as numbers
+    /// (per blob its digest's 32 bytes, size, media type, repositories and tags by number; per tag its repository's
+    /// number and the tag string as read). The output's strings are made as they are written out.
     /// </summary>
     public sealed class LayerTally
     {
         private static readonly Dictionary<(string, string), ManifestRecord> NoChildren = [];
-        private readonly Dictionary<string, BlobUse> blobs = new(StringComparer.Ordinal);
-        private readonly List<string?> names = [];
-        private readonly Dictionary<string, string> mediaTypes = new(StringComparer.Ordinal);
+        private readonly BlobTable blobs = new();
+        private readonly List<string> repositories = [];
+        private readonly Dictionary<string, int> repositoryNumbers = new(StringComparer.Ordinal);
+        private readonly List<string> mediaTypes = [];
+        private readonly Dictionary<string, int> mediaTypeNumbers = new(StringComparer.Ordinal);
+
+        // The repositories and tags of a blob beyond its first: most blobs have none.
+        private readonly List<List<int>> lists = [];
+        private readonly TagNames tags;
+
+        /// <summary>Initializes a new instance of the <see cref="LayerTally"/> class, with no tags yet.</summary>
+        public LayerTally() => this.tags = new TagNames(this.repositories);
 
         /// <summary>Adds a tag read successfully, in inventory order (repository, then tag): its manifests and its blobs.</summary>
         /// <param name="result">The tag's result; one with an error adds nothing.</param>
@@ -219,29 +229,56 @@ public static class InventoryViews
         /// <returns>The blobs.</returns>
         public IEnumerable<RegistryLayer> Layers()
         {
+            this.blobs.StopAdding();
+
             // Repository, then tag: each blob with the first image (repository:tag) that needs it, then by digest.
-            BlobUse[] ordered = [.. this.blobs.Values
-                .OrderBy(static e => e.FirstRepository ?? string.Empty, StringComparer.Ordinal)
-                .ThenBy(static e => e.FirstName ?? string.Empty, StringComparer.Ordinal)
-                .ThenBy(static e => e.Blob.Digest, StringComparer.Ordinal)];
-            this.blobs.Clear();
-            return Build(ordered, this.names);
+            // A blob without a repository or tag sorts first, as the empty name would.
+            int[] repositoryRanks = Ranks(this.repositories);
+            int[] tagRanks = this.tags.Ranks();
+            long[] keys = new long[this.blobs.Count];
+            int[] ordered = new int[this.blobs.Count];
+            for (int number = 0; number < ordered.Length; number++)
+            {
+                ref BlobUse entry = ref this.blobs[number];
+                int repository = this.Smallest(entry.FirstRepository, entry.MoreRepositories, repositoryRanks);
+                int tag = this.Smallest(entry.FirstTag, entry.MoreTags, tagRanks);
+                keys[number] = ((long)(repository + 1) << 32) | (uint)(tag + 1);
+                ordered[number] = number;
+            }
+
+            Array.Sort(ordered, (x, y) => keys[x] != keys[y] ? keys[x].CompareTo(keys[y]) : this.blobs.CompareDigests(x, y));
+            return this.Build(ordered, repositoryRanks, tagRanks);
         }
 
         /// <summary>Marks the manifest's repository on the blobs it references.</summary>
         /// <param name="manifest">A manifest of the registry.</param>
         internal void AddManifest(ManifestRecord manifest)
         {
+            int repository = this.RepositoryNumber(manifest.Repository);
+            var origin = new OriginDigest(manifest.Digest);
+
             // A configuration is known by its place in a manifest, not by its media type (Docker's is
             // application/vnd.docker.container.image.v1+json).
             if (manifest.Config is { } config)
             {
-                this.EntryOf(config, manifest).IsConfig = true;
+                this.EntryOf(config, repository, origin).IsConfig = true;
             }
 
             foreach (BlobDescriptor blob in BlobsOf(manifest))
             {
-                this.EntryOf(blob, manifest).AddRepository(manifest.Repository);
+                ref BlobUse entry = ref this.EntryOf(blob, repository, origin);
+                if (entry.FirstRepository < 0)
+                {
+                    entry.FirstRepository = repository;
+                }
+                else if (entry.FirstRepository != repository)
+                {
+                    List<int> more = this.ListOf(ref entry.MoreRepositories);
+                    if (!more.Contains(repository))
+                    {
+                        more.Add(repository);
+                    }
+                }
             }
         }
 
@@ -252,55 +289,173 @@ public static class InventoryViews
         /// <param name="byKey">The manifests an index's children are found in.</param>
         internal void AddTag(string repository, string tag, ManifestRecord? manifest, Dictionary<(string, string), ManifestRecord> byKey)
         {
-            int number = this.names.Count;
             if (manifest is null)
             {
-                this.names.Add(null);
                 return;
             }
 
-            string name = $"{repository}:{tag}";
-            this.names.Add(name);
-            string? objectId = ObjectId.FromTag(tag);
+            int number = this.tags.Add(this.RepositoryNumber(repository), tag);
             foreach (ManifestRecord image in ImagesOf(manifest, byKey))
             {
+                int imageRepository = this.RepositoryNumber(image.Repository);
+                var origin = new OriginDigest(image.Digest);
                 foreach (BlobDescriptor blob in BlobsOf(image))
                 {
-                    this.EntryOf(blob, image).AddTag(number, name, objectId);
+                    // Tags come in ascending number and a tag adds all its blobs at once, so a repeat is always the last number.
+                    ref BlobUse entry = ref this.EntryOf(blob, imageRepository, origin);
+                    if (entry.FirstTag < 0)
+                    {
+                        entry.FirstTag = number;
+                    }
+                    else if ((entry.MoreTags < 0 ? entry.FirstTag : this.lists[entry.MoreTags][^1]) != number)
+                    {
+                        this.ListOf(ref entry.MoreTags).Add(number);
+                    }
                 }
             }
         }
 
-        private static IEnumerable<RegistryLayer> Build(BlobUse[] ordered, List<string?> names)
+        private static int[] Ranks(List<string> names)
         {
-            foreach (BlobUse entry in ordered)
+            int[] byName = [.. Enumerable.Range(0, names.Count).OrderBy(i => names[i], StringComparer.Ordinal)];
+            int[] ranks = new int[byName.Length];
+            for (int i = 0; i < byName.Length; i++)
             {
-                string[] tags = entry.Tags(names);
-                yield return new RegistryLayer(entry.Blob.Digest, entry.Blob.Size, entry.Blob.MediaType, entry.Repositories(), tags, tags.Length, entry.ObjectIds(), entry.IsConfig ? "Config" : "Layer");
+                ranks[byName[i]] = i;
             }
+
+            return ranks;
         }
 
-        private BlobUse EntryOf(BlobDescriptor blob, ManifestRecord manifest)
+        private IEnumerable<RegistryLayer> Build(int[] ordered, int[] repositoryRanks, int[] tagRanks)
         {
-            if (!this.blobs.TryGetValue(blob.Digest, out BlobUse? entry))
+            foreach (int number in ordered)
             {
-                // A streaming read parses each manifest anew: the few media types are kept once, not once per blob.
-                ref string? mediaType = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(this.mediaTypes, blob.MediaType, out _);
-                mediaType ??= blob.MediaType;
-                if (!ReferenceEquals(mediaType, blob.MediaType))
+                BlobUse entry = this.blobs[number];
+
+                // Tag names sort as their ranks do; the ObjectIds come from the tags, each once.
+                int[] tagNumbers = this.Numbers(entry.FirstTag, entry.MoreTags, tagRanks);
+                string[] names = new string[tagNumbers.Length];
+                var objectIds = new List<string>(tagNumbers.Length);
+                for (int i = 0; i < names.Length; i++)
                 {
-                    blob = blob with { MediaType = mediaType };
+                    names[i] = this.tags.Name(tagNumbers[i]);
+                    if (this.tags.ObjectId(tagNumbers[i]) is { } objectId)
+                    {
+                        objectIds.Add(objectId);
+                    }
                 }
 
-                entry = new BlobUse(blob, manifest.Repository, manifest.Digest);
-                this.blobs.Add(blob.Digest, entry);
+                objectIds.Sort(StringComparer.Ordinal);
+                string[] distinctIds = [.. objectIds.Where((id, i) => i == 0 || !string.Equals(id, objectIds[i - 1], StringComparison.Ordinal))];
+                string[] repositories = [.. this.Numbers(entry.FirstRepository, entry.MoreRepositories, repositoryRanks).Select(r => this.repositories[r])];
+                yield return new RegistryLayer(
+                    this.blobs.DigestOf(number),
+                    entry.Size,
+                    this.mediaTypes[entry.MediaType],
+                    repositories,
+                    names,
+                    names.Length,
+                    distinctIds,
+                    entry.IsConfig ? "Config" : "Layer");
             }
-            else if (!ReferenceEquals(entry.Blob, blob))
+        }
+
+        // The numbers of a first-and-more list, ordered by rank.
+        private int[] Numbers(int first, int more, int[] ranks)
+        {
+            if (first < 0)
             {
-                entry.Describe(blob, manifest.Repository, manifest.Digest);
+                return [];
             }
 
-            return entry;
+            int[] numbers = more < 0 ? [first] : [first, .. this.lists[more]];
+            int[] keys = [.. numbers.Select(n => ranks[n])];
+            Array.Sort(keys, numbers);
+            return numbers;
+        }
+
+        // The smallest rank in a first-and-more list; -1 for an empty one.
+        private int Smallest(int first, int more, int[] ranks)
+        {
+            if (first < 0)
+            {
+                return -1;
+            }
+
+            int smallest = ranks[first];
+            if (more >= 0)
+            {
+                foreach (int number in this.lists[more])
+                {
+                    smallest = Math.Min(smallest, ranks[number]);
+                }
+            }
+
+            return smallest;
+        }
+
+        private List<int> ListOf(ref int list)
+        {
+            if (list < 0)
+            {
+                list = this.lists.Count;
+                this.lists.Add([]);
+            }
+
+            return this.lists[list];
+        }
+
+        private int RepositoryNumber(string repository)
+        {
+            ref int number = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(this.repositoryNumbers, repository, out bool found);
+            if (!found)
+            {
+                number = this.repositories.Count;
+                this.repositories.Add(repository);
+            }
+
+            return number;
+        }
+
+        // The blob's entry; a new one takes the descriptor, and one seen before takes it when this manifest comes first
+        // in (repository, digest) order.
+        private ref BlobUse EntryOf(BlobDescriptor blob, int repository, in OriginDigest origin)
+        {
+            ref BlobUse entry = ref this.blobs.Find(blob.Digest, out bool added);
+            if (added)
+            {
+                entry.FirstRepository = -1;
+                entry.MoreRepositories = -1;
+                entry.FirstTag = -1;
+                entry.MoreTags = -1;
+            }
+            else
+            {
+                int byRepository = string.CompareOrdinal(this.repositories[repository], this.repositories[entry.OriginRepository]);
+                if (byRepository > 0 || (byRepository == 0 && this.blobs.CompareOrigin(ref entry, in origin) >= 0))
+                {
+                    return ref entry;
+                }
+            }
+
+            entry.Size = blob.Size;
+            entry.MediaType = this.MediaTypeNumber(blob.MediaType);
+            this.blobs.SetOrigin(ref entry, repository, in origin);
+            return ref entry;
+        }
+
+        // A streaming read parses each manifest anew: the few media types are kept once, by number.
+        private int MediaTypeNumber(string mediaType)
+        {
+            ref int number = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(this.mediaTypeNumbers, mediaType, out bool found);
+            if (!found)
+            {
+                number = this.mediaTypes.Count;
+                this.mediaTypes.Add(mediaType);
+            }
+
+            return number;
         }
     }
 

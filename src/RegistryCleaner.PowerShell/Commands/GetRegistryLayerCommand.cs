@@ -23,7 +23,14 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
             // output needs, not the inventory. Tags arrive one at a time, in inventory order.
             var tally = new InventoryViews.LayerTally();
             this.ReadInventory((_, result, _) => tally.Add(result), keepInventory: false);
-            foreach (RegistryLayer layer in tally.Layers())
+            IEnumerable<RegistryLayer> layers = tally.Layers();
+
+            // What the read made and dropped (every tag's manifests, the listings, the configuration cache's table)
+            // and what ordering the blobs took is garbage now: return it, large arrays too, before the output is
+            // built, so the two never add up in the process's peak.
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            foreach (RegistryLayer layer in layers)
             {
                 this.WriteTyped(layer, OutputTypeNames.RegistryLayer);
             }

@@ -1,3 +1,4 @@
+using RegistryCleaner.Domino;
 using RegistryCleaner.Registry;
 using RegistryCleaner.Tests.Infrastructure;
 using static RegistryCleaner.Tests.Infrastructure.PopulatedRegistry;
@@ -63,6 +64,70 @@ public class StreamingLayerTests(PopulatedRegistry registry)
         tally.Add(new TagReadResult("a", "y", first, [], null));
         tally.Add(new TagReadResult("b", "z", other, [], null));
         Assert.Equal(expected, tally.Layers().Select(Describe));
+    }
+
+    [Fact]
+    public void A_tally_of_thousands_of_blobs_in_any_tag_order_equals_a_blob_by_blob_reckoning()
+    {
+        // Enough blobs for many pages and several regrowths of the digest table; sha512 blobs and manifests beside
+        // sha256 ones; repositories where one name is a prefix of the other; a shared layer pushed as Docker and as
+        // OCI. The expected blobs are reckoned here directly from the manifests, not by the tally.
+        var random = new Random(7);
+        string Sha256(string seed) => ManifestParser.ComputeDigest(System.Text.Encoding.UTF8.GetBytes(seed));
+        string Sha512(string seed) => "sha512:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA512.HashData(System.Text.Encoding.UTF8.GetBytes(seed)));
+        string[] mediaTypes = ["application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip"];
+        string[] shared = [.. Enumerable.Range(0, 300).Select(i => i % 50 == 0 ? Sha512($"layer {i}") : Sha256($"layer {i}"))];
+        var results = new List<TagReadResult>();
+        for (int i = 0; i < 1500; i++)
+        {
+            string repository = (i % 3) switch { 0 => "a", 1 => "a-b", _ => "a/b" };
+            var config = new BlobDescriptor(Sha256($"config {i}"), 100 + i, "application/vnd.docker.container.image.v1+json");
+            BlobDescriptor[] layers =
+            [
+                .. Enumerable.Range(0, 3).Select(_ => shared[random.Next(shared.Length)]).Distinct()
+                    .Select(d => new BlobDescriptor(d, d.Length, mediaTypes[random.Next(2)])),
+                new BlobDescriptor(Sha256($"own {i}"), i, mediaTypes[0]),
+            ];
+            string digest = i % 40 == 0 ? Sha512($"manifest {i}") : Sha256($"manifest {i}");
+            var manifest = new ManifestRecord(repository, digest, MediaTypes.DockerManifest, 500, config, layers, [], null);
+            string tag = i % 4 == 0 ? "latest-" + i : $"659c7bce85f6381e675b{i % 700:x4}-{i}";
+            results.Add(new TagReadResult(repository, tag, manifest, [], null));
+            if (i % 5 == 0)
+            {
+                results.Add(new TagReadResult(repository, tag + "-again", manifest, [], null));
+            }
+        }
+
+        var blobs = results
+            .SelectMany(static r => (r.Manifest!.Config is { } c ? r.Manifest.Layers.Prepend(c) : r.Manifest.Layers).Select(b => (Result: r, Blob: b)))
+            .GroupBy(static x => x.Blob.Digest)
+            .Select(static g =>
+            {
+                BlobDescriptor shown = g.OrderBy(static x => x.Result.Manifest!.Repository, StringComparer.Ordinal).ThenBy(static x => x.Result.Manifest!.Digest, StringComparer.Ordinal).First().Blob;
+                string[] repositories = [.. g.Select(static x => x.Result.Repository).Distinct().Order(StringComparer.Ordinal)];
+                string[] tags = [.. g.Select(static x => $"{x.Result.Repository}:{x.Result.Tag}").Distinct().Order(StringComparer.Ordinal)];
+                string[] objectIds = [.. g.Select(static x => ObjectId.FromTag(x.Result.Tag)).OfType<string>().Distinct().Order(StringComparer.Ordinal)];
+                string kind = g.Any(static x => ReferenceEquals(x.Result.Manifest!.Config, x.Blob)) ? "Config" : "Layer";
+                return (Order: (repositories[0], tags[0], g.Key), Text: $"{g.Key} {shown.Size} {shown.MediaType} {kind} [{string.Join(",", repositories)}] [{string.Join(",", tags)}] {tags.Length} [{string.Join(",", objectIds)}]");
+            });
+        string[] expected = [.. blobs
+            .OrderBy(static b => b.Order.Item1, StringComparer.Ordinal)
+            .ThenBy(static b => b.Order.Item2, StringComparer.Ordinal)
+            .ThenBy(static b => b.Order.Key, StringComparer.Ordinal)
+            .Select(static b => b.Text)];
+        Assert.True(expected.Length > 3000);
+
+        foreach (int seed in new[] { 1, 2 })
+        {
+            var tally = new InventoryViews.LayerTally();
+            var shuffle = new Random(seed);
+            foreach (TagReadResult result in results.OrderBy(_ => shuffle.Next()).ToList())
+            {
+                tally.Add(result);
+            }
+
+            Assert.Equal(expected, tally.Layers().Select(Describe));
+        }
     }
 
     [Fact]
