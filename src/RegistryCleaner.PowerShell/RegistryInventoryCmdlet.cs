@@ -68,8 +68,12 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
     /// </summary>
     /// <param name="onTag">Called for each tag read successfully (with the registry's display name), on a worker thread.</param>
     /// <param name="keepInventory">Whether to keep the snapshot for the caller.</param>
+    /// <param name="readConfigurations">
+    /// Whether images need their configurations' facts (Created, Platform); without them no configuration is read or
+    /// downloaded and the configuration cache is not opened.
+    /// </param>
     /// <returns>The inventory snapshot, or <see langword="null"/> when it is not kept.</returns>
-    protected RegistryInventory? ReadInventory(Action<string, TagReadResult, PipelineQueue> onTag, bool keepInventory)
+    protected RegistryInventory? ReadInventory(Action<string, TagReadResult, PipelineQueue> onTag, bool keepInventory, bool readConfigurations = true)
     {
         ArgumentNullException.ThrowIfNull(onTag);
 
@@ -80,7 +84,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
         WildcardPattern[]? tagPatterns = this.Tag?.Select(t => new WildcardPattern(t, WildcardOptions.IgnoreCase)).ToArray();
         string activity = $"Reading registry {endpoint.DisplayName}";
         using RegistryClient client = this.CreateRegistryClient(endpoint);
-        Task<ImageConfigCache>? cacheOpening = this.StartOpeningConfigCache();
+        Task<ImageConfigCache>? cacheOpening = readConfigurations ? this.StartOpeningConfigCache() : null;
         // Only the tags named exactly are remembered, until read: the tags read are not kept.
         var unseenTags = new HashSet<string>(this.Tag?.Where(t => !WildcardPattern.ContainsWildcardCharacters(t)) ?? [], StringComparer.OrdinalIgnoreCase);
         bool failing = true;
@@ -109,6 +113,7 @@ public abstract class RegistryInventoryCmdlet : RegistryCmdlet
                     TagFilter = tagPatterns is null && objectIds is null ? null : (repository, tag) => InScope(tag, tagPatterns, objectIds),
                     Progress = progress,
                     ConfigCache = cache,
+                    ReadConfigurations = readConfigurations,
                     KeepInventory = keepInventory,
                 });
                 await foreach (TagReadResult result in reader.ReadAsync(token).ConfigureAwait(false))

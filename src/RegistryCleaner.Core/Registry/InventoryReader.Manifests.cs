@@ -17,7 +17,7 @@ public sealed partial class InventoryReader
             manifest = this.Compact(manifest);
         }
 
-        if (manifest.Config is not { } config || !IsImageConfig(config.MediaType))
+        if (!this.options.ReadConfigurations || manifest.Config is not { } config || !IsImageConfig(config.MediaType))
         {
             return manifest;
         }

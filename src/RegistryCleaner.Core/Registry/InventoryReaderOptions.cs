@@ -23,6 +23,14 @@ public sealed class InventoryReaderOptions
     /// </summary>
     public ImageConfigCache? ConfigCache { get; init; }
 
+    /// <summary>
+    /// Gets whether each image configuration is read for <see cref="ManifestRecord.Created"/> and
+    /// <see cref="ManifestRecord.Platform"/> (the default), from <see cref="ConfigCache"/> or downloaded. Without it
+    /// neither is read, and both stay <see langword="null"/>: a caller that needs only manifests and their blobs saves a
+    /// request per configuration not cached, and the cache.
+    /// </summary>
+    public bool ReadConfigurations { get; init; } = true;
+
     /// <summary>Gets a progress callback, called from worker threads after each tag; it must be fast and thread-safe.</summary>
     public IProgress<InventoryProgress>? Progress { get; init; }
 

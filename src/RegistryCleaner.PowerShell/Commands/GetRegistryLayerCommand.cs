@@ -20,12 +20,13 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
         if (!this.UniqueBytes.IsPresent)
         {
             // Per blob its tallies, per tag its name: tallied while the tags stream in, so what is kept is what the
-            // output needs, not the inventory. Tags arrive one at a time, in inventory order.
+            // output needs, not the inventory. Tags arrive one at a time, in inventory order. A blob is known by its
+            // manifests' descriptors, so no configuration is read for Created or Platform, and no cache is loaded.
             var tally = new InventoryViews.LayerTally();
-            this.ReadInventory((_, result, _) => tally.Add(result), keepInventory: false);
+            this.ReadInventory((_, result, _) => tally.Add(result), keepInventory: false, readConfigurations: false);
             IEnumerable<RegistryLayer> layers = tally.Layers();
 
-            // What the read made and dropped (every tag's manifests, the listings, the configuration cache's table)
+            // What the read made and dropped (every tag's manifests, the listings)
             // and what ordering the blobs took is garbage now: return it, large arrays too, before the output is
             // built, so the two never add up in the process's peak.
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
@@ -38,7 +39,8 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
             return;
         }
 
-        RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { });
+        // Sizes per tag need no configuration's facts either.
+        RegistryInventory inventory = this.ReadInventory(static (_, _, _) => { }, keepInventory: true, readConfigurations: false)!;
 
         // The reader's working tables (one entry per manifest, configuration and blob) are garbage now: return them
         // before the per-tag tallies are built, so the two never add up in the process's peak.

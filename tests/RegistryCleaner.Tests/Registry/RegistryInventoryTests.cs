@@ -189,6 +189,33 @@ public class RegistryInventoryTests(PopulatedRegistry registry)
     }
 
     [Fact]
+    public async Task Without_configurations_no_configuration_is_read_and_the_layer_view_is_the_same()
+    {
+        // Get-RegistryLayer reads this way: the cache is neither asked nor filled (a configuration downloaded would be
+        // added to it), Created and Platform stay unknown, and the blobs are what the manifests name.
+        string folder = Directory.CreateTempSubdirectory("registrycleaner-noconfig-").FullName;
+        try
+        {
+            using RegistryClient client = registry.CreateClient();
+            ImageConfigCache cache = ImageConfigCache.Open(folder);
+            RegistryInventory without = await new InventoryReader(client, new InventoryReaderOptions { ConfigCache = cache, ReadConfigurations = false }).ReadAllAsync(CancellationToken.None);
+            Assert.Equal(0, cache.Hits + cache.Misses);
+            Assert.All(without.Manifests, static m => Assert.Null(m.Created));
+
+            RegistryInventory with = await new InventoryReader(client, new InventoryReaderOptions { ConfigCache = cache }).ReadAllAsync(CancellationToken.None);
+            Assert.True(cache.Misses > 0);
+            Assert.Contains(with.Manifests, static m => m.Created is not null);
+            Assert.Equal(
+                InventoryViews.Layers(with).Select(static l => (l.Digest, l.Size, l.MediaType, l.Kind, string.Join(",", l.Tags), string.Join(",", l.Repositories))),
+                InventoryViews.Layers(without).Select(static l => (l.Digest, l.Size, l.MediaType, l.Kind, string.Join(",", l.Tags), string.Join(",", l.Repositories))));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Stopping_the_stream_early_stops_the_read()
     {
         using RegistryClient client = registry.CreateClient();
