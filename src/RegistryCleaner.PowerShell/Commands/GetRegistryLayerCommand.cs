@@ -26,9 +26,9 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
             this.ReadInventory((_, result, _) => tally.Add(result), keepInventory: false, readConfigurations: false);
             IEnumerable<RegistryLayer> layers = tally.Layers();
 
-            // What the read made and dropped (every tag's manifests, the listings)
-            // and what ordering the blobs took is garbage now: return it, large arrays too, before the output is
-            // built, so the two never add up in the process's peak.
+            // What the read made and dropped (every tag's manifests, the listings) and what ordering the blobs took is
+            // garbage now: return it, large arrays too, before the output is built, so the two never add up in the
+            // process's peak.
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             foreach (RegistryLayer layer in layers)
