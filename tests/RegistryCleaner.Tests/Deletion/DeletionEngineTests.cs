@@ -96,6 +96,54 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
     }
 
     [Fact]
+    public async Task A_second_planned_tag_whose_HEAD_fails_leaves_the_manifest_undeleted_and_unjournaled()
+    {
+        // The first planned tag is re-read with a GET; every further tag of the manifest with a HEAD, which must answer too.
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage planned = await pusher.PushImageAsync("engine/secondhead", "a", [ImagePusher.Layer(718, 200)]);
+        await pusher.TagAsync(planned, "b");
+        await using FaultProxy proxy = FaultProxy.Start(registry.BaseAddress);
+        proxy.Add("HEAD", "^/v2/engine/secondhead/manifests/b$", FaultKind.InternalServerError, times: -1);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(proxy.BaseAddress.ToString()));
+        var journal = new DeletionJournal(Path.Combine(this.folder, "secondhead.jsonl"));
+
+        ManifestDeletion result = await new ImageDeleter(client, journal).DeleteAsync(
+            [Candidate(client.Endpoint.DisplayName, "engine/secondhead", "a", planned.Digest, 10), Candidate(client.Endpoint.DisplayName, "engine/secondhead", "b", planned.Digest)],
+            CancellationToken.None);
+
+        Assert.All(result.Images, r => Assert.Equal(DeletionStatus.Failed, r.Status));
+        Assert.All(result.Images, r => Assert.StartsWith("Could not re-check", r.Reason, StringComparison.Ordinal));
+        Assert.False(File.Exists(journal.Path));
+        using var direct = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        Assert.Equal(planned.Digest, await direct.HeadManifestAsync("engine/secondhead", "a", CancellationToken.None));
+        Assert.Equal(planned.Digest, await direct.HeadManifestAsync("engine/secondhead", "b", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task When_the_first_planned_tag_moved_and_the_read_by_digest_fails_nothing_is_deleted_or_journaled()
+    {
+        // The journal's bytes then come by digest: without them there is no DELETE.
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage planned = await pusher.PushImageAsync("engine/nobytes", "a", [ImagePusher.Layer(719, 200)]);
+        await pusher.TagAsync(planned, "b");
+        await pusher.PushImageAsync("engine/nobytes", "a", [ImagePusher.Layer(720, 200)]);
+        await using FaultProxy proxy = FaultProxy.Start(registry.BaseAddress);
+        proxy.Add("GET", $"^/v2/engine/nobytes/manifests/{System.Text.RegularExpressions.Regex.Escape(planned.Digest)}$", FaultKind.InternalServerError, times: -1);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(proxy.BaseAddress.ToString()));
+        var journal = new DeletionJournal(Path.Combine(this.folder, "nobytes.jsonl"));
+
+        ManifestDeletion result = await new ImageDeleter(client, journal).DeleteAsync(
+            [Candidate(client.Endpoint.DisplayName, "engine/nobytes", "a", planned.Digest, 10), Candidate(client.Endpoint.DisplayName, "engine/nobytes", "b", planned.Digest)],
+            CancellationToken.None);
+
+        Assert.Equal([DeletionStatus.Skipped, DeletionStatus.Failed], result.Images.Select(r => r.Status));
+        Assert.Contains("for the journal, so it was not deleted", result.Images[1].Reason, StringComparison.Ordinal);
+        Assert.False(File.Exists(journal.Path));
+        using var direct = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        Assert.Equal(planned.Digest, await direct.HeadManifestAsync("engine/nobytes", "b", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_planned_tag_gone_before_its_DELETE_is_NotFound_and_nothing_is_journaled()
     {
         using var pusher = new ImagePusher(registry.BaseAddress);
