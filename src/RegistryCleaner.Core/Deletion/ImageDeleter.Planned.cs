@@ -45,17 +45,7 @@ public sealed partial class ImageDeleter
         TagWatch watch = this.Watch(repository);
         Task listed = watch.WaitListingAfterAsync(watch.Now(), cancellationToken);
         _ = listed.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        int reader = 0;
-        while (reader < candidates.Count && candidates[reader].Tag is null)
-        {
-            reader++;
-        }
-
-        if (reader == candidates.Count)
-        {
-            reader = -1;
-        }
-
+        int reader = candidates.Select(static c => c.Tag).ToList().FindIndex(static t => t is not null);
         Task<ManifestContent>? content = reader < 0 ? this.ReadForJournal(repository, digest, cancellationToken) : null;
         var results = new ImageDeletionResult?[candidates.Count];
         var stillPointing = new List<int>();

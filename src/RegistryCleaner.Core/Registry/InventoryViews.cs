@@ -406,13 +406,16 @@ public static class InventoryViews
             return this.lists[list];
         }
 
-        private int RepositoryNumber(string repository)
+        private int RepositoryNumber(string repository) => NumberOf(repository, this.repositoryNumbers, this.repositories);
+
+        // A name's number: its place in names, added at the end the first time it is seen.
+        private static int NumberOf(string name, Dictionary<string, int> numbers, List<string> names)
         {
-            ref int number = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(this.repositoryNumbers, repository, out bool found);
+            ref int number = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(numbers, name, out bool found);
             if (!found)
             {
-                number = this.repositories.Count;
-                this.repositories.Add(repository);
+                number = names.Count;
+                names.Add(name);
             }
 
             return number;
@@ -446,17 +449,7 @@ public static class InventoryViews
         }
 
         // A streaming read parses each manifest anew: the few media types are kept once, by number.
-        private int MediaTypeNumber(string mediaType)
-        {
-            ref int number = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(this.mediaTypeNumbers, mediaType, out bool found);
-            if (!found)
-            {
-                number = this.mediaTypes.Count;
-                this.mediaTypes.Add(mediaType);
-            }
-
-            return number;
-        }
+        private int MediaTypeNumber(string mediaType) => NumberOf(mediaType, this.mediaTypeNumbers, this.mediaTypes);
     }
 
     /// <summary>
