@@ -53,6 +53,14 @@ public sealed class RegistryEndpoint
                     : $"'{value}' is not a registry: give host[:port] or an http(s):// URL without a path, for example docker-registry:5000 or http://localhost:5000.");
         }
 
+        // An address in another form (a bare number such as 5000, hexadecimal or octal parts) is read as some IPv4
+        // address: never connect to one the user did not write.
+        if (uri.HostNameType == UriHostNameType.IPv4 && !string.Equals(TypedHost(withScheme), uri.Host, StringComparison.Ordinal))
+        {
+            throw new FormatException(
+                $"'{value}' is not a registry: its host reads as the IPv4 address {uri.Host}, which is not what was written. Give host[:port] or an http(s):// URL, for example localhost:5000 or http://10.0.0.5:5000.");
+        }
+
         string display = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
         if (uri.HostNameType == UriHostNameType.IPv6)
         {
@@ -60,6 +68,14 @@ public sealed class RegistryEndpoint
         }
 
         return new RegistryEndpoint(new Uri($"{uri.Scheme}://{uri.Authority}/"), display);
+    }
+
+    /// <summary>The host as written in a URL with a scheme and no user info: the authority up to its port.</summary>
+    private static string TypedHost(string url)
+    {
+        int start = url.IndexOf("://", StringComparison.Ordinal) + 3;
+        int end = url.IndexOfAny(['/', '?', '#', ':'], start) is int stop and >= 0 ? stop : url.Length;
+        return url[start..end];
     }
 
     /// <summary>The value with anything before an <c>@</c> in its authority (a user name and password) shown as <c>***</c>.</summary>

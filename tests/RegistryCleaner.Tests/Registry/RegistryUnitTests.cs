@@ -30,6 +30,18 @@ public class RegistryEndpointTests
         Assert.Throws<FormatException>(() => RegistryEndpoint.Parse(value));
 
     [Theory]
+    [InlineData("5000", "0.0.19.136")]
+    [InlineData("http://5000", "0.0.19.136")]
+    [InlineData("0x7f.1:5000", "127.0.0.1")]
+    [InlineData("https://010.0.0.1", "8.0.0.1")]
+    public void A_host_read_as_another_IPv4_address_than_written_is_refused_naming_both(string value, string readAs)
+    {
+        FormatException error = Assert.Throws<FormatException>(() => RegistryEndpoint.Parse(value));
+        Assert.Contains($"'{value}' is not a registry", error.Message, StringComparison.Ordinal);
+        Assert.Contains(readAs, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("https://admin:s3cret@host:5000", "'https://***@host:5000'")]
     [InlineData("admin:s3cret@host:5000", "'***@host:5000'")]
     [InlineData("http://admin:s3cret@host/v2/", "'http://***@host/v2/'")]
