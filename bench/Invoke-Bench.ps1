@@ -15,12 +15,14 @@
         its configuration blob GET); one `skopeo inspect` process per tag, 4 at a time, on a sample (the Python tool's
         approach); Get-RegistryImage with an empty image configuration cache (first read), then Get-RegistryImage,
         Get-RegistryLayer and Get-UnusedImage with the cache that run filled (every later read), each in a fresh pwsh
-        with its peak working set;
+        with its peak working set, the CPU it spent and how much of that was the .NET JIT compiling code; up to
+        -MaxAgainTags tags (default 10,000), each read also runs a second time in the same pwsh, as in an admin's
+        session (the first read again with an empty cache of its own);
       - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
         delete-all: every manifest DELETE by digest once, 16 connections, timed from the first DELETE sent to the last
         answer); `skopeo delete` per tag, 4 at a time (the Python tool's approach, on the first -SkopeoDeleteSample
         tags, as a rate); Remove-UnusedImage -InUse @() -MongoUsage:$false -Confirm:$false over every tag, in a fresh
-        pwsh with its peak working set, timed twice: its deletion phase (the journal's first attempt line to its last
+        pwsh with its peak working set, CPU and JIT, timed twice: its deletion phase (the journal's first attempt line to its last
         outcome line, by the journal's own timestamps: like with like with delete-all) and the whole command (after
         Import-Module: configuration, catalog, inventory read, plan and deletion), each with its ratios; skipped above
         -MaxDeletionTags tags (default 10,000), where deleting every tag grows about with the square of the repository
@@ -42,7 +44,8 @@ param(
     [int] $SkopeoDeleteSample = 300,
     [int] $Runs = 100000,
     [int] $Workspaces = 10000,
-    [int] $MaxDeletionTags = 10000
+    [int] $MaxDeletionTags = 10000,
+    [int] $MaxAgainTags = 10000
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -66,17 +69,47 @@ function Invoke-Pwsh {
 }
 
 function Measure-Cmdlet {
-    param([string] $Name, [string] $Command)
+    # The command in a fresh pwsh (as a scheduled task runs it): its time, the objects it wrote, the process's peak
+    # working set, and the CPU the process spent during it, with how much of that the .NET JIT spent compiling code
+    # (System.Runtime.JitInfo: a fresh process compiles every method it runs once, and the hot ones again optimized).
+    # -Again runs it a second time in the same pwsh, as an admin who runs it again in the same session does, with
+    # its code compiled by then; -AgainCache gives that second run its own (empty) image configuration cache.
+    param([string] $Name, [string] $Command, [switch] $Again, [string] $AgainCache)
     Write-Host "Measuring $Name..." -ForegroundColor Cyan
+    $againScript = if ($Again) {
+        $cache = if ($AgainCache) { "`$env:REGISTRY_CLEANER_CACHE_DIR = '$AgainCache'" } else { '' }
+        @"
+$cache
+`$second = Measure-Run
+"@
+    }
+    else { '$second = $null' }
     Invoke-Pwsh @"
 `$ErrorActionPreference = 'Stop'
 `$ProgressPreference = 'SilentlyContinue'
 Import-Module '$manifest'
 `$startupSeconds = ([datetime]::UtcNow - [Diagnostics.Process]::GetCurrentProcess().StartTime.ToUniversalTime()).TotalSeconds
-`$count = 0
-`$started = [datetimeoffset]::UtcNow.ToUnixTimeMilliseconds()
-`$elapsed = Measure-Command { $Command | ForEach-Object { `$count++ } }
-[pscustomobject]@{ Seconds = `$elapsed.TotalSeconds; Count = `$count; PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB); StartedUnixMs = `$started; StartupSeconds = `$startupSeconds } | ConvertTo-Json -Compress
+function Measure-Run {
+    `$process = [Diagnostics.Process]::GetCurrentProcess()
+    `$cpu = `$process.TotalProcessorTime
+    `$jit = [System.Runtime.JitInfo]::GetCompilationTime(`$false)
+    `$script:count = 0
+    `$started = [datetimeoffset]::UtcNow.ToUnixTimeMilliseconds()
+    `$elapsed = Measure-Command { $Command | ForEach-Object { `$script:count++ } }
+    `$process.Refresh()
+    [pscustomobject]@{
+        Seconds = `$elapsed.TotalSeconds; Count = `$script:count; StartedUnixMs = `$started
+        CpuSeconds = (`$process.TotalProcessorTime - `$cpu).TotalSeconds
+        JitSeconds = ([System.Runtime.JitInfo]::GetCompilationTime(`$false) - `$jit).TotalSeconds
+    }
+}
+`$first = Measure-Run
+$againScript
+[pscustomobject]@{
+    Seconds = `$first.Seconds; Count = `$first.Count; StartedUnixMs = `$first.StartedUnixMs; CpuSeconds = `$first.CpuSeconds; JitSeconds = `$first.JitSeconds
+    PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB); StartupSeconds = `$startupSeconds
+    Again = `$second
+} | ConvertTo-Json -Compress
 "@
 }
 
@@ -302,11 +335,14 @@ try {
             $row.skopeoInspectTagsPerSecond = [math]::Round($sample.Count / $skopeo.TotalSeconds, 1)
 
             $args_ = "-Registry '$($lab.Url)' $registryArgs"
-            $cold = Measure-Cmdlet "Get-RegistryImage (empty cache), $size tags" "Get-RegistryImage $args_"
-            $image = Measure-Cmdlet "Get-RegistryImage, $size tags" "Get-RegistryImage $args_"
-            $layer = Measure-Cmdlet "Get-RegistryLayer, $size tags" "Get-RegistryLayer $args_"
+            # Up to -MaxAgainTags, each read runs a second time in the same session too (the first read with a new,
+            # empty cache of its own, so it is a first read again).
+            $again = @{ Again = $size -le $MaxAgainTags }
+            $cold = Measure-Cmdlet "Get-RegistryImage (empty cache), $size tags" "Get-RegistryImage $args_" @again -AgainCache (Join-Path $work "cache-$size-again")
+            $image = Measure-Cmdlet "Get-RegistryImage, $size tags" "Get-RegistryImage $args_" @again
+            $layer = Measure-Cmdlet "Get-RegistryLayer, $size tags" "Get-RegistryLayer $args_" @again
             # Kubernetes usage from a snapshot only: Domino's records are measured on their own below.
-            $unused = Measure-Cmdlet "Get-UnusedImage, $size tags" "Get-UnusedImage $args_ -MongoUsage:`$false -InUse (Get-WorkloadImage -Path '$snapshot')"
+            $unused = Measure-Cmdlet "Get-UnusedImage, $size tags" "Get-UnusedImage $args_ -MongoUsage:`$false -InUse (Get-WorkloadImage -Path '$snapshot')" @again
             $row.inventory = [ordered]@{}
             foreach ($entry in @(
                     @('Get-RegistryImage (empty cache)', $cold, ($replay.RequestsPerSecond / 2), 'firstReadReplay'),
@@ -319,6 +355,16 @@ try {
                     tagsPerSecond = [math]::Round($perSecond); comparedTo = $entry[3]; ratio = [math]::Round($perSecond / $entry[2], 2)
                     ratioToSkopeo = [math]::Round($perSecond / $row.skopeoInspectTagsPerSecond, 1)
                     peakWorkingSetMB = $entry[1].PeakWorkingSetMB
+                    cpuSeconds = [math]::Round($entry[1].CpuSeconds, 2); jitSeconds = [math]::Round($entry[1].JitSeconds, 2)
+                }
+                if ($entry[1].Again) {
+                    $second = $entry[1].Again
+                    $againPerSecond = $size / $second.Seconds
+                    $row.inventory[$entry[0]].sameSessionAgain = [ordered]@{
+                        seconds = [math]::Round($second.Seconds, 2); objects = $second.Count; tagsPerSecond = [math]::Round($againPerSecond)
+                        ratio = [math]::Round($againPerSecond / $entry[2], 2)
+                        cpuSeconds = [math]::Round($second.CpuSeconds, 2); jitSeconds = [math]::Round($second.JitSeconds, 2)
+                    }
                 }
             }
         }
@@ -385,6 +431,8 @@ try {
                         ratioToSkopeo = [math]::Round($phasePerSecond / $row.deletion.skopeo.tagsPerSecond, 2)
                     }
                     peakWorkingSetMB = $remove.PeakWorkingSetMB
+                    # The whole command's CPU in the pwsh process, and how much of it the .NET JIT spent compiling code.
+                    cpuSeconds = [math]::Round($remove.CpuSeconds, 2); jitSeconds = [math]::Round($remove.JitSeconds, 2)
                 }
             }
         }
@@ -476,6 +524,15 @@ function Format-Steps([scriptblock] $Figure) {
             if ($text) { "$(Format-Count $_.from) to $(Format-Count $_.to): $text" }
         }) -join '; '
 }
+function Format-Cpu($Figure, [string] $ComparedTo) {
+    # The CPU the fresh pwsh spent and the JIT's share, then the same command again in that session, where measured.
+    $text = "; $($Figure.cpuSeconds) s CPU, $($Figure.jitSeconds) s of it JIT"
+    if ($Figure.Contains('sameSessionAgain')) {
+        $a = $Figure.sameSessionAgain
+        $text += "; again in the same session $($a.seconds) s, $($a.tagsPerSecond) tags/s, $($a.ratio)x $ComparedTo, $($a.cpuSeconds) s CPU, $($a.jitSeconds) s JIT"
+    }
+    $text
+}
 function Format-Growth([string] $Name) {
     Format-Steps { param($step) if ($step.Contains($Name)) { "time x$($step[$Name].time), peak x$($step[$Name].peakMemory)" } }
 }
@@ -485,13 +542,13 @@ $table = @(
     Format-Row 'raw manifest GETs (wrk, 16 connections)' { "$($_.rawManifestGetsPerSecond)/s" } ''
     Format-Row 'first read replayed by wrk (manifest + configuration GET per tag, 16 connections)' { "$($_.firstReadReplay.tagsPerSecond) tags/s" } ''
     Format-Row "skopeo inspect per tag, 4 at a time (Python tool's approach)" { "$($_.skopeoInspectTagsPerSecond) tags/s" } ''
-    Format-Row 'Get-RegistryImage, first read (empty cache)' { $i = $_.inventory['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryImage (empty cache)')
-    Format-Row 'Get-RegistryImage, later reads' { $i = $_.inventory['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryImage')
-    Format-Row 'Get-RegistryLayer' { $i = $_.inventory['Get-RegistryLayer']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-RegistryLayer')
-    Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak" } (Format-Growth 'Get-UnusedImage')
+    Format-Row 'Get-RegistryImage, first read (empty cache)' { $i = $_.inventory['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'wrk replay')" } (Format-Growth 'Get-RegistryImage (empty cache)')
+    Format-Row 'Get-RegistryImage, later reads' { $i = $_.inventory['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-RegistryImage')
+    Format-Row 'Get-RegistryLayer' { $i = $_.inventory['Get-RegistryLayer']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-RegistryLayer')
+    Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-UnusedImage')
     Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } (Format-Steps { param($step) if ($step.Contains('bare DELETE time')) { "time x$($step['bare DELETE time'])" } }) -Deletion
     Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } '' -Deletion
-    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16 (deletion phase from its journal; whole command)' { $d = $_.deletion.registryCleaner; $p = $d.deletionPhase; "deletion phase $($p.tagsPerSecond) tags/s ($($p.seconds) s), $($p.ratioToBare)x bare, $($p.ratioToSkopeo)x skopeo; whole command $($d.tagsPerSecond) tags/s ($($d.seconds) s, $($d.beforeFirstDeleteSeconds) s of it before the first DELETE), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo; $($d.peakWorkingSetMB) MB peak" } (Format-Steps { param($step) if ($step.Contains('Remove-UnusedImage')) { "deletion phase time x$($step['Remove-UnusedImage deletion phase time']), whole command time x$($step['Remove-UnusedImage'].time), peak x$($step['Remove-UnusedImage'].peakMemory)" } }) -Deletion
+    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16 (deletion phase from its journal; whole command)' { $d = $_.deletion.registryCleaner; $p = $d.deletionPhase; "deletion phase $($p.tagsPerSecond) tags/s ($($p.seconds) s), $($p.ratioToBare)x bare, $($p.ratioToSkopeo)x skopeo; whole command $($d.tagsPerSecond) tags/s ($($d.seconds) s, $($d.beforeFirstDeleteSeconds) s of it before the first DELETE), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo; $($d.peakWorkingSetMB) MB peak; $($d.cpuSeconds) s CPU, $($d.jitSeconds) s of it JIT" } (Format-Steps { param($step) if ($step.Contains('Remove-UnusedImage')) { "deletion phase time x$($step['Remove-UnusedImage deletion phase time']), whole command time x$($step['Remove-UnusedImage'].time), peak x$($step['Remove-UnusedImage'].peakMemory)" } }) -Deletion
 )
 $once = @(
     "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) |"
