@@ -144,6 +144,51 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
     }
 
     [Fact]
+    public async Task A_re_read_without_a_digest_header_names_the_manifest_by_its_own_hash_deleting_the_planned_and_skipping_a_moved_tag()
+    {
+        // Registries that send no Docker-Content-Digest on the GET by tag: the body's own sha256 names what the tag holds.
+        using var pusher = new ImagePusher(registry.BaseAddress);
+        PushedImage current = await pusher.PushImageAsync("engine/nodigest", "v1", [ImagePusher.Layer(725, 200)]);
+        PushedImage planned = await pusher.PushImageAsync("engine/nodigestmoved", "v1", [ImagePusher.Layer(726, 200)]);
+        PushedImage newer = await pusher.PushImageAsync("engine/nodigestmoved", "v1", [ImagePusher.Layer(727, 200)]);
+        await using FaultProxy proxy = FaultProxy.Start(registry.BaseAddress);
+        Fault stillThere = proxy.Add("GET", "^/v2/engine/nodigest/manifests/v1$", FaultKind.WithoutDigestHeader, times: -1);
+        Fault moved = proxy.Add("GET", "^/v2/engine/nodigestmoved/manifests/v1$", FaultKind.WithoutDigestHeader, times: -1);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(proxy.BaseAddress.ToString()));
+        string name = client.Endpoint.DisplayName;
+
+        // The body hashes to the planned digest: deleted, and the journal holds the very bytes of that GET (none by digest).
+        var journal = new DeletionJournal(Path.Combine(this.folder, "nodigest.jsonl"));
+        ManifestDeletion deleted = await new ImageDeleter(client, journal).DeleteAsync([Candidate(name, "engine/nodigest", "v1", current.Digest, 10)], CancellationToken.None);
+
+        Assert.Equal(1, stillThere.Hits);
+        ImageDeletionResult only = Assert.Single(deleted.Images);
+        Assert.Equal(DeletionStatus.Deleted, only.Status);
+        Assert.Equal(10, only.ReclaimableBytes);
+        JournalRecord attempt = DeletionJournal.Read(journal.Path)[0];
+        Assert.Equal(JournalRecord.AttemptKind, attempt.Kind);
+        Assert.Equal(current.Digest, attempt.Digest);
+        Assert.Equal(current.Manifest, Convert.FromBase64String(attempt.Manifest!));
+        Assert.False(proxy.Requests.ContainsKey($"GET /v2/engine/nodigest/manifests/{current.Digest}"));
+        using var direct = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
+        Assert.Null(await direct.HeadManifestAsync("engine/nodigest", current.Digest, CancellationToken.None));
+
+        // The body hashes to another digest: the tag moved, so the planned manifest stays and nothing is journaled.
+        var untouched = new DeletionJournal(Path.Combine(this.folder, "nodigestmoved.jsonl"));
+        ManifestDeletion skipped = await new ImageDeleter(client, untouched).DeleteAsync([Candidate(name, "engine/nodigestmoved", "v1", planned.Digest, 10)], CancellationToken.None);
+
+        Assert.Equal(1, moved.Hits);
+        ImageDeletionResult movedResult = Assert.Single(skipped.Images);
+        Assert.Equal(DeletionStatus.Skipped, movedResult.Status);
+        Assert.Contains($"tag moved from {planned.Digest} to {newer.Digest}", movedResult.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, movedResult.ReclaimableBytes);
+        Assert.False(File.Exists(untouched.Path));
+        Assert.DoesNotContain(proxy.Requests.Keys, k => k.StartsWith("DELETE /v2/engine/nodigestmoved/", StringComparison.Ordinal));
+        Assert.Equal(planned.Digest, await direct.HeadManifestAsync("engine/nodigestmoved", planned.Digest, CancellationToken.None));
+        Assert.Equal(newer.Digest, await direct.HeadManifestAsync("engine/nodigestmoved", "v1", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_planned_tag_gone_before_its_DELETE_is_NotFound_and_nothing_is_journaled()
     {
         using var pusher = new ImagePusher(registry.BaseAddress);
@@ -279,6 +324,64 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
         Assert.Equal(100, records.Count(r => r.Registry == "one"));
         Assert.Equal(100, records.Count(r => r.Registry == "two"));
         Assert.All(records, r => Assert.Equal(big, r.Manifest));
+    }
+}
+
+public class DeletionEngineTokenTests
+{
+    [Fact]
+    public async Task A_token_service_404_during_the_re_read_fails_the_image_without_a_DELETE_and_is_not_NotFound()
+    {
+        // The registry names its token service through a proxy, so the service can start answering 404 after the plan.
+        // A 404 from the token service says nothing about the manifest: only the manifest endpoint's 404 means gone.
+        using var issuer = new TokenIssuer();
+        await using FaultProxy tokens = FaultProxy.Start(new Uri(issuer.Realm, "/"));
+        string realm = $"{tokens.BaseAddress}token";
+        using var server = new RegistryServer(new RegistryServerOptions
+        {
+            Auth = RegistryAuthMode.Token,
+            Issuer = issuer,
+            Environment = new Dictionary<string, string> { ["REGISTRY_AUTH_TOKEN_REALM"] = realm },
+        });
+        using var pusher = new ImagePusher(server.BaseAddress, new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", issuer.IssueToken("repository:engine/tokengone:pull,push")));
+        PushedImage planned = await pusher.PushImageAsync("engine/tokengone", "v1", [ImagePusher.Layer(728, 200)]);
+        await using FaultProxy proxy = FaultProxy.Start(server.BaseAddress);
+        var credential = new RegistryCredential(issuer.Username, issuer.Password);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(proxy.BaseAddress.ToString()), new RegistryClientOptions { Credential = credential });
+        string folder = Directory.CreateTempSubdirectory("registrycleaner-journal-").FullName;
+        try
+        {
+            // Planning reads through the token service; its tokens live 11 s, which the client holds good for 1 s, so the
+            // re-read after the plan asks the service again (as a run whose confirmations outlast the token's lifetime).
+            issuer.ExpiresIn = 11;
+            RegistryInventory inventory = await new InventoryReader(client).ReadAllAsync(CancellationToken.None);
+            Assert.Equal(planned.Digest, inventory.Tags.Single(static t => t.Repository == "engine/tokengone" && t.Tag == "v1").Digest);
+            Assert.True(issuer.TokensIssued > 0);
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            // The service's 404 even carries a MANIFEST_UNKNOWN body: still not the manifest endpoint's answer.
+            Fault gone = tokens.Add("GET", "^/token$", FaultKind.NotFound, times: -1);
+            var journal = new DeletionJournal(Path.Combine(folder, "tokengone.jsonl"));
+
+            ManifestDeletion result = await new ImageDeleter(client, journal).DeleteAsync(
+                [DeletionEngineTests.Candidate(client.Endpoint.DisplayName, "engine/tokengone", "v1", planned.Digest, 10)], CancellationToken.None);
+
+            Assert.True(gone.Hits > 0);
+            ImageDeletionResult only = Assert.Single(result.Images);
+            Assert.Equal(DeletionStatus.Failed, only.Status);
+            Assert.StartsWith("Could not re-check engine/tokengone:v1 before deleting: ", only.Reason, StringComparison.Ordinal);
+            Assert.Contains($"the token service {realm} of registry {client.Endpoint.DisplayName} answered 404", only.Reason, StringComparison.Ordinal);
+            Assert.Equal(0, only.ReclaimableBytes);
+            Assert.DoesNotContain(proxy.Requests.Keys, static k => k.StartsWith("DELETE ", StringComparison.Ordinal));
+            Assert.False(File.Exists(journal.Path));
+
+            gone.Disable();
+            using var direct = new RegistryClient(RegistryEndpoint.Parse(server.Registry), new RegistryClientOptions { Credential = credential });
+            Assert.Equal(planned.Digest, await direct.HeadManifestAsync("engine/tokengone", "v1", CancellationToken.None));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }
 

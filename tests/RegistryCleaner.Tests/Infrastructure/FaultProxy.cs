@@ -53,6 +53,12 @@ public enum FaultKind
     /// instead of the registry's answer, as a registry that fails after the change took place.
     /// </summary>
     ForwardThenServerError,
+
+    /// <summary>
+    /// Forwards, then answers as the registry did but without its <c>Docker-Content-Digest</c> header, as registries
+    /// that do not send it: the client must name the manifest by the body's own hash.
+    /// </summary>
+    WithoutDigestHeader,
 }
 
 /// <summary>One programmed fault: requests matching method and path get <see cref="Kind"/>, <see cref="Remaining"/> times.</summary>
@@ -255,7 +261,7 @@ public sealed partial class FaultProxy : IAsyncDisposable, IDisposable
         context.Response.StatusCode = (int)response.StatusCode;
         foreach ((string name, IEnumerable<string> values) in response.Headers.Concat(response.Content.Headers))
         {
-            if (!HopByHop.Contains(name))
+            if (!HopByHop.Contains(name) && !(fault?.Kind == FaultKind.WithoutDigestHeader && string.Equals(name, "Docker-Content-Digest", StringComparison.OrdinalIgnoreCase)))
             {
                 context.Response.Headers[name] = values.ToArray();
             }

@@ -50,6 +50,12 @@ public sealed class TokenIssuer : IDisposable
     /// <summary>Gets or sets actions the service never grants (to test permission errors).</summary>
     public IReadOnlyCollection<string> DeniedActions { get; set; } = [];
 
+    /// <summary>
+    /// Gets or sets the lifetime the service names for each token (<c>expires_in</c>, seconds). The token itself stays
+    /// valid 300 s; a short lifetime makes the client ask again soon, as after a long run against a real service.
+    /// </summary>
+    public int ExpiresIn { get; set; } = 300;
+
     /// <summary>Gets how many token requests were answered with a token.</summary>
     public int TokensIssued => Volatile.Read(ref this.requests);
 
@@ -180,11 +186,11 @@ public sealed class TokenIssuer : IDisposable
         // Docker's token spec answers token, OAuth2 answers access_token: answer one field per flow so clients must read both.
         if (HttpMethods.IsPost(context.Request.Method))
         {
-            await context.Response.WriteAsJsonAsync(new { token, expires_in = 300 }).ConfigureAwait(false);
+            await context.Response.WriteAsJsonAsync(new { token, expires_in = this.ExpiresIn }).ConfigureAwait(false);
         }
         else
         {
-            await context.Response.WriteAsJsonAsync(new { access_token = token, expires_in = 300 }).ConfigureAwait(false);
+            await context.Response.WriteAsJsonAsync(new { access_token = token, expires_in = this.ExpiresIn }).ConfigureAwait(false);
         }
     }
 }
