@@ -229,7 +229,11 @@ internal sealed class RegistryAuthenticator
     private async Task<BearerToken> TokenAsync(BearerChallenge challenge, string scope, bool forceNew, CancellationToken cancellationToken, string? cacheKey = null)
     {
         cacheKey ??= scope;
-        while (true)
+
+        // A token due for renewal is dropped and asked for again once; the one that comes back was just issued and is
+        // used whatever lifetime it names, so a service naming a lifetime shorter than the renewal margin gets one
+        // token request per request, never a loop of them.
+        for (bool renewed = false; ; renewed = true)
         {
             Task<BearerToken> pending = this.tokens.GetOrAdd(cacheKey, _ => this.FetchTokenAsync(challenge, scope));
             BearerToken token;
@@ -244,7 +248,7 @@ internal sealed class RegistryAuthenticator
                 throw;
             }
 
-            if (!forceNew && token.ExpiresAt > DateTimeOffset.UtcNow.AddSeconds(10))
+            if (renewed || (!forceNew && token.RenewAt > DateTimeOffset.UtcNow))
             {
                 return token;
             }
@@ -342,7 +346,10 @@ internal sealed class RegistryAuthenticator
 
                 // The spec's default lifetime is 60 s when expires_in is absent.
                 int lifetime = root.TryGetProperty("expires_in", out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int seconds) && seconds > 0 ? seconds : 60;
-                return new BearerToken(value, DateTimeOffset.UtcNow.AddSeconds(lifetime));
+
+                // Renewed 10 s before it expires, so a request never carries a token that expires on its way; a
+                // lifetime of 20 s or less is renewed halfway instead.
+                return new BearerToken(value, DateTimeOffset.UtcNow.AddSeconds(lifetime - Math.Min(10.0, lifetime / 2.0)));
             }
             catch (JsonException ex)
             {
@@ -351,5 +358,5 @@ internal sealed class RegistryAuthenticator
         }
     }
 
-    private sealed record BearerToken(string Value, DateTimeOffset ExpiresAt);
+    private sealed record BearerToken(string Value, DateTimeOffset RenewAt);
 }

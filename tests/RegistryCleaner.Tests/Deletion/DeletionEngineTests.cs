@@ -351,9 +351,9 @@ public class DeletionEngineTokenTests
         string folder = Directory.CreateTempSubdirectory("registrycleaner-journal-").FullName;
         try
         {
-            // Planning reads through the token service; its tokens live 11 s, which the client holds good for 1 s, so the
+            // Planning reads through the token service; its tokens live 2 s, which the client renews after 1 s, so the
             // re-read after the plan asks the service again (as a run whose confirmations outlast the token's lifetime).
-            issuer.ExpiresIn = 11;
+            issuer.ExpiresIn = 2;
             RegistryInventory inventory = await new InventoryReader(client).ReadAllAsync(CancellationToken.None);
             Assert.Equal(planned.Digest, inventory.Tags.Single(static t => t.Repository == "engine/tokengone" && t.Tag == "v1").Digest);
             Assert.True(issuer.TokensIssued > 0);

@@ -127,6 +127,34 @@ public class BearerTokenTests(TokenRegistry registry) : IClassFixture<TokenRegis
     }
 
     [Fact]
+    public async Task A_token_service_naming_a_lifetime_shorter_than_the_renewal_margin_gets_one_token_request_per_request_not_a_loop()
+    {
+        string push = registry.Issuer.IssueToken("repository:team/shortlived:pull,push");
+        using var pusher = new ImagePusher(registry.Server.BaseAddress, new AuthenticationHeaderValue("Bearer", push));
+        PushedImage image = await pusher.PushImageAsync("team/shortlived", "v1", [ImagePusher.Layer(41, 100)]);
+        var credential = new RegistryCredential(registry.Issuer.Username, registry.Issuer.Password);
+        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.Server.Registry), new RegistryClientOptions { Credential = credential });
+        registry.Issuer.ExpiresIn = 1;
+        try
+        {
+            int before = registry.Issuer.TokensIssued;
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.Equal(image.Digest, await client.HeadManifestAsync("team/shortlived", "v1", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+                await Task.Delay(TimeSpan.FromMilliseconds(600));
+            }
+
+            // Each read finds its token due for renewal (after half of 1 s) and asks once: a token that names less than
+            // the renewal margin is still used, not thrown away and asked for again without end.
+            Assert.InRange(registry.Issuer.TokensIssued - before, 5, 10);
+        }
+        finally
+        {
+            registry.Issuer.ExpiresIn = 300;
+        }
+    }
+
+    [Fact]
     public async Task A_token_without_the_delete_action_is_a_permission_error()
     {
         string push = registry.Issuer.IssueToken("repository:team/nodelete:pull,push");
