@@ -15,7 +15,7 @@
         its configuration blob GET); one `skopeo inspect` process per tag, 4 at a time, on a sample (the Python tool's
         approach); Get-RegistryImage with an empty image configuration cache (first read), then Get-RegistryImage,
         Get-RegistryLayer and Get-UnusedImage with the cache that run filled (every later read), each in a fresh pwsh
-        with its peak working set, the CPU it spent and how much of that was the .NET JIT compiling code; up to
+        with its peak working set, the CPU it spent and the time its threads spent in the .NET JIT compiling code; up to
         -MaxAgainTags tags (default 10,000), each read also runs a second time in the same pwsh, as in an admin's
         session (the first read again with an empty cache of its own);
       - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
@@ -70,7 +70,7 @@ function Invoke-Pwsh {
 
 function Measure-Cmdlet {
     # The command in a fresh pwsh (as a scheduled task runs it): its time, the objects it wrote, the process's peak
-    # working set, and the CPU the process spent during it, with how much of that the .NET JIT spent compiling code
+    # working set, the CPU the process spent during it, and the time its threads spent in the .NET JIT compiling code
     # (System.Runtime.JitInfo: a fresh process compiles every method it runs once, and the hot ones again optimized).
     # -Again runs it a second time in the same pwsh, as an admin who runs it again in the same session does, with
     # its code compiled by then; -AgainCache gives that second run its own (empty) image configuration cache.
@@ -431,7 +431,7 @@ try {
                         ratioToSkopeo = [math]::Round($phasePerSecond / $row.deletion.skopeo.tagsPerSecond, 2)
                     }
                     peakWorkingSetMB = $remove.PeakWorkingSetMB
-                    # The whole command's CPU in the pwsh process, and how much of it the .NET JIT spent compiling code.
+                    # The whole command's CPU in the pwsh process, and the time its threads spent in the .NET JIT.
                     cpuSeconds = [math]::Round($remove.CpuSeconds, 2); jitSeconds = [math]::Round($remove.JitSeconds, 2)
                 }
             }
@@ -525,8 +525,9 @@ function Format-Steps([scriptblock] $Figure) {
         }) -join '; '
 }
 function Format-Cpu($Figure, [string] $ComparedTo) {
-    # The CPU the fresh pwsh spent and the JIT's share, then the same command again in that session, where measured.
-    $text = "; $($Figure.cpuSeconds) s CPU, $($Figure.jitSeconds) s of it JIT"
+    # The CPU the fresh pwsh spent and the time its threads spent in the JIT (which under contention also counts a
+    # compiling thread's waits, so it can exceed the CPU), then the same command again in that session, where measured.
+    $text = "; $($Figure.cpuSeconds) s CPU, $($Figure.jitSeconds) s in the JIT"
     if ($Figure.Contains('sameSessionAgain')) {
         $a = $Figure.sameSessionAgain
         $text += "; again in the same session $($a.seconds) s, $($a.tagsPerSecond) tags/s, $($a.ratio)x $ComparedTo, $($a.cpuSeconds) s CPU, $($a.jitSeconds) s JIT"
@@ -548,7 +549,7 @@ $table = @(
     Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-UnusedImage')
     Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } (Format-Steps { param($step) if ($step.Contains('bare DELETE time')) { "time x$($step['bare DELETE time'])" } }) -Deletion
     Format-Row "delete: skopeo delete per tag, 4 at a time (Python tool's approach, first tags only)" { "$($_.deletion.skopeo.tagsPerSecond) tags/s (on $($_.deletion.skopeo.sample) tags)" } '' -Deletion
-    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16 (deletion phase from its journal; whole command)' { $d = $_.deletion.registryCleaner; $p = $d.deletionPhase; "deletion phase $($p.tagsPerSecond) tags/s ($($p.seconds) s), $($p.ratioToBare)x bare, $($p.ratioToSkopeo)x skopeo; whole command $($d.tagsPerSecond) tags/s ($($d.seconds) s, $($d.beforeFirstDeleteSeconds) s of it before the first DELETE), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo; $($d.peakWorkingSetMB) MB peak; $($d.cpuSeconds) s CPU, $($d.jitSeconds) s of it JIT" } (Format-Steps { param($step) if ($step.Contains('Remove-UnusedImage')) { "deletion phase time x$($step['Remove-UnusedImage deletion phase time']), whole command time x$($step['Remove-UnusedImage'].time), peak x$($step['Remove-UnusedImage'].peakMemory)" } }) -Deletion
+    Format-Row 'delete every tag: Remove-UnusedImage -ThrottleLimit 16 (deletion phase from its journal; whole command)' { $d = $_.deletion.registryCleaner; $p = $d.deletionPhase; "deletion phase $($p.tagsPerSecond) tags/s ($($p.seconds) s), $($p.ratioToBare)x bare, $($p.ratioToSkopeo)x skopeo; whole command $($d.tagsPerSecond) tags/s ($($d.seconds) s, $($d.beforeFirstDeleteSeconds) s of it before the first DELETE), $($d.ratioToBare)x bare, $($d.ratioToSkopeo)x skopeo; $($d.peakWorkingSetMB) MB peak; $($d.cpuSeconds) s CPU, $($d.jitSeconds) s in the JIT" } (Format-Steps { param($step) if ($step.Contains('Remove-UnusedImage')) { "deletion phase time x$($step['Remove-UnusedImage deletion phase time']), whole command time x$($step['Remove-UnusedImage'].time), peak x$($step['Remove-UnusedImage'].peakMemory)" } }) -Deletion
 )
 $once = @(
     "| Get-WorkloadImage, $Pods pods + $Controllers controllers | $($results.usage.getWorkloadImageSeconds) s vs kubectl $($results.usage.kubectlSeconds) s ($($results.usage.ratioToKubectl)x), $($results.usage.images) images (expected $($results.usage.expectedImages)) |"
