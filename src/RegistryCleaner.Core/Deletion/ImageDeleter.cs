@@ -78,13 +78,6 @@ public sealed partial class ImageDeleter
     public TimeSpan TagSweepInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Gets how long a listing of a repository's tags, asked for while DELETEs of this run are in flight there, waits for
-    /// the checks of the DELETEs answering meanwhile to join it before it starts. Default 25 milliseconds: at 16 DELETEs
-    /// in flight a listing is shared by about twice as many checks, for a delay that is a fraction of a DELETE's own.
-    /// </summary>
-    public TimeSpan TagListingGather { get; init; } = TimeSpan.FromMilliseconds(25);
-
-    /// <summary>
     /// Gets whether <see cref="PlannedTags"/> were read moments ago by this run, so the first check of each repository
     /// trusts them instead of reading every tag again. Default: every tag is read at the first check.
     /// </summary>
@@ -310,7 +303,6 @@ public sealed partial class ImageDeleter
             this.PlannedTags?.GetValueOrDefault(r),
             this.TrustPlannedTags,
             this.TagSweepInterval,
-            this.TagListingGather,
             (tag, candidates, why) => this.DescribeAmbiguity(r, tag, candidates, why)));
 
     /// <summary>

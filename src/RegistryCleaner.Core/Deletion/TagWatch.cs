@@ -7,11 +7,7 @@ namespace RegistryCleaner.Deletion;
 /// each tag points at (from the plan, or read with one HEAD when a listing first shows the tag), the tags of the latest
 /// listing, and the DELETEs of this run in flight. Listings are shared: whoever needs a listing taken after a moment
 /// joins the one that starts next, so any number of workers wait on one listing at a time instead of one each. Each
-/// listing is compared with the one before. While DELETEs of this run are in flight in the repository, a listing asked
-/// for waits a moment (the gather) before it starts, so the checks of the DELETEs answering meanwhile join it: a listing
-/// costs the registry about what a DELETE does, and without the gather the listings ran back to back, one for every two
-/// DELETEs. A listing still starts only after the moment each waiter names, so the gather delays the checks, never
-/// weakens them; with no DELETE in flight (one at a time, or the last one) it starts at once. Each a tag that left in between is explained by the DELETE that planned it, put
+/// listing is compared with the one before; a tag that left in between is explained by the DELETE that planned it, put
 /// back by the DELETE of the manifest it pointed at, or, when it had moved and several DELETEs could have taken it,
 /// reported as ambiguous (never put back on a manifest it cannot be shown to have pointed at), after which the
 /// repository's DELETEs go one at a time. A tag last known on another manifest that still exists, or whose manifest
@@ -26,7 +22,6 @@ internal sealed class TagWatch
     private readonly Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity;
     private readonly bool trustPlan;
     private readonly TimeSpan sweepInterval;
-    private readonly TimeSpan gather;
     private readonly System.Diagnostics.Stopwatch sinceSweep = new();
     private readonly object gate = new();
 
@@ -49,7 +44,6 @@ internal sealed class TagWatch
     /// <param name="planned">Each tag's digest when the plan was made, if known.</param>
     /// <param name="trustPlan">Whether the plan's digests were read moments ago, so the first listing trusts them.</param>
     /// <param name="sweepInterval">How long the digests read in a sweep are trusted.</param>
-    /// <param name="gather">How long a listing asked for while DELETEs are in flight waits for more checks to join it.</param>
     /// <param name="describeAmbiguity">Words for a tag that left while several DELETEs could have taken it.</param>
     public TagWatch(
         RegistryClient client,
@@ -57,7 +51,6 @@ internal sealed class TagWatch
         IReadOnlyDictionary<string, string>? planned,
         bool trustPlan,
         TimeSpan sweepInterval,
-        TimeSpan gather,
         Func<string, IReadOnlyList<TagWindow>, string, string> describeAmbiguity)
     {
         this.client = client;
@@ -65,7 +58,6 @@ internal sealed class TagWatch
         this.planned = planned;
         this.trustPlan = trustPlan;
         this.sweepInterval = sweepInterval;
-        this.gather = gather;
         this.describeAmbiguity = describeAmbiguity;
         if (planned is not null)
         {
@@ -111,7 +103,10 @@ internal sealed class TagWatch
                 this.next ??= new Listing();
                 this.next.Waiters++;
                 task = this.next.Done.Task;
-                this.StartWhenGathered();
+                if (this.running is null)
+                {
+                    this.StartNext();
+                }
             }
         }
 
@@ -164,16 +159,7 @@ internal sealed class TagWatch
     }
 
     /// <summary>Marks a DELETE answered (or lost): it can take no tag after the next listing starts.</summary>
-    public void Close(TagWindow window)
-    {
-        lock (this.gate)
-        {
-            window.Done = this.Now();
-
-            // The last DELETE in flight answered: nothing more is coming to join a listing that is gathering.
-            this.StartWhenGathered();
-        }
-    }
+    public void Close(TagWindow window) => window.Done = this.Now();
 
     /// <summary>A tag now points at the digest (it was put back there, or read).</summary>
     public void Learn(string tag, string? digest)
@@ -212,43 +198,6 @@ internal sealed class TagWatch
         }
     }
 
-    // Under the gate. Starts the listing asked for, unless one is running (it starts when that one ends) or DELETEs are
-    // in flight and it has gathered for less than the gather (then a timer starts it).
-    private void StartWhenGathered()
-    {
-        if (this.next is not { } pending || this.running is not null)
-        {
-            return;
-        }
-
-        TimeSpan waited = pending.Asked.Elapsed;
-        if (waited >= this.gather || !this.windows.Exists(static w => w.Done == 0))
-        {
-            this.StartNext();
-            return;
-        }
-
-        if (!pending.Timed)
-        {
-            pending.Timed = true;
-            _ = Task.Delay(this.gather - waited).ContinueWith(
-                _ =>
-                {
-                    lock (this.gate)
-                    {
-                        if (ReferenceEquals(this.next, pending))
-                        {
-                            pending.Timed = false;
-                            this.StartWhenGathered();
-                        }
-                    }
-                },
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
-        }
-    }
-
     // Under the gate.
     private void StartNext()
     {
@@ -275,7 +224,10 @@ internal sealed class TagWatch
             lock (this.gate)
             {
                 this.running = null;
-                this.StartWhenGathered();
+                if (this.next is not null)
+                {
+                    this.StartNext();
+                }
             }
         }
     }
@@ -453,12 +405,6 @@ internal sealed class TagWatch
         public int Waiters { get; set; }
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>Gets the time since the first check asked for this listing.</summary>
-        public System.Diagnostics.Stopwatch Asked { get; } = System.Diagnostics.Stopwatch.StartNew();
-
-        /// <summary>Gets or sets whether a timer will start this listing when its gather is over.</summary>
-        public bool Timed { get; set; }
     }
 }
 

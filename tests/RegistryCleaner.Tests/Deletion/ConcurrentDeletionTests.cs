@@ -80,42 +80,6 @@ public sealed class ConcurrentDeletionTests(DeleteEnabledRegistry registry) : IC
     }
 
     [Fact]
-    public async Task A_listing_asked_for_while_a_DELETE_is_in_flight_waits_for_the_checks_coming_meanwhile_and_no_longer()
-    {
-        const string Repo = "concurrent/gather";
-        using var pusher = new ImagePusher(registry.BaseAddress);
-        PushedImage a = await pusher.PushImageAsync(Repo, "a", [ImagePusher.Layer(1401, 100)]);
-        using var client = new RegistryClient(RegistryEndpoint.Parse(registry.BaseAddress.ToString()));
-        var watch = new TagWatch(client, Repo, planned: null, trustPlan: false, Timeout.InfiniteTimeSpan, gather: TimeSpan.FromMinutes(5), (_, _, why) => why);
-
-        // No DELETE in flight: a listing starts at once, whatever the gather.
-        await watch.WaitListingAfterAsync(watch.Now(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(1, watch.Listings);
-
-        // A DELETE in flight: the checks asking meanwhile wait for one listing together.
-        TagWindow window = watch.Open(a.Digest, ["a"], manifest: true);
-        Task before = watch.WaitListingAfterAsync(watch.Now(), CancellationToken.None);
-        await Task.Delay(300);
-        Task other = watch.WaitListingAfterAsync(watch.Now(), CancellationToken.None);
-        await Task.Delay(300);
-        Assert.False(before.IsCompleted, "the listing started while the DELETE was in flight and its gather not over");
-        Assert.Equal(1, watch.Listings);
-
-        // The last DELETE in flight answers: nothing more can join, so the listing starts at once and serves both, and
-        // the check after that DELETE needs one taken after its answer, which it is.
-        watch.Close(window);
-        Task after = watch.WaitListingAfterAsync(window.Done, CancellationToken.None);
-        await Task.WhenAll(before, other, after).WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(2, watch.Listings);
-
-        // A DELETE that stays in flight holds a listing no longer than the gather.
-        var lasting = new TagWatch(client, Repo, planned: null, trustPlan: false, Timeout.InfiniteTimeSpan, gather: TimeSpan.FromMilliseconds(200), (_, _, why) => why);
-        lasting.Open(a.Digest, ["a"], manifest: true);
-        await lasting.WaitListingAfterAsync(lasting.Now(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(1, lasting.Listings);
-    }
-
-    [Fact]
     public async Task A_kept_tag_moved_onto_one_of_two_DELETEs_in_flight_is_reported_with_both_digests_and_not_guessed()
     {
         const string Repo = "concurrent/moved";
