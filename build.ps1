@@ -11,7 +11,7 @@
              Installs what the tests need (Debian: docker-registry, apache2-utils, openssl, buildah, podman, skopeo,
              umoci) when running as root.
     Demo     Build, start a local registry with Domino-like sample images, and run the whole cleanup end to end.
-    Bench    Build, then measure speed and memory against the alternatives; writes bench/results-<date>.json.
+    Bench    Build, then measure speed and memory against the alternatives; writes bench/results-<date>-<hhmm>.json.
     Package  Build, then write out/packages/RegistryCleaner.<version>.nupkg for Install-PSResource.
 
 .PARAMETER Task

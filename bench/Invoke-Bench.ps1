@@ -32,8 +32,9 @@
     Kubernetes stand-in with 20,000 pods and 4,000 controllers (distinct image count checked independently); the planner
     alone on 100,000 synthetic tags; Get-DominoImageUsage on a MongoDB stand-in with 100,000 runs and 10,000 workspaces;
     Import-Module time.
-    Writes bench/results-<date>.json and prints a Markdown table. Figures are reported, never asserted. Every registry
-    and stand-in it starts is stopped by the PID it started.
+    Writes bench/results-<date>-<hhmm>.json (named by the local time it started, so runs on one day keep their own
+    files) and prints a Markdown table. Figures are reported, never asserted. Every registry and stand-in it starts is
+    stopped by the PID it started.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
@@ -222,7 +223,7 @@ function Get-Growth {
     [math]::Round([math]::Pow($B / $A, 1 / [math]::Log10($SizeB / $SizeA)), 2)
 }
 
-$resultFile = Join-Path $PSScriptRoot ("results-{0}.json" -f (Get-Date -Format 'yyyy-MM-dd'))
+$resultFile = Join-Path $PSScriptRoot ("results-{0}.json" -f (Get-Date -Format 'yyyy-MM-dd-HHmm'))
 $lab = $null
 $kubernetes = $null
 $mongo = $null
