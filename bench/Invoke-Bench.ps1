@@ -71,7 +71,7 @@ function Invoke-Pwsh {
 
 function Measure-Cmdlet {
     # The command in a fresh pwsh (as a scheduled task runs it): its time, the objects it wrote, the process's peak
-    # working set, the CPU the process spent during it, and the time its threads spent in the .NET JIT compiling code
+    # working set (import and first run; a second run is not in it), the CPU the process spent during it, and the time its threads spent in the .NET JIT compiling code
     # (System.Runtime.JitInfo: a fresh process compiles every method it runs once, and the hot ones again optimized).
     # -Again runs it a second time in the same pwsh, as an admin who runs it again in the same session does, with
     # its code compiled by then; -AgainCache gives that second run its own (empty) image configuration cache.
@@ -102,13 +102,15 @@ function Measure-Run {
         Seconds = `$elapsed.TotalSeconds; Count = `$script:count; StartedUnixMs = `$started
         CpuSeconds = (`$process.TotalProcessorTime - `$cpu).TotalSeconds
         JitSeconds = ([System.Runtime.JitInfo]::GetCompilationTime(`$false) - `$jit).TotalSeconds
+        # The process's peak so far: the first run's own peak; after a second run, the larger of the two.
+        PeakWorkingSetMB = [math]::Round(`$process.PeakWorkingSet64 / 1MB)
     }
 }
 `$first = Measure-Run
 $againScript
 [pscustomobject]@{
     Seconds = `$first.Seconds; Count = `$first.Count; StartedUnixMs = `$first.StartedUnixMs; CpuSeconds = `$first.CpuSeconds; JitSeconds = `$first.JitSeconds
-    PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB); StartupSeconds = `$startupSeconds
+    PeakWorkingSetMB = `$first.PeakWorkingSetMB; StartupSeconds = `$startupSeconds
     Again = `$second
 } | ConvertTo-Json -Compress
 "@
@@ -531,7 +533,7 @@ function Format-Cpu($Figure, [string] $ComparedTo) {
     $text = "; $($Figure.cpuSeconds) s CPU, $($Figure.jitSeconds) s in the JIT"
     if ($Figure.Contains('sameSessionAgain')) {
         $a = $Figure.sameSessionAgain
-        $text += "; again in the same session $($a.seconds) s, $($a.tagsPerSecond) tags/s, $($a.ratio)x $ComparedTo, $($a.cpuSeconds) s CPU, $($a.jitSeconds) s JIT"
+        $text += "; again in the same session $($a.seconds) s, $($a.tagsPerSecond) tags/s, $($a.ratio)x $ComparedTo, $($a.cpuSeconds) s CPU, $($a.jitSeconds) s in the JIT"
     }
     $text
 }

@@ -58,7 +58,8 @@ internal sealed class RegistryAuthenticator
             bool hadAuthorization = authorization is not null;
             AuthenticationHeaderValue? challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
             response.Dispose();
-            authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization, cancellationToken).ConfigureAwait(false);
+            string? refused = string.Equals(authorization?.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase) ? authorization!.Parameter : null;
+            authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization, refused, cancellationToken).ConfigureAwait(false);
             response = await send(authorization).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
@@ -112,7 +113,7 @@ internal sealed class RegistryAuthenticator
         {
             AuthenticationHeaderValue? challenge = response.Headers.WwwAuthenticate.FirstOrDefault();
             response.Dispose();
-            authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization: false, cancellationToken).ConfigureAwait(false);
+            authorization = await this.AnswerChallengeAsync(challenge, scope, hadAuthorization: false, refusedToken: null, cancellationToken).ConfigureAwait(false);
             response = await send(authorization).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
@@ -189,7 +190,7 @@ internal sealed class RegistryAuthenticator
         RegistryCredential? current = this.credential;
         if (this.bearerChallenge is { } challenge)
         {
-            BearerToken token = await this.TokenAsync(challenge, scope, forceNew: false, cancellationToken).ConfigureAwait(false);
+            BearerToken token = await this.TokenAsync(challenge, scope, refused: null, cancellationToken).ConfigureAwait(false);
             return new AuthenticationHeaderValue("Bearer", token.Value);
         }
 
@@ -198,7 +199,8 @@ internal sealed class RegistryAuthenticator
             : null;
     }
 
-    private async Task<AuthenticationHeaderValue> AnswerChallengeAsync(AuthenticationHeaderValue? challenge, string scope, bool hadAuthorization, CancellationToken cancellationToken)
+    private async Task<AuthenticationHeaderValue> AnswerChallengeAsync(
+        AuthenticationHeaderValue? challenge, string scope, bool hadAuthorization, string? refusedToken, CancellationToken cancellationToken)
     {
         RegistryCredential? current = this.credential;
         if (challenge is not null)
@@ -213,7 +215,7 @@ internal sealed class RegistryAuthenticator
             this.bearerChallenge = parsed;
 
             // The registry names the scope it wants; prefer ours when it gave none.
-            BearerToken token = await this.TokenAsync(parsed, string.IsNullOrEmpty(parsed.Scope) ? scope : parsed.Scope, forceNew: hadAuthorization, cancellationToken, cacheKey: scope).ConfigureAwait(false);
+            BearerToken token = await this.TokenAsync(parsed, string.IsNullOrEmpty(parsed.Scope) ? scope : parsed.Scope, refusedToken, cancellationToken, cacheKey: scope).ConfigureAwait(false);
             return new AuthenticationHeaderValue("Bearer", token.Value);
         }
 
@@ -226,14 +228,17 @@ internal sealed class RegistryAuthenticator
         return new AuthenticationHeaderValue("Basic", current.BasicAuthorizationParameter());
     }
 
-    private async Task<BearerToken> TokenAsync(BearerChallenge challenge, string scope, bool forceNew, CancellationToken cancellationToken, string? cacheKey = null)
+    /// <summary>
+    /// The token for a scope: the cached one until it is due for renewal, unless it is <paramref name="refused"/> (the
+    /// token the registry just answered 401 to; another caller may have replaced it already, and that one is used).
+    /// A token dropped is asked for again; the one that comes back is used unless it has expired (a caller resumed
+    /// late may find one another caller fetched long ago), and the next one whatever lifetime it names. So a service
+    /// naming a lifetime shorter than the renewal margin gets one token request per request, never a loop of them.
+    /// </summary>
+    private async Task<BearerToken> TokenAsync(BearerChallenge challenge, string scope, string? refused, CancellationToken cancellationToken, string? cacheKey = null)
     {
         cacheKey ??= scope;
-
-        // A token due for renewal is dropped and asked for again once; the one that comes back was just issued and is
-        // used whatever lifetime it names, so a service naming a lifetime shorter than the renewal margin gets one
-        // token request per request, never a loop of them.
-        for (bool renewed = false; ; renewed = true)
+        for (int pass = 0; ; pass++)
         {
             Task<BearerToken> pending = this.tokens.GetOrAdd(cacheKey, _ => this.FetchTokenAsync(challenge, scope));
             BearerToken token;
@@ -248,13 +253,19 @@ internal sealed class RegistryAuthenticator
                 throw;
             }
 
-            if (renewed || (!forceNew && token.RenewAt > DateTimeOffset.UtcNow))
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            bool usable = pass switch
+            {
+                0 => token.RenewAt > now && !string.Equals(token.Value, refused, StringComparison.Ordinal),
+                1 => token.ExpiresAt > now && !string.Equals(token.Value, refused, StringComparison.Ordinal),
+                _ => true,
+            };
+            if (usable)
             {
                 return token;
             }
 
             this.tokens.TryRemove(new KeyValuePair<string, Task<BearerToken>>(cacheKey, pending));
-            forceNew = false;
         }
     }
 
@@ -349,7 +360,8 @@ internal sealed class RegistryAuthenticator
 
                 // Renewed 10 s before it expires, so a request never carries a token that expires on its way; a
                 // lifetime of 20 s or less is renewed halfway instead.
-                return new BearerToken(value, DateTimeOffset.UtcNow.AddSeconds(lifetime - Math.Min(10.0, lifetime / 2.0)));
+                DateTimeOffset issued = DateTimeOffset.UtcNow;
+                return new BearerToken(value, issued.AddSeconds(lifetime - Math.Min(10.0, lifetime / 2.0)), issued.AddSeconds(lifetime));
             }
             catch (JsonException ex)
             {
@@ -358,5 +370,5 @@ internal sealed class RegistryAuthenticator
         }
     }
 
-    private sealed record BearerToken(string Value, DateTimeOffset RenewAt);
+    private sealed record BearerToken(string Value, DateTimeOffset RenewAt, DateTimeOffset ExpiresAt);
 }

@@ -159,7 +159,9 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
 
         // The body hashes to the planned digest: deleted, and the journal holds the very bytes of that GET (none by digest).
         var journal = new DeletionJournal(Path.Combine(this.folder, "nodigest.jsonl"));
-        ManifestDeletion deleted = await new ImageDeleter(client, journal).DeleteAsync([Candidate(name, "engine/nodigest", "v1", current.Digest, 10)], CancellationToken.None);
+        // The plan's digests are trusted (as Remove-UnusedImage's just read), so the tag check reads no tag with a HEAD:
+        // any HEAD of the tag would be the re-read falling back from a body it could not name.
+        ManifestDeletion deleted = await Trusting(client, journal, "engine/nodigest", current.Digest).DeleteAsync([Candidate(name, "engine/nodigest", "v1", current.Digest, 10)], CancellationToken.None);
 
         Assert.Equal(1, stillThere.Hits);
         ImageDeletionResult only = Assert.Single(deleted.Images);
@@ -170,14 +172,16 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
         Assert.Equal(current.Digest, attempt.Digest);
         Assert.Equal(current.Manifest, Convert.FromBase64String(attempt.Manifest!));
         Assert.False(proxy.Requests.ContainsKey($"GET /v2/engine/nodigest/manifests/{current.Digest}"));
+        Assert.False(proxy.Requests.ContainsKey("HEAD /v2/engine/nodigest/manifests/v1"), "the tag was re-read with a HEAD, not named by the GET's body");
         using var direct = new RegistryClient(RegistryEndpoint.Parse(registry.Registry));
         Assert.Null(await direct.HeadManifestAsync("engine/nodigest", current.Digest, CancellationToken.None));
 
         // The body hashes to another digest: the tag moved, so the planned manifest stays and nothing is journaled.
         var untouched = new DeletionJournal(Path.Combine(this.folder, "nodigestmoved.jsonl"));
-        ManifestDeletion skipped = await new ImageDeleter(client, untouched).DeleteAsync([Candidate(name, "engine/nodigestmoved", "v1", planned.Digest, 10)], CancellationToken.None);
+        ManifestDeletion skipped = await Trusting(client, untouched, "engine/nodigestmoved", planned.Digest).DeleteAsync([Candidate(name, "engine/nodigestmoved", "v1", planned.Digest, 10)], CancellationToken.None);
 
         Assert.Equal(1, moved.Hits);
+        Assert.False(proxy.Requests.ContainsKey("HEAD /v2/engine/nodigestmoved/manifests/v1"), "the tag was re-read with a HEAD, not named by the GET's body");
         ImageDeletionResult movedResult = Assert.Single(skipped.Images);
         Assert.Equal(DeletionStatus.Skipped, movedResult.Status);
         Assert.Contains($"tag moved from {planned.Digest} to {newer.Digest}", movedResult.Reason, StringComparison.Ordinal);
@@ -187,6 +191,13 @@ public class DeletionEngineTests(DeleteEnabledRegistry registry) : IClassFixture
         Assert.Equal(planned.Digest, await direct.HeadManifestAsync("engine/nodigestmoved", planned.Digest, CancellationToken.None));
         Assert.Equal(newer.Digest, await direct.HeadManifestAsync("engine/nodigestmoved", "v1", CancellationToken.None));
     }
+
+    private static ImageDeleter Trusting(RegistryClient client, DeletionJournal journal, string repository, string v1) =>
+        new(client, journal)
+        {
+            PlannedTags = new Dictionary<string, IReadOnlyDictionary<string, string>> { [repository] = new Dictionary<string, string> { ["v1"] = v1 } },
+            TrustPlannedTags = true,
+        };
 
     [Fact]
     public async Task A_planned_tag_gone_before_its_DELETE_is_NotFound_and_nothing_is_journaled()
