@@ -43,9 +43,8 @@ public sealed partial class ImageDeleter
         // client checks the body against the digest the registry names (or names it by its own hash), and only the
         // planned digest is taken, so the journal holds exactly what is stored under that digest.
         TagWatch watch = this.Watch(repository);
-        Task listed = watch.WaitListingAfterAsync(watch.Now(), cancellationToken);
-        _ = listed.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        int reader = candidates.Select(static c => c.Tag).ToList().FindIndex(static t => t is not null);
+        Task listed = Observed(watch.WaitListingAfterAsync(watch.Now(), cancellationToken));
+        int reader = candidates.ToList().FindIndex(static c => c.Tag is not null);
         Task<ManifestContent>? content = reader < 0 ? this.ReadForJournal(repository, digest, cancellationToken) : null;
         var results = new ImageDeletionResult?[candidates.Count];
         var stillPointing = new List<int>();
@@ -433,11 +432,18 @@ public sealed partial class ImageDeleter
     }
 
     /// <summary>Starts reading a manifest by digest for the journal; a failure is seen by whoever awaits it.</summary>
-    private Task<ManifestContent> ReadForJournal(string repository, string digest, CancellationToken cancellationToken)
+    private Task<ManifestContent> ReadForJournal(string repository, string digest, CancellationToken cancellationToken) =>
+        Observed(this.client.GetManifestAsync(repository, digest, cancellationToken));
+
+    /// <summary>
+    /// A task started ahead that may not be awaited (the check before it failed): its failure is observed here, so it
+    /// is never an unobserved exception, and still seen by whoever awaits it.
+    /// </summary>
+    private static T Observed<T>(T task)
+        where T : Task
     {
-        Task<ManifestContent> read = this.client.GetManifestAsync(repository, digest, cancellationToken);
-        _ = read.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        return read;
+        _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return task;
     }
 
     /// <summary>

@@ -315,17 +315,7 @@ public static class InventoryViews
             }
         }
 
-        private static int[] Ranks(List<string> names)
-        {
-            int[] byName = [.. Enumerable.Range(0, names.Count).OrderBy(i => names[i], StringComparer.Ordinal)];
-            int[] ranks = new int[byName.Length];
-            for (int i = 0; i < byName.Length; i++)
-            {
-                ranks[byName[i]] = i;
-            }
-
-            return ranks;
-        }
+        private static int[] Ranks(List<string> names) => TagNames.Rank(names.Count, (x, y) => string.CompareOrdinal(names[x], names[y]));
 
         private IEnumerable<RegistryLayer> Build(int[] ordered, int[] repositoryRanks, int[] tagRanks)
         {

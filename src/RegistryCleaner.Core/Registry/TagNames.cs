@@ -59,19 +59,25 @@ internal sealed class TagNames
     /// (which can differ from the order of repository, then tag: <c>a-b:x</c> comes before <c>a:x</c>).
     /// </summary>
     /// <returns>Per tag number its rank; tags of equal names have equal ranks.</returns>
-    public int[] Ranks()
+    public int[] Ranks() => Rank(this.tags.Count, this.Compare);
+
+    /// <summary>Ranks the numbers 0 to <paramref name="count"/> - 1 in the order <paramref name="compare"/> gives them.</summary>
+    /// <param name="count">How many there are.</param>
+    /// <param name="compare">The order.</param>
+    /// <returns>Per number its rank; numbers that compare equal have equal ranks.</returns>
+    public static int[] Rank(int count, Comparison<int> compare)
     {
-        int[] byName = new int[this.tags.Count];
-        for (int i = 0; i < byName.Length; i++)
+        int[] ordered = new int[count];
+        for (int i = 0; i < count; i++)
         {
-            byName[i] = i;
+            ordered[i] = i;
         }
 
-        Array.Sort(byName, this.Compare);
-        int[] ranks = new int[byName.Length];
-        for (int i = 0; i < byName.Length; i++)
+        Array.Sort(ordered, compare);
+        int[] ranks = new int[count];
+        for (int i = 0; i < count; i++)
         {
-            ranks[byName[i]] = i > 0 && this.Compare(byName[i - 1], byName[i]) == 0 ? ranks[byName[i - 1]] : i;
+            ranks[ordered[i]] = i > 0 && compare(ordered[i - 1], ordered[i]) == 0 ? ranks[ordered[i - 1]] : i;
         }
 
         return ranks;
