@@ -253,7 +253,7 @@ internal sealed class RegistryAuthenticator
                 throw;
             }
 
-            DateTimeOffset now = DateTimeOffset.UtcNow;
+            long now = Environment.TickCount64;
             bool usable = pass switch
             {
                 0 => token.RenewAt > now && !string.Equals(token.Value, refused, StringComparison.Ordinal),
@@ -359,9 +359,11 @@ internal sealed class RegistryAuthenticator
                 int lifetime = root.TryGetProperty("expires_in", out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int seconds) && seconds > 0 ? seconds : 60;
 
                 // Renewed 10 s before it expires, so a request never carries a token that expires on its way; a
-                // lifetime of 20 s or less is renewed halfway instead.
-                DateTimeOffset issued = DateTimeOffset.UtcNow;
-                return new BearerToken(value, issued.AddSeconds(lifetime - Math.Min(10.0, lifetime / 2.0)), issued.AddSeconds(lifetime));
+                // lifetime of 20 s or less is renewed halfway instead. Timed on the monotonic clock, which a change of
+                // the wall clock (NTP, daylight saving, an admin) does not move.
+                long issued = Environment.TickCount64;
+                long lifetimeMs = lifetime * 1000L;
+                return new BearerToken(value, issued + lifetimeMs - Math.Min(10_000L, lifetimeMs / 2), issued + lifetimeMs);
             }
             catch (JsonException ex)
             {
@@ -370,5 +372,6 @@ internal sealed class RegistryAuthenticator
         }
     }
 
-    private sealed record BearerToken(string Value, DateTimeOffset RenewAt, DateTimeOffset ExpiresAt);
+    // RenewAt and ExpiresAt are Environment.TickCount64 values (milliseconds of the monotonic clock).
+    private sealed record BearerToken(string Value, long RenewAt, long ExpiresAt);
 }
