@@ -34,10 +34,12 @@ public sealed class GetRegistryLayerCommand : RegistryInventoryCmdlet
             // process's peak.
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            // Each layer written is garbage once the pipeline has taken it. Left to itself the runtime lets a young
-            // generation of its own sizing (about 4/5 of the CPU's last-level cache, 25 MB here) fill before it collects,
-            // on top of the tally; collecting it every few hundred layers keeps the output phase under the read's own
-            // peak (measured at 100,000 tags: 240 MB without, 226 MB with, for about 400 young collections of ~1 ms).
+
+            // Each layer written is garbage once the pipeline has taken it. Left to itself the runtime lets its young
+            // generation grow by a budget it sizes from the CPU's cache (about 16 MB between collections on the bench
+            // machine) on top of the tally; collecting it every 500 layers keeps the output phase under the read's own
+            // peak. Measured at 100,000 tags (212,003 layers): 240 MB without, 226 MB with, for 424 young collections
+            // and no measurable time.
             int written = 0;
             foreach (RegistryLayer layer in layers)
             {
