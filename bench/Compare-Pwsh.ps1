@@ -1,0 +1,102 @@
+<#
+.SYNOPSIS
+    Measures Get-RegistryImage (later reads) in fresh processes of two pwsh builds side by side: the NuGet pwsh tool that
+    runs this script, and pwsh built from the PowerShell SDK with ReadyToRun code, as PowerShell's own packages are.
+.DESCRIPTION
+    Answers one question of the performance section: does a precompiled PowerShell spend less time compiling during a
+    command, and read faster? It seeds one distribution filesystem storage (the Lab's seed-storage), serves it read-only
+    with docker-registry on loopback, fills an image configuration cache of its own with one read, measures bare
+    manifest GETs with wrk, then runs the same later read in a fresh process of each pwsh in turn, -Rounds times. Each
+    line gives the time, the rate and its ratio to the bare GETs, the CPU the process spent during the command and the
+    time its threads spent in the .NET JIT. Figures are reported, never asserted. The registry it starts is stopped by
+    the PID it started, and its folder is removed at the end.
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Build; dotnet pwsh ./bench/Compare-Pwsh.ps1 -ModulePath ./out/RegistryCleaner -Tags 1000
+#>
+param(
+    [Parameter(Mandatory)][string] $ModulePath,
+    [int] $Tags = 1000,
+    [int] $Rounds = 3
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$root = Split-Path $PSScriptRoot
+Import-Module (Join-Path $root 'tools/RegistryLab.psm1') -Force
+foreach ($tool in 'wrk', 'docker-registry') {
+    if (-not (Get-Command $tool -CommandType Application -ErrorAction Ignore)) { throw "$tool is not installed. Install it with: sudo apt-get install $tool" }
+}
+$manifest = Join-Path (Resolve-Path -LiteralPath $ModulePath).ProviderPath 'RegistryCleaner.psd1'
+if (-not (Test-Path -LiteralPath $manifest)) { throw "-ModulePath '$ModulePath' holds no RegistryCleaner.psd1: build the module first (dotnet pwsh ./build.ps1 Build)." }
+$work = Join-Path ([IO.Path]::GetTempPath()) "registrycleaner-compare-pwsh-$PID"
+New-Item -ItemType Directory -Path $work -Force | Out-Null
+$lab = $null
+try {
+    Write-Host 'Building the lab console and the ReadyToRun pwsh...' -ForegroundColor Cyan
+    $labOut = Join-Path $work 'lab'
+    & dotnet build (Join-Path $root 'tests/RegistryCleaner.Lab') -c Release -o $labOut --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Building tests/RegistryCleaner.Lab failed.' }
+    $r2r = Join-Path $work 'pwsh-r2r'
+    $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    & dotnet publish (Join-Path $PSScriptRoot 'ReadyToRunPwsh') -c Release -r $rid -o $r2r --nologo -v quiet | Out-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Publishing bench/ReadyToRunPwsh failed.' }
+    # The SDK brings PowerShell's own modules as content under runtimes/; pwsh looks for them in $PSHOME/Modules.
+    $platform = if ($IsWindows) { 'win' } else { 'unix' }
+    Copy-Item -Recurse (Join-Path $r2r "runtimes/$platform/lib/net10.0/Modules") (Join-Path $r2r 'Modules')
+
+    Write-Host "Writing $Tags tags into a filesystem storage..." -ForegroundColor Cyan
+    $storage = Join-Path $work 'storage'
+    $imageList = Join-Path $work 'images.txt'
+    $null = & dotnet (Join-Path $labOut 'RegistryCleaner.Lab.dll') seed-storage --root $storage --tags $Tags --tag-list (Join-Path $work 'tags.txt') --image-list $imageList
+    if ($LASTEXITCODE -ne 0) { throw 'Seeding the storage failed.' }
+    $lab = Start-LabRegistry -StoragePath $storage -ReadOnly
+
+    $accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'
+    $paths = Join-Path $work 'paths.txt'
+    Set-Content $paths (Get-Content $imageList | ForEach-Object { $fields = $_ -split "`t"; "/v2/$($fields[0])/manifests/$($fields[1])" })
+    $lua = Join-Path $work 'manifests.lua'
+    Set-Content $lua @"
+local paths = {}
+for line in io.lines("$paths") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = (i % #paths) + 1
+  return wrk.format("GET", paths[i], { ["Accept"] = "$accept" })
+end
+"@
+    $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work 'cache'
+    $command = "Import-Module '$manifest'; `$ProgressPreference = 'SilentlyContinue'; `$p = [Diagnostics.Process]::GetCurrentProcess(); `$cpu = `$p.TotalProcessorTime; `$jit = [System.Runtime.JitInfo]::GetCompilationTime(`$false); `$n = 0; `$s = [Diagnostics.Stopwatch]::StartNew(); Get-RegistryImage -Registry '$($lab.Url)' -Repository 'dominodatalab/*' | ForEach-Object { `$n++ }; `$s.Stop(); `$p.Refresh(); '{0} {1} {2} {3}' -f `$n, `$s.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture), (`$p.TotalProcessorTime - `$cpu).TotalSeconds.ToString([cultureinfo]::InvariantCulture), ([System.Runtime.JitInfo]::GetCompilationTime(`$false) - `$jit).TotalSeconds.ToString([cultureinfo]::InvariantCulture)"
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command))
+    $dotnet = [Environment]::ProcessPath
+    $hosts = [ordered]@{
+        'NuGet pwsh tool'          = @(if ([IO.Path]::GetFileNameWithoutExtension($dotnet) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        'ReadyToRun pwsh from SDK' = @(Join-Path $r2r 'pwsh.dll')
+    }
+    function Measure-Read([string] $Name) {
+        $host_ = $hosts[$Name]
+        $line = @(& $dotnet @host_ -NoProfile -NonInteractive -EncodedCommand $encoded 2>$null)[-1]
+        if ($LASTEXITCODE -ne 0) { throw "The read in $Name failed: $line" }
+        $count, $seconds, $cpu, $jit = $line -split ' ' | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
+        [pscustomobject]@{ Count = $count; Seconds = $seconds; CpuSeconds = $cpu; JitSeconds = $jit }
+    }
+
+    Write-Host 'Filling the image configuration cache with one read...' -ForegroundColor Cyan
+    $null = Measure-Read 'NuGet pwsh tool'
+    Write-Host 'Measuring bare manifest GETs with wrk...' -ForegroundColor Cyan
+    $out = & wrk -t2 -c16 -d10s -s $lua $lab.Url 2>&1
+    $rate = $out | Select-String 'Requests/sec:\s+([\d.]+)'
+    if (-not $rate -or ($out | Select-String 'Non-2xx')) { throw "wrk did not measure bare GETs: $($out -join "`n")" }
+    $raw = [double]$rate.Matches[0].Groups[1].Value
+    "bare manifest GETs (wrk, 16 connections): $raw/s"
+    for ($round = 1; $round -le $Rounds; $round++) {
+        foreach ($name in $hosts.Keys) {
+            $m = Measure-Read $name
+            $rate = $m.Count / $m.Seconds
+            '{0,-24} round {1}: {2} tags in {3:F2} s, {4:F0} tags/s, {5:F2}x bare GETs; {6:F2} s CPU, {7:F2} s in the JIT' -f $name, $round, $m.Count, $m.Seconds, $rate, ($rate / $raw), $m.CpuSeconds, $m.JitSeconds
+        }
+    }
+}
+finally {
+    if ($lab) { Stop-LabRegistry $lab }
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
