@@ -64,17 +64,21 @@ request = function()
   return wrk.format("GET", paths[i], { ["Accept"] = "$accept" })
 end
 "@
+    $callersCache = $env:REGISTRY_CLEANER_CACHE_DIR
     $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work 'cache'
     $command = "Import-Module '$manifest'; `$ProgressPreference = 'SilentlyContinue'; `$p = [Diagnostics.Process]::GetCurrentProcess(); `$cpu = `$p.TotalProcessorTime; `$jit = [System.Runtime.JitInfo]::GetCompilationTime(`$false); `$n = 0; `$s = [Diagnostics.Stopwatch]::StartNew(); Get-RegistryImage -Registry '$($lab.Url)' -Repository 'dominodatalab/*' | ForEach-Object { `$n++ }; `$s.Stop(); `$p.Refresh(); '{0} {1} {2} {3}' -f `$n, `$s.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture), (`$p.TotalProcessorTime - `$cpu).TotalSeconds.ToString([cultureinfo]::InvariantCulture), ([System.Runtime.JitInfo]::GetCompilationTime(`$false) - `$jit).TotalSeconds.ToString([cultureinfo]::InvariantCulture)"
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command))
-    $dotnet = [Environment]::ProcessPath
+    # This pwsh as it was started (`dotnet pwsh` runs pwsh.dll under dotnet), and the other through the dotnet host.
+    $self = [Environment]::ProcessPath
+    $fromDotnet = [IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet'
     $hosts = [ordered]@{
-        'NuGet pwsh tool'          = @(if ([IO.Path]::GetFileNameWithoutExtension($dotnet) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-        'ReadyToRun pwsh from SDK' = @(Join-Path $r2r 'pwsh.dll')
+        'NuGet pwsh tool'          = @($self) + @(if ($fromDotnet) { Join-Path $PSHOME 'pwsh.dll' })
+        'ReadyToRun pwsh from SDK' = @($(if ($fromDotnet) { $self } else { 'dotnet' }), (Join-Path $r2r 'pwsh.dll'))
     }
     function Measure-Read([string] $Name) {
-        $host_ = $hosts[$Name]
-        $line = @(& $dotnet @host_ -NoProfile -NonInteractive -EncodedCommand $encoded 2>$null)[-1]
+        $launch = $hosts[$Name]
+        $arguments = @($launch | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
+        $line = @(& $launch[0] @arguments 2>$null)[-1]
         if ($LASTEXITCODE -ne 0) { throw "The read in $Name failed: $line" }
         $count, $seconds, $cpu, $jit = $line -split ' ' | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
         [pscustomobject]@{ Count = $count; Seconds = $seconds; CpuSeconds = $cpu; JitSeconds = $jit }
@@ -91,12 +95,13 @@ end
     for ($round = 1; $round -le $Rounds; $round++) {
         foreach ($name in $hosts.Keys) {
             $m = Measure-Read $name
-            $rate = $m.Count / $m.Seconds
-            '{0,-24} round {1}: {2} tags in {3:F2} s, {4:F0} tags/s, {5:F2}x bare GETs; {6:F2} s CPU, {7:F2} s in the JIT' -f $name, $round, $m.Count, $m.Seconds, $rate, ($rate / $raw), $m.CpuSeconds, $m.JitSeconds
+            $tagsPerSecond = $m.Count / $m.Seconds
+            '{0,-24} round {1}: {2} tags in {3:F2} s, {4:F0} tags/s, {5:F2}x bare GETs; {6:F2} s CPU, {7:F2} s in the JIT' -f $name, $round, $m.Count, $m.Seconds, $tagsPerSecond, ($tagsPerSecond / $raw), $m.CpuSeconds, $m.JitSeconds
         }
     }
 }
 finally {
+    if (Test-Path variable:callersCache) { $env:REGISTRY_CLEANER_CACHE_DIR = $callersCache }
     if ($lab) { Stop-LabRegistry $lab }
     Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
 }
