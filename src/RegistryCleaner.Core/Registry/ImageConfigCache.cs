@@ -311,11 +311,6 @@ public sealed partial class ImageConfigCache
             }
 
             this.Loaded = loaded;
-
-            // Grown by doubling while loading, the table can hold twice the slots it needs (at 100,000 entries 156,437
-            // slots of 80 bytes, 12.5 MB); trimmed now (108,631 slots, 8.7 MB), before the read's inventory grows
-            // beside it for the whole read. A read that adds configurations grows it again as it needs.
-            this.entries.TrimExcess();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
