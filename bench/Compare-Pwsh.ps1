@@ -1,13 +1,15 @@
 <#
 .SYNOPSIS
-    Measures Get-RegistryImage (later reads) in fresh processes of two pwsh builds side by side: the NuGet pwsh tool that
-    runs this script, and pwsh built from the PowerShell SDK with ReadyToRun code, as PowerShell's own packages are.
+    Measures Get-RegistryImage (later reads) in fresh processes of two pwsh builds side by side: the pwsh that runs this
+    script (labelled with whether it is precompiled: the NuGet pwsh tool is not), and pwsh built from the PowerShell SDK
+    with ReadyToRun code, as PowerShell's own packages are. Each goes first in every other round.
 .DESCRIPTION
     Answers one question of the performance section: does a precompiled PowerShell spend less time compiling during a
     command, and read faster? It seeds one distribution filesystem storage (the Lab's seed-storage), serves it read-only
     with docker-registry on loopback, fills an image configuration cache of its own with one read, measures bare
     manifest GETs with wrk, then runs the same later read in a fresh process of each pwsh in turn, -Rounds times. Each
-    line gives the time, the rate and its ratio to the bare GETs, the CPU the process spent during the command and the
+    line gives the time, the rate and its ratio to the bare GETs (a read that fails or writes fewer images than -Tags
+    stops the script), the CPU the process spent during the command and the
     time its threads spent in the .NET JIT. Figures are reported, never asserted. The registry it starts is stopped by
     the PID it started, and its folder is removed at the end.
 .EXAMPLE
@@ -71,21 +73,30 @@ end
     # This pwsh as it was started (`dotnet pwsh` runs pwsh.dll under dotnet), and the other through the dotnet host.
     $self = [Environment]::ProcessPath
     $fromDotnet = [IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet'
+    # Whether this pwsh is precompiled: the NuGet tool is not, PowerShell's own packages are.
+    $sma = [IO.File]::OpenRead([System.Management.Automation.PSObject].Assembly.Location)
+    try { $precompiled = [Reflection.PortableExecutable.PEReader]::new($sma).PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 }
+    finally { $sma.Dispose() }
+    $thisPwsh = if ($precompiled) { 'this pwsh (ReadyToRun)' } else { 'this pwsh (not precompiled)' }
     $hosts = [ordered]@{
-        'NuGet pwsh tool'          = @($self) + @(if ($fromDotnet) { Join-Path $PSHOME 'pwsh.dll' })
+        $thisPwsh                  = @($self) + @(if ($fromDotnet) { Join-Path $PSHOME 'pwsh.dll' })
         'ReadyToRun pwsh from SDK' = @($(if ($fromDotnet) { $self } else { 'dotnet' }), (Join-Path $r2r 'pwsh.dll'))
     }
     function Measure-Read([string] $Name) {
         $launch = $hosts[$Name]
         $arguments = @($launch | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
-        $line = @(& $launch[0] @arguments 2>$null)[-1]
-        if ($LASTEXITCODE -ne 0) { throw "The read in $Name failed: $line" }
-        $count, $seconds, $cpu, $jit = $line -split ' ' | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
+        $errors = Join-Path $work 'read-errors.txt'
+        $lines = @(& $launch[0] @arguments 2>$errors)
+        if ($LASTEXITCODE -ne 0 -or $lines.Count -eq 0 -or (Get-Item $errors).Length -gt 0) {
+            throw "The read in $Name failed (exit code $LASTEXITCODE): $((@($lines) + @(Get-Content $errors)) -join "`n")"
+        }
+        $count, $seconds, $cpu, $jit = $lines[-1] -split ' ' | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
+        if ($count -ne $Tags) { throw "The read in $Name wrote $count images of $Tags tags." }
         [pscustomobject]@{ Count = $count; Seconds = $seconds; CpuSeconds = $cpu; JitSeconds = $jit }
     }
 
     Write-Host 'Filling the image configuration cache with one read...' -ForegroundColor Cyan
-    $null = Measure-Read 'NuGet pwsh tool'
+    $null = Measure-Read $thisPwsh
     Write-Host 'Measuring bare manifest GETs with wrk...' -ForegroundColor Cyan
     $out = & wrk -t2 -c16 -d10s -s $lua $lab.Url 2>&1
     $rate = $out | Select-String 'Requests/sec:\s+([\d.]+)'
@@ -93,10 +104,13 @@ end
     $raw = [double]$rate.Matches[0].Groups[1].Value
     "bare manifest GETs (wrk, 16 connections): $raw/s"
     for ($round = 1; $round -le $Rounds; $round++) {
-        foreach ($name in $hosts.Keys) {
+        # Each goes first in every other round, so neither always follows the same thing.
+        $order = @($hosts.Keys)
+        if ($round % 2 -eq 0) { [array]::Reverse($order) }
+        foreach ($name in $order) {
             $m = Measure-Read $name
             $tagsPerSecond = $m.Count / $m.Seconds
-            '{0,-24} round {1}: {2} tags in {3:F2} s, {4:F0} tags/s, {5:F2}x bare GETs; {6:F2} s CPU, {7:F2} s in the JIT' -f $name, $round, $m.Count, $m.Seconds, $tagsPerSecond, ($tagsPerSecond / $raw), $m.CpuSeconds, $m.JitSeconds
+            '{0,-28} round {1}: {2} tags in {3:F2} s, {4:F0} tags/s, {5:F2}x bare GETs; {6:F2} s CPU, {7:F2} s in the JIT' -f $name, $round, $m.Count, $m.Seconds, $tagsPerSecond, ($tagsPerSecond / $raw), $m.CpuSeconds, $m.JitSeconds
         }
     }
 }

@@ -359,8 +359,8 @@ internal sealed class RegistryAuthenticator
                 int lifetime = root.TryGetProperty("expires_in", out JsonElement e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int seconds) && seconds > 0 ? seconds : 60;
 
                 // Renewed 10 s before it expires, so a request never carries a token that expires on its way; a
-                // lifetime of 20 s or less is renewed halfway instead. Timed on the monotonic clock, which a change of
-                // the wall clock (NTP, daylight saving, an admin) does not move.
+                // lifetime of 20 s or less is renewed halfway instead. Timed on the monotonic clock, which a step of the
+                // wall clock (NTP, an admin) does not move.
                 long issued = Environment.TickCount64;
                 long lifetimeMs = lifetime * 1000L;
                 return new BearerToken(value, issued + lifetimeMs - Math.Min(10_000L, lifetimeMs / 2), issued + lifetimeMs);
