@@ -25,6 +25,7 @@ Set-StrictMode -Version Latest
 
 $root = Split-Path $PSScriptRoot
 Import-Module (Join-Path $root 'tools/RegistryLab.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot 'BenchTools.psm1') -Force
 foreach ($tool in 'wrk', 'docker-registry') {
     if (-not (Get-Command $tool -CommandType Application -ErrorAction Ignore)) { throw "$tool is not installed. Install it with: sudo apt-get install $tool" }
 }
@@ -35,9 +36,7 @@ New-Item -ItemType Directory -Path $work -Force | Out-Null
 $lab = $null
 try {
     Write-Host 'Building the lab console and the ReadyToRun pwsh...' -ForegroundColor Cyan
-    $labOut = Join-Path $work 'lab'
-    & dotnet build (Join-Path $root 'tests/RegistryCleaner.Lab') -c Release -o $labOut --nologo -v quiet | Out-Host
-    if ($LASTEXITCODE -ne 0) { throw 'Building tests/RegistryCleaner.Lab failed.' }
+    $labDll = Build-LabConsole -Root $root -Out (Join-Path $work 'lab')
     $r2r = Join-Path $work 'pwsh-r2r'
     $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
     & dotnet publish (Join-Path $PSScriptRoot 'ReadyToRunPwsh') -c Release -r $rid -o $r2r --nologo -v quiet | Out-Host
@@ -49,23 +48,10 @@ try {
     Write-Host "Writing $Tags tags into a filesystem storage..." -ForegroundColor Cyan
     $storage = Join-Path $work 'storage'
     $imageList = Join-Path $work 'images.txt'
-    $null = & dotnet (Join-Path $labOut 'RegistryCleaner.Lab.dll') seed-storage --root $storage --tags $Tags --tag-list (Join-Path $work 'tags.txt') --image-list $imageList
+    $null = & dotnet $labDll seed-storage --root $storage --tags $Tags --tag-list (Join-Path $work 'tags.txt') --image-list $imageList
     if ($LASTEXITCODE -ne 0) { throw 'Seeding the storage failed.' }
     $lab = Start-LabRegistry -StoragePath $storage -ReadOnly
 
-    $accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'
-    $paths = Join-Path $work 'paths.txt'
-    Set-Content $paths (Get-Content $imageList | ForEach-Object { $fields = $_ -split "`t"; "/v2/$($fields[0])/manifests/$($fields[1])" })
-    $lua = Join-Path $work 'manifests.lua'
-    Set-Content $lua @"
-local paths = {}
-for line in io.lines("$paths") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = (i % #paths) + 1
-  return wrk.format("GET", paths[i], { ["Accept"] = "$accept" })
-end
-"@
     $callersCache = $env:REGISTRY_CLEANER_CACHE_DIR
     $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work 'cache'
     $command = "Import-Module '$manifest'; `$ProgressPreference = 'SilentlyContinue'; `$p = [Diagnostics.Process]::GetCurrentProcess(); `$cpu = `$p.TotalProcessorTime; `$jit = [System.Runtime.JitInfo]::GetCompilationTime(`$false); `$n = 0; `$s = [Diagnostics.Stopwatch]::StartNew(); Get-RegistryImage -Registry '$($lab.Url)' -Repository 'dominodatalab/*' | ForEach-Object { `$n++ }; `$s.Stop(); `$p.Refresh(); '{0} {1} {2} {3}' -f `$n, `$s.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture), (`$p.TotalProcessorTime - `$cpu).TotalSeconds.ToString([cultureinfo]::InvariantCulture), ([System.Runtime.JitInfo]::GetCompilationTime(`$false) - `$jit).TotalSeconds.ToString([cultureinfo]::InvariantCulture)"
@@ -98,10 +84,9 @@ end
     Write-Host 'Filling the image configuration cache with one read...' -ForegroundColor Cyan
     $null = Measure-Read $thisPwsh
     Write-Host 'Measuring bare manifest GETs with wrk...' -ForegroundColor Cyan
-    $out = & wrk -t2 -c16 -d10s -s $lua $lab.Url 2>&1
-    $rate = $out | Select-String 'Requests/sec:\s+([\d.]+)'
-    if (-not $rate -or ($out | Select-String 'Non-2xx')) { throw "wrk did not measure bare GETs: $($out -join "`n")" }
-    $raw = [double]$rate.Matches[0].Groups[1].Value
+    $bare = Invoke-Wrk -Url $lab.Url -Line @(Get-WrkLine @(Read-SeededImage $imageList)) -Work $work -Name 'manifests'
+    if ($bare.Non2xx -gt 0) { throw "wrk's bare GETs had $($bare.Non2xx) answers that were not 2xx or 3xx." }
+    $raw = $bare.RequestsPerSecond
     "bare manifest GETs (wrk, 16 connections): $raw/s"
     for ($round = 1; $round -le $Rounds; $round++) {
         # Each goes first in every other round, so neither always follows the same thing.

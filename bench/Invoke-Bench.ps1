@@ -18,6 +18,10 @@
         with its peak working set, the CPU it spent and the time its threads spent in the .NET JIT compiling code; up to
         -MaxAgainTags tags (default 10,000), each read also runs a second time in the same pwsh, as in an admin's
         session (the first read again with an empty cache of its own);
+      - the same first and later Get-RegistryImage reads with the registry on CPU 0 alone and wrk and each fresh pwsh
+        on the other CPUs (taskset), up to -MaxSeparateCoreTags tags (default 10,000), as when the registry runs in a
+        cluster and the admin's pwsh on another machine; wrk's raw manifest GETs and first-read replay are measured
+        before and after those reads, and each read is compared with the mean of the two;
       - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
         delete-all: every manifest DELETE by digest once, 16 connections, timed from the first DELETE sent to the last
         answer); `skopeo delete` per tag, 4 at a time (the Python tool's approach, on the first -SkopeoDeleteSample
@@ -46,22 +50,26 @@ param(
     [int] $Runs = 100000,
     [int] $Workspaces = 10000,
     [int] $MaxDeletionTags = 10000,
-    [int] $MaxAgainTags = 10000
+    [int] $MaxAgainTags = 10000,
+    [int] $MaxSeparateCoreTags = 10000
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 $root = Split-Path $PSScriptRoot
 Import-Module (Join-Path $root 'tools/RegistryLab.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot 'BenchTools.psm1') -Force
 $work = Join-Path ([IO.Path]::GetTempPath()) "registrycleaner-bench-$PID"
 New-Item -ItemType Directory -Path $work -Force | Out-Null
 $manifest = Join-Path $ModulePath 'RegistryCleaner.psd1'
 
 function Invoke-Pwsh {
     # Runs a measurement in a fresh pwsh so each figure (time, peak working set) belongs to that command alone.
-    param([Parameter(Mandatory)][string] $Script)
+    # -Cpus runs it on those CPUs only (taskset).
+    param([Parameter(Mandatory)][string] $Script, [string] $Cpus)
     $process = [Environment]::ProcessPath
     $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    if ($Cpus) { $prefix = @('-c', $Cpus, $process) + $prefix; $process = '/usr/bin/taskset' }
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
     # Progress records would go to stderr as CLIXML; a measurement wants only its one JSON line.
     $output = @(& $process @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>$null)
@@ -74,8 +82,9 @@ function Measure-Cmdlet {
     # working set (import and first run; a second run is not in it), the CPU the process spent during it, and the time its threads spent in the .NET JIT compiling code
     # (System.Runtime.JitInfo: a fresh process compiles every method it runs once, and the hot ones again optimized).
     # -Again runs it a second time in the same pwsh, as an admin who runs it again in the same session does, with
-    # its code compiled by then; -AgainCache gives that second run its own (empty) image configuration cache.
-    param([string] $Name, [string] $Command, [switch] $Again, [string] $AgainCache)
+    # its code compiled by then; -AgainCache gives that second run its own (empty) image configuration cache. -Cpus runs
+    # the pwsh on those CPUs only.
+    param([string] $Name, [string] $Command, [switch] $Again, [string] $AgainCache, [string] $Cpus)
     Write-Host "Measuring $Name..." -ForegroundColor Cyan
     $againScript = if ($Again) {
         $cache = if ($AgainCache) { "`$env:REGISTRY_CLEANER_CACHE_DIR = '$AgainCache'" } else { '' }
@@ -113,36 +122,7 @@ $againScript
     PeakWorkingSetMB = `$first.PeakWorkingSetMB; StartupSeconds = `$startupSeconds
     Again = `$second
 } | ConvertTo-Json -Compress
-"@
-}
-
-$Accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'
-
-function Invoke-Wrk {
-    # wrk with 16 connections for 10 s over a list of "M <path>" (manifest GET with the client's Accept header) and
-    # "B <path>" (blob GET) lines, each in turn; returns requests/s and how many answers were not 2xx/3xx.
-    param([string] $Url, [string[]] $Lines, [string] $Name)
-    $listFile = Join-Path $work "$Name.txt"
-    $lua = Join-Path $work "$Name.lua"
-    Set-Content $listFile $Lines
-    Set-Content $lua @"
-local paths, kinds = {}, {}
-for line in io.lines("$listFile") do kinds[#kinds + 1] = line:sub(1, 1); paths[#paths + 1] = line:sub(3) end
-local i = 0
-request = function()
-  i = (i % #paths) + 1
-  if kinds[i] == "M" then
-    return wrk.format("GET", paths[i], { ["Accept"] = "$Accept" })
-  end
-  return wrk.format("GET", paths[i])
-end
-"@
-    $out = & wrk -t2 -c16 -d10s -s $lua $Url 2>&1
-    $bad = $out | Select-String 'Non-2xx or 3xx responses:\s+(\d+)'
-    [pscustomobject]@{
-        RequestsPerSecond = [double](($out | Select-String 'Requests/sec:\s+([\d.]+)').Matches[0].Groups[1].Value)
-        Non2xx            = if ($bad) { [int]$bad.Matches[0].Groups[1].Value } else { 0 }
-    }
+"@ -Cpus $Cpus
 }
 
 function Remove-Tree([string] $Path) {
@@ -245,10 +225,7 @@ $results = [ordered]@{
 }
 try {
     Write-Host 'Building the lab console...' -ForegroundColor Cyan
-    $labOut = Join-Path $work 'lab'
-    & dotnet build (Join-Path $root 'tests/RegistryCleaner.Lab') -c Release -o $labOut --nologo -v quiet | Out-Host
-    if ($LASTEXITCODE -ne 0) { throw 'Building tests/RegistryCleaner.Lab failed.' }
-    $labDll = Join-Path $labOut 'RegistryCleaner.Lab.dll'
+    $labDll = Build-LabConsole -Root $root -Out (Join-Path $work 'lab')
 
     # Usage from the Kubernetes stand-in: the same cluster read by Get-WorkloadImage and by kubectl. Its snapshot is
     # also the usage Get-UnusedImage plans against at every size.
@@ -304,7 +281,9 @@ try {
         Write-Host "Writing $size tags into a filesystem storage..." -ForegroundColor Cyan
         $seed = & dotnet $labDll seed-storage --root $template --tags $size --tag-list $tagList --image-list $imageList | ConvertFrom-Json
         if ($LASTEXITCODE -ne 0) { throw 'Seeding the storage failed.' }
-        $images = @(Get-Content $imageList | ForEach-Object { $r, $t, $d, $c = $_ -split "`t"; [pscustomobject]@{ Repository = $r; Tag = $t; Digest = $d; Config = $c } })
+        $images = @(Read-SeededImage $imageList)
+        $manifestLines = @(Get-WrkLine $images)
+        $replayLines = @(Get-WrkLine $images -Config)
         $row = [ordered]@{ tags = $size; seed = $seed }
         $script:copySeconds = [Collections.Generic.List[double]]::new()
 
@@ -316,9 +295,9 @@ try {
         Invoke-OnTemplate $template {
             param($lab)
             Write-Host 'Measuring raw manifest GETs with wrk...' -ForegroundColor Cyan
-            $raw = Invoke-Wrk $lab.Url ($images | ForEach-Object { "M /v2/$($_.Repository)/manifests/$($_.Tag)" }) "manifests-$size"
+            $raw = Invoke-Wrk -Url $lab.Url -Line $manifestLines -Work $work -Name "manifests-$size"
             Write-Host 'Measuring a first read replayed by wrk (manifest + configuration per tag)...' -ForegroundColor Cyan
-            $replay = Invoke-Wrk $lab.Url ($images | ForEach-Object { "M /v2/$($_.Repository)/manifests/$($_.Tag)"; "B /v2/$($_.Repository)/blobs/$($_.Config)" }) "first-read-$size"
+            $replay = Invoke-Wrk -Url $lab.Url -Line $replayLines -Work $work -Name "first-read-$size"
             $row.rawManifestGetsPerSecond = [math]::Round($raw.RequestsPerSecond)
             $row.firstReadReplay = [ordered]@{
                 requestsPerSecond = [math]::Round($replay.RequestsPerSecond); tagsPerSecond = [math]::Round($replay.RequestsPerSecond / 2)
@@ -369,6 +348,58 @@ try {
                         cpuSeconds = [math]::Round($second.CpuSeconds, 2); jitSeconds = [math]::Round($second.JitSeconds, 2)
                     }
                 }
+            }
+        }
+
+        # The same first and later read with the registry on a core of its own and every client (wrk, the pwsh) on the
+        # others, as when the registry runs in a cluster and the admin's pwsh elsewhere: above, all of them share the
+        # cores, and the registry, which is CPU-bound here, runs slower by whatever CPU its client spends (wrk spends
+        # little; a fresh pwsh also compiles its code). The baselines are measured before and after the reads, and
+        # the reads are compared with their mean, since they take minutes and the machine's speed drifts.
+        if ($size -gt $MaxSeparateCoreTags) {
+            $row.separateCores = [ordered]@{ skipped = "above $(Format-Count $MaxSeparateCoreTags) tags, -MaxSeparateCoreTags" }
+        }
+        elseif ([Environment]::ProcessorCount -lt 2 -or -not (Test-Path '/usr/bin/taskset')) {
+            $row.separateCores = [ordered]@{ skipped = 'needs at least 2 CPUs and taskset' }
+        }
+        else {
+            $registryCpus = '0'
+            $clientCpus = if ([Environment]::ProcessorCount -eq 2) { '1' } else { "1-$([Environment]::ProcessorCount - 1)" }
+            $separate = Start-LabRegistry -StoragePath $template -ReadOnly -Cpus $registryCpus
+            $script:lab = $separate
+            try {
+                Write-Host "Measuring the reads with the registry on CPU $registryCpus and its clients on CPU $clientCpus..." -ForegroundColor Cyan
+                $rawBefore = Invoke-Wrk -Url $separate.Url -Line $manifestLines -Work $work -Name "separate-manifests-$size" -Cpus $clientCpus
+                $replayBefore = Invoke-Wrk -Url $separate.Url -Line $replayLines -Work $work -Name "separate-first-read-$size" -Cpus $clientCpus
+                $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work "cache-$size-separate"
+                $separateArgs = "-Registry '$($separate.Url)' $registryArgs"
+                $separateCold = Measure-Cmdlet "Get-RegistryImage (empty cache), $size tags, registry on its own core" "Get-RegistryImage $separateArgs" -Cpus $clientCpus
+                $separateImage = Measure-Cmdlet "Get-RegistryImage, $size tags, registry on its own core" "Get-RegistryImage $separateArgs" -Cpus $clientCpus
+                $rawAfter = Invoke-Wrk -Url $separate.Url -Line $manifestLines -Work $work -Name "separate-manifests-after-$size" -Cpus $clientCpus
+                $replayAfter = Invoke-Wrk -Url $separate.Url -Line $replayLines -Work $work -Name "separate-first-read-after-$size" -Cpus $clientCpus
+                $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work "cache-$size"
+                $rawMean = ($rawBefore.RequestsPerSecond + $rawAfter.RequestsPerSecond) / 2
+                $replayMean = ($replayBefore.RequestsPerSecond + $replayAfter.RequestsPerSecond) / 4
+                $row.separateCores = [ordered]@{
+                    registryCpus = $registryCpus; clientCpus = $clientCpus
+                    rawManifestGetsPerSecond = [ordered]@{ before = [math]::Round($rawBefore.RequestsPerSecond); after = [math]::Round($rawAfter.RequestsPerSecond); non2xx = $rawBefore.Non2xx + $rawAfter.Non2xx }
+                    firstReadReplayTagsPerSecond = [ordered]@{ before = [math]::Round($replayBefore.RequestsPerSecond / 2); after = [math]::Round($replayAfter.RequestsPerSecond / 2); non2xx = $replayBefore.Non2xx + $replayAfter.Non2xx }
+                }
+                foreach ($entry in @(
+                        @('Get-RegistryImage (empty cache)', $separateCold, $replayMean, 'firstReadReplay'),
+                        @('Get-RegistryImage', $separateImage, $rawMean, 'rawManifestGets'))) {
+                    $perSecond = $size / $entry[1].Seconds
+                    $row.separateCores[$entry[0]] = [ordered]@{
+                        seconds = [math]::Round($entry[1].Seconds, 2); objects = $entry[1].Count
+                        tagsPerSecond = [math]::Round($perSecond); comparedTo = "$($entry[3]) (mean of before and after)"; ratio = [math]::Round($perSecond / $entry[2], 2)
+                        peakWorkingSetMB = $entry[1].PeakWorkingSetMB
+                        cpuSeconds = [math]::Round($entry[1].CpuSeconds, 2); jitSeconds = [math]::Round($entry[1].JitSeconds, 2)
+                    }
+                }
+            }
+            finally {
+                Stop-LabRegistry $separate
+                $script:lab = $null
             }
         }
 
@@ -537,6 +568,10 @@ function Format-Cpu($Figure, [string] $ComparedTo) {
     }
     $text
 }
+function Format-Separate($Size, [scriptblock] $Cell) {
+    # The reads with the registry on a core of its own, or why a size has none.
+    if ($Size.separateCores.Contains('skipped')) { "not measured ($($Size.separateCores.skipped))" } else { & $Cell $Size.separateCores }
+}
 function Format-Growth([string] $Name) {
     Format-Steps { param($step) if ($step.Contains($Name)) { "time x$($step[$Name].time), peak x$($step[$Name].peakMemory)" } }
 }
@@ -548,6 +583,10 @@ $table = @(
     Format-Row "skopeo inspect per tag, 4 at a time (Python tool's approach)" { "$($_.skopeoInspectTagsPerSecond) tags/s" } ''
     Format-Row 'Get-RegistryImage, first read (empty cache)' { $i = $_.inventory['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'wrk replay')" } (Format-Growth 'Get-RegistryImage (empty cache)')
     Format-Row 'Get-RegistryImage, later reads' { $i = $_.inventory['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-RegistryImage')
+    Format-Row 'registry on a core of its own, clients on the others: raw manifest GETs (wrk, before and after the reads)' { Format-Separate $_ { param($c) "$($c.rawManifestGetsPerSecond.before)/s and $($c.rawManifestGetsPerSecond.after)/s (registry on CPU $($c.registryCpus), clients on CPU $($c.clientCpus))" } } ''
+    Format-Row 'registry on a core of its own: first read replayed by wrk (before and after the reads)' { Format-Separate $_ { param($c) "$($c.firstReadReplayTagsPerSecond.before) and $($c.firstReadReplayTagsPerSecond.after) tags/s" } } ''
+    Format-Row 'registry on a core of its own: Get-RegistryImage, first read (empty cache)' { Format-Separate $_ { param($c) $i = $c['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay (mean of before and after), $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'wrk replay')" } } ''
+    Format-Row 'registry on a core of its own: Get-RegistryImage, later reads' { Format-Separate $_ { param($c) $i = $c['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs (mean of before and after), $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } } ''
     Format-Row 'Get-RegistryLayer' { $i = $_.inventory['Get-RegistryLayer']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-RegistryLayer')
     Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-UnusedImage')
     Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } (Format-Steps { param($step) if ($step.Contains('bare DELETE time')) { "time x$($step['bare DELETE time'])" } }) -Deletion

@@ -83,6 +83,9 @@ function Start-LabRegistry {
     .PARAMETER Port
     The loopback port to serve on; default a free one. A registry that is restarted during a test should get one
     below the ephemeral range, which nothing else takes while it restarts.
+    .PARAMETER Cpus
+    Runs the registry on these CPUs only (a taskset list such as '0' or '0-1'), started under taskset so that Go's
+    runtime sizes itself to them; the bench uses it to give the registry cores of its own, apart from its clients.
     .EXAMPLE
     $lab = Start-LabRegistry; try { Publish-LabImage -Lab $lab -Repository demo/app -Tag v1 } finally { Stop-LabRegistry $lab }
     #>
@@ -93,11 +96,15 @@ function Start-LabRegistry {
         [bool] $DeleteEnabled = $true,
         [string] $StoragePath,
         [switch] $ReadOnly,
-        [int] $Port
+        [int] $Port,
+        [string] $Cpus
     )
     $binary = '/usr/bin/docker-registry'
     if (-not (Test-Path $binary)) {
         throw "docker-registry is not installed ($binary is missing). Install it with: sudo apt-get install docker-registry"
+    }
+    if ($Cpus -and -not (Test-Path '/usr/bin/taskset')) {
+        throw "-Cpus needs taskset (/usr/bin/taskset is missing). Install it with: sudo apt-get install util-linux"
     }
     if ($Htpasswd -and -not $Credential) { throw '-Htpasswd needs -Credential (the user and password the registry accepts).' }
 
@@ -147,9 +154,12 @@ function Start-LabRegistry {
     }
     Set-Content -Path $config -Value ($yaml -join "`n")
 
-    # sh execs the registry, so the PID we keep is the registry's own; sh only sets up the log redirection.
-    $start = [Diagnostics.ProcessStartInfo]::new('/bin/sh')
-    foreach ($argument in @('-c', 'exec "$0" serve "$1" >"$2" 2>&1', $binary, $config, $log)) { $start.ArgumentList.Add($argument) }
+    # sh execs the registry, so the PID we keep is the registry's own; sh only sets up the log redirection. With -Cpus,
+    # taskset sets the CPUs and execs sh, so the PID is still the registry's.
+    $command = @('/bin/sh', '-c', 'exec "$0" serve "$1" >"$2" 2>&1', $binary, $config, $log)
+    if ($Cpus) { $command = @('/usr/bin/taskset', '-c', $Cpus) + $command }
+    $start = [Diagnostics.ProcessStartInfo]::new($command[0])
+    foreach ($argument in ($command | Select-Object -Skip 1)) { $start.ArgumentList.Add($argument) }
     $start.UseShellExecute = $false
     $process = [Diagnostics.Process]::Start($start)
 
