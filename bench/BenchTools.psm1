@@ -1,5 +1,8 @@
 # What the bench scripts (Invoke-Bench.ps1, Compare-Pwsh.ps1) share: building the Lab console, reading the image list
-# the Lab's seed-storage writes, and wrk runs whose requests are exactly a client's.
+# the Lab's seed-storage writes, wrk runs whose requests are exactly a client's, and the CPUs this process may use.
+# A module does not inherit its caller's preferences: every failure here stops the measurement.
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
 
 # The Accept header RegistryCleaner sends with every manifest GET, so the registry does the same work for wrk.
 $ManifestAccept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'
@@ -71,4 +74,18 @@ end
     }
 }
 
-Export-ModuleMember -Function Build-LabConsole, Read-SeededImage, Get-WrkLine, Invoke-Wrk
+function Get-AllowedCpu {
+    # The CPUs this process may run on (Cpus_allowed_list in /proc/self/status, e.g. "0-3,8"), in order; none where
+    # there is no /proc (not Linux).
+    $status = '/proc/self/status'
+    if (-not (Test-Path -LiteralPath $status)) { return }
+    $line = Get-Content -LiteralPath $status | Where-Object { $_ -like 'Cpus_allowed_list:*' } | Select-Object -First 1
+    if (-not $line) { return }
+    foreach ($range in ($line -replace '^Cpus_allowed_list:\s*', '').Trim() -split ',') {
+        $first, $last = $range -split '-'
+        if (-not $last) { $last = $first }
+        [int]$first..[int]$last
+    }
+}
+
+Export-ModuleMember -Function Build-LabConsole, Read-SeededImage, Get-WrkLine, Invoke-Wrk, Get-AllowedCpu

@@ -18,10 +18,10 @@
         with its peak working set, the CPU it spent and the time its threads spent in the .NET JIT compiling code; up to
         -MaxAgainTags tags (default 10,000), each read also runs a second time in the same pwsh, as in an admin's
         session (the first read again with an empty cache of its own);
-      - the same first and later Get-RegistryImage reads with the registry on CPU 0 alone and wrk and each fresh pwsh
-        on the other CPUs (taskset), up to -MaxSeparateCoreTags tags (default 10,000), as when the registry runs in a
-        cluster and the admin's pwsh on another machine; wrk's raw manifest GETs and first-read replay are measured
-        before and after those reads, and each read is compared with the mean of the two;
+      - the same first and later Get-RegistryImage reads with the registry confined to the first CPU this process may
+        use and wrk and each fresh pwsh to the others (taskset), up to -MaxSeparateCoreTags tags (default 10,000), as
+        when the registry runs in a cluster and the admin's pwsh on another machine; wrk's raw manifest GETs and
+        first-read replay are measured before those reads, which each read is compared with, and again after them;
       - deletion of every tag, each contender on its own fresh copy: the registry's bare-DELETE capacity (the Lab's
         delete-all: every manifest DELETE by digest once, 16 connections, timed from the first DELETE sent to the last
         answer); `skopeo delete` per tag, 4 at a time (the Python tool's approach, on the first -SkopeoDeleteSample
@@ -354,17 +354,18 @@ try {
         # The same first and later read with the registry on a core of its own and every client (wrk, the pwsh) on the
         # others, as when the registry runs in a cluster and the admin's pwsh elsewhere: above, all of them share the
         # cores, and the registry, which is CPU-bound here, runs slower by whatever CPU its client spends (wrk spends
-        # little; a fresh pwsh also compiles its code). The baselines are measured before and after the reads, and
-        # the reads are compared with their mean, since they take minutes and the machine's speed drifts.
+        # little; a fresh pwsh also compiles its code). Each read is compared with wrk's baseline measured before it, as
+        # the shared rows are; wrk measures the baseline again after the reads, to show how far it moved meanwhile.
+        $cpus = @(Get-AllowedCpu)
         if ($size -gt $MaxSeparateCoreTags) {
             $row.separateCores = [ordered]@{ skipped = "above $(Format-Count $MaxSeparateCoreTags) tags, -MaxSeparateCoreTags" }
         }
-        elseif ([Environment]::ProcessorCount -lt 2 -or -not (Test-Path '/usr/bin/taskset')) {
+        elseif ($cpus.Count -lt 2 -or -not (Test-Path '/usr/bin/taskset')) {
             $row.separateCores = [ordered]@{ skipped = 'needs at least 2 CPUs and taskset' }
         }
         else {
-            $registryCpus = '0'
-            $clientCpus = if ([Environment]::ProcessorCount -eq 2) { '1' } else { "1-$([Environment]::ProcessorCount - 1)" }
+            $registryCpus = "$($cpus[0])"
+            $clientCpus = ($cpus | Select-Object -Skip 1) -join ','
             $separate = Start-LabRegistry -StoragePath $template -ReadOnly -Cpus $registryCpus
             $script:lab = $separate
             try {
@@ -386,12 +387,13 @@ try {
                     firstReadReplayTagsPerSecond = [ordered]@{ before = [math]::Round($replayBefore.RequestsPerSecond / 2); after = [math]::Round($replayAfter.RequestsPerSecond / 2); non2xx = $replayBefore.Non2xx + $replayAfter.Non2xx }
                 }
                 foreach ($entry in @(
-                        @('Get-RegistryImage (empty cache)', $separateCold, $replayMean, 'firstReadReplay'),
-                        @('Get-RegistryImage', $separateImage, $rawMean, 'rawManifestGets'))) {
+                        @('Get-RegistryImage (empty cache)', $separateCold, ($replayBefore.RequestsPerSecond / 2), $replayMean, 'firstReadReplay'),
+                        @('Get-RegistryImage', $separateImage, $rawBefore.RequestsPerSecond, $rawMean, 'rawManifestGets'))) {
                     $perSecond = $size / $entry[1].Seconds
                     $row.separateCores[$entry[0]] = [ordered]@{
                         seconds = [math]::Round($entry[1].Seconds, 2); objects = $entry[1].Count
-                        tagsPerSecond = [math]::Round($perSecond); comparedTo = "$($entry[3]) (mean of before and after)"; ratio = [math]::Round($perSecond / $entry[2], 2)
+                        tagsPerSecond = [math]::Round($perSecond); comparedTo = "$($entry[4]) (before the reads)"; ratio = [math]::Round($perSecond / $entry[2], 2)
+                        ratioToMeanOfBeforeAndAfter = [math]::Round($perSecond / $entry[3], 2)
                         peakWorkingSetMB = $entry[1].PeakWorkingSetMB
                         cpuSeconds = [math]::Round($entry[1].CpuSeconds, 2); jitSeconds = [math]::Round($entry[1].JitSeconds, 2)
                     }
@@ -583,10 +585,10 @@ $table = @(
     Format-Row "skopeo inspect per tag, 4 at a time (Python tool's approach)" { "$($_.skopeoInspectTagsPerSecond) tags/s" } ''
     Format-Row 'Get-RegistryImage, first read (empty cache)' { $i = $_.inventory['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'wrk replay')" } (Format-Growth 'Get-RegistryImage (empty cache)')
     Format-Row 'Get-RegistryImage, later reads' { $i = $_.inventory['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-RegistryImage')
-    Format-Row 'registry on a core of its own, clients on the others: raw manifest GETs (wrk, before and after the reads)' { Format-Separate $_ { param($c) "$($c.rawManifestGetsPerSecond.before)/s and $($c.rawManifestGetsPerSecond.after)/s (registry on CPU $($c.registryCpus), clients on CPU $($c.clientCpus))" } } ''
+    Format-Row 'registry on a core of its own, clients on the others: raw manifest GETs (wrk, before and after the reads)' { Format-Separate $_ { param($c) "$($c.rawManifestGetsPerSecond.before)/s and $($c.rawManifestGetsPerSecond.after)/s (registry alone confined to CPU $($c.registryCpus), clients to CPU $($c.clientCpus))" } } ''
     Format-Row 'registry on a core of its own: first read replayed by wrk (before and after the reads)' { Format-Separate $_ { param($c) "$($c.firstReadReplayTagsPerSecond.before) and $($c.firstReadReplayTagsPerSecond.after) tags/s" } } ''
-    Format-Row 'registry on a core of its own: Get-RegistryImage, first read (empty cache)' { Format-Separate $_ { param($c) $i = $c['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay (mean of before and after), $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'wrk replay')" } } ''
-    Format-Row 'registry on a core of its own: Get-RegistryImage, later reads' { Format-Separate $_ { param($c) $i = $c['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs (mean of before and after), $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } } ''
+    Format-Row 'registry on a core of its own: Get-RegistryImage, first read (empty cache)' { Format-Separate $_ { param($c) $i = $c['Get-RegistryImage (empty cache)']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x wrk replay before the reads ($($i.ratioToMeanOfBeforeAndAfter)x the mean of before and after), $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'wrk replay')" } } ''
+    Format-Row 'registry on a core of its own: Get-RegistryImage, later reads' { Format-Separate $_ { param($c) $i = $c['Get-RegistryImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs before the reads ($($i.ratioToMeanOfBeforeAndAfter)x the mean of before and after), $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } } ''
     Format-Row 'Get-RegistryLayer' { $i = $_.inventory['Get-RegistryLayer']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-RegistryLayer')
     Format-Row "Get-UnusedImage (usage from a snapshot of $($Pods + $Controllers) objects)" { $i = $_.inventory['Get-UnusedImage']; "$($i.seconds) s, $($i.tagsPerSecond) tags/s, $($i.ratio)x raw manifest GETs, $($i.peakWorkingSetMB) MB peak$(Format-Cpu $i 'raw GETs')" } (Format-Growth 'Get-UnusedImage')
     Format-Row 'delete every tag: bare manifest DELETEs (16 connections)' { "$($_.deletion.bare.tagsPerSecond) tags/s ($($_.deletion.bare.seconds) s)" } (Format-Steps { param($step) if ($step.Contains('bare DELETE time')) { "time x$($step['bare DELETE time'])" } }) -Deletion

@@ -103,8 +103,14 @@ function Start-LabRegistry {
     if (-not (Test-Path $binary)) {
         throw "docker-registry is not installed ($binary is missing). Install it with: sudo apt-get install docker-registry"
     }
-    if ($Cpus -and -not (Test-Path '/usr/bin/taskset')) {
-        throw "-Cpus needs taskset (/usr/bin/taskset is missing). Install it with: sudo apt-get install util-linux"
+    if ($Cpus) {
+        if (-not (Test-Path '/usr/bin/taskset')) {
+            throw "-Cpus needs taskset (/usr/bin/taskset is missing). Install it with: sudo apt-get install util-linux"
+        }
+        # taskset's own complaint (a CPU this process may not use, a malformed list) would otherwise be lost: the
+        # registry's log is empty when taskset never starts it.
+        $complaint = & /usr/bin/taskset -c $Cpus /bin/true 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "-Cpus '$Cpus' cannot be used: $($complaint -join ' ')" }
     }
     if ($Htpasswd -and -not $Credential) { throw '-Htpasswd needs -Credential (the user and password the registry accepts).' }
 
