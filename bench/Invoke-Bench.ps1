@@ -379,21 +379,22 @@ try {
                 $rawAfter = Invoke-Wrk -Url $separate.Url -Line $manifestLines -Work $work -Name "separate-manifests-after-$size" -Cpus $clientCpus
                 $replayAfter = Invoke-Wrk -Url $separate.Url -Line $replayLines -Work $work -Name "separate-first-read-after-$size" -Cpus $clientCpus
                 $env:REGISTRY_CLEANER_CACHE_DIR = Join-Path $work "cache-$size"
-                $rawMean = ($rawBefore.RequestsPerSecond + $rawAfter.RequestsPerSecond) / 2
-                $replayMean = ($replayBefore.RequestsPerSecond + $replayAfter.RequestsPerSecond) / 4
+                # The replay makes two requests per tag.
+                $replayBeforeTags = $replayBefore.RequestsPerSecond / 2
+                $replayAfterTags = $replayAfter.RequestsPerSecond / 2
                 $row.separateCores = [ordered]@{
                     registryCpus = $registryCpus; clientCpus = $clientCpus
                     rawManifestGetsPerSecond = [ordered]@{ before = [math]::Round($rawBefore.RequestsPerSecond); after = [math]::Round($rawAfter.RequestsPerSecond); non2xx = $rawBefore.Non2xx + $rawAfter.Non2xx }
-                    firstReadReplayTagsPerSecond = [ordered]@{ before = [math]::Round($replayBefore.RequestsPerSecond / 2); after = [math]::Round($replayAfter.RequestsPerSecond / 2); non2xx = $replayBefore.Non2xx + $replayAfter.Non2xx }
+                    firstReadReplayTagsPerSecond = [ordered]@{ before = [math]::Round($replayBeforeTags); after = [math]::Round($replayAfterTags); non2xx = $replayBefore.Non2xx + $replayAfter.Non2xx }
                 }
                 foreach ($entry in @(
-                        @('Get-RegistryImage (empty cache)', $separateCold, ($replayBefore.RequestsPerSecond / 2), $replayMean, 'firstReadReplay'),
-                        @('Get-RegistryImage', $separateImage, $rawBefore.RequestsPerSecond, $rawMean, 'rawManifestGets'))) {
+                        @('Get-RegistryImage (empty cache)', $separateCold, $replayBeforeTags, $replayAfterTags, 'firstReadReplay'),
+                        @('Get-RegistryImage', $separateImage, $rawBefore.RequestsPerSecond, $rawAfter.RequestsPerSecond, 'rawManifestGets'))) {
                     $perSecond = $size / $entry[1].Seconds
                     $row.separateCores[$entry[0]] = [ordered]@{
                         seconds = [math]::Round($entry[1].Seconds, 2); objects = $entry[1].Count
                         tagsPerSecond = [math]::Round($perSecond); comparedTo = "$($entry[4]) (before the reads)"; ratio = [math]::Round($perSecond / $entry[2], 2)
-                        ratioToMeanOfBeforeAndAfter = [math]::Round($perSecond / $entry[3], 2)
+                        ratioToMeanOfBeforeAndAfter = [math]::Round($perSecond / (($entry[2] + $entry[3]) / 2), 2)
                         peakWorkingSetMB = $entry[1].PeakWorkingSetMB
                         cpuSeconds = [math]::Round($entry[1].CpuSeconds, 2); jitSeconds = [math]::Round($entry[1].JitSeconds, 2)
                     }
